@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Swift 5 language mode: the server owns its threads and locks explicitly
+// (epoll workers, one LMDB writer), which strict concurrency checking cannot see.
+let package = Package(
+    name: "Capuchin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "capuchin", targets: ["capuchin"]),
+        .executable(name: "cachedump", targets: ["cachedump"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C modules only.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(name: "CSystemShims"),
+
+        // The one place for syscalls.
+        .target(name: "CapuchinSystem", dependencies: ["CSystemShims"]),
+        // Parser, request/response heads, headers, MIME, dates: no syscalls.
+        .target(name: "HTTPCore"),
+        // Workers, listeners, connections, timers, config, plugin protocols.
+        .target(name: "CapuchinServer", dependencies: [
+            "CapuchinSystem", "HTTPCore", .product(name: "Yams", package: "Yams"),
+        ]),
+        // LMDB wrapper and index schema.
+        .target(name: "CacheStore", dependencies: ["CLMDB"]),
+        // Eviction policies, shared by the server and the simulator.
+        .target(name: "CachePolicies"),
+        // Plugins.
+        .target(name: "FileCache", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"]),
+        .target(name: "Admin", dependencies: ["CapuchinServer", "FileCache", "CacheStore", "HTTPCore"]),
+        .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "HTTPCore"]),
+
+        .executableTarget(name: "capuchin", dependencies: [
+            "CapuchinServer", "FileCache", "Admin", "ReverseProxy", "CachePolicies",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "cachedump", dependencies: [
+            "CacheStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
+        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
+        .testTarget(name: "FileCacheTests", dependencies: ["FileCache", "CapuchinServer", "CacheStore"]),
+        .testTarget(name: "CachedumpTests", dependencies: ["CacheStore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

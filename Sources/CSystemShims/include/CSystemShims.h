@@ -1,0 +1,76 @@
+// Declarations Glibc's Swift overlay lacks: epoll, accept4, sendfile, openat2,
+// eventfd. Each is a thin static inline so Swift sees a plain function.
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+static inline int cap_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int cap_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/// Waits and copies events into parallel arrays, so Swift need not know the
+/// packed layout of struct epoll_event.
+static inline int cap_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) { events[i] = evs[i].events; data[i] = evs[i].data.u64; }
+    return n;
+}
+
+static const uint32_t CAP_EPOLLIN = EPOLLIN;
+static const uint32_t CAP_EPOLLOUT = EPOLLOUT;
+static const uint32_t CAP_EPOLLERR = EPOLLERR;
+static const uint32_t CAP_EPOLLHUP = EPOLLHUP;
+static const uint32_t CAP_EPOLLRDHUP = EPOLLRDHUP;
+static const uint32_t CAP_EPOLLET = EPOLLET;
+static const uint32_t CAP_EPOLLONESHOT = EPOLLONESHOT;
+static const int CAP_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+static const int CAP_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+static const int CAP_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+
+int cap_accept4(int fd, struct sockaddr *addr, socklen_t *len);
+
+static inline int cap_socket_nonblock(int domain, int type) {
+    return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+static inline ssize_t cap_sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
+    return sendfile(out_fd, in_fd, offset, count);
+}
+
+static inline int cap_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/// openat2 with RESOLVE_BENEATH (and optionally RESOLVE_NO_SYMLINKS): the kernel
+/// refuses any path that leaves dirfd. Returns -1 with errno set on failure
+/// (ENOSYS on kernels before 5.6).
+int cap_openat2_beneath(int dirfd, const char *path, int flags, int no_symlinks);
+
+static inline int cap_errno(void) { return errno; }
+static inline void cap_set_errno(int e) { errno = e; }
+
+static const int CAP_SOCK_STREAM = SOCK_STREAM;
+static const int CAP_MSG_NOSIGNAL = MSG_NOSIGNAL;
+
+#endif

@@ -1,0 +1,1 @@
+// CachePolicies: see the issue for this target.

@@ -1,0 +1,1 @@
+// CacheStore: see the issue for this target.

@@ -1,0 +1,77 @@
+import HTTPCore
+
+/// What a plugin sees of a connection (never its descriptor).
+public struct ConnectionInfo: Sendable {
+    public var id: UInt64
+    public var workerID: Int
+    public var peerAddress: String
+    public var peerPort: Int
+    public var localPort: Int
+
+    public init(id: UInt64, workerID: Int, peerAddress: String, peerPort: Int, localPort: Int) {
+        self.id = id
+        self.workerID = workerID
+        self.peerAddress = peerAddress
+        self.peerPort = peerPort
+        self.localPort = localPort
+    }
+}
+
+/// Per-request state shared by the stages of one request.
+public final class RequestContext {
+    public let connection: ConnectionInfo
+    /// The virtual host chosen by Host.
+    public let site: Site
+    /// When the head was parsed (monotonic nanoseconds).
+    public let startNanos: UInt64
+    /// Free-form notes one stage leaves for a later one (e.g. "x-cache" = "MISS").
+    public var notes: [String: String] = [:]
+
+    public init(connection: ConnectionInfo, site: Site, startNanos: UInt64) {
+        self.connection = connection
+        self.site = site
+        self.startNanos = startNanos
+    }
+}
+
+/// A plugin hooks into the stages of a connection and a request, as Monkey's
+/// and nginx's phases do. Every method has a default that does nothing, so a
+/// plugin implements only its stages. Methods run on the worker thread that
+/// owns the connection; a plugin shared by workers must be thread-safe.
+public protocol Plugin: AnyObject {
+    /// The name used in the config's `plugins` section.
+    var name: String { get }
+
+    /// Once per worker thread, before it serves; and once as it stops.
+    func workerStarted(workerID: Int)
+    func workerStopping(workerID: Int)
+
+    /// A new connection; return false to close it at once.
+    func connectionAccepted(_ connection: ConnectionInfo) -> Bool
+
+    /// The head is parsed; return a response to answer at once (no content handler runs).
+    func requestParsed(_ request: HTTPRequest, context: RequestContext) -> Response?
+
+    /// The content handler: answer, or return nil to decline to the next plugin.
+    /// Plugins are asked in registration order; the static file handler is last.
+    func handle(_ request: HTTPRequest, context: RequestContext) -> Response?
+
+    /// Every response passes every enabled plugin's filter, in order.
+    func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext)
+
+    /// The response was handed to the socket (fully queued).
+    func requestDone(_ request: HTTPRequest, status: Int, bytes: Int, context: RequestContext)
+
+    func connectionClosed(_ connection: ConnectionInfo)
+}
+
+extension Plugin {
+    public func workerStarted(workerID: Int) {}
+    public func workerStopping(workerID: Int) {}
+    public func connectionAccepted(_ connection: ConnectionInfo) -> Bool { true }
+    public func requestParsed(_ request: HTTPRequest, context: RequestContext) -> Response? { nil }
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? { nil }
+    public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {}
+    public func requestDone(_ request: HTTPRequest, status: Int, bytes: Int, context: RequestContext) {}
+    public func connectionClosed(_ connection: ConnectionInfo) {}
+}

@@ -1,0 +1,1 @@
+// FileCache: see the issue for this target.

@@ -1,0 +1,1 @@
+// ReverseProxy: see the issue for this target.

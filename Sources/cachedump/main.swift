@@ -1,0 +1,1 @@
+print("cachedump: not built yet")

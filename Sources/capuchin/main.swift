@@ -1,0 +1,1 @@
+print("capuchin: not built yet")

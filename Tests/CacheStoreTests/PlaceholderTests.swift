@@ -1,0 +1,6 @@
+import XCTest
+@testable import CacheStore
+
+final class CacheStoreTestsPlaceholderTests: XCTestCase {
+    func testBuilds() {}
+}

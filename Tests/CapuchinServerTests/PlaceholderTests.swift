@@ -1,0 +1,6 @@
+import XCTest
+@testable import CapuchinServer
+
+final class CapuchinServerTestsPlaceholderTests: XCTestCase {
+    func testBuilds() {}
+}

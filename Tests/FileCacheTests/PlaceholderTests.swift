@@ -1,0 +1,6 @@
+import XCTest
+@testable import FileCache
+
+final class FileCacheTestsPlaceholderTests: XCTestCase {
+    func testBuilds() {}
+}
