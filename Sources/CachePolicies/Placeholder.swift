@@ -1,1 +1,0 @@
-// CachePolicies: see the issue for this target.
