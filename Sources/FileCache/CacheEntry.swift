@@ -1,0 +1,88 @@
+import CapuchinSystem
+import Synchronization
+
+/// One cached file. Immutable but for its counters: a changed file gets a new
+/// entry, so a worker writing an old entry's mapping keeps it alive untouched.
+final class CacheEntry: @unchecked Sendable {
+    let key: String
+    let site: String
+    let path: String
+    let hash: UInt64
+    let originPath: String
+    let identity: FileIdentity
+    let contentType: String
+    let etag: String
+    /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
+    let mapping: MappedFile?
+    let headerBytes: [UInt8]
+    let insertedAtNanos: Int64
+    /// Units charged to the policy.
+    let charge: Int
+    /// Requests served from the entry: persisted count plus this run's hits.
+    let accessCount: Atomic<UInt64>
+    /// Hits not yet sent to the store.
+    let pendingHits = Atomic<UInt64>(0)
+    /// Monotonic time of the last stat check and of the last touch sent to the store.
+    let checkedAtNanos: Atomic<UInt64>
+    let touchedAtNanos: Atomic<UInt64>
+
+    init(key: String, site: String, path: String, hash: UInt64, originPath: String, identity: FileIdentity,
+         contentType: String, etag: String, mapping: MappedFile?, headerBytes: [UInt8], insertedAtNanos: Int64,
+         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64) {
+        self.key = key
+        self.site = site
+        self.path = path
+        self.hash = hash
+        self.originPath = originPath
+        self.identity = identity
+        self.contentType = contentType
+        self.etag = etag
+        self.mapping = mapping
+        self.headerBytes = headerBytes
+        self.insertedAtNanos = insertedAtNanos
+        self.charge = charge
+        self.accessCount = Atomic(accessCount)
+        self.checkedAtNanos = Atomic(checkedAtNanos)
+        self.touchedAtNanos = Atomic(checkedAtNanos)
+    }
+
+    /// The same entry with a mapping (first hit after a restart).
+    func withMapping(_ mapping: MappedFile) -> CacheEntry {
+        let e = CacheEntry(key: key, site: site, path: path, hash: hash, originPath: originPath, identity: identity,
+                           contentType: contentType, etag: etag, mapping: mapping, headerBytes: headerBytes,
+                           insertedAtNanos: insertedAtNanos, charge: charge,
+                           accessCount: accessCount.load(ordering: .relaxed),
+                           checkedAtNanos: checkedAtNanos.load(ordering: .relaxed))
+        e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
+        return e
+    }
+
+    /// What the admin API shows of an entry.
+    var info: CacheEntryInfo {
+        CacheEntryInfo(key: key, originPath: originPath, size: identity.size, contentType: contentType, etag: etag,
+                       hits: accessCount.load(ordering: .relaxed), insertedAtNanos: insertedAtNanos,
+                       mapped: mapping != nil)
+    }
+
+    /// The store record for this entry with the policy's state.
+    func record(policyState: (word: UInt64, sequence: UInt64), now: Int64) -> EntryRecord {
+        EntryRecord(key: key, kind: .file, originPath: originPath, device: identity.device, inode: identity.inode,
+                    size: Int64(identity.size), mtimeNanos: identity.mtimeNanos, contentType: contentType, etag: etag,
+                    insertedAtNanos: insertedAtNanos, lastAccessNanos: now,
+                    accessCount: accessCount.load(ordering: .relaxed),
+                    policyState: policyState.word, policySequence: policyState.sequence)
+    }
+}
+
+/// An entry as the admin API lists it.
+public struct CacheEntryInfo: Sendable, Equatable {
+    public var key: String
+    public var originPath: String
+    public var size: Int
+    public var contentType: String
+    public var etag: String
+    public var hits: UInt64
+    public var insertedAtNanos: Int64
+    /// False until the first hit after a restart maps it.
+    public var mapped: Bool
+}

@@ -1,0 +1,12 @@
+/// What the cache needs of its store (the LMDB `CacheStore` in production).
+/// `enqueue` is called from request paths and must not block.
+public protocol CachePersistence: AnyObject {
+    func enqueue(_ op: StoreOperation)
+    /// Commits everything queued and waits. Throws the store's error.
+    func flush() throws
+    /// Every record (prefix nil) or those whose key starts with `prefix`. Throws the store's error.
+    func entries(prefix: String?) throws -> [EntryRecord]
+    /// A named blob kept beside the index (the policies' global state). Throws the store's error.
+    func loadBlob(_ name: String) throws -> [UInt8]?
+    func saveBlob(_ name: String, _ bytes: [UInt8])
+}

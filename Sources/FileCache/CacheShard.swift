@@ -1,0 +1,29 @@
+import CachePolicies
+import Synchronization
+
+/// One slice of the index: its own lock, dictionary and policy, so workers
+/// hitting different shards never contend. Keys are 64-bit hashes; the entry
+/// holds the full key, compared on every lookup.
+final class CacheShard: @unchecked Sendable {
+    struct State {
+        var entries: [UInt64: CacheEntry] = [:]
+        let policy: any EvictionPolicy
+        /// Sum of the resident files' sizes.
+        var bytes = 0
+    }
+
+    let state: Mutex<State>
+
+    init(policy: any EvictionPolicy) { state = Mutex(State(policy: policy)) }
+}
+
+extension CacheShard.State {
+    /// Removes `entry` if it is still the resident one for its hash; returns whether it was.
+    mutating func remove(_ entry: CacheEntry) -> Bool {
+        guard let e = entries[entry.hash], e === entry else { return false }
+        entries[entry.hash] = nil
+        policy.remove(entry.hash)
+        bytes -= entry.identity.size
+        return true
+    }
+}

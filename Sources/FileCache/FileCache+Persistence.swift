@@ -1,0 +1,118 @@
+import CachePolicies
+import CapuchinSystem
+
+/// What loading the persistent index found.
+public struct CacheLoadReport: Sendable, Equatable {
+    /// Entries resident after the load.
+    public var loaded = 0
+    /// Files changed, replaced or deleted since they were admitted.
+    public var stale = 0
+    /// Entries the current rules, TTL or capacity no longer allow, or damaged records.
+    public var dropped = 0
+    /// Entries mapped at start (`warm_eager_entries`).
+    public var mappedEagerly = 0
+}
+
+extension FileCache {
+    /// The blob name under which shard `i`'s policy keeps its global state.
+    static func policyBlobName(shard: Int, of count: Int) -> String { "cache.policy.\(count).\(shard)" }
+
+    /// Loads the persistent index: every file entry is checked with stat, stale
+    /// and no-longer-allowed ones are removed from the store, the policies get
+    /// their per-entry and global state back, and the hottest
+    /// `warm_eager_entries` are mapped (the rest on first hit).
+    /// Call once, before serving. Throws the store's read error.
+    @discardableResult
+    public func load() throws -> CacheLoadReport {
+        guard let persistence else { return CacheLoadReport() }
+        var report = CacheLoadReport()
+        let now = MonotonicClock.nanos()
+        let wallNow = MonotonicClock.wallNanos()
+        var perShard = [[(entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
+        var seen = Set<UInt64>()
+        for r in try persistence.entries(prefix: nil) where r.kind == .file {
+            guard let (site, path) = CacheKey.split(r.key), r.size >= 0,
+                  rules.check(path: path, size: Int(r.size), contentType: r.contentType) == nil,
+                  ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
+                  let headers = EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
+                                                   xCache: config.xCacheHeader) else {
+                report.dropped += 1
+                persistence.enqueue(.remove(key: r.key))
+                continue
+            }
+            let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
+                                        isRegular: true, isDirectory: false)
+            guard let current = try? statPath(r.originPath), current.isRegular, current.sameVersion(as: identity) else {
+                report.stale += 1
+                persistence.enqueue(.remove(key: r.key))
+                continue
+            }
+            let h = CacheKey.hash(site: site, path: path)
+            guard seen.insert(h).inserted else {
+                report.dropped += 1
+                persistence.enqueue(.remove(key: r.key))
+                continue
+            }
+            let entry = CacheEntry(key: r.key, site: site, path: path, hash: h, originPath: r.originPath,
+                                   identity: identity, contentType: r.contentType, etag: r.etag, mapping: nil,
+                                   headerBytes: headers, insertedAtNanos: r.insertedAtNanos,
+                                   charge: config.charge(forSize: Int(r.size)), accessCount: r.accessCount,
+                                   checkedAtNanos: now)
+            perShard[Int(h & UInt64(shards.count - 1))].append(
+                (entry, PolicyEntryState(word: r.policyState, sequence: r.policySequence)))
+        }
+        var resident: [CacheEntry] = []
+        for (i, list) in perShard.enumerated() {
+            let blob = try persistence.loadBlob(Self.policyBlobName(shard: i, of: shards.count))
+            let kept: [CacheEntry] = shards[i].state.withLock { s in
+                let refused = Set(s.policy.restore(list.map { (key: $0.entry.hash, size: $0.entry.charge, state: $0.state) }))
+                if let blob { s.policy.importGlobalState(blob) }
+                var kept: [CacheEntry] = []
+                for (e, _) in list where !refused.contains(e.hash) && s.policy.contains(e.hash) {
+                    s.entries[e.hash] = e
+                    s.bytes += e.identity.size
+                    kept.append(e)
+                }
+                return kept
+            }
+            let keptKeys = Set(kept.map(\.hash))
+            for (e, _) in list where !keptKeys.contains(e.hash) {
+                report.dropped += 1
+                persistence.enqueue(.remove(key: e.key))
+            }
+            resident.append(contentsOf: kept)
+        }
+        report.loaded = resident.count
+        resident.sort { $0.accessCount.load(ordering: .relaxed) > $1.accessCount.load(ordering: .relaxed) }
+        for e in resident.prefix(max(0, config.warmEagerEntries)) where mapLazily(e) != nil { report.mappedEagerly += 1 }
+        log("cache: loaded \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped)")
+        return report
+    }
+
+    private func ttlAllows(insertedAt: Int64, now: Int64) -> Bool {
+        config.ttl <= 0 || Double(now - insertedAt) <= config.ttl * 1e9
+    }
+
+    /// Sends every entry's unsent hits and current policy state, and each
+    /// policy's global state, to the store, then flushes it (SIGTERM, last
+    /// worker stopping). Throws the store's commit error.
+    public func persistState() throws {
+        guard let persistence else { return }
+        let now = MonotonicClock.wallNanos()
+        for (i, shard) in shards.enumerated() {
+            let (ops, blob): ([StoreOperation], [UInt8]) = shard.state.withLock { s in
+                var ops: [StoreOperation] = []
+                ops.reserveCapacity(s.entries.count)
+                for (h, e) in s.entries {
+                    let st = s.policy.state(of: h) ?? PolicyEntryState(word: 0, sequence: 0)
+                    ops.append(.touch(key: e.key, hits: e.pendingHits.exchange(0, ordering: .relaxed),
+                                      lastAccessNanos: now, policyState: st.word, policySequence: st.sequence))
+                }
+                return (ops, s.policy.exportGlobalState())
+            }
+            for op in ops { persistence.enqueue(op) }
+            persistence.saveBlob(Self.policyBlobName(shard: i, of: shards.count), blob)
+        }
+        try persistence.flush()
+    }
+}

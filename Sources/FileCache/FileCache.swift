@@ -1,0 +1,219 @@
+import CachePolicies
+import CapuchinServer
+import CapuchinSystem
+
+/// What happened to a file offered for admission.
+public enum AdmitOutcome: Equatable, Sendable {
+    case admitted
+    /// A rule of the `cache` section refuses it (counted as a rejection by rule).
+    case rejected(RuleRejection)
+    /// The policy declined it (or evicted it at once); a later miss may admit it.
+    case notAdmitted
+    /// The same version is resident already (another worker admitted it).
+    case alreadyCached
+    /// Another key with the same 64-bit hash is resident; it stays.
+    case collision
+    /// mmap failed (logged).
+    case failed
+}
+
+/// The file cache shared by every worker: a sharded hash index of mapped
+/// files with their prebuilt headers, an eviction policy per shard and the
+/// persistent index behind it. Thread-safe; a hit takes one shard lock once.
+public final class FileCache: @unchecked Sendable {
+    public let config: FileCacheConfig
+    let rules: CacheRules
+    let shards: [CacheShard]
+    private let shardMask: UInt64
+    let counters: CounterTable
+    let persistence: CachePersistence?
+    let log: (String) -> Void
+    private let revalidateNanos: UInt64
+    private let ttlNanos: Int64
+    /// At most one touch per entry per commit interval goes to the store.
+    private let touchNanos: UInt64
+
+    /// - Parameters:
+    ///   - shardCount: a power of two; nil picks up to 32, keeping >= 64 entries per shard.
+    ///   - workers: counter slots (one per worker id).
+    ///   - policyFactory: makes one shard's policy for a capacity in bytes.
+    public init(config: FileCacheConfig, persistence: CachePersistence?, shardCount: Int? = nil, workers: Int = 64,
+                policyFactory: (Int) -> any EvictionPolicy, log: @escaping (String) -> Void = { _ in }) {
+        self.config = config
+        rules = CacheRules(config)
+        var n = shardCount ?? 32
+        if shardCount == nil { while n > 1 && config.capacityEntries / n < 64 { n /= 2 } }
+        precondition(n > 0 && n & (n - 1) == 0, "shard count must be a power of two")
+        let perShard = max(1, config.capacityBytes / n)
+        shards = (0..<n).map { _ in CacheShard(policy: policyFactory(perShard)) }
+        shardMask = UInt64(n - 1)
+        counters = CounterTable(workers: workers)
+        self.persistence = persistence
+        self.log = log
+        revalidateNanos = UInt64(config.revalidateInterval * 1e9)
+        ttlNanos = Int64(config.ttl * 1e9)
+        touchNanos = UInt64(max(1, config.commitIntervalMs)) * 1_000_000
+    }
+
+    @inline(__always)
+    func shard(for hash: UInt64) -> CacheShard { shards[Int(hash & shardMask)] }
+
+    /// Policy key and shard of a key string.
+    func hash(of key: String) -> UInt64? {
+        guard let (site, path) = CacheKey.split(key) else { return nil }
+        return CacheKey.hash(site: site, path: path)
+    }
+
+    // MARK: hit path
+
+    /// The fresh, mapped entry for `site` + `path`, or nil (a miss). A resident
+    /// entry whose file changed, vanished or outlived `ttl` is dropped here.
+    func lookup(site: String, path: String, worker: Int) -> CacheEntry? {
+        let h = CacheKey.hash(site: site, path: path)
+        let shard = shard(for: h)
+        let now = MonotonicClock.nanos()
+        let c = counters[worker]
+        var touchState: PolicyEntryState?
+        let found: CacheEntry? = shard.state.withLock { s in
+            guard let e = s.entries[h], e.path == path, e.site == site else { return nil }
+            s.policy.recordHit(h)
+            e.pendingHits.wrappingAdd(1, ordering: .relaxed)
+            e.accessCount.wrappingAdd(1, ordering: .relaxed)
+            if now &- e.touchedAtNanos.load(ordering: .relaxed) >= touchNanos {
+                e.touchedAtNanos.store(now, ordering: .relaxed)
+                touchState = s.policy.state(of: h)
+            }
+            return e
+        }
+        guard var entry = found else {
+            c.misses.wrappingAdd(1, ordering: .relaxed)
+            return nil
+        }
+        if ttlNanos > 0 && MonotonicClock.wallNanos() - entry.insertedAtNanos > ttlNanos {
+            drop(entry, worker: worker)
+            return nil
+        }
+        if revalidateNanos == 0 || now &- entry.checkedAtNanos.load(ordering: .relaxed) >= revalidateNanos {
+            c.revalidations.wrappingAdd(1, ordering: .relaxed)
+            // stat follows the path: a rename over the file or its removal shows.
+            guard let current = try? statPath(entry.originPath), current.isRegular,
+                  current.sameVersion(as: entry.identity) else {
+                drop(entry, worker: worker)
+                return nil
+            }
+            entry.checkedAtNanos.store(now, ordering: .relaxed)
+        }
+        if entry.mapping == nil {
+            guard let mapped = mapLazily(entry) else {
+                drop(entry, worker: worker)
+                return nil
+            }
+            entry = mapped
+        }
+        if let st = touchState, let p = persistence {
+            p.enqueue(.touch(key: entry.key, hits: entry.pendingHits.exchange(0, ordering: .relaxed),
+                             lastAccessNanos: MonotonicClock.wallNanos(), policyState: st.word, policySequence: st.sequence))
+        }
+        c.hits.wrappingAdd(1, ordering: .relaxed)
+        return entry
+    }
+
+    /// Counts body bytes answered from the cache.
+    func countServed(bytes: Int, worker: Int) {
+        counters[worker].bytesServed.wrappingAdd(UInt64(bytes), ordering: .relaxed)
+    }
+
+    /// Removes a stale entry (if still resident) and forgets it in the store.
+    private func drop(_ entry: CacheEntry, worker: Int) {
+        let removed = shard(for: entry.hash).state.withLock { $0.remove(entry) }
+        let c = counters[worker]
+        c.misses.wrappingAdd(1, ordering: .relaxed)
+        if removed {
+            c.staleDrops.wrappingAdd(1, ordering: .relaxed)
+            persistence?.enqueue(.remove(key: entry.key))
+        }
+    }
+
+    /// Opens and maps an entry loaded from the store, if its file is still the
+    /// version recorded (so it is the file the static handler opened safely).
+    func mapLazily(_ entry: CacheEntry) -> CacheEntry? {
+        guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
+              id.isRegular, id.sameVersion(as: entry.identity),
+              let mapping = try? MappedFile(fd: file.fd, count: id.size) else { return nil }
+        let mapped = entry.withMapping(mapping)
+        shard(for: entry.hash).state.withLock { s in
+            if let e = s.entries[entry.hash], e === entry { s.entries[entry.hash] = mapped }
+        }
+        return mapped
+    }
+
+    // MARK: admission
+
+    /// Offers a file the static handler just opened (its descriptor is mapped;
+    /// the file is not opened or stat'ed again).
+    func admit(site: String, path: String, origin: FileOrigin, worker: Int) -> AdmitOutcome {
+        let c = counters[worker]
+        let size = origin.identity.size
+        if let r = origin.identity.isRegular ? rules.check(path: path, size: size, contentType: origin.contentType) : .notRegular {
+            c.rejectionsByRule.wrappingAdd(1, ordering: .relaxed)
+            return .rejected(r)
+        }
+        let h = CacheKey.hash(site: site, path: path)
+        let shard = shard(for: h)
+        let resident = shard.state.withLock { s in
+            s.entries[h].map { $0.site == site && $0.path == path && $0.identity.sameVersion(as: origin.identity) } ?? false
+        }
+        if resident { return .alreadyCached }
+        guard let headers = EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
+                                               mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) else {
+            return .failed
+        }
+        let mapping: MappedFile
+        do { mapping = try MappedFile(fd: origin.file.fd, count: size) } catch {
+            log("cache: cannot map \(origin.path): \(error)")
+            return .failed
+        }
+        let now = MonotonicClock.nanos()
+        let entry = CacheEntry(key: CacheKey.make(site: site, path: path), site: site, path: path, hash: h,
+                               originPath: origin.path, identity: origin.identity, contentType: origin.contentType,
+                               etag: origin.etag, mapping: mapping, headerBytes: headers,
+                               insertedAtNanos: MonotonicClock.wallNanos(), charge: config.charge(forSize: size),
+                               accessCount: 1, checkedAtNanos: now)
+        var outcome = AdmitOutcome.notAdmitted
+        var evicted: [CacheEntry] = []
+        var replaced: CacheEntry?
+        var state: PolicyEntryState?
+        shard.state.withLock { s in
+            if let old = s.entries[h] {
+                guard old.site == site && old.path == path else { outcome = .collision; return }
+                if old.identity.sameVersion(as: origin.identity) { outcome = .alreadyCached; return }
+                _ = s.remove(old)
+                replaced = old
+            }
+            let (admitted, keys) = s.policy.recordMiss(h, size: entry.charge)
+            for k in keys {
+                if let v = s.entries.removeValue(forKey: k) {
+                    s.bytes -= v.identity.size
+                    evicted.append(v)
+                }
+            }
+            if admitted {
+                s.entries[h] = entry
+                s.bytes += size
+                state = s.policy.state(of: h)
+                outcome = .admitted
+            }
+        }
+        c.evictions.wrappingAdd(UInt64(evicted.count), ordering: .relaxed)
+        if let p = persistence {
+            for v in evicted { p.enqueue(.remove(key: v.key)) }
+            if let old = replaced, outcome != .admitted { p.enqueue(.remove(key: old.key)) }
+            if outcome == .admitted {
+                let st = state ?? PolicyEntryState(word: 0, sequence: 0)
+                p.enqueue(.put(entry.record(policyState: (st.word, st.sequence), now: entry.insertedAtNanos)))
+            }
+        }
+        if outcome == .admitted { c.admissions.wrappingAdd(1, ordering: .relaxed) }
+        return outcome
+    }
+}

@@ -1,0 +1,44 @@
+import CapuchinServer
+import HTTPCore
+
+/// Builds the response for a cache hit: the entry's prebuilt header bytes and
+/// its mapping as the body, so the server writes both with one writev.
+enum HitResponder {
+    /// Whether the request carries a precondition or a Range, which the shared
+    /// representation logic must answer (304, 206, 412, 416).
+    @inline(__always)
+    static func needsRepresentationLogic(_ request: HTTPRequest) -> Bool {
+        for f in request.headers {
+            let n = f.name.utf8
+            guard let first = n.first else { continue }
+            if (first | 0x20) == UInt8(ascii: "i") && n.count >= 3 && f.name.lowercased().hasPrefix("if-") { return true }
+            if (first | 0x20) == UInt8(ascii: "r") && f.name.caseInsensitiveEquals("range") { return true }
+        }
+        return false
+    }
+
+    /// A plain 200 for GET or HEAD.
+    @inline(__always)
+    static func full(_ entry: CacheEntry, head: Bool) -> Response {
+        let size = entry.identity.size
+        if head {
+            return Response(status: 200, headers: HTTPHeaders([("Content-Length", String(size))]),
+                            preformattedHeaders: entry.headerBytes)
+        }
+        guard size > 0, let mapping = entry.mapping else {
+            return Response(status: 200, body: .empty, preformattedHeaders: entry.headerBytes)
+        }
+        return Response(status: 200, body: .mapped(mapping, offset: 0, count: size), preformattedHeaders: entry.headerBytes)
+    }
+
+    /// Whether `representation` is wired to the shared logic yet.
+    static let answersRepresentation = false
+
+    /// The response to a conditional or Range request on a hit, from the
+    /// server's shared representation logic. Nil: decline, and the static
+    /// handler (which uses the same logic) answers.
+    static func representation(_ request: HTTPRequest, entry: CacheEntry) -> Response? {
+        // The shared RepresentationResponder is not in `main` yet: decline.
+        nil
+    }
+}

@@ -1,1 +1,0 @@
-// FileCache: see the issue for this target.
