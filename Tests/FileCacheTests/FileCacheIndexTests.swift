@@ -1,0 +1,195 @@
+import CapuchinSystem
+import XCTest
+@testable import FileCache
+
+final class FileCacheIndexTests: XCTestCase {
+    func testMissAdmitHit() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "hello")
+        let cache = makeCache(testConfig())
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0), .admitted)
+        let e = try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(body(of: e), "hello")
+        XCTAssertNil(cache.lookup(site: "other", path: "/a.txt", worker: 0), "sites do not share entries")
+        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0), .alreadyCached)
+        let s = cache.stats()
+        XCTAssertEqual([s.hits, s.misses, s.admissions, s.revalidations], [1, 2, 1, 1])
+        XCTAssertEqual(s.entries, 1)
+        XCTAssertEqual(s.bytes, 5)
+    }
+
+    func testHeadersAreBuiltFromMetadata() throws {
+        let dir = TempDir()
+        let p = dir.write("a.css", "body{}")
+        dir.setMtime("a.css", seconds: 784_111_777)
+        let cache = makeCache(testConfig())
+        _ = cache.admit(site: "s", path: "/a.css", origin: try makeOrigin(p, contentType: "text/css"), worker: 0)
+        let e = try XCTUnwrap(cache.lookup(site: "s", path: "/a.css", worker: 0))
+        let text = String(decoding: e.headerBytes, as: UTF8.self)
+        XCTAssertTrue(text.contains("Content-Type: text/css\r\n"))
+        XCTAssertTrue(text.contains("Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"))
+        XCTAssertTrue(text.contains("ETag: \(e.etag)\r\n"))
+        XCTAssertTrue(text.contains("Accept-Ranges: bytes\r\nX-Cache: HIT\r\n"))
+        let quiet = makeCache(testConfig { $0.xCacheHeader = false })
+        _ = quiet.admit(site: "s", path: "/a.css", origin: try makeOrigin(p, contentType: "text/css"), worker: 0)
+        let q = try XCTUnwrap(quiet.lookup(site: "s", path: "/a.css", worker: 0))
+        XCTAssertFalse(String(decoding: q.headerBytes, as: UTF8.self).contains("X-Cache"))
+    }
+
+    func testRuleRejectionIsCounted() throws {
+        let dir = TempDir()
+        let p = dir.write("big.bin", String(repeating: "x", count: 200))
+        let cache = makeCache(testConfig { $0.maxFileSize = 100 })
+        XCTAssertEqual(cache.admit(site: "s", path: "/big.bin", origin: try makeOrigin(p), worker: 3), .rejected(.tooLarge))
+        XCTAssertNil(cache.lookup(site: "s", path: "/big.bin", worker: 3))
+        XCTAssertEqual(cache.stats().rejectionsByRule, 1)
+    }
+
+    func testByteCapacityEvicts() throws {
+        let dir = TempDir()
+        let cache = makeCache(testConfig { $0.capacityBytes = 250; $0.capacityEntries = 1000 })
+        for i in 0..<3 {
+            let p = dir.write("f\(i)", String(repeating: "x", count: 100))
+            XCTAssertEqual(cache.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(p), worker: 0), .admitted)
+        }
+        let s = cache.stats()
+        XCTAssertEqual(s.entries, 2)
+        XCTAssertEqual(s.bytes, 200)
+        XCTAssertEqual(s.evictions, 1)
+        XCTAssertNil(cache.lookup(site: "s", path: "/f0", worker: 0), "the least recent file went first")
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/f2", worker: 0))
+    }
+
+    func testEntryCapacityEvicts() throws {
+        let dir = TempDir()
+        let cache = makeCache(testConfig { $0.capacityBytes = 1 << 20; $0.capacityEntries = 3 })
+        for i in 0..<5 {
+            let p = dir.write("f\(i)", "tiny")
+            _ = cache.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(p), worker: 0)
+        }
+        XCTAssertEqual(cache.stats().entries, 3)
+        XCTAssertEqual(cache.stats().evictions, 2)
+    }
+
+    func testModifiedInPlaceIsNotServed() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "version one")
+        let cache = makeCache(testConfig())
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        // Same size, other content, other mtime: only the mtime tells them apart.
+        let fd = open(p, O_WRONLY)
+        XCTAssertEqual(pwrite(fd, "VERSION ONE", 11, 0), 11)
+        close(fd)
+        dir.setMtime("a.txt", seconds: 1_000_000)
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(cache.stats().staleDrops, 1)
+        XCTAssertEqual(cache.stats().entries, 0)
+        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0), .admitted)
+        XCTAssertEqual(body(of: try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))), "VERSION ONE")
+    }
+
+    func testReplacedByRenameIsNotServed() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "old")
+        let cache = makeCache(testConfig())
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        dir.replaceByRename("a.txt", "new")
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        XCTAssertEqual(body(of: try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))), "new")
+    }
+
+    func testDeletedIsNotServed() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "gone soon")
+        let persistence = MemoryPersistence()
+        let cache = makeCache(testConfig(), persistence: persistence)
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        XCTAssertEqual(try persistence.entries(prefix: nil).map(\.key), ["s/a.txt"])
+        unlink(p)
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(try persistence.entries(prefix: nil).count, 0, "the drop reaches the store")
+    }
+
+    func testTruncatedIsNotServedAndOldMappingStaysSafe() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", String(repeating: "z", count: 8192))
+        let cache = makeCache(testConfig())
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        let held = try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(truncate(p, 0), 0)
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        // A response still holding the old entry keeps its mapping alive; writing it
+        // (as the server does, with writev) fails with EFAULT instead of killing us.
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: held.mapping!.base), iov_len: 4096)
+        let n = writev(fds[1], &iov, 1)
+        XCTAssertEqual(n, -1)
+        XCTAssertEqual(errno, EFAULT)
+    }
+
+    func testRevalidateIntervalSkipsStat() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "abc")
+        let cache = makeCache(testConfig { $0.revalidateInterval = 3600 })
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(cache.stats().revalidations, 0)
+    }
+
+    func testTTLDropsOldEntries() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "abc")
+        let cache = makeCache(testConfig { $0.ttl = 0.02 })
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        usleep(100_000)
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
+        XCTAssertEqual(cache.stats().staleDrops, 1)
+    }
+
+    func testCountersAreSummedOverWorkers() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "abcd")
+        let cache = makeCache(testConfig())
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        for w in 0..<8 {
+            for _ in 0...w {
+                XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: w))
+                cache.countServed(bytes: 4, worker: w)
+            }
+            XCTAssertEqual(cache.counters[w].hits.load(ordering: .relaxed), UInt64(w + 1))
+        }
+        XCTAssertEqual(cache.stats().hits, 36)
+        XCTAssertEqual(cache.stats().bytesServed, 144)
+    }
+
+    func testAdminPurgeAndListing() throws {
+        let dir = TempDir()
+        let persistence = MemoryPersistence()
+        let cache = makeCache(testConfig(), persistence: persistence)
+        for name in ["a/1", "a/2", "b/1", "b/2", "c"] {
+            _ = cache.admit(site: "s", path: "/" + name, origin: try makeOrigin(dir.write(name, name)), worker: 0)
+        }
+        for _ in 0..<3 { _ = cache.lookup(site: "s", path: "/b/2", worker: 0) }
+        XCTAssertEqual(cache.topEntries(1).map(\.key), ["s/b/2"])
+        let p1 = cache.entries(prefix: nil, sort: .key, limit: 2, cursor: nil)
+        XCTAssertEqual(p1.entries.map(\.key), ["s/a/1", "s/a/2"])
+        let p2 = cache.entries(prefix: nil, sort: .key, limit: 2, cursor: p1.nextCursor)
+        XCTAssertEqual(p2.entries.map(\.key), ["s/b/1", "s/b/2"])
+        let p3 = cache.entries(prefix: nil, sort: .key, limit: 2, cursor: p2.nextCursor)
+        XCTAssertEqual(p3.entries.map(\.key), ["s/c"])
+        XCTAssertNil(p3.nextCursor)
+        XCTAssertEqual(cache.entries(prefix: "s/b", sort: .hits, limit: 10, cursor: nil).entries.map(\.key), ["s/b/2", "s/b/1"])
+        XCTAssertEqual(cache.purge(key: "s/c")?.key, "s/c")
+        XCTAssertNil(cache.purge(key: "s/c"))
+        XCTAssertEqual(cache.purge(prefix: "s/a/"), ["s/a/1", "s/a/2"])
+        XCTAssertEqual(try persistence.entries(prefix: nil).map(\.key), ["s/b/1", "s/b/2"])
+        XCTAssertEqual(cache.clear(), 2)
+        XCTAssertEqual(cache.stats().entries, 0)
+        XCTAssertEqual(try persistence.entries(prefix: nil).count, 0)
+    }
+}

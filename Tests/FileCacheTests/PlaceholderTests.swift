@@ -1,6 +1,0 @@
-import XCTest
-@testable import FileCache
-
-final class FileCacheTestsPlaceholderTests: XCTestCase {
-    func testBuilds() {}
-}

@@ -1,0 +1,105 @@
+import CachePolicies
+import CapuchinServer
+import CapuchinSystem
+import Foundation
+import HTTPCore
+@testable import FileCache
+
+/// A temporary directory removed when the object goes away.
+final class TempDir {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "filecache-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Writes `contents` to `name` (creating directories) and returns the full path.
+    @discardableResult
+    func write(_ name: String, _ contents: String) -> String {
+        let full = path + "/" + name
+        try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        try! Data(contents.utf8).write(to: URL(fileURLWithPath: full))
+        return full
+    }
+
+    /// Writes a new file beside `name` and renames it over `name`.
+    func replaceByRename(_ name: String, _ contents: String) {
+        let tmp = write(name + ".new", contents)
+        precondition(rename(tmp, path + "/" + name) == 0)
+    }
+
+    /// Sets the modification time of `name` to `seconds` since the epoch.
+    func setMtime(_ name: String, seconds: Int) {
+        let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+        try! FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path + "/" + name)
+    }
+}
+
+/// What the static handler hands the cache's filter for a file.
+func makeOrigin(_ path: String, contentType: String = "text/plain") throws -> FileOrigin {
+    let file = try OpenFile(path: path)
+    let id = try file.identity()
+    return FileOrigin(path: path, identity: id, file: file, contentType: contentType,
+                      etag: "\"\(String(id.mtimeNanos, radix: 16))-\(String(id.size, radix: 16))\"")
+}
+
+/// The bytes a mapped entry would send (tests only: the cache itself never reads a mapping).
+func body(of entry: CacheEntry) -> String {
+    guard let m = entry.mapping, let base = m.base else { return "" }
+    return String(decoding: UnsafeRawBufferPointer(start: base, count: m.count), as: UTF8.self)
+}
+
+/// An in-memory store with the CacheStore's semantics for the operations the cache sends.
+final class MemoryPersistence: CachePersistence, @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [String: EntryRecord] = [:]
+    private var blobs: [String: [UInt8]] = [:]
+    private(set) var flushes = 0
+
+    func enqueue(_ op: StoreOperation) {
+        lock.lock(); defer { lock.unlock() }
+        switch op {
+        case .put(let r): records[r.key] = r
+        case .remove(let key): records[key] = nil
+        case .removePrefix(let p): records = records.filter { !$0.key.hasPrefix(p) }
+        case .removeAll: records = [:]
+        case .touch(let key, let hits, let last, let word, let seq):
+            guard var r = records[key] else { return }
+            r.accessCount += hits
+            r.lastAccessNanos = last
+            r.policyState = word
+            r.policySequence = seq
+            records[key] = r
+        case .addCounter: break
+        }
+    }
+
+    func flush() throws { lock.lock(); flushes += 1; lock.unlock() }
+
+    func entries(prefix: String?) throws -> [EntryRecord] {
+        lock.lock(); defer { lock.unlock() }
+        return records.values.filter { prefix == nil || $0.key.hasPrefix(prefix!) }.sorted { $0.key < $1.key }
+    }
+
+    func loadBlob(_ name: String) throws -> [UInt8]? { lock.lock(); defer { lock.unlock() }; return blobs[name] }
+    func saveBlob(_ name: String, _ bytes: [UInt8]) { lock.lock(); blobs[name] = bytes; lock.unlock() }
+}
+
+/// A small config for tests: one shard unless asked, 1 MiB, 100 entries.
+func testConfig(_ edit: (inout FileCacheConfig) -> Void = { _ in }) -> FileCacheConfig {
+    var c = FileCacheConfig()
+    c.capacityBytes = 1 << 20
+    c.capacityEntries = 100
+    c.warmEagerEntries = 0
+    edit(&c)
+    return c
+}
+
+func makeCache(_ config: FileCacheConfig, persistence: CachePersistence? = nil, shards: Int = 1) -> FileCache {
+    FileCache(config: config, persistence: persistence, shardCount: shards, workers: 8,
+              policyFactory: { TestLRU(capacity: $0) })
+}
