@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+@testable import FileCache
+
+/// Hits, misses, admissions, file changes and purges from many threads at
+/// once; run under the thread sanitizer (`swift test --sanitize=thread`).
+final class ConcurrencyTests: XCTestCase {
+    func testConcurrentHitMissMutate() throws {
+        let dir = TempDir()
+        let files = 32
+        for i in 0..<files { dir.write("f\(i)", "v0-\(i)") }
+        let cache = FileCache(config: testConfig { $0.capacityBytes = 4096; $0.capacityEntries = 24 },
+                              persistence: MemoryPersistence(), shardCount: 4, workers: 8,
+                              policyFactory: { TestLRU(capacity: $0) })
+        let threads = 6
+        let rounds = 400
+        let wrongBodies = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var rng = SystemRandomNumberGenerator()
+            for r in 0..<rounds {
+                let i = Int.random(in: 0..<files, using: &rng)
+                let path = "/f\(i)"
+                if t == 0 && r % 10 == 0 {
+                    dir.replaceByRename("f\(i)", "v\(r)-\(i)")   // a writer: rename-replace
+                    continue
+                }
+                if t == 1 && r % 50 == 0 { cache.purge(prefix: "s/f1"); continue }
+                if let e = cache.lookup(site: "s", path: path, worker: t) {
+                    // The mapping must hold this file's content (some version of it).
+                    if !body(of: e).hasSuffix("-\(i)") { wrongBodies.add() }
+                    cache.countServed(bytes: e.identity.size, worker: t)
+                } else if let origin = try? makeOrigin(dir.path + path) {
+                    _ = cache.admit(site: "s", path: path, origin: origin, worker: t)
+                }
+                if r % 100 == 0 { _ = cache.stats(); _ = cache.topEntries(3) }
+            }
+        }
+        XCTAssertEqual(wrongBodies.value, 0)
+        let s = cache.stats()
+        XCTAssertLessThanOrEqual(s.entries, 24)
+        XCTAssertEqual(s.hits + s.misses, UInt64(threads * rounds) - UInt64(rounds / 10) - UInt64(rounds / 50))
+        XCTAssertGreaterThan(s.hits, 0)
+        try cache.persistState()
+    }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
