@@ -1,5 +1,4 @@
 import CachePolicies
-import Synchronization
 
 /// One slice of the index: its own lock, dictionary and policy, so workers
 /// hitting different shards never contend. Keys are 64-bit hashes; the entry
@@ -12,9 +11,9 @@ final class CacheShard: @unchecked Sendable {
         var bytes = 0
     }
 
-    let state: Mutex<State>
+    let state: ShardLock<State>
 
-    init(policy: any EvictionPolicy) { state = Mutex(State(policy: policy)) }
+    init(policy: any EvictionPolicy) { state = ShardLock(State(policy: policy)) }
 }
 
 extension CacheShard.State {
