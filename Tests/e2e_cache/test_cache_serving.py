@@ -1,0 +1,51 @@
+"""X-Cache marks, hits, and conditional/range requests on hits."""
+
+
+def test_miss_then_hit(server):
+    server.write("a.txt", b"hello, cache\n")
+    server.start()
+    s1, h1, b1 = server.get("/a.txt")
+    s2, h2, b2 = server.get("/a.txt")
+    assert (s1, h1["x-cache"], b1) == (200, "MISS", b"hello, cache\n")
+    assert (s2, h2["x-cache"], b2) == (200, "HIT", b"hello, cache\n")
+    for name in ("content-type", "etag", "last-modified", "accept-ranges"):
+        assert h2[name] == h1[name], name
+    assert h2["content-length"] == "13"
+    # The query string is not part of the key (as nginx's open_file_cache).
+    assert server.get("/a.txt?v=2")[1]["x-cache"] == "HIT"
+    s, h, b = server.get("/a.txt", method="HEAD")
+    assert (s, h["x-cache"], h["content-length"], b) == (200, "HIT", "13", b"")
+
+
+def test_bypass_and_missing(server):
+    server.write("a.txt", b"x")
+    server.start()
+    s, h, _ = server.get("/a.txt", method="POST")
+    assert h.get("x-cache") == "BYPASS"
+    s, h, _ = server.get("/nothing-here")
+    assert s == 404 and h.get("x-cache") == "MISS"
+
+
+def test_conditional_and_range_on_hit(server):
+    data = bytes(range(256)) * 8
+    server.write("bin/data.bin", data)
+    server.start()
+    _, h, _ = server.get("/bin/data.bin")
+    _, h, _ = server.get("/bin/data.bin")
+    assert h["x-cache"] == "HIT"
+    etag, lm = h["etag"], h["last-modified"]
+
+    s, h304, b = server.get("/bin/data.bin", {"If-None-Match": etag})
+    assert (s, b) == (304, b"")
+    assert h304["etag"] == etag
+    s, _, b = server.get("/bin/data.bin", {"If-Modified-Since": lm})
+    assert (s, b) == (304, b"")
+    s, h206, b = server.get("/bin/data.bin", {"Range": "bytes=10-19"})
+    assert (s, b) == (206, data[10:20])
+    assert h206["content-range"] == f"bytes 10-19/{len(data)}"
+    s, _, b = server.get("/bin/data.bin", {"Range": "bytes=-5"})
+    assert (s, b) == (206, data[-5:])
+    s, h416, _ = server.get("/bin/data.bin", {"Range": "bytes=99999-"})
+    assert s == 416 and h416["content-range"] == f"bytes */{len(data)}"
+    s, _, b = server.get("/bin/data.bin", {"If-None-Match": '"other"', "Range": "bytes=0-0"})
+    assert (s, b) == (206, data[:1])
