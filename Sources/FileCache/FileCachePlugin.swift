@@ -44,10 +44,10 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
             }
             response = r
         } else {
-            response = HitResponder.full(entry, head: request.isHead)
+            response = HitResponder.full(entry)
         }
         context.notes["x-cache"] = "HIT"
-        cache.countServed(bytes: response.body.count, worker: worker)
+        if !request.isHead { cache.countServed(bytes: response.body.count, worker: worker) }
         return response
     }
 

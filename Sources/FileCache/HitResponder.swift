@@ -17,14 +17,11 @@ enum HitResponder {
         return false
     }
 
-    /// A plain 200 for GET or HEAD.
+    /// A plain 200. HEAD gets the same response: the server writes no body for
+    /// HEAD and takes Content-Length from the body's count.
     @inline(__always)
-    static func full(_ entry: CacheEntry, head: Bool) -> Response {
+    static func full(_ entry: CacheEntry) -> Response {
         let size = entry.identity.size
-        if head {
-            return Response(status: 200, headers: HTTPHeaders([("Content-Length", String(size))]),
-                            preformattedHeaders: entry.headerBytes)
-        }
         guard size > 0, let mapping = entry.mapping else {
             return Response(status: 200, body: .empty, preformattedHeaders: entry.headerBytes)
         }
