@@ -46,14 +46,16 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         } else {
             response = HitResponder.full(entry)
         }
-        context.notes["x-cache"] = "HIT"
+        // A plain hit leaves no note (no allocation); `filter` recognises it.
+        if !HitResponder.isPlainHit(response) { context.notes["x-cache"] = "HIT" }
         if !request.isHead { cache.countServed(bytes: response.body.count, worker: worker) }
         return response
     }
 
     public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {
-        var mark = context.notes["x-cache"] ?? "BYPASS"
-        if mark == "HIT" { return }
+        let note = context.notes["x-cache"]
+        if note == "HIT" || (note == nil && HitResponder.isPlainHit(response)) { return }
+        var mark = note ?? "BYPASS"
         if mark == "MISS", let origin = response.origin, [200, 206, 304].contains(response.status) {
             let outcome = cache.admit(site: context.site.names.first ?? "", path: request.path, origin: origin,
                                       worker: context.connection.workerID)

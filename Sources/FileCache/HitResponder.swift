@@ -28,6 +28,15 @@ enum HitResponder {
         return Response(status: 200, body: .mapped(mapping, offset: 0, count: size), preformattedHeaders: entry.headerBytes)
     }
 
+    /// Whether `response` is what `full` builds for a non-empty file: only the
+    /// cache answers a mapping with preformatted headers and no origin.
+    @inline(__always)
+    static func isPlainHit(_ response: Response) -> Bool {
+        guard response.status == 200, response.origin == nil, response.preformattedHeaders != nil,
+              case .mapped = response.body else { return false }
+        return true
+    }
+
     /// Whether `representation` is wired to the shared logic yet.
     static let answersRepresentation = false
 
