@@ -14,7 +14,7 @@ public struct ClientResponseBuilder: Sendable {
         let version = head.version == .http10 ? "1.0" : "1.1"
         h.set("Via", (h.values("Via") + ["\(version) \(loopGuard.pseudonym)"]).joined(separator: ", "))
         switch framing {
-        case .none: break
+        case .noBody: break
         case .contentLength(let n): h.set("Content-Length", String(n))
         case .chunked:
             h.remove("Content-Length")
@@ -28,9 +28,9 @@ public struct ClientResponseBuilder: Sendable {
 
     /// A server `Response` for a fully buffered body (cache fills, small
     /// bodies): the server adds Content-Length from the body.
-    public func bufferedResponse(for head: ResponseHead, body: [UInt8], requestMethod: String) -> Response {
-        var h = headers(for: head, framing: .none)
-        if head.framing != .none {
+    public func bufferedResponse(for head: ResponseHead, body: [UInt8]) -> Response {
+        var h = headers(for: head, framing: .noBody)
+        if head.framing != .noBody {
             h.remove("Content-Length")
             return Response(status: head.status, headers: h, body: .bytes(body))
         }

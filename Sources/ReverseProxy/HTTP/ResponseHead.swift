@@ -3,7 +3,7 @@ import HTTPCore
 /// How a response body is delimited (RFC 9112 6.3).
 public enum ResponseFraming: Sendable, Equatable {
     /// No body: HEAD, 1xx, 204, 304.
-    case none
+    case noBody
     case contentLength(Int)
     case chunked
     /// Until the backend closes the connection.

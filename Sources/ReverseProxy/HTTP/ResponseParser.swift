@@ -119,9 +119,12 @@ public struct ResponseParser {
         let take = min(input.count - i, limits.maxHeadBytes + 4 - start)
         buffer.append(contentsOf: input[i..<(i + take)])
         var end = -1
-        var j = max(3, start)
+        var j = start
         while j < buffer.count {
-            if buffer[j] == 10, buffer[j - 1] == 13, buffer[j - 2] == 10, buffer[j - 3] == 13 { end = j + 1; break }
+            if buffer[j] == 10 {
+                guard j > 0, buffer[j - 1] == 13 else { throw ResponseParseError("bare LF line ending") }
+                if j >= 3, buffer[j - 2] == 10, buffer[j - 3] == 13 { end = j + 1; break }
+            }
             j += 1
         }
         guard end >= 0 else {
@@ -141,7 +144,7 @@ public struct ResponseParser {
         head = parsed
         events.append(.head(parsed))
         switch parsed.framing {
-        case .none: finish(&events)
+        case .noBody: finish(&events)
         case .contentLength(0): finish(&events)
         case .contentLength(let length): state = .fixed(remaining: length)
         case .chunked: state = .chunkLine
@@ -237,7 +240,7 @@ public struct ResponseParser {
     /// RFC 9112 6.3, strictly: TE with CL, TE in HTTP/1.0, a final coding other
     /// than chunked alone, and differing or invalid lengths are all errors.
     private func framing(status: Int, version: HTTPVersion, headers: HTTPHeaders) throws -> ResponseFraming {
-        if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 { return .none }
+        if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 { return .noBody }
         let codings = FieldSyntax.listElements(headers.values("Transfer-Encoding"))
         let lengths = FieldSyntax.listElements(headers.values("Content-Length"))
         if headers.contains("Transfer-Encoding") {

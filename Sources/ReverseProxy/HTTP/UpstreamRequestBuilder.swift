@@ -33,11 +33,15 @@ public struct UpstreamRequestBuilder: Sendable {
         let trusted = pool.trusts(client.address)
 
         let clientHost = request.headers["Host"]
+        let host: String?
         switch pool.hostHeader {
-        case .pass: if let clientHost { h.set("Host", clientHost) }
-        case .backend: h.set("Host", backend.hostHeader)
-        case .fixed(let value): h.set("Host", value)
+        case .pass: host = clientHost
+        case .backend: host = backend.hostHeader
+        case .fixed(let value): host = value
         }
+        // Host goes first, as RFC 9112 3.2 asks of clients.
+        h.remove("Host")
+        if let host { h = HTTPHeaders([("Host", host)] + h.fields.map { ($0.name, $0.value) }) }
 
         let forwardedFor = h.values("X-Forwarded-For")
         if trusted && !forwardedFor.isEmpty {
