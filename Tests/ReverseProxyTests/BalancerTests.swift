@@ -92,6 +92,14 @@ final class BalancerTests: XCTestCase {
         XCTAssertNil(full.pick(path: "/x", backends: states, usable: { _ in false }))
     }
 
+    func testConsistentHashWithManyBackendsSkipsDeadOnes() {
+        let names = (0..<100).map { addr("10.2.\($0 / 200).\($0 % 200 + 1):80") }
+        let b = ConsistentHashBalancer(backends: names)
+        let states = names.map { BackendState(address: $0) }
+        XCTAssertEqual(b.pick(path: "/p", backends: states, usable: { $0 == 77 }), 77)
+        XCTAssertNil(b.pick(path: "/p", backends: states, usable: { _ in false }))
+    }
+
     func testLivenessTimeout() {
         let p = pool(.firstAlive, count: 2, offline: 500)
         p.reportFailure(0, now: 1_000)

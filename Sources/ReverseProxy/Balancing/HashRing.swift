@@ -30,14 +30,18 @@ public struct HashRing: Sendable {
             let mid = (lo + hi) / 2
             if points[mid].hash < key { lo = mid + 1 } else { hi = mid }
         }
-        var checked = [Bool](repeating: false, count: nodeCount)
+        // Nodes already found unusable: a bitmask for small pools (no allocation
+        // per request), an array beyond 64 backends.
+        var mask: UInt64 = 0
+        var checked = nodeCount > 64 ? [Bool](repeating: false, count: nodeCount) : []
         var seen = 0
         var i = lo == points.count ? 0 : lo
         for _ in 0..<points.count {
             let node = points[i].node
-            if !checked[node] {
+            let done = nodeCount > 64 ? checked[node] : mask & (1 << UInt64(node)) != 0
+            if !done {
                 if usable(node) { return node }
-                checked[node] = true
+                if nodeCount > 64 { checked[node] = true } else { mask |= 1 << UInt64(node) }
                 seen += 1
                 if seen == nodeCount { return nil }
             }
