@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
         .testTarget(name: "FileCacheTests", dependencies: ["FileCache", "CapuchinServer", "CacheStore"]),
         .testTarget(name: "CachedumpTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin"]),
     ],
     swiftLanguageModes: [.v5]
 )
