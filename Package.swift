@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "FileCacheTests", dependencies: ["FileCache", "CapuchinServer", "CacheStore"]),
         .testTarget(name: "CachedumpTests", dependencies: ["CacheStore"]),
         .testTarget(name: "ReverseProxyTests", dependencies: ["ReverseProxy"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin"]),
     ],
     swiftLanguageModes: [.v5]
 )
