@@ -117,43 +117,13 @@ public struct RequestParser: Sendable {
                 i += 2
                 break
             }
-            if first == ByteClass.lf { throw fail(400, "bare LF line ending") }
-            if first == ByteClass.sp || first == ByteClass.htab {
-                throw fail(400, headers.count == 0 ? "whitespace before the first field" : "obsolete line folding")
-            }
-            let nameStart = i
-            while i < n, ByteClass.isToken(p[i]) { i += 1 }
-            if i == n {
+            guard let line = try FieldLine.scan(p, at: i, isFirst: headers.count == 0) else {
                 if n > headerLimit { throw fail(431, "header section too large") }
                 return .incomplete
             }
-            let sep = p[i]
-            if sep != UInt8(ascii: ":") {
-                if sep == ByteClass.sp || sep == ByteClass.htab { throw fail(400, "whitespace between field name and colon") }
-                if sep == ByteClass.cr || sep == ByteClass.lf { throw fail(400, "field line without a colon") }
-                throw fail(400, "invalid character in field name")
-            }
-            guard i > nameStart else { throw fail(400, "empty field name") }
-            let name = nameStart..<i
-            i += 1
-            while i < n, p[i] == ByteClass.sp || p[i] == ByteClass.htab { i += 1 }
-            let valueStart = i
-            while i < n, p[i] != ByteClass.cr {
-                guard ByteClass.isFieldValueByte(p[i]) else {
-                    throw fail(400, p[i] == ByteClass.lf ? "bare LF line ending" : "control character in field value")
-                }
-                i += 1
-            }
-            if i + 1 >= n {
-                if n > headerLimit { throw fail(431, "header section too large") }
-                return .incomplete
-            }
-            guard p[i + 1] == ByteClass.lf else { throw fail(400, "bare CR") }
-            if i + 2 > headerLimit { throw fail(431, "header section too large") }
-            var valueEnd = i
-            while valueEnd > valueStart, p[valueEnd - 1] == ByteClass.sp || p[valueEnd - 1] == ByteClass.htab { valueEnd -= 1 }
-            let value = valueStart..<valueEnd
-            i += 2
+            if line.next > headerLimit { throw fail(431, "header section too large") }
+            let name = line.name, value = line.value
+            i = line.next
             if headers.count >= limits.maxHeaderCount { throw fail(431, "too many header fields") }
 
             switch name.count {
