@@ -44,7 +44,6 @@ public enum ConfigLoader {
         c.maxConnections = try server.int("max_connections", default: c.maxConnections, range: 1...10_000_000)
         c.maxRequestBody = try server.size("max_request_body", default: c.maxRequestBody, range: 0...(1 << 40))
         c.sendfileThreshold = try server.size("sendfile_threshold", default: c.sendfileThreshold, range: 0...(1 << 30))
-        c.maxRanges = try server.int("max_ranges", default: c.maxRanges, range: 1...1000)
         c.stateDir = resolve(try server.string("state_dir", default: c.stateDir), against: base)
         try server.finish()
 

@@ -54,7 +54,6 @@ public struct ServerConfig {
     public var maxConnections = 10_000
     public var maxRequestBody = 1 << 20
     public var sendfileThreshold = 64 << 10
-    public var maxRanges = 16
     public var stateDir = "capuchin-state"
 
     public var sites: [SiteConfig] = []

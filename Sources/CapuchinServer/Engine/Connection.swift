@@ -1,4 +1,5 @@
 import CapuchinSystem
+import HTTPCore
 
 /// One client connection, owned by one worker. Holds little while idle: the
 /// input and output buffers are released when empty.
@@ -20,7 +21,7 @@ final class Connection {
     var phase = Phase.active
     /// Bytes of a Content-Length request body still to skip.
     var bodyRemaining = 0
-    var chunked: ChunkedBodySkipper?
+    var chunked: ChunkedDecoder?
     /// When the first byte of the current unfinished head arrived (0: none yet).
     var headStarted: UInt64 = 0
     var lastActivity: UInt64

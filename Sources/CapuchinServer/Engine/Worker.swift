@@ -258,6 +258,13 @@ final class Worker {
             if used < n && !c.closeWhenDone { c.input.append(contentsOf: bytes[used...]) }
         } else {
             c.input.append(contentsOf: UnsafeRawBufferPointer(start: readBuffer, count: n))
+            // The parser restarts from the head's first byte: re-run it only when a
+            // line ended (or the limits may have been passed), so a client sending a
+            // byte at a time costs O(n), not O(n^2).
+            if c.headStarted != 0 && c.bodyRemaining == 0 && c.chunked == nil && memchr(readBuffer, 10, n) == nil
+                && c.input.count <= core.parser.limits.maxRequestLine {
+                return
+            }
             let used = c.input.withUnsafeBytes { drive(c, $0) }
             consumeInput(c, used)
         }
@@ -344,9 +351,8 @@ final class Worker {
             }
             if c.chunked != nil {
                 do {
-                    let (k, done) = try c.chunked!.consume(UnsafeRawBufferPointer(rebasing: bytes[off...]))
-                    off += k
-                    if done { c.chunked = nil }
+                    off += try c.chunked!.decode(UnsafeRawBufferPointer(rebasing: bytes[off...])) { _ in }
+                    if c.chunked!.isComplete { c.chunked = nil }
                 } catch {
                     // The response is already queued; the body cannot be framed or is too big.
                     c.chunked = nil
@@ -398,7 +404,9 @@ final class Worker {
         case .contentLength(let n):
             if n > cfg.maxRequestBody { forceClose = true } else { c.bodyRemaining = n }
         case .chunked:
-            c.chunked = ChunkedBodySkipper(limit: cfg.maxRequestBody)
+            var limits = ChunkedLimits()
+            limits.maxBodyBytes = cfg.maxRequestBody
+            c.chunked = ChunkedDecoder(limits: limits)
         }
 
         if forceClose {

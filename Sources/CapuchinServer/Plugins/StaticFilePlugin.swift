@@ -48,8 +48,7 @@ public final class StaticFilePlugin: Plugin {
                                  lastModifiedSeconds: Int(identity.mtimeNanos / 1_000_000_000), size: identity.size)
         let threshold = settings.config.sendfileThreshold
         do {
-            var response = try RepresentationResponder.respond(request: request, representation: rep,
-                                                               maxRanges: settings.config.maxRanges) { offset, count in
+            var response = try RepresentationResponder.respond(request: request, representation: rep) { offset, count in
                 if identity.size > threshold { return .file(file, offset: offset, count: count) }
                 return .bytes(try Self.read(file, offset: offset, count: count))
             }
