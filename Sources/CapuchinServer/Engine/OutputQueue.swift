@@ -69,9 +69,38 @@ struct OutputQueue {
         case .empty: break
         case .bytes(let b): appendBytes(b)
         case .mapped(let m, let off, let n): if n > 0 { chunks.append(.mapped(m, offset: off, count: n)) }
-        case .file(let f, let off, let n): if n > 0 { chunks.append(.file(f, offset: off, count: n)) }
+        case .file(let f, let off, let n):
+            if n <= 0 { break }
+            // A small file slice is copied behind the head so one writev sends both.
+            if n <= inlineFileLimit && appendFileBytes(f, offset: off, count: n) { break }
+            chunks.append(.file(f, offset: off, count: n))
         case .parts(let parts): for p in parts { append(p) }
         }
+    }
+
+    /// File slices up to this size are read into the buffer rather than sent
+    /// with sendfile (the `sendfile_threshold` setting).
+    var inlineFileLimit = 64 << 10
+
+    /// preads a whole slice into the owned buffer; false (buffer unchanged) on a
+    /// short read or error, so the caller falls back to sendfile.
+    private mutating func appendFileBytes(_ f: OpenFile, offset: Int, count: Int) -> Bool {
+        let start = buffer.count
+        var ok = true
+        buffer.append(contentsOf: repeatElement(0, count: count))
+        buffer.withUnsafeMutableBytes { raw in
+            var got = 0
+            while got < count {
+                guard let n = try? FileIO.pread(f.fd, into: raw.baseAddress! + start + got, count: count - got, offset: offset + got), n > 0 else {
+                    ok = false
+                    return
+                }
+                got += n
+            }
+        }
+        if !ok { buffer.removeLast(count); return false }
+        extendOwned(from: start)
+        return true
     }
 
     /// The unwritten part as a compact queue that owns copies of its bytes (the

@@ -51,6 +51,7 @@ final class Worker {
         epoll = try Epoll(capacity: 256)
         (settings, generation) = core.settings.snapshot()
         readBuffer = .allocate(byteCount: Self.readCapacity, alignment: 16)
+        batch.inlineFileLimit = settings.config.sendfileThreshold
         try epoll.add(mailbox.wake.fd, events: Epoll.readable, token: Self.wakeToken)
         for (i, l) in listeners.enumerated() {
             try epoll.add(l.fd, events: Epoll.readable, token: Self.listenerTag | UInt64(i))
@@ -100,7 +101,10 @@ final class Worker {
 
     private func sweep() {
         lastSweep = now
-        if core.settings.generation != generation { (settings, generation) = core.settings.snapshot() }
+        if core.settings.generation != generation {
+            (settings, generation) = core.settings.snapshot()
+            batch.inlineFileLimit = settings.config.sendfileThreshold
+        }
         if !draining && core.stopping.load(ordering: .relaxed) { startDrain() }
         flushAccessLog()
         for i in listeners.indices where listeners[i].paused && !draining {

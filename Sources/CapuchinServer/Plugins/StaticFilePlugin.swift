@@ -46,39 +46,20 @@ public final class StaticFilePlugin: Plugin {
         let contentType = settings.contentType(forPath: relativePath)
         let rep = Representation(contentType: contentType, etag: Self.etag(identity),
                                  lastModifiedSeconds: Int(identity.mtimeNanos / 1_000_000_000), size: identity.size)
-        let threshold = settings.config.sendfileThreshold
-        do {
-            var response = try RepresentationResponder.respond(request: request, representation: rep) { offset, count in
-                if identity.size > threshold { return .file(file, offset: offset, count: count) }
-                return .bytes(try Self.read(file, offset: offset, count: count))
-            }
-            if response.status == 200 {
-                let path = context.site.root.hasSuffix("/") ? context.site.root + relativePath : context.site.root + "/" + relativePath
-                response.origin = FileOrigin(path: path, identity: identity, file: file, contentType: contentType, etag: rep.etag)
-            }
-            return response
-        } catch {
-            return ErrorPage.response(500)
+        // The writer copies small slices behind the head (one writev) and
+        // sendfiles the rest; nothing is read here.
+        var response = RepresentationResponder.respond(request: request, representation: rep) { offset, count in
+            .file(file, offset: offset, count: count)
         }
+        if response.status == 200 {
+            let path = context.site.root.hasSuffix("/") ? context.site.root + relativePath : context.site.root + "/" + relativePath
+            response.origin = FileOrigin(path: path, identity: identity, file: file, contentType: contentType, etag: rep.etag)
+        }
+        return response
     }
 
     /// `"<inode hex>-<size hex>-<mtime ns hex>"`: changes whenever the file is replaced or modified.
     public static func etag(_ id: FileIdentity) -> String {
         "\"\(String(id.inode, radix: 16))-\(String(id.size, radix: 16))-\(String(UInt64(bitPattern: id.mtimeNanos), radix: 16))\""
-    }
-
-    /// Reads `count` bytes at `offset` (fewer if the file shrank). Throws `SystemError` (EIO).
-    static func read(_ file: OpenFile, offset: Int, count: Int) throws -> [UInt8] {
-        if count == 0 { return [] }
-        var got = 0
-        let bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-            while got < count {
-                let n = try FileIO.pread(file.fd, into: buf.baseAddress! + got, count: count - got, offset: offset + got)
-                if n == 0 { break }
-                got += n
-            }
-            initialized = got
-        }
-        return bytes
     }
 }
