@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CachePolicies"),
         // Plugins.
         .target(name: "FileCache", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"]),
-        .target(name: "Admin", dependencies: ["CapuchinServer", "FileCache", "CacheStore", "HTTPCore"]),
+        .target(name: "Admin", dependencies: ["CapuchinServer", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "HTTPCore"]),
 
         .executableTarget(name: "capuchin", dependencies: [
