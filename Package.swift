@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CachePolicies"),
         // Plugins.
         .target(name: "FileCache", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"]),
-        .target(name: "Admin", dependencies: ["CapuchinServer", "FileCache", "CacheStore", "HTTPCore"]),
+        .target(name: "Admin", dependencies: ["CapuchinServer", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "HTTPCore"]),
 
         .executableTarget(name: "capuchin", dependencies: [
@@ -55,6 +55,8 @@ let package = Package(
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
         .testTarget(name: "FileCacheTests", dependencies: ["FileCache", "CapuchinServer", "CacheStore"]),
         .testTarget(name: "CachedumpTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "ReverseProxyTests", dependencies: ["ReverseProxy"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin"]),
     ],
     swiftLanguageModes: [.v5]
 )

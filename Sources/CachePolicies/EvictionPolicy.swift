@@ -1,16 +1,3 @@
-/// Per-entry policy state, persisted in the store so popularity survives restarts.
-public struct PolicyEntryState: Sendable, Equatable {
-    /// Policy-specific: a frequency, a queue id with bits, ...
-    public var word: UInt64
-    /// Policy-specific order: a recency or insertion stamp.
-    public var sequence: UInt64
-
-    public init(word: UInt64, sequence: UInt64) {
-        self.word = word
-        self.sequence = sequence
-    }
-}
-
 /// An eviction policy over integer keys. Not thread-safe: callers serialise
 /// access (the file cache keeps one per shard). The server and the simulator
 /// run the same implementations.
@@ -33,4 +20,19 @@ public protocol EvictionPolicy: AnyObject {
     /// Rebuilds after a restart from entries in any order (the policy orders them
     /// by `sequence`). Returns the keys it could not keep, which the caller drops.
     func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64]
+    /// State that belongs to no single entry (a frequency sketch, ghost keys,
+    /// adaptive sizes, counters), for the cache to keep in the store's meta
+    /// database. Empty when the policy has none.
+    func exportGlobalState() -> [UInt8]
+    /// Takes back what `exportGlobalState` produced; call it after `restore`.
+    /// Returns false, and leaves the policy as it was, when `bytes` come from
+    /// another kind of policy or capacity, or are damaged.
+    @discardableResult
+    func importGlobalState(_ bytes: [UInt8]) -> Bool
+}
+
+extension EvictionPolicy {
+    public func exportGlobalState() -> [UInt8] { [] }
+    @discardableResult
+    public func importGlobalState(_ bytes: [UInt8]) -> Bool { bytes.isEmpty }
 }

@@ -26,11 +26,15 @@ public final class RequestContext {
     public let startNanos: UInt64
     /// Free-form notes one stage leaves for a later one (e.g. "x-cache" = "MISS").
     public var notes: [String: String] = [:]
+    /// The configuration snapshot this request is served under (MIME overrides,
+    /// limits); replaced as a whole on reload.
+    public let settings: RuntimeSettings
 
-    public init(connection: ConnectionInfo, site: Site, startNanos: UInt64) {
+    public init(connection: ConnectionInfo, site: Site, startNanos: UInt64, settings: RuntimeSettings = .standalone) {
         self.connection = connection
         self.site = site
         self.startNanos = startNanos
+        self.settings = settings
     }
 }
 
@@ -63,6 +67,13 @@ public protocol Plugin: AnyObject {
     func requestDone(_ request: HTTPRequest, status: Int, bytes: Int, context: RequestContext)
 
     func connectionClosed(_ connection: ConnectionInfo)
+
+    /// Listeners this plugin owns (bound at start-up, not on reload); requests
+    /// arriving on them go only to this plugin's `requestParsed`/`handle`/`filter`.
+    func extraListeners(config: ServerConfig) -> [ListenerSpec]
+
+    /// Once, after every worker stopped (flush state to disk here).
+    func serverStopped()
 }
 
 extension Plugin {
@@ -74,4 +85,6 @@ extension Plugin {
     public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {}
     public func requestDone(_ request: HTTPRequest, status: Int, bytes: Int, context: RequestContext) {}
     public func connectionClosed(_ connection: ConnectionInfo) {}
+    public func extraListeners(config: ServerConfig) -> [ListenerSpec] { [] }
+    public func serverStopped() {}
 }

@@ -7,6 +7,8 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
+    public mutating func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
+
     /// Replaces every field with this name by one field.
     public mutating func set(_ name: String, _ value: String) {
         remove(name)

@@ -28,6 +28,10 @@ public struct HTTPRequest: Sendable {
     public var keepAlive: Bool
     /// The Host header's value, lowercased, without port.
     public var host: String?
+    /// The path held a backslash (raw or `%5C`); kept as an ordinary byte.
+    public var pathHasBackslash: Bool = false
+    /// The request carried `Expect: 100-continue`.
+    public var expectsContinue: Bool = false
 
     public init(method: String, target: String, path: String, query: String?, version: HTTPVersion,
                 headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, host: String?) {

@@ -1,1 +1,14 @@
-print("capuchin: not built yet")
+import ArgumentParser
+
+/// `capuchin`: the server and its tools. Other subcommands (`simulate`,
+/// `proxy`) are added to `subcommands` by the helpers that write them.
+struct Capuchin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capuchin",
+        abstract: "A Linux HTTP/1.1 server with a file cache that survives restarts.",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: nil
+    )
+}
+
+Capuchin.main()

@@ -1,0 +1,3 @@
+document.addEventListener("DOMContentLoaded", () => {
+  document.body.dataset.loaded = "yes";
+});

@@ -1,0 +1,17 @@
+/// What the admin plugin reads and acts on. The server's main wires it to the
+/// file cache, the workers' counters and the store, so the admin plugin needs
+/// none of their types.
+public protocol AdminBackend: AnyObject, Sendable {
+    func serverFigures() -> ServerFigures
+    /// nil when the cache plugin is disabled.
+    func cacheFigures() -> CacheFigures?
+    /// nil when there is no store.
+    func storeFigures() -> StoreFigures?
+    /// Entries sorted by `sort` (descending for hits, size, recent; oldest first
+    /// for age; ascending for key), starting after `cursor` entries.
+    func entries(prefix: String?, sort: EntrySort, limit: Int, offset: Int) -> (rows: [EntryRow], total: Int)
+    /// Each returns the number of entries removed.
+    func purge(key: String) -> Int
+    func purge(prefix: String) -> Int
+    func clear() -> Int
+}

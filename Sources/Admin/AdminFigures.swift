@@ -1,0 +1,61 @@
+/// Cache counters as the admin API reports them: totals since the store was
+/// created (persisted across restarts) for counters, current values for gauges.
+public struct CacheFigures: Sendable, Equatable {
+    public var hits: UInt64 = 0
+    public var misses: UInt64 = 0
+    public var bytesServedFromCache: UInt64 = 0
+    public var evictions: UInt64 = 0
+    public var admissions: UInt64 = 0
+    public var rejectionsByRule: UInt64 = 0
+    public var revalidations: UInt64 = 0
+    public var staleDrops: UInt64 = 0
+    public var entries: Int = 0
+    public var bytesHeld: Int = 0
+    public var capacityBytes: Int = 0
+    public var capacityEntries: Int = 0
+
+    public init() {}
+}
+
+/// Server-wide figures (the workers' counters, summed).
+public struct ServerFigures: Sendable, Equatable {
+    public var requests: UInt64 = 0
+    public var bytesServed: UInt64 = 0
+    public var connectionsPerWorker: [Int] = []
+
+    public init() {}
+}
+
+/// The persistent store's state.
+public struct StoreFigures: Sendable, Equatable {
+    public var entries: Int = 0
+    public var mapSizeBytes: Int = 0
+    public var mapUsedBytes: Int = 0
+    /// Wall-clock nanoseconds of the last commit, 0 if none yet.
+    public var lastCommitNanos: Int64 = 0
+    public var schemaVersion: Int = 0
+
+    public init() {}
+}
+
+/// One cache entry as the entries API lists it.
+public struct EntryRow: Sendable, Equatable {
+    public var key: String
+    public var size: Int
+    public var hits: UInt64
+    public var insertedMillis: Int64
+    public var lastAccessMillis: Int64
+
+    public init(key: String, size: Int, hits: UInt64, insertedMillis: Int64, lastAccessMillis: Int64) {
+        self.key = key
+        self.size = size
+        self.hits = hits
+        self.insertedMillis = insertedMillis
+        self.lastAccessMillis = lastAccessMillis
+    }
+}
+
+/// How the entries API sorts.
+public enum EntrySort: String, Sendable, CaseIterable {
+    case hits, size, age, recent, key
+}

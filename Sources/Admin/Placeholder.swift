@@ -1,1 +1,0 @@
-// Admin: see the issue for this target.

@@ -1,0 +1,47 @@
+/// Renders the figures in Prometheus' text exposition format (version 0.0.4),
+/// names by Prometheus conventions: `_total` counters, base units (seconds, bytes).
+enum PrometheusExposition {
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    static func render(uptime: Double, server: ServerFigures, cache: CacheFigures?, store: StoreFigures?) -> String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for s in samples { out += "\(name)\(s.labels) \(s.value)\n" }
+        }
+        func one(_ name: String, _ type: String, _ help: String, _ value: some BinaryInteger) {
+            metric(name, type, help, [("", String(value))])
+        }
+        metric("capuchin_uptime_seconds", "gauge", "Seconds since the server started.", [("", formatDouble(uptime))])
+        one("capuchin_requests_total", "counter", "Requests answered since start.", server.requests)
+        one("capuchin_response_bytes_total", "counter", "Response body bytes sent since start.", server.bytesServed)
+        metric("capuchin_connections", "gauge", "Open client connections per worker.",
+               server.connectionsPerWorker.enumerated().map { (labels: "{worker=\"\($0.offset)\"}", value: String($0.element)) })
+        if let c = cache {
+            one("capuchin_cache_hits_total", "counter", "Requests answered from the cache (persisted across restarts).", c.hits)
+            one("capuchin_cache_misses_total", "counter", "Cacheable requests not in the cache (persisted across restarts).", c.misses)
+            one("capuchin_cache_served_bytes_total", "counter", "Body bytes served from the cache (persisted across restarts).", c.bytesServedFromCache)
+            one("capuchin_cache_evictions_total", "counter", "Entries evicted by the policy.", c.evictions)
+            one("capuchin_cache_admissions_total", "counter", "Entries admitted.", c.admissions)
+            one("capuchin_cache_rejections_total", "counter", "Files refused by the admission rules.", c.rejectionsByRule)
+            one("capuchin_cache_revalidations_total", "counter", "Entries re-checked against their file.", c.revalidations)
+            one("capuchin_cache_stale_drops_total", "counter", "Entries dropped because their file changed or vanished.", c.staleDrops)
+            one("capuchin_cache_entries", "gauge", "Entries held.", c.entries)
+            one("capuchin_cache_bytes", "gauge", "Bytes held.", c.bytesHeld)
+            one("capuchin_cache_capacity_bytes", "gauge", "Capacity in bytes.", c.capacityBytes)
+            one("capuchin_cache_capacity_entries", "gauge", "Capacity in entries.", c.capacityEntries)
+        }
+        if let s = store {
+            one("capuchin_store_entries", "gauge", "Entries in the persistent store.", s.entries)
+            one("capuchin_store_map_size_bytes", "gauge", "LMDB map size.", s.mapSizeBytes)
+            one("capuchin_store_map_used_bytes", "gauge", "LMDB map bytes in use.", s.mapUsedBytes)
+            metric("capuchin_store_last_commit_timestamp_seconds", "gauge", "Unix time of the last store commit.",
+                   [("", formatDouble(Double(s.lastCommitNanos) / 1e9))])
+        }
+        return out
+    }
+
+    private static func formatDouble(_ v: Double) -> String {
+        v.isFinite ? String(v) : (v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf"))
+    }
+}

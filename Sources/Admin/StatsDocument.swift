@@ -1,0 +1,78 @@
+import Foundation
+
+/// The body of `GET /api/stats`. Field names are part of the documented API
+/// (README, "Admin API"): add fields, never rename them.
+struct StatsDocument: Encodable {
+    struct Cache: Encodable {
+        var hits: UInt64
+        var misses: UInt64
+        var hit_ratio: Double
+        var byte_hit_ratio: Double
+        var bytes_served_from_cache: UInt64
+        var entries: Int
+        var bytes_held: Int
+        var capacity_bytes: Int
+        var capacity_entries: Int
+        var evictions: UInt64
+        var admissions: UInt64
+        var rejections_by_rule: UInt64
+        var revalidations: UInt64
+        var stale_drops: UInt64
+    }
+
+    struct Store: Encodable {
+        var entries: Int
+        var map_size_bytes: Int
+        var map_used_bytes: Int
+        var last_commit_unix_seconds: Double?
+        var last_commit_age_seconds: Double?
+        var schema_version: Int
+    }
+
+    var uptime_seconds: Double
+    var requests: UInt64
+    var requests_per_second_1s: Double
+    var requests_per_second_1m: Double
+    var bytes_served: UInt64
+    var connections_per_worker: [Int]
+    var cache: Cache?
+    var store: Store?
+
+    init(uptime: Double, server: ServerFigures, rate1s: Double, rate1m: Double,
+         cache c: CacheFigures?, store s: StoreFigures?, nowUnixNanos: Int64) {
+        uptime_seconds = uptime
+        requests = server.requests
+        requests_per_second_1s = rate1s
+        requests_per_second_1m = rate1m
+        bytes_served = server.bytesServed
+        connections_per_worker = server.connectionsPerWorker
+        if let c {
+            let lookups = c.hits + c.misses
+            cache = Cache(
+                hits: c.hits, misses: c.misses,
+                hit_ratio: lookups == 0 ? 0 : Double(c.hits) / Double(lookups),
+                byte_hit_ratio: server.bytesServed == 0 ? 0 : min(1, Double(c.bytesServedFromCache) / Double(server.bytesServed)),
+                bytes_served_from_cache: c.bytesServedFromCache, entries: c.entries, bytes_held: c.bytesHeld,
+                capacity_bytes: c.capacityBytes, capacity_entries: c.capacityEntries, evictions: c.evictions,
+                admissions: c.admissions, rejections_by_rule: c.rejectionsByRule, revalidations: c.revalidations,
+                stale_drops: c.staleDrops)
+        }
+        if let s {
+            let last: Double? = s.lastCommitNanos > 0 ? Double(s.lastCommitNanos) / 1e9 : nil
+            store = Store(entries: s.entries, map_size_bytes: s.mapSizeBytes, map_used_bytes: s.mapUsedBytes,
+                          last_commit_unix_seconds: last,
+                          last_commit_age_seconds: last.map { max(0, Double(nowUnixNanos) / 1e9 - $0) },
+                          schema_version: s.schemaVersion)
+        }
+    }
+}
+
+/// JSON encoding shared by every admin endpoint: stable key order.
+enum AdminJSON {
+    static func encode<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of numbers and strings cannot fail.
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+}

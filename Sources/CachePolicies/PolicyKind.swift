@@ -1,0 +1,20 @@
+/// The eviction policies by name, as configured and as given to `simulate`.
+public enum PolicyKind: String, CaseIterable, Sendable {
+    case lru, lfu, sieve, s3fifo, wtinylfu
+    /// The policy chosen by measured hit ratio (see Tools/hitratio): W-TinyLFU.
+    case `default`
+
+    /// What `default` stands for.
+    public var resolved: PolicyKind { self == .default ? .wtinylfu : self }
+}
+
+/// A new, empty policy of `kind` holding at most `capacity` units.
+public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy {
+    switch kind.resolved {
+    case .lru: return LRUPolicy(capacity: capacity)
+    case .lfu: return LFUPolicy(capacity: capacity, aging: .never)
+    case .sieve: return SievePolicy(capacity: capacity)
+    case .s3fifo: return S3FIFOPolicy(capacity: capacity)
+    case .wtinylfu, .default: return WTinyLFUPolicy(capacity: capacity)
+    }
+}

@@ -1,0 +1,131 @@
+import Glibc
+import Yams
+
+/// Reads and validates the YAML configuration before anything starts.
+public enum ConfigLoader {
+    /// Sections handed to plugins unvalidated here.
+    public static let pluginSectionNames = ["cache", "admin", "proxy"]
+
+    /// Reads `path` and parses it. Throws `ConfigError` (unreadable file, YAML
+    /// syntax, unknown key, bad value), naming the file, line and key.
+    public static func load(path: String) throws -> ServerConfig {
+        guard let text = readFile(path) else {
+            throw ConfigError(file: path, line: nil, key: "", message: "cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text. Relative site roots are resolved against the
+    /// file's directory. Throws `ConfigError` as `load` does.
+    public static func parse(_ text: String, file: String) throws -> ServerConfig {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            throw ConfigError(file: file, line: yamlLine(e), key: "", message: "YAML syntax error: \(e)")
+        } catch {
+            throw ConfigError(file: file, line: nil, key: "", message: "YAML error: \(error)")
+        }
+        let top = try ConfigSection(file: file, path: "", node: node)
+        var c = ServerConfig()
+        c.file = file
+        let base = directoryOf(file)
+
+        let server = try top.section("server")
+        c.listenAddress = try server.string("listen", default: c.listenAddress)
+        c.port = try server.int("port", default: c.port, range: 0...65535)
+        c.workers = try server.int("workers", default: c.workers, range: 0...256)
+        c.balance = BalanceMode(rawValue: try server.choice("balance", BalanceMode.allCases.map(\.rawValue), default: c.balance.rawValue))!
+        c.keepaliveTimeout = try server.duration("keepalive_timeout", default: c.keepaliveTimeout, range: 0...86400)
+        c.keepaliveRequests = try server.int("keepalive_requests", default: c.keepaliveRequests, range: 1...10_000_000)
+        c.headerTimeout = try server.duration("header_timeout", default: c.headerTimeout, range: 0.1...3600)
+        c.writeTimeout = try server.duration("write_timeout", default: c.writeTimeout, range: 0.1...86400)
+        c.drainTimeout = try server.duration("drain_timeout", default: c.drainTimeout, range: 0...3600)
+        c.maxConnections = try server.int("max_connections", default: c.maxConnections, range: 1...10_000_000)
+        c.maxRequestBody = try server.size("max_request_body", default: c.maxRequestBody, range: 0...(1 << 40))
+        c.sendfileThreshold = try server.size("sendfile_threshold", default: c.sendfileThreshold, range: 0...(1 << 30))
+        c.stateDir = resolve(try server.string("state_dir", default: c.stateDir), against: base)
+        try server.finish()
+
+        for (i, s) in try top.sectionList("sites").enumerated() {
+            var site = SiteConfig(names: try s.stringList("names", default: []), root: "")
+            guard let root = try s.optionalString("root") else { throw s.error("root", "every site needs a root directory") }
+            site.root = resolve(root, against: base)
+            site.index = try s.stringList("index", default: site.index)
+            if let bad = site.index.first(where: { $0.isEmpty || $0.contains("/") }) {
+                throw s.error("index", "index entries are file names without '/', got '\(bad)'")
+            }
+            site.allowSymlinks = try s.bool("allow_symlinks", default: false)
+            site.isDefault = try s.bool("default", default: false)
+            site.names = site.names.map { $0.lowercased() }
+            if site.names.isEmpty && !site.isDefault && i > 0 {
+                throw s.error("names", "only the default site may have no names")
+            }
+            try s.finish()
+            c.sites.append(site)
+        }
+        if c.sites.filter(\.isDefault).count > 1 {
+            throw ConfigError(file: file, line: nil, key: "sites", message: "more than one site has default: true")
+        }
+
+        for (ext, type) in try top.stringMap("mime") {
+            let e = ext.hasPrefix(".") ? String(ext.dropFirst()) : ext
+            if e.isEmpty || type.isEmpty || !type.contains("/") {
+                throw top.error("mime", "entry '\(ext): \(type)' needs an extension and a type/subtype")
+            }
+            c.mimeOverrides[e.lowercased()] = type
+        }
+
+        let logging = try top.section("logging")
+        c.errorLog = resolveLog(try logging.string("error_log", default: c.errorLog), base)
+        let level = try logging.choice("level", LogLevel.allCases.map(\.name), default: c.logLevel.name)
+        c.logLevel = LogLevel(name: level)!
+        if let a = try logging.optionalString("access_log"), a != "off" { c.accessLog = resolveLog(a, base) }
+        try logging.finish()
+
+        let plugins = try top.section("plugins")
+        for name in plugins.keys { c.pluginSwitches[name] = try plugins.bool(name, default: true) }
+        try plugins.finish()
+
+        for name in pluginSectionNames { c.pluginSections[name] = try top.section(name) }
+        try top.finish()
+        return c
+    }
+
+    private static func yamlLine(_ e: YamlError) -> Int? {
+        switch e {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return nil
+        }
+    }
+
+    private static func resolveLog(_ path: String, _ base: String) -> String {
+        path == "stderr" || path == "off" ? path : resolve(path, against: base)
+    }
+
+    static func directoryOf(_ file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        return slash == file.startIndex ? "/" : String(file[..<slash])
+    }
+
+    /// `path` if absolute, else joined to `base`.
+    public static func resolve(_ path: String, against base: String) -> String {
+        path.hasPrefix("/") ? path : (base == "." ? path : "\(base)/\(path)")
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        if ferror(f) != 0 { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

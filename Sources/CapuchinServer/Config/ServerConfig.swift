@@ -1,0 +1,83 @@
+/// How new connections are spread over workers.
+public enum BalanceMode: String, Sendable, CaseIterable {
+    /// Each worker has its own SO_REUSEPORT listener; the kernel spreads connections.
+    case reuseport
+    /// One acceptor thread hands each connection to the least-loaded worker.
+    case fair
+}
+
+/// Error-log verbosity, most severe first.
+public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case error = 0, warn, info, debug
+
+    public var name: String { ["error", "warn", "info", "debug"][rawValue] }
+    public init?(name: String) {
+        guard let l = LogLevel.allCases.first(where: { $0.name == name.lowercased() }) else { return nil }
+        self = l
+    }
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One `sites` entry as configured (the root is resolved when loaded).
+public struct SiteConfig: Sendable, Equatable {
+    public var names: [String]
+    public var root: String
+    public var index: [String]
+    public var allowSymlinks: Bool
+    public var isDefault: Bool
+
+    public init(names: [String], root: String, index: [String] = ["index.html"], allowSymlinks: Bool = false, isDefault: Bool = false) {
+        self.names = names
+        self.root = root
+        self.index = index
+        self.allowSymlinks = allowSymlinks
+        self.isDefault = isDefault
+    }
+}
+
+/// The whole validated configuration. Defaults are documented in docs/CONFIG.md.
+public struct ServerConfig {
+    /// The file it came from ("<defaults>" when none).
+    public var file: String = "<defaults>"
+
+    // server
+    public var listenAddress = "0.0.0.0"
+    public var port = 8080
+    /// 0: one per processor.
+    public var workers = 0
+    public var balance = BalanceMode.reuseport
+    public var keepaliveTimeout = 15.0
+    public var keepaliveRequests = 1000
+    public var headerTimeout = 10.0
+    public var writeTimeout = 30.0
+    public var drainTimeout = 10.0
+    public var maxConnections = 10_000
+    public var maxRequestBody = 1 << 20
+    public var sendfileThreshold = 64 << 10
+    public var stateDir = "capuchin-state"
+
+    public var sites: [SiteConfig] = []
+    public var mimeOverrides: [String: String] = [:]
+
+    // logging
+    /// "stderr" or a file path.
+    public var errorLog = "stderr"
+    public var logLevel = LogLevel.info
+    /// nil: no access log.
+    public var accessLog: String?
+
+    /// Explicit `plugins:` switches, by name.
+    public var pluginSwitches: [String: Bool] = [:]
+    /// Pass-through sections (`cache`, `admin`, `proxy`), validated by their plugins.
+    public var pluginSections: [String: ConfigSection] = [:]
+
+    public init() {}
+
+    /// The worker count to run (resolving 0 to the processor count).
+    public func effectiveWorkers(processors: Int) -> Int { workers > 0 ? workers : processors }
+
+    /// A plugin's section (empty when absent from the file).
+    public func section(for plugin: String) -> ConfigSection {
+        pluginSections[plugin] ?? .empty(file: file, path: plugin)
+    }
+}

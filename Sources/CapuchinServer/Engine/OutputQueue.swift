@@ -1,0 +1,185 @@
+import CapuchinSystem
+import Glibc
+
+/// Bytes waiting for a socket: owned bytes (head lines, small bodies, copied
+/// into one buffer), slices of mappings (writev straight from them) and file
+/// slices (sendfile). Consecutive memory chunks go out in one writev.
+struct OutputQueue {
+    enum Chunk {
+        /// A range of `buffer`.
+        case owned(start: Int, end: Int)
+        case mapped(MappedFile, offset: Int, count: Int)
+        case file(OpenFile, offset: Int, count: Int)
+    }
+
+    private(set) var buffer: [UInt8] = []
+    private(set) var chunks: [Chunk] = []
+    private var first = 0
+
+    var isEmpty: Bool { first >= chunks.count }
+
+    /// Bytes still to write.
+    var pendingBytes: Int {
+        var n = 0
+        for i in first..<chunks.count {
+            switch chunks[i] {
+            case .owned(let s, let e): n += e - s
+            case .mapped(_, _, let c), .file(_, _, let c): n += c
+            }
+        }
+        return n
+    }
+
+    /// Clears contents, keeping capacity (the worker's reused batch).
+    mutating func reset() {
+        buffer.removeAll(keepingCapacity: true)
+        chunks.removeAll(keepingCapacity: true)
+        first = 0
+    }
+
+    /// Appends to the owned buffer, extending the last chunk when it is owned.
+    @inline(__always)
+    mutating func appendBytes<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        let start = buffer.count
+        buffer.append(contentsOf: bytes)
+        extendOwned(from: start)
+    }
+
+    /// Appends through a closure writing into the owned buffer (head serialization).
+    @inline(__always)
+    mutating func appendOwned(_ write: (inout [UInt8]) -> Void) {
+        let start = buffer.count
+        write(&buffer)
+        extendOwned(from: start)
+    }
+
+    @inline(__always)
+    private mutating func extendOwned(from start: Int) {
+        if buffer.count == start { return }
+        if let last = chunks.last, chunks.count > first, case .owned(let s, let e) = last, e == start {
+            chunks[chunks.count - 1] = .owned(start: s, end: buffer.count)
+        } else {
+            chunks.append(.owned(start: start, end: buffer.count))
+        }
+    }
+
+    /// Appends a body. Small byte bodies are copied; mappings and files are referenced.
+    mutating func append(_ body: ResponseBody) {
+        switch body {
+        case .empty: break
+        case .bytes(let b): appendBytes(b)
+        case .mapped(let m, let off, let n): if n > 0 { chunks.append(.mapped(m, offset: off, count: n)) }
+        case .file(let f, let off, let n):
+            if n <= 0 { break }
+            // A small file slice is copied behind the head so one writev sends both.
+            if n <= inlineFileLimit && appendFileBytes(f, offset: off, count: n) { break }
+            chunks.append(.file(f, offset: off, count: n))
+        case .parts(let parts): for p in parts { append(p) }
+        }
+    }
+
+    /// File slices up to this size are read into the buffer rather than sent
+    /// with sendfile (the `sendfile_threshold` setting).
+    var inlineFileLimit = 64 << 10
+
+    /// preads a whole slice into the owned buffer; false (buffer unchanged) on a
+    /// short read or error, so the caller falls back to sendfile.
+    private mutating func appendFileBytes(_ f: OpenFile, offset: Int, count: Int) -> Bool {
+        let start = buffer.count
+        var ok = true
+        buffer.append(contentsOf: repeatElement(0, count: count))
+        buffer.withUnsafeMutableBytes { raw in
+            var got = 0
+            while got < count {
+                guard let n = try? FileIO.pread(f.fd, into: raw.baseAddress! + start + got, count: count - got, offset: offset + got), n > 0 else {
+                    ok = false
+                    return
+                }
+                got += n
+            }
+        }
+        if !ok { buffer.removeLast(count); return false }
+        extendOwned(from: start)
+        return true
+    }
+
+    /// The unwritten part as a compact queue that owns copies of its bytes (the
+    /// worker's batch is reused for the next connection).
+    func remainder() -> OutputQueue {
+        var q = OutputQueue()
+        for i in first..<chunks.count {
+            switch chunks[i] {
+            case .owned(let s, let e): q.appendBytes(buffer[s..<e])
+            case .mapped, .file: q.chunks.append(chunks[i])
+            }
+        }
+        return q
+    }
+
+    enum FlushOutcome { case done, blocked }
+
+    /// Writes as much as the socket takes. Throws `SystemError` when the peer is
+    /// gone (EPIPE, ECONNRESET) or a file shrank under a sendfile.
+    mutating func flush(to fd: Int32) throws -> FlushOutcome {
+        while first < chunks.count {
+            if case .file(let f, let off, let n) = chunks[first] {
+                switch try FileIO.sendfile(socket: fd, file: f.fd, offset: off, count: min(n, 1 << 30)) {
+                case .wouldBlock: return .blocked
+                case .processed(let sent):
+                    if sent == 0 { throw SystemError(call: "sendfile (file shrank)", errno: EIO) }
+                    if sent < n { chunks[first] = .file(f, offset: off + sent, count: n - sent) }
+                    else { first += 1 }
+                }
+                continue
+            }
+            let (total, result) = try writeMemoryChunks(fd)
+            guard case .processed(let written) = result else { return .blocked }
+            advance(by: written)
+            if written < total { return .blocked }
+        }
+        reset()
+        return .done
+    }
+
+    private static let maxIOVecs = 64
+
+    /// One writev over the memory chunks from `first` up to the next file chunk.
+    private func writeMemoryChunks(_ fd: Int32) throws -> (Int, IOResult<Int>) {
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) { iov in
+            try buffer.withUnsafeBytes { raw in
+                var count = 0, total = 0
+                var i = first
+                while i < chunks.count && count < Self.maxIOVecs {
+                    switch chunks[i] {
+                    case .owned(let s, let e):
+                        iov[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + s), iov_len: e - s)
+                        total += e - s
+                    case .mapped(let m, let off, let n):
+                        iov[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: m.base! + off), iov_len: n)
+                        total += n
+                    case .file:
+                        i = chunks.count
+                        continue
+                    }
+                    count += 1
+                    i += 1
+                }
+                return (total, try FileIO.writev(fd, iov.baseAddress!, count: count))
+            }
+        }
+    }
+
+    private mutating func advance(by written: Int) {
+        var left = written
+        while left > 0 && first < chunks.count {
+            switch chunks[first] {
+            case .owned(let s, let e):
+                if left >= e - s { left -= e - s; first += 1 } else { chunks[first] = .owned(start: s + left, end: e); left = 0 }
+            case .mapped(let m, let off, let n):
+                if left >= n { left -= n; first += 1 } else { chunks[first] = .mapped(m, offset: off + left, count: n - left); left = 0 }
+            case .file:
+                return
+            }
+        }
+    }
+}

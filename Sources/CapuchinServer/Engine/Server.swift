@@ -1,0 +1,140 @@
+import CapuchinSystem
+import Glibc
+import HTTPCore
+
+/// The HTTP server: listeners, worker threads, the fair acceptor, signals and
+/// reload. `run()` blocks the calling thread until SIGTERM/SIGINT.
+public final class Server {
+    public private(set) var config: ServerConfig
+    public let log: ErrorLog
+    public let statistics: ServerStatistics
+    public let plugins: [any Plugin]
+    /// Re-reads the configuration on SIGHUP (main re-applies its command-line
+    /// overrides); nil: SIGHUP only logs that there is nothing to reload.
+    public var reloadSource: (() throws -> ServerConfig)?
+
+    private let core: ServerCore
+    private let workerCount: Int
+
+    /// Validates everything before any socket is bound: opens the sites' roots,
+    /// builds the plugins (each validating its config section), raises the
+    /// descriptor limit and opens the logs. Blocks SIGTERM/SIGINT/SIGHUP in this
+    /// thread first so every thread created from here on inherits the mask.
+    /// Throws `ConfigError` (bad configuration), `SystemError` (log files, limits)
+    /// or whatever a plugin factory throws.
+    public init(config: ServerConfig, factories: [PluginFactory], log: ErrorLog) throws {
+        Signals.prepareProcess()
+        self.config = config
+        self.log = log
+        log.setLevel(config.logLevel)
+        try log.open(destination: config.errorLog)
+        let settings = try RuntimeSettings.make(config)
+        workerCount = config.effectiveWorkers(processors: SystemThread.processorCount)
+        statistics = ServerStatistics(workerCount: workerCount, startedNanos: Clock.wallNanos())
+        let limit = try ResourceLimits.raiseOpenFiles(to: config.maxConnections + 1024)
+        if limit < config.maxConnections + 64 {
+            log.warn("descriptor limit \(limit) is below max_connections \(config.maxConnections); connections past it are refused")
+        }
+        plugins = try PluginRegistry.instantiate(factories, config: config, log: log, statistics: statistics)
+        let accessLog = try config.accessLog.map { try AccessLogWriter(path: $0, log: log) }
+        core = ServerCore(plugins: plugins, log: log, settings: SettingsStore(settings), statistics: statistics,
+                          accessLog: accessLog, parser: RequestParser())
+    }
+
+    /// Binds the listeners, starts the workers and waits for signals: SIGHUP
+    /// reloads, SIGTERM/SIGINT drain and stop. Returns when every worker has
+    /// stopped. Throws `SystemError` when a listener cannot be bound or a thread started.
+    public func run() throws {
+        let mailboxes = try statistics.workers.map { try WorkerMailbox(counters: $0) }
+        var perWorker = [[Worker.Listener]](repeating: [], count: workerCount)
+        var shared: [Worker.Listener] = []
+        var port = config.port
+        do {
+            if config.balance == .reuseport {
+                for w in 0..<workerCount {
+                    let fd = try Socket.listen(host: config.listenAddress, port: port, reusePort: true)
+                    if port == 0 { port = Socket.localPort(of: fd) }
+                    perWorker[w].append(.init(fd: fd, port: port))
+                }
+            } else {
+                let fd = try Socket.listen(host: config.listenAddress, port: port, reusePort: false)
+                if port == 0 { port = Socket.localPort(of: fd) }
+                shared.append(.init(fd: fd, port: port))
+            }
+            for (i, p) in plugins.enumerated() {
+                for spec in p.extraListeners(config: config) {
+                    let fd = try Socket.listen(host: spec.host, port: spec.port, reusePort: false)
+                    let actual = Socket.localPort(of: fd)
+                    perWorker[0].append(.init(fd: fd, port: actual, pluginIndex: i))
+                    log.info("plugin '\(spec.pluginName)' listening on \(spec.host):\(actual)")
+                }
+            }
+        } catch {
+            for l in perWorker.flatMap({ $0 }) + shared { FileIO.close(l.fd) }
+            throw error
+        }
+
+        let workers = try (0..<workerCount).map { try Worker(id: $0, core: core, mailbox: mailboxes[$0], listeners: perWorker[$0]) }
+        let threads = try workers.map { w in try SystemThread(name: "worker-\(w.id)") { w.run() } }
+        var acceptor: Acceptor?
+        var acceptorThread: SystemThread?
+        if !shared.isEmpty {
+            let a = try Acceptor(listeners: shared, mailboxes: mailboxes, log: log)
+            acceptor = a
+            acceptorThread = try SystemThread(name: "acceptor") { a.run() }
+        }
+        log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(getpid()))")
+
+        while true {
+            let sig = Signals.wait()
+            if sig == SIGHUP { reload(); continue }
+            log.info("received signal \(sig): draining (up to \(config.drainTimeout)s)")
+            break
+        }
+        core.stopping.store(true, ordering: .relaxed)
+        acceptor?.requestStop()
+        acceptorThread?.join()
+        for m in mailboxes { m.wake.signal() }
+        for t in threads { t.join() }
+        for p in plugins { p.serverStopped() }
+        core.accessLog?.stop()
+        log.info("stopped")
+    }
+
+    /// Asks a running server to drain and stop, as SIGTERM does.
+    public func stop() { Signals.raiseInProcess(SIGTERM) }
+
+    /// Re-reads the configuration and applies what can change live (sites, MIME
+    /// overrides, log level, timeouts and limits); logs anything that needs a
+    /// restart. A bad new configuration is logged and the old one kept.
+    public func reload() {
+        guard let source = reloadSource else {
+            log.warn("SIGHUP: started without a configuration file; nothing to reload")
+            return
+        }
+        do {
+            let new = try source()
+            let settings = try RuntimeSettings.make(new)
+            for (name, old, now) in [("server.listen", config.listenAddress, new.listenAddress),
+                                     ("server.port", "\(config.port)", "\(new.port)"),
+                                     ("server.workers", "\(config.workers)", "\(new.workers)"),
+                                     ("server.balance", config.balance.rawValue, new.balance.rawValue),
+                                     ("server.state_dir", config.stateDir, new.stateDir),
+                                     ("logging.access_log", config.accessLog ?? "off", new.accessLog ?? "off"),
+                                     ("plugins", "\(config.pluginSwitches.sorted { $0.key < $1.key })", "\(new.pluginSwitches.sorted { $0.key < $1.key })")]
+            where old != now {
+                log.warn("reload: \(name) changed (\(old) -> \(now)); not reloadable, restart to apply")
+            }
+            if !new.pluginSections.values.allSatisfy(\.isEmpty) {
+                log.info("reload: plugin sections (cache, admin, proxy) are read at start-up only")
+            }
+            if new.errorLog != config.errorLog { try log.open(destination: new.errorLog) }
+            log.setLevel(new.logLevel)
+            core.settings.publish(settings)
+            config = new
+            log.info("reloaded \(new.file): \(new.sites.count) site(s), log level \(new.logLevel.name)")
+        } catch {
+            log.error("reload failed, keeping the running configuration: \(error)")
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import HTTPCore
+
+/// What a conditional or range response needs to know about a stored representation.
+public struct Representation: Sendable, Equatable {
+    public var contentType: String
+    /// A strong entity tag, quotes included.
+    public var etag: String
+    public var lastModifiedSeconds: Int
+    public var size: Int
+
+    public init(contentType: String, etag: String, lastModifiedSeconds: Int, size: Int) {
+        self.contentType = contentType
+        self.etag = etag
+        self.lastModifiedSeconds = lastModifiedSeconds
+        self.size = size
+    }
+}
+
+/// The one place conditional requests and ranges are answered, shared by the
+/// static handler and the cache's hit path: 200, 304, 412, 206 (single or
+/// multipart/byteranges) or 416, decided by HTTPCore's ConditionalEvaluator,
+/// from the representation's metadata and a way to slice its body.
+public enum RepresentationResponder {
+    /// Builds the response. `body(offset, count)` is called only for the slices
+    /// actually sent (as `.bytes`, `.mapped` or `.file`); what it throws is
+    /// rethrown (e.g. a read error, which the caller answers with 500).
+    /// The range count is capped by HTTPCore (`ByteRanges.maxRanges`; more -> 200).
+    public static func respond(request: HTTPRequest, representation rep: Representation,
+                               body: (_ offset: Int, _ count: Int) throws -> ResponseBody) rethrows -> Response {
+        var h = HTTPHeaders()
+        let lastModified = HTTPDate.format(epochSeconds: rep.lastModifiedSeconds)
+        let decision = ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: rep.etag,
+                                                     lastModifiedSeconds: rep.lastModifiedSeconds, length: rep.size)
+        switch decision {
+        case .notModified:
+            h.add("Last-Modified", lastModified)
+            h.add("ETag", rep.etag)
+            return Response(status: 304, headers: h)
+        case .preconditionFailed:
+            return ErrorPage.response(412)
+        case .unsatisfiable:
+            var r = ErrorPage.response(416)
+            r.headers.add("Content-Range", ByteRanges.unsatisfiedContentRange(length: rep.size))
+            return r
+        case .full:
+            h.add("Content-Type", rep.contentType)
+            h.add("Last-Modified", lastModified)
+            h.add("ETag", rep.etag)
+            h.add("Accept-Ranges", "bytes")
+            return Response(status: 200, headers: h, body: try body(0, rep.size))
+        case .partial(let ranges):
+            h.add("Last-Modified", lastModified)
+            h.add("ETag", rep.etag)
+            h.add("Accept-Ranges", "bytes")
+            if ranges.count == 1 {
+                let r = ranges[0]
+                h.add("Content-Type", rep.contentType)
+                h.add("Content-Range", ByteRanges.contentRange(r, length: rep.size))
+                return Response(status: 206, headers: h, body: try body(r.lowerBound, r.count))
+            }
+            var rng = SystemRandomNumberGenerator()
+            let multipart = MultipartByteranges(boundary: MultipartByteranges.makeBoundary(using: &rng))
+            let layout = multipart.layout(ranges: ranges, totalLength: rep.size, contentType: rep.contentType)
+            var parts: [ResponseBody] = []
+            parts.reserveCapacity(ranges.count * 2 + 1)
+            for (head, r) in zip(layout.heads, ranges) {
+                parts.append(.bytes(head))
+                parts.append(try body(r.lowerBound, r.count))
+            }
+            parts.append(.bytes(multipart.closing))
+            h.add("Content-Type", multipart.contentType)
+            return Response(status: 206, headers: h, body: .parts(parts))
+        }
+    }
+}

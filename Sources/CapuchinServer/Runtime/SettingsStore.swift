@@ -1,0 +1,23 @@
+import Synchronization
+
+/// Where a reload publishes the new settings. Workers compare the generation
+/// (one relaxed atomic load, off the request path) and copy the snapshot when it moved.
+final class SettingsStore: @unchecked Sendable {
+    private let current: Mutex<RuntimeSettings>
+    private let generationCounter = Atomic<Int>(0)
+
+    init(_ initial: RuntimeSettings) { current = Mutex(initial) }
+
+    var generation: Int { generationCounter.load(ordering: .acquiring) }
+
+    func snapshot() -> (RuntimeSettings, Int) {
+        current.withLock { ($0, generationCounter.load(ordering: .relaxed)) }
+    }
+
+    func publish(_ s: RuntimeSettings) {
+        current.withLock { c in
+            c = s
+            generationCounter.add(1, ordering: .releasing)
+        }
+    }
+}

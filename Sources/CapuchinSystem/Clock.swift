@@ -1,0 +1,27 @@
+import Glibc
+
+/// Monotonic and wall clocks.
+public enum Clock {
+    /// Monotonic nanoseconds (for timeouts and durations).
+    @inline(__always)
+    public static func monotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Wall-clock seconds since the epoch.
+    @inline(__always)
+    public static func wallSeconds() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        return ts.tv_sec
+    }
+
+    /// Wall-clock nanoseconds since the epoch.
+    public static func wallNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

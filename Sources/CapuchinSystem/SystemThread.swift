@@ -1,0 +1,34 @@
+import Glibc
+
+/// A joinable pthread running a closure. Threads are started from library code
+/// (a closure defined in main.swift would trip the main-actor check).
+public final class SystemThread: @unchecked Sendable {
+    private var handle = pthread_t()
+    public let name: String
+
+    private final class Box { let body: () -> Void; init(_ b: @escaping () -> Void) { body = b } }
+
+    /// Starts `body` on a new thread (`name` is for diagnostics).
+    /// Throws `SystemError` from pthread_create (EAGAIN).
+    public init(name: String, _ body: @escaping () -> Void) throws {
+        self.name = name
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let r = pthread_create(&handle, nil, { arg in
+            let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            b.body()
+            return nil
+        }, box)
+        if r != 0 {
+            Unmanaged<Box>.fromOpaque(box).release()
+            throw SystemError(call: "pthread_create", errno: r)
+        }
+    }
+
+    /// Waits for the thread to return.
+    public func join() {
+        pthread_join(handle, nil)
+    }
+
+    /// Number of online processors (at least 1).
+    public static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}

@@ -1,0 +1,68 @@
+/// Character classes of RFC 9110/9112 as 128-bit masks, so a test is a shift
+/// and an AND instead of a table load (this runs once per request byte).
+@usableFromInline
+enum ByteClass {
+    @usableFromInline static let cr: UInt8 = 13
+    @usableFromInline static let lf: UInt8 = 10
+    @usableFromInline static let sp: UInt8 = 32
+    @usableFromInline static let htab: UInt8 = 9
+
+    @inline(__always) @usableFromInline
+    static func inMask(_ c: UInt8, _ lo: UInt64, _ hi: UInt64) -> Bool {
+        if c < 64 { return (lo >> UInt64(c)) & 1 != 0 }
+        if c < 128 { return (hi >> UInt64(c &- 64)) & 1 != 0 }
+        return false
+    }
+
+    /// tchar (RFC 9110 5.6.2): method names, field names, codings.
+    @inline(__always) @usableFromInline
+    static func isToken(_ c: UInt8) -> Bool { inMask(c, 0x03ff_6cfa_0000_0000, 0x57ff_ffff_c7ff_fffe) }
+
+    /// Bytes accepted in a request-target: VCHAR except '#' (a fragment is never sent).
+    @inline(__always) @usableFromInline
+    static func isTargetByte(_ c: UInt8) -> Bool { inMask(c, 0xffff_fff6_0000_0000, 0x7fff_ffff_ffff_ffff) }
+
+    @inline(__always) @usableFromInline
+    static func isHexDigit(_ c: UInt8) -> Bool { inMask(c, 0x03ff_0000_0000_0000, 0x7e_0000_007e) }
+
+    @inline(__always) @usableFromInline
+    static func isDigit(_ c: UInt8) -> Bool { c &- 48 < 10 }
+
+    /// field-vchar / SP / HTAB / obs-text (RFC 9110 5.5): anything but CTLs other than HTAB.
+    @inline(__always) @usableFromInline
+    static func isFieldValueByte(_ c: UInt8) -> Bool { c >= 0x20 ? c != 0x7f : c == htab }
+
+    @inline(__always) @usableFromInline
+    static func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case 48...57: return Int(c &- 48)
+        case 97...102: return Int(c &- 87)
+        case 65...70: return Int(c &- 55)
+        default: return nil
+        }
+    }
+
+    @inline(__always) @usableFromInline
+    static func lower(_ c: UInt8) -> UInt8 { (c &- 65) < 26 ? c | 0x20 : c }
+}
+
+extension UnsafeRawBufferPointer {
+    /// ASCII case-insensitive comparison of `self[range]` with a lowercase literal.
+    @inline(__always)
+    func equalsLowercase(_ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        let lit = literal.utf8Start
+        var i = 0
+        for j in range {
+            if ByteClass.lower(self[j]) != lit[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// The bytes in `range` as a String (invalid UTF-8 is replaced, never trapped on).
+    @inline(__always)
+    func string(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: self[range]), as: UTF8.self)
+    }
+}

@@ -1,0 +1,60 @@
+/// A pool at run time: its backends' shared state and its balancer.
+/// Thread-safe; one instance is shared by every worker.
+public final class BackendPool: Sendable {
+    public let config: PoolConfig
+    public let backends: [BackendState]
+    public let balancer: any Balancer
+
+    /// `isSelf` marks backends that are this server's own listen address (loop
+    /// detection); they are never picked.
+    public init(config: PoolConfig, isSelf: (BackendAddress) -> Bool = { _ in false }) {
+        self.config = config
+        self.backends = config.backends.map { BackendState(address: $0, isSelf: isSelf($0)) }
+        self.balancer = makeBalancer(config.balance, backends: config.backends)
+    }
+
+    public var name: String { config.name }
+
+    /// A backend for `path` at monotonic time `now`, never one in `excluding`;
+    /// nil when every backend is down, this server, or excluded.
+    public func pick(path: String, now: UInt64, excluding: [Int] = []) -> Int? {
+        balancer.pick(path: path, backends: backends) { i in
+            backends[i].isAlive(at: now) && !excluding.contains(i)
+        }
+    }
+
+    /// The connect was refused or an attempt timed out.
+    public func reportFailure(_ index: Int, now: UInt64) {
+        backends[index].markDown(at: now, for: config.offlineTimeoutNanos)
+    }
+
+    /// A response arrived from the backend.
+    public func reportSuccess(_ index: Int) { backends[index].markUp() }
+
+    /// Tries for one request: at most `config.attempts` distinct backends.
+    public func failover(path: String) -> FailoverSequence { FailoverSequence(pool: self, path: path) }
+}
+
+/// The backends tried for one request, bounded by the pool's `attempts`.
+public struct FailoverSequence {
+    public let pool: BackendPool
+    public let path: String
+    public private(set) var tried: [Int] = []
+
+    init(pool: BackendPool, path: String) {
+        self.pool = pool
+        self.path = path
+    }
+
+    /// The next backend to try, or nil when attempts are used up or none is usable.
+    public mutating func next(now: UInt64) -> Int? {
+        guard tried.count < pool.config.attempts, let i = pool.pick(path: path, now: now, excluding: tried) else { return nil }
+        tried.append(i)
+        return i
+    }
+
+    /// Whether the current failure may still be retried on another backend
+    /// (only before any byte was sent to the client, and only for requests
+    /// that are safe to repeat: the integration decides that part).
+    public var attemptsLeft: Int { pool.config.attempts - tried.count }
+}

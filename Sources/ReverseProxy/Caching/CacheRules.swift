@@ -1,0 +1,126 @@
+import HTTPCore
+
+/// What a stored response may be used for at a given moment.
+public enum CacheUse: Sendable, Equatable {
+    /// Fresh: serve it.
+    case fresh(age: Int64)
+    /// Stale within the stale-while-revalidate window (or grace): serve it and
+    /// refresh it in the background.
+    case staleWhileRevalidate(age: Int64)
+    /// Must be revalidated first. If the origin fails (connect error, timeout,
+    /// 500/502/503/504) and `staleIfErrorAllowed`, serve it anyway.
+    case revalidate(staleIfErrorAllowed: Bool)
+}
+
+/// RFC 9111 shared-cache rules: storability, freshness, reuse. Pure: callers
+/// pass the clock. Decisions come from the origin's headers only, never from
+/// the path or its extension, so `/account.php/x.css` is cached only if the
+/// origin's response says it may be (path-confusion guard).
+public struct CacheRules: Sendable {
+    /// Statuses cacheable without explicit freshness (RFC 9110 15.1).
+    public static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]
+    /// Statuses stored when the origin gives explicit freshness. 206 is never
+    /// stored (partial bodies are not combined).
+    public static let understood: Set<Int> = heuristicallyCacheable.union([302, 303, 307])
+
+    public let defaultTTL: Int64
+    public let grace: Int64
+    public let maxObjectSize: Int
+
+    public init(defaultTTL: Int64 = 0, grace: Int64 = 0, maxObjectSize: Int = 64 << 20) {
+        self.defaultTTL = defaultTTL
+        self.grace = grace
+        self.maxObjectSize = maxObjectSize
+    }
+
+    public init(_ config: ProxyCacheConfig) {
+        self.init(defaultTTL: config.defaultTTLSeconds, grace: config.graceSeconds, maxObjectSize: config.maxObjectSize)
+    }
+
+    /// Whether the response to `request` may be stored (RFC 9111 3), and with
+    /// which headers.
+    public func storability(request: HTTPRequest, status: Int, headers: HTTPHeaders) -> Storability {
+        guard request.method == "GET" else { return .notStorable(.method) }
+        let requestCC = CacheControl(request.headers)
+        if requestCC.noStore { return .notStorable(.requestNoStore) }
+        let cc = CacheControl(headers)
+        if cc.noStore { return .notStorable(.noStore) }
+        if cc.isPrivate { return .notStorable(.privateResponse) }
+        if request.headers.contains("Authorization") && !(cc.isPublic || cc.sMaxAge != nil || cc.mustRevalidate) {
+            return .notStorable(.authorization)
+        }
+        if FieldSyntax.listElements(headers.values("Vary")).contains("*") { return .notStorable(.varyStar) }
+
+        var unstorable = Set(cc.privateFields + cc.noCacheFields)
+        if headers.contains("Set-Cookie") && !unstorable.contains("set-cookie") { return .notStorable(.setCookie) }
+        unstorable.insert("set-cookie")
+
+        let explicit = cc.maxAge != nil || cc.sMaxAge != nil || headers.contains("Expires")
+        let statusOK = explicit || cc.isPublic ? Self.understood.contains(status) : Self.heuristicallyCacheable.contains(status)
+        guard statusOK else { return .notStorable(.status) }
+
+        if let length = headers["Content-Length"].flatMap({ Int($0) }), length > maxObjectSize {
+            return .notStorable(.tooLarge)
+        }
+        let hasValidator = headers.contains("ETag") || headers.contains("Last-Modified")
+        if !hasValidator && (cc.noCache || freshnessLifetime(status: status, headers: headers, responseTime: 0) == 0) {
+            return .notStorable(.noFreshness)
+        }
+
+        var stored = HTTPHeaders()
+        let hop = HopByHop.names(in: headers)
+        for field in headers {
+            let name = FieldSyntax.lowercased(field.name)
+            if !hop.contains(name) && !unstorable.contains(name) { stored.add(field.name, field.value) }
+        }
+        return .store(stored)
+    }
+
+    /// freshness_lifetime for a shared cache (RFC 9111 4.2.1): s-maxage, then
+    /// max-age, then Expires - Date, then the default TTL for heuristically
+    /// cacheable statuses.
+    public func freshnessLifetime(status: Int, headers: HTTPHeaders, responseTime: Int64) -> Int64 {
+        let cc = CacheControl(headers)
+        if let s = cc.sMaxAge { return s }
+        if let m = cc.maxAge { return m }
+        if let expiresText = headers["Expires"] {
+            // Invalid dates (e.g. "0") mean already expired.
+            guard let expires = HTTPDate.parse(expiresText) else { return 0 }
+            let date = headers["Date"].flatMap(HTTPDate.parse) ?? responseTime
+            return max(0, expires - date)
+        }
+        return Self.heuristicallyCacheable.contains(status) ? defaultTTL : 0
+    }
+
+    /// How `stored` may be used at wall-clock `now` (RFC 9111 4.2, 4.2.4;
+    /// RFC 5861). Config grace stands in for stale-while-revalidate and
+    /// stale-if-error when the origin gives neither; no-cache, must-revalidate,
+    /// proxy-revalidate and s-maxage forbid serving stale at all.
+    /// Request Cache-Control is ignored, as Varnish does: clients cannot force
+    /// origin fetches.
+    public func use(of stored: StoredResponse, now: Int64) -> CacheUse {
+        let cc = stored.cacheControl
+        if cc.noCache { return .revalidate(staleIfErrorAllowed: false) }
+        let age = stored.currentAge(now: now)
+        let lifetime = freshnessLifetime(status: stored.status, headers: stored.headers, responseTime: stored.responseTime)
+        if age < lifetime { return .fresh(age: age) }
+        if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil { return .revalidate(staleIfErrorAllowed: false) }
+        let staleness = age - lifetime
+        if staleness < (cc.staleWhileRevalidate ?? grace) { return .staleWhileRevalidate(age: age) }
+        return .revalidate(staleIfErrorAllowed: staleness < (cc.staleIfError ?? grace))
+    }
+
+    /// Whether an origin answer counts as an error for stale-if-error.
+    public static func isServerError(_ status: Int) -> Bool { [500, 502, 503, 504].contains(status) }
+
+    /// Whether a response to `method` with `status` invalidates the stored
+    /// responses for its target (RFC 9111 4.4): unsafe method, non-error status.
+    public static func invalidates(method: String, status: Int) -> Bool {
+        !["GET", "HEAD", "OPTIONS", "TRACE"].contains(method) && (200..<400).contains(status)
+    }
+
+    /// The primary cache key: host and request-target; HEAD shares GET's entry.
+    public static func primaryKey(for request: HTTPRequest) -> String {
+        "\(request.host ?? ""):\(UpstreamRequestBuilder.originForm(request.target))"
+    }
+}

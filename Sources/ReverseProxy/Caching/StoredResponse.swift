@@ -1,0 +1,58 @@
+import HTTPCore
+
+/// A response as the cache keeps it: status, the headers to serve (hop-by-hop
+/// and unstorable fields removed; Age, Date, Cache-Control kept for the age
+/// and freshness arithmetic), when it was requested and received, its Vary key.
+public struct StoredResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    /// Wall-clock seconds when the request that produced it was sent.
+    public var requestTime: Int64
+    /// Wall-clock seconds when its head was received.
+    public var responseTime: Int64
+    public var vary: VaryKey
+    public var bodySize: Int
+
+    public init(status: Int, headers: HTTPHeaders, requestTime: Int64, responseTime: Int64, vary: VaryKey, bodySize: Int) {
+        self.status = status
+        self.headers = headers
+        self.requestTime = requestTime
+        self.responseTime = responseTime
+        self.vary = vary
+        self.bodySize = bodySize
+    }
+
+    public var cacheControl: CacheControl { CacheControl(headers) }
+    public var etag: String? { headers["ETag"] }
+    public var lastModified: String? { headers["Last-Modified"] }
+    public var hasValidator: Bool { etag != nil || lastModified != nil }
+
+    /// current_age (RFC 9111 4.2.3) at wall-clock `now`.
+    public func currentAge(now: Int64) -> Int64 {
+        let dateValue = headers["Date"].flatMap(HTTPDate.parse) ?? responseTime
+        let ageValue = headers["Age"].flatMap { CacheControl.deltaSeconds(Substring($0)) } ?? 0
+        let apparentAge = max(0, responseTime - dateValue)
+        let responseDelay = max(0, responseTime - requestTime)
+        let correctedAgeValue = ageValue + responseDelay
+        let correctedInitialAge = max(apparentAge, correctedAgeValue)
+        let residentTime = max(0, now - responseTime)
+        return correctedInitialAge + residentTime
+    }
+
+    /// The headers to send for a use at `now`: Age replaced by the current age.
+    public func servedHeaders(now: Int64) -> HTTPHeaders {
+        var h = headers
+        h.set("Age", String(currentAge(now: now)))
+        return h
+    }
+}
+
+extension StoredResponse {
+    /// Field-by-field equality (HTTPHeaders' tuples are not Equatable).
+    public static func == (a: StoredResponse, b: StoredResponse) -> Bool {
+        a.status == b.status && a.requestTime == b.requestTime && a.responseTime == b.responseTime
+            && a.vary == b.vary && a.bodySize == b.bodySize
+            && a.headers.fields.count == b.headers.fields.count
+            && zip(a.headers.fields, b.headers.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+}

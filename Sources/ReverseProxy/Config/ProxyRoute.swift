@@ -1,0 +1,27 @@
+/// A route: requests whose path matches `pattern` go to `pool`.
+public struct ProxyRoute: @unchecked Sendable {
+    /// The pattern as written in the config.
+    public let pattern: String
+    /// Compiled once at load. (Regex is immutable; @unchecked because the
+    /// standard library does not declare it Sendable for every output type.)
+    public let regex: Regex<AnyRegexOutput>
+    public let pool: String
+
+    /// Compiles `pattern`. Throws `ProxyConfigError` under `key` when it is not
+    /// a valid regular expression.
+    public init(pattern: String, pool: String, key: String) throws {
+        do {
+            self.regex = try Regex(pattern)
+        } catch {
+            throw ProxyConfigError(key: key, message: "invalid regular expression \"\(pattern)\": \(error)")
+        }
+        self.pattern = pattern
+        self.pool = pool
+    }
+
+    /// Whether the route takes `path` (unanchored search, as nginx and Varnish do;
+    /// anchor with ^ to match a prefix).
+    public func matches(_ path: String) -> Bool {
+        (try? regex.firstMatch(in: path)) != nil
+    }
+}

@@ -1,0 +1,101 @@
+/// RFC 9110 section 5 character classes and list splitting, shared by the
+/// response parser, the header rewriters and Cache-Control parsing.
+enum FieldSyntax {
+    /// tchar: the characters of a token (field names, directive names).
+    @inline(__always)
+    static func isTokenChar(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// field-vchar / SP / HTAB / obs-text: what may appear inside a field value.
+    @inline(__always)
+    static func isFieldValueChar(_ c: UInt8) -> Bool {
+        c == 0x09 || (c >= 0x20 && c != 0x7F)
+    }
+
+    static func isToken<S: Sequence>(_ s: S) -> Bool where S.Element == UInt8 {
+        var any = false
+        for c in s {
+            if !isTokenChar(c) { return false }
+            any = true
+        }
+        return any
+    }
+
+    static func isToken(_ s: String) -> Bool { isToken(s.utf8) }
+
+    /// A value that can be written as a field value without breaking framing.
+    static func isValidFieldValue(_ s: String) -> Bool { s.utf8.allSatisfy(isFieldValueChar) }
+
+    /// Removes leading and trailing SP/HTAB.
+    static func trimOWS(_ s: Substring) -> Substring {
+        var lo = s.startIndex, hi = s.endIndex
+        while lo < hi, s[lo] == " " || s[lo] == "\t" { lo = s.index(after: lo) }
+        while hi > lo {
+            let p = s.index(before: hi)
+            if s[p] == " " || s[p] == "\t" { hi = p } else { break }
+        }
+        return s[lo..<hi]
+    }
+
+    /// Splits a comma-separated list (RFC 9110 5.6.1) across every given field
+    /// value, honouring quoted strings; empty elements are dropped.
+    static func listElements(_ values: [String]) -> [Substring] {
+        var out: [Substring] = []
+        for value in values {
+            var start = value.startIndex
+            var i = value.startIndex
+            var quoted = false
+            while i < value.endIndex {
+                let c = value[i]
+                if quoted {
+                    if c == "\\" {
+                        let n = value.index(after: i)
+                        if n < value.endIndex { i = n }
+                    } else if c == "\"" {
+                        quoted = false
+                    }
+                } else if c == "\"" {
+                    quoted = true
+                } else if c == "," {
+                    let e = trimOWS(value[start..<i])
+                    if !e.isEmpty { out.append(e) }
+                    start = value.index(after: i)
+                }
+                i = value.index(after: i)
+            }
+            let e = trimOWS(value[start..<value.endIndex])
+            if !e.isEmpty { out.append(e) }
+        }
+        return out
+    }
+
+    /// The content of a quoted-string (without quotes, escapes resolved), or
+    /// the input itself when it is not quoted.
+    static func unquote(_ s: Substring) -> Substring {
+        guard s.count >= 2, s.first == "\"", s.last == "\"" else { return s }
+        let inner = s.dropFirst().dropLast()
+        guard inner.contains("\\") else { return inner }
+        var out = ""
+        var escape = false
+        for c in inner {
+            if escape { out.append(c); escape = false } else if c == "\\" { escape = true } else { out.append(c) }
+        }
+        return Substring(out)
+    }
+
+    /// ASCII lowercase (header names and directives are ASCII).
+    static func lowercased<S: StringProtocol>(_ s: S) -> String {
+        String(decoding: s.utf8.map { ($0 >= 65 && $0 <= 90) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+}

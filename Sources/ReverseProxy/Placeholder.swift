@@ -1,1 +1,0 @@
-// ReverseProxy: see the issue for this target.

@@ -1,0 +1,206 @@
+import CapuchinSystem
+import HTTPCore
+import Synchronization
+
+/// A response in the cache: its index entry and decoded metadata.
+public struct CachedObject: Sendable {
+    public var entry: ProxyIndexEntry
+    public var response: StoredResponse
+}
+
+/// What start-up recovery removed.
+public struct RecoveryReport: Sendable, Equatable {
+    public var temporaryFilesRemoved = 0
+    public var orphanBodiesRemoved = 0
+    /// Index entries dropped: body missing, of the wrong size, or bad metadata.
+    public var entriesDropped = 0
+    public var entriesKept = 0
+}
+
+/// Response bodies as files under `<cache dir>/proxy/`, indexed in the
+/// persistent `ProxyIndex`. Order of a store: write a temporary file, fsync
+/// it (sync durability), rename it into place, fsync the directory (sync),
+/// then index it; so an index entry never names a file that was not complete.
+/// Start-up recovery removes temporary files and unindexed bodies and drops
+/// entries whose body is missing or of the wrong size; after kill -9 no entry
+/// points to a missing or partial body. Thread-safe.
+public final class ProxyBodyStore: @unchecked Sendable {
+    public static let keyPrefix = "proxy:"
+
+    public let root: String
+    let tempDirectory: String
+    let durability: BodyDurability
+    let maxObjectSize: Int
+    let index: ProxyIndex
+    /// Primary key -> its stored variants (one per Vary key).
+    private let objects = Mutex<[String: [CachedObject]]>([:])
+    public let recovery: RecoveryReport
+
+    /// Opens the store in `<cacheDirectory>/proxy`, creating it, and runs the
+    /// recovery. Throws `ProxyStoreError.io` when the directories cannot be
+    /// created, or the index's error when it cannot be read.
+    public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
+                maxObjectSize: Int = 64 << 20, log: (String) -> Void = { _ in }) throws {
+        root = cacheDirectory + "/proxy"
+        tempDirectory = root + "/tmp"
+        self.durability = durability
+        self.maxObjectSize = maxObjectSize
+        self.index = index
+        try BodyFiles.makeDirectories(tempDirectory)
+        var report = RecoveryReport()
+        let loaded = try Self.recover(root: root, tempDirectory: tempDirectory, index: index, report: &report, log: log)
+        recovery = report
+        objects.withLock { $0 = loaded }
+    }
+
+    /// The index key of a response: primary key plus a hash of its Vary key.
+    public static func storeKey(primary: String, vary: VaryKey) -> String {
+        keyPrefix + primary + "#" + StableHash.hex(StableHash.hash(vary.value + (vary.matchesNothing ? "*" : "")))
+    }
+
+    private static func primary(ofStoreKey key: String) -> String {
+        let withoutPrefix = key.dropFirst(keyPrefix.count)
+        guard let hash = withoutPrefix.lastIndex(of: "#") else { return String(withoutPrefix) }
+        return String(withoutPrefix[..<hash])
+    }
+
+    // MARK: recovery
+
+    private static func recover(root: String, tempDirectory: String, index: ProxyIndex, report: inout RecoveryReport,
+                                log: (String) -> Void) throws -> [String: [CachedObject]] {
+        for name in BodyFiles.list(tempDirectory) {
+            BodyFiles.unlinkIfPresent(tempDirectory + "/" + name)
+            report.temporaryFilesRemoved += 1
+        }
+        var referenced = Set<String>()
+        var loaded: [String: [CachedObject]] = [:]
+        for entry in try index.proxiedEntries() {
+            let size = BodyFiles.regularFileSize(entry.bodyPath)
+            let response = try? StoredResponseCodec.decode(entry.extra)
+            guard entry.bodyPath.hasPrefix(root + "/"), let size, size == entry.size, let response, Int64(response.bodySize) == entry.size else {
+                log("proxy cache: dropping \(entry.key): " + (size == nil ? "body file missing" : response == nil ? "bad metadata" : "body size \(size!) != \(entry.size)"))
+                index.remove(key: entry.key)
+                if entry.bodyPath.hasPrefix(root + "/") { BodyFiles.unlinkIfPresent(entry.bodyPath) }
+                report.entriesDropped += 1
+                continue
+            }
+            referenced.insert(entry.bodyPath)
+            loaded[primary(ofStoreKey: entry.key), default: []].append(CachedObject(entry: entry, response: response))
+            report.entriesKept += 1
+        }
+        for dir in BodyFiles.list(root) where dir != "tmp" {
+            for name in BodyFiles.list(root + "/" + dir) {
+                let path = root + "/" + dir + "/" + name
+                if !referenced.contains(path) {
+                    BodyFiles.unlinkIfPresent(path)
+                    report.orphanBodiesRemoved += 1
+                }
+            }
+        }
+        // Removed entries and bodies: make the index agree before serving.
+        if report.entriesDropped > 0 { try index.flush() }
+        return loaded
+    }
+
+    // MARK: writing
+
+    /// A writer for a new body. Throws `ProxyStoreError.io` when the temporary
+    /// file cannot be created.
+    public func makeWriter() throws -> BodyWriter {
+        try BodyWriter(tempPath: tempDirectory + "/" + StableHash.hex(UInt64.random(in: .min ... .max)) + ".tmp", limit: maxObjectSize)
+    }
+
+    /// Makes the written body the stored response for `primary`/`response.vary`,
+    /// replacing the variant with the same Vary key. Throws `ProxyStoreError`
+    /// (the writer's file is then removed and nothing is indexed).
+    @discardableResult
+    public func commit(_ writer: BodyWriter, primary: String, response: StoredResponse, nowNanos: Int64) throws -> CachedObject {
+        let key = Self.storeKey(primary: primary, vary: response.vary)
+        let keyHash = StableHash.hex(StableHash.hash(key))
+        let dir = root + "/" + keyHash.prefix(2)
+        let path = dir + "/" + keyHash + "-" + StableHash.hex(UInt64.random(in: .min ... .max))
+        do {
+            try writer.finish(sync: durability == .sync)
+            try BodyFiles.makeDirectory(dir)
+            try BodyFiles.rename(writer.tempPath, path)
+            if durability == .sync { try BodyFiles.syncDirectory(dir) }
+        } catch {
+            writer.abort()
+            throw error
+        }
+        var stored = response
+        stored.bodySize = writer.bytesWritten
+        let entry = ProxyIndexEntry(key: key, bodyPath: path, size: Int64(writer.bytesWritten), etag: stored.etag ?? "",
+                                    contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
+                                    extra: StoredResponseCodec.encode(stored))
+        let object = CachedObject(entry: entry, response: stored)
+        index.put(entry)
+        let replaced = objects.withLock { table -> ProxyIndexEntry? in
+            var variants = table[primary] ?? []
+            let old = variants.firstIndex { $0.entry.key == key }.map { variants.remove(at: $0).entry }
+            variants.append(object)
+            table[primary] = variants
+            return old
+        }
+        if let replaced, replaced.bodyPath != path { BodyFiles.unlinkIfPresent(replaced.bodyPath) }
+        return object
+    }
+
+    /// Replaces the metadata of a stored response (after a 304), keeping its body.
+    public func updateMetadata(of object: CachedObject, to response: StoredResponse) {
+        var entry = object.entry
+        var stored = response
+        stored.bodySize = Int(entry.size)
+        entry.extra = StoredResponseCodec.encode(stored)
+        entry.etag = stored.etag ?? ""
+        index.put(entry)
+        objects.withLock { table in
+            let primary = Self.primary(ofStoreKey: entry.key)
+            if let i = table[primary]?.firstIndex(where: { $0.entry.key == entry.key }) {
+                table[primary]![i] = CachedObject(entry: entry, response: stored)
+            }
+        }
+    }
+
+    // MARK: reading and removal
+
+    /// The stored variant of `primary` whose Vary key matches `requestHeaders`.
+    public func lookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
+        objects.withLock { $0[primary]?.first { $0.response.vary.matches(requestHeaders) } }
+    }
+
+    /// Opens the body for sending; nil (and the entry dropped) when the file is
+    /// gone or no longer has the stored size.
+    public func openBody(_ object: CachedObject) -> OpenFile? {
+        if let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(), Int64(id.size) == object.entry.size {
+            return file
+        }
+        remove(key: object.entry.key)
+        return nil
+    }
+
+    /// Removes every variant of `primary` (invalidation by an unsafe method).
+    public func invalidate(primary: String) {
+        let gone = objects.withLock { $0.removeValue(forKey: primary) ?? [] }
+        for o in gone {
+            index.remove(key: o.entry.key)
+            BodyFiles.unlinkIfPresent(o.entry.bodyPath)
+        }
+    }
+
+    /// Removes one stored response (eviction, or a body found damaged).
+    public func remove(key: String) {
+        let primary = Self.primary(ofStoreKey: key)
+        let gone = objects.withLock { table -> ProxyIndexEntry? in
+            guard let i = table[primary]?.firstIndex(where: { $0.entry.key == key }) else { return nil }
+            let e = table[primary]!.remove(at: i).entry
+            if table[primary]!.isEmpty { table.removeValue(forKey: primary) }
+            return e
+        }
+        index.remove(key: key)
+        if let gone { BodyFiles.unlinkIfPresent(gone.bodyPath) }
+    }
+
+    /// Number of stored responses.
+    public var count: Int { objects.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+}

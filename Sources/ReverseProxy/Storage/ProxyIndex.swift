@@ -1,0 +1,37 @@
+/// One stored response in the persistent index: where its body file is and
+/// its encoded metadata (`StoredResponseCodec`).
+public struct ProxyIndexEntry: Sendable, Equatable {
+    public var key: String
+    public var bodyPath: String
+    public var size: Int64
+    public var etag: String
+    public var contentType: String
+    public var insertedAtNanos: Int64
+    /// `StoredResponseCodec.encode`: status, stored headers, times, Vary key.
+    public var extra: [UInt8]
+
+    public init(key: String, bodyPath: String, size: Int64, etag: String, contentType: String, insertedAtNanos: Int64, extra: [UInt8]) {
+        self.key = key
+        self.bodyPath = bodyPath
+        self.size = size
+        self.etag = etag
+        self.contentType = contentType
+        self.insertedAtNanos = insertedAtNanos
+        self.extra = extra
+    }
+}
+
+/// The part of the LMDB CacheStore the body store uses. CacheStore conforms
+/// through an adapter (entries of kind `.proxied`, originPath = body path,
+/// `extra` as is); keeping this seam small lets the recovery logic be tested
+/// on its own.
+public protocol ProxyIndex: AnyObject {
+    /// Queue an insert-or-replace (cheap; durable after the next commit).
+    func put(_ entry: ProxyIndexEntry)
+    /// Queue a removal.
+    func remove(key: String)
+    /// Every proxied entry. Throws when the index cannot be read.
+    func proxiedEntries() throws -> [ProxyIndexEntry]
+    /// Commit everything queued. Throws when the commit fails.
+    func flush() throws
+}

@@ -1,0 +1,20 @@
+/// Errors of the proxy's body store.
+public enum ProxyStoreError: Error, Equatable, CustomStringConvertible {
+    /// A file operation failed: which call, on which path, errno.
+    case io(call: String, path: String, errno: Int32)
+    /// An index entry's metadata cannot be decoded.
+    case corruptMetadata(String)
+    /// The body grew past the configured maximum object size.
+    case tooLarge(limit: Int)
+    /// The writer was already committed or aborted.
+    case writerClosed
+
+    public var description: String {
+        switch self {
+        case .io(let call, let path, let e): return "\(call) \(path): errno \(e)"
+        case .corruptMetadata(let why): return "corrupt cache metadata: \(why)"
+        case .tooLarge(let limit): return "body larger than max_object_size (\(limit) bytes)"
+        case .writerClosed: return "body writer already closed"
+        }
+    }
+}

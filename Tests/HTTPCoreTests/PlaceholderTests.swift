@@ -1,6 +1,0 @@
-import XCTest
-@testable import HTTPCore
-
-final class HTTPCoreTestsPlaceholderTests: XCTestCase {
-    func testBuilds() {}
-}

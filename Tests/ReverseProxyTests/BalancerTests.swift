@@ -1,0 +1,151 @@
+import XCTest
+@testable import ReverseProxy
+
+final class BalancerTests: XCTestCase {
+    private func picks(_ p: BackendPool, _ n: Int, path: String = "/", now: UInt64 = 0) -> [Int?] {
+        (0..<n).map { _ in p.pick(path: path, now: now) }
+    }
+
+    func testRoundRobinVariantsRotateAndSkipDeadBackends() {
+        for algorithm in [BalanceAlgorithm.roundRobin, .roundRobinLocked] {
+            let p = pool(algorithm, count: 3)
+            XCTAssertEqual(picks(p, 6), [0, 1, 2, 0, 1, 2], "\(algorithm)")
+            p.reportFailure(1, now: 100)
+            let seq = picks(p, 6, now: 200).compactMap { $0 }
+            XCTAssertFalse(seq.contains(1), "\(algorithm)")
+            XCTAssertEqual(Set(seq), [0, 2], "\(algorithm)")
+        }
+        // The locked variant continues after the backend actually picked.
+        let locked = pool(.roundRobinLocked, count: 3)
+        locked.reportFailure(1, now: 0)
+        XCTAssertEqual(picks(locked, 4, now: 1), [0, 2, 0, 2])
+    }
+
+    func testNaiveStaysOnLastUsedUntilItFails() {
+        let p = pool(.naive, count: 3, offline: 1_000)
+        XCTAssertEqual(picks(p, 3), [0, 0, 0])
+        p.reportFailure(0, now: 10)
+        XCTAssertEqual(picks(p, 3, now: 20), [1, 1, 1])
+        // 0 is alive again, but naive does not fail back.
+        XCTAssertEqual(picks(p, 2, now: 5_000), [1, 1])
+        p.reportFailure(1, now: 5_000)
+        XCTAssertEqual(p.pick(path: "/", now: 5_001), 2)
+    }
+
+    func testFirstAliveFailsBackToThePrimary() {
+        let p = pool(.firstAlive, count: 3, offline: 1_000)
+        XCTAssertEqual(picks(p, 2), [0, 0])
+        p.reportFailure(0, now: 10)
+        p.reportFailure(1, now: 10)
+        XCTAssertEqual(p.pick(path: "/", now: 20), 2)
+        XCTAssertEqual(p.pick(path: "/", now: 1_010), 0, "back to the primary once its offline time is over")
+    }
+
+    func testLeastConnectionsPicksFewestInFlight() {
+        let p = pool(.leastConnections, count: 3)
+        p.backends[0].requestStarted(); p.backends[0].requestStarted()
+        p.backends[1].requestStarted()
+        XCTAssertEqual(picks(p, 4), [2, 2, 2, 2])
+        p.backends[2].requestStarted(); p.backends[2].requestStarted(); p.backends[2].requestStarted()
+        XCTAssertEqual(p.pick(path: "/", now: 0), 1)
+        p.reportFailure(1, now: 0)
+        XCTAssertEqual(p.pick(path: "/", now: 1), 0)
+        p.backends[0].requestFinished(); p.backends[0].requestFinished()
+        XCTAssertEqual(p.backends[0].inFlight, 0)
+        // Ties spread over the tied backends.
+        let idle = pool(.leastConnections, count: 3)
+        XCTAssertEqual(Set(picks(idle, 6).compactMap { $0 }), [0, 1, 2])
+    }
+
+    func testConsistentHashIsStableAndMovesOnlyTheRemovedShare() {
+        let names = (1...5).map { addr("10.1.0.\($0):8080") }
+        let full = ConsistentHashBalancer(backends: names)
+        let states = names.map { BackendState(address: $0) }
+        let paths = (0..<10_000).map { "/item/\($0)" }
+        let before = paths.map { full.pick(path: $0, backends: states, usable: { _ in true })! }
+        // Same path, same backend.
+        XCTAssertEqual(paths.prefix(100).map { full.pick(path: $0, backends: states, usable: { _ in true })! }, Array(before.prefix(100)))
+        // Every backend gets a share near 1/5.
+        for i in 0..<5 {
+            let share = Double(before.filter { $0 == i }.count) / Double(paths.count)
+            XCTAssertTrue(share > 0.12 && share < 0.28, "backend \(i) share \(share)")
+        }
+        // Remove backend 2 from the list: only its keys move.
+        let reduced = Array(names[0..<2] + names[3...])
+        let smaller = ConsistentHashBalancer(backends: reduced)
+        let reducedStates = reduced.map { BackendState(address: $0) }
+        var moved = 0
+        for (k, path) in paths.enumerated() {
+            let now = reduced[smaller.pick(path: path, backends: reducedStates, usable: { _ in true })!]
+            let was = names[before[k]]
+            if now != was {
+                moved += 1
+                XCTAssertEqual(was, names[2], "a key of a remaining backend moved")
+            }
+        }
+        let fraction = Double(moved) / Double(paths.count)
+        XCTAssertTrue(fraction > 0.12 && fraction < 0.28, "moved \(fraction)")
+        // Marking a backend dead behaves the same way: its keys go elsewhere, others stay.
+        let dead = paths.map { full.pick(path: $0, backends: states, usable: { $0 != 2 })! }
+        for k in paths.indices where before[k] != 2 { XCTAssertEqual(dead[k], before[k]) }
+        XCTAssertFalse(dead.contains(2))
+        XCTAssertNil(full.pick(path: "/x", backends: states, usable: { _ in false }))
+    }
+
+    func testConsistentHashWithManyBackendsSkipsDeadOnes() {
+        let names = (0..<100).map { addr("10.2.\($0 / 200).\($0 % 200 + 1):80") }
+        let b = ConsistentHashBalancer(backends: names)
+        let states = names.map { BackendState(address: $0) }
+        XCTAssertEqual(b.pick(path: "/p", backends: states, usable: { $0 == 77 }), 77)
+        XCTAssertNil(b.pick(path: "/p", backends: states, usable: { _ in false }))
+    }
+
+    func testLivenessTimeout() {
+        let p = pool(.firstAlive, count: 2, offline: 500)
+        p.reportFailure(0, now: 1_000)
+        XCTAssertFalse(p.backends[0].isAlive(at: 1_499))
+        XCTAssertTrue(p.backends[0].isAlive(at: 1_500))
+        XCTAssertEqual(p.pick(path: "/", now: 1_200), 1)
+        p.reportSuccess(0)
+        XCTAssertTrue(p.backends[0].isAlive(at: 1_201))
+        p.reportFailure(1, now: 2_000)
+        p.reportFailure(0, now: 2_000)
+        XCTAssertNil(p.pick(path: "/", now: 2_001), "all down: no backend")
+    }
+
+    func testFailoverIsBoundedByAttemptsAndNeverRepeats() {
+        for algorithm in BalanceAlgorithm.allCases {
+            let p = pool(algorithm, count: 4, attempts: 3)
+            var f = p.failover(path: "/a")
+            var tried: [Int] = []
+            while let i = f.next(now: 0) {
+                tried.append(i)
+                p.reportFailure(i, now: 0)
+            }
+            XCTAssertEqual(tried.count, 3, "\(algorithm)")
+            XCTAssertEqual(Set(tried).count, 3, "\(algorithm) repeated a backend")
+        }
+        let p = pool(.roundRobin, count: 2, attempts: 5)
+        var f = p.failover(path: "/")
+        XCTAssertNotNil(f.next(now: 0))
+        XCTAssertNotNil(f.next(now: 0))
+        XCTAssertNil(f.next(now: 0), "only two distinct backends exist")
+    }
+
+    func testSelfBackendsAreNeverPicked() {
+        let p = pool(.firstAlive, count: 3, isSelf: { $0.host == "10.0.0.1" })
+        XCTAssertEqual(picks(p, 3), [1, 1, 1])
+    }
+
+    func testConcurrentPicksKeepCountsBalanced() {
+        let p = pool(.roundRobin, count: 4)
+        let counts = (0..<4).map { _ in BackendState(address: addr("1.1.1.1:1")) }
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<1000 {
+                let i = p.pick(path: "/", now: 0)!
+                counts[i].requestStarted()
+            }
+        }
+        XCTAssertEqual(counts.map(\.inFlight), [1000, 1000, 1000, 1000])
+    }
+}

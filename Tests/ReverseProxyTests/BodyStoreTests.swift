@@ -1,0 +1,200 @@
+import XCTest
+import Glibc
+import HTTPCore
+@testable import ReverseProxy
+
+/// An index with the store's semantics: `put`/`remove` are queued and become
+/// durable at `flush`; `crash()` loses what was queued, as kill -9 does.
+final class QueuedIndex: ProxyIndex {
+    var durable: [String: ProxyIndexEntry] = [:]
+    private var queue: [(String, ProxyIndexEntry?)] = []
+
+    func put(_ entry: ProxyIndexEntry) { queue.append((entry.key, entry)) }
+    func remove(key: String) { queue.append((key, nil)) }
+    func proxiedEntries() throws -> [ProxyIndexEntry] { durable.values.sorted { $0.key < $1.key } }
+    func flush() throws {
+        for (key, entry) in queue { durable[key] = entry }
+        queue = []
+    }
+    func crash() { queue = [] }
+}
+
+final class BodyStoreTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        var template = Array("/tmp/capuchin-proxy-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        dir = String(cString: try XCTUnwrap(made))
+    }
+
+    override func tearDownWithError() throws {
+        if !dir.isEmpty { _ = system("rm -rf '\(dir)'") }
+    }
+
+    private func response(_ headers: [(String, String)], request: [(String, String)] = []) -> StoredResponse {
+        StoredResponse(status: 200, headers: HTTPHeaders(headers), requestTime: 100, responseTime: 101,
+                       vary: VaryKey(responseHeaders: HTTPHeaders(headers), request: HTTPHeaders(request)), bodySize: 0)
+    }
+
+    @discardableResult
+    private func store(_ s: ProxyBodyStore, _ primary: String, _ body: String, _ r: StoredResponse) throws -> CachedObject {
+        let w = try s.makeWriter()
+        try w.append(Array(body.utf8))
+        return try s.commit(w, primary: primary, response: r, nowNanos: 1)
+    }
+
+    private func read(_ path: String) -> String? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func write(_ path: String, _ text: String) {
+        let f = fopen(path, "wb")!
+        _ = text.withCString { fputs($0, f) }
+        fclose(f)
+    }
+
+    private func filesUnder(_ path: String) -> [String] {
+        BodyFiles.list(path).flatMap { name -> [String] in
+            let p = path + "/" + name
+            return BodyFiles.regularFileSize(p) != nil ? [p] : filesUnder(p)
+        }.sorted()
+    }
+
+    func testStoredBodiesSurviveARestart() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index, durability: .sync)
+        let gz = response([("Cache-Control", "max-age=60"), ("Vary", "Accept-Encoding"), ("ETag", "\"g\"")], request: [("Accept-Encoding", "gzip")])
+        let plain = response([("Cache-Control", "max-age=60"), ("Vary", "Accept-Encoding")])
+        try store(s, "h:/a", "gzipped", gz)
+        try store(s, "h:/a", "plain", plain)
+        try index.flush()
+
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        XCTAssertEqual(reopened.recovery, RecoveryReport(temporaryFilesRemoved: 0, orphanBodiesRemoved: 0, entriesDropped: 0, entriesKept: 2))
+        let hit = try XCTUnwrap(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders([("Accept-Encoding", "gzip")])))
+        XCTAssertEqual(read(hit.entry.bodyPath), "gzipped")
+        XCTAssertEqual(hit.response, { var r = gz; r.bodySize = 7; return r }())
+        XCTAssertEqual(hit.entry.etag, "\"g\"")
+        XCTAssertEqual(read(try XCTUnwrap(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders())).entry.bodyPath), "plain")
+        XCTAssertNil(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders([("Accept-Encoding", "br")])))
+        XCTAssertNotNil(reopened.openBody(hit))
+    }
+
+    func testCrashLeavesNoEntryPointingAtAMissingOrPartialBody() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let r = response([("Cache-Control", "max-age=60")])
+        let good = try store(s, "h:/good", "good body", r)
+        let missing = try store(s, "h:/missing", "will vanish", r)
+        let partial = try store(s, "h:/partial", "will be cut short", r)
+        try index.flush()
+        // Crash damage: a body file lost, one truncated, one temporary file half
+        // written, one body renamed into place but never indexed (queue lost).
+        unlink(missing.entry.bodyPath)
+        write(partial.entry.bodyPath, "will")
+        let half = try s.makeWriter()
+        try half.append(Array("half".utf8))
+        let halfPath = half.tempPath
+        try store(s, "h:/unindexed", "orphan", r)
+        index.crash()
+        XCTAssertNotNil(BodyFiles.regularFileSize(halfPath))
+
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        XCTAssertEqual(reopened.recovery, RecoveryReport(temporaryFilesRemoved: 1, orphanBodiesRemoved: 1, entriesDropped: 2, entriesKept: 1))
+        XCTAssertEqual(Set(index.durable.keys), [good.entry.key])
+        XCTAssertEqual(filesUnder(reopened.root), [good.entry.bodyPath])
+        XCTAssertEqual(reopened.count, 1)
+        XCTAssertNil(reopened.lookup(primary: "h:/partial", requestHeaders: HTTPHeaders()))
+        XCTAssertNil(reopened.lookup(primary: "h:/unindexed", requestHeaders: HTTPHeaders()))
+        for entry in index.durable.values {
+            XCTAssertEqual(BodyFiles.regularFileSize(entry.bodyPath), entry.size)
+        }
+        _ = half
+    }
+
+    func testCorruptMetadataIsDropped() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        var entry = try store(s, "h:/x", "body", response([])).entry
+        entry.extra = Array(entry.extra.prefix(10))
+        index.put(entry)
+        try index.flush()
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        XCTAssertEqual(reopened.recovery.entriesDropped, 1)
+        XCTAssertEqual(reopened.recovery.orphanBodiesRemoved, 0)
+        XCTAssertNil(BodyFiles.regularFileSize(entry.bodyPath), "the body of a dropped entry is removed")
+        XCTAssertTrue(index.durable.isEmpty)
+    }
+
+    func testReplacingAVariantRemovesTheOldBody() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let first = try store(s, "h:/a", "v1", response([]))
+        let second = try store(s, "h:/a", "v2", response([]))
+        XCTAssertEqual(first.entry.key, second.entry.key)
+        XCTAssertNil(BodyFiles.regularFileSize(first.entry.bodyPath))
+        XCTAssertEqual(read(second.entry.bodyPath), "v2")
+        XCTAssertEqual(s.count, 1)
+        s.invalidate(primary: "h:/a")
+        XCTAssertEqual(s.count, 0)
+        XCTAssertNil(BodyFiles.regularFileSize(second.entry.bodyPath))
+        try index.flush()
+        XCTAssertTrue(index.durable.isEmpty)
+    }
+
+    func testTooLargeBodiesAreDiscarded() throws {
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: QueuedIndex(), maxObjectSize: 8)
+        let w = try s.makeWriter()
+        try w.append(Array("12345".utf8))
+        XCTAssertThrowsError(try w.append(Array("6789".utf8))) { XCTAssertEqual($0 as? ProxyStoreError, .tooLarge(limit: 8)) }
+        XCTAssertNil(BodyFiles.regularFileSize(w.tempPath))
+        XCTAssertThrowsError(try s.commit(w, primary: "h:/big", response: response([]), nowNanos: 0))
+        XCTAssertEqual(s.count, 0)
+    }
+
+    func testDamagedBodyIsNotServed() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let o = try store(s, "h:/a", "complete", response([]))
+        write(o.entry.bodyPath, "cut")
+        XCTAssertNil(s.openBody(o))
+        XCTAssertNil(s.lookup(primary: "h:/a", requestHeaders: HTTPHeaders()))
+    }
+
+    func testMetadataUpdateKeepsTheBody() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let o = try store(s, "h:/a", "body", response([("Cache-Control", "max-age=1"), ("ETag", "\"1\"")]))
+        var updated = o.response
+        updated.headers.set("Cache-Control", "max-age=600")
+        s.updateMetadata(of: o, to: updated)
+        try index.flush()
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let hit = try XCTUnwrap(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders()))
+        XCTAssertEqual(hit.response.headers["Cache-Control"], "max-age=600")
+        XCTAssertEqual(read(hit.entry.bodyPath), "body")
+    }
+
+    func testCodecRejectsDamagedInput() throws {
+        let r = response([("Vary", "Accept"), ("X", "ü")], request: [("Accept", "a/b")])
+        let bytes = StoredResponseCodec.encode(r)
+        XCTAssertEqual(try StoredResponseCodec.decode(bytes), r)
+        for cut in [0, 3, 4, 10, bytes.count - 1] {
+            XCTAssertThrowsError(try StoredResponseCodec.decode(Array(bytes.prefix(cut))), "cut at \(cut)")
+        }
+        XCTAssertThrowsError(try StoredResponseCodec.decode(bytes + [0]))
+        var wrongVersion = bytes
+        wrongVersion[3] = 9
+        XCTAssertThrowsError(try StoredResponseCodec.decode(wrongVersion))
+    }
+}

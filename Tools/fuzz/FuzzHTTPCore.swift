@@ -1,0 +1,98 @@
+// libFuzzer entry point, compiled together with Sources/HTTPCore/*.swift by
+// Tools/fuzz/run.sh. Besides "never crash", it checks invariants and traps
+// (a finding) when one breaks.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzHTTPCore(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    checkParser(bytes)
+    checkChunked(bytes)
+    checkFieldHelpers(bytes)
+    return 0
+}
+
+private func checkParser(_ bytes: UnsafeRawBufferPointer) {
+    var limits = ParserLimits()
+    limits.maxRequestLine = 1024   // small limits so the fuzzer reaches them
+    limits.maxHeaderBytes = 2048
+    limits.maxHeaderCount = 20
+    let parser = RequestParser(limits: limits)
+    switch parser.parse(bytes) {
+    case .complete(let request, let consumed):
+        precondition(consumed > 0 && consumed <= bytes.count, "consumed out of range")
+        // The head alone parses the same: the parser never looks past it.
+        guard case .complete(let again, let consumed2) = parser.parse(UnsafeRawBufferPointer(rebasing: bytes[..<consumed])),
+              consumed2 == consumed, again.path == request.path, again.method == request.method else {
+            preconditionFailure("head parses differently without the bytes after it")
+        }
+        // One byte less is never complete.
+        if case .complete = parser.parse(UnsafeRawBufferPointer(rebasing: bytes[..<(consumed - 1)])) {
+            preconditionFailure("a proper prefix of a head is complete")
+        }
+        checkPath(request.path)
+        if let host = request.host { precondition(!host.isEmpty && host == host.lowercased(), "host not lowercased") }
+        if case .chunked = request.framing { precondition(request.version == .http11, "chunked in HTTP/1.0") }
+    case .incomplete:
+        precondition(bytes.count <= limits.maxRequestLine + limits.maxHeaderBytes + 64, "incomplete past the limits")
+    case .invalid(let error):
+        precondition([400, 414, 431, 501, 505].contains(error.status), "unexpected status \(error.status)")
+    }
+}
+
+/// A normalised path has no dot-segments, no empty segments, no NUL.
+private func checkPath(_ path: String) {
+    if path == "" || path == "*" { return }
+    precondition(path.hasPrefix("/"), "path does not start with /")
+    let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+    for (k, s) in segments.enumerated() {
+        precondition(s != "." && s != "..", "dot-segment left in \(path)")
+        precondition(!s.isEmpty || k == segments.count - 1, "empty segment in \(path)")
+    }
+    precondition(!path.utf8.contains(0), "NUL in path")
+}
+
+/// Decoding in one piece and byte by byte must agree.
+private func checkChunked(_ bytes: UnsafeRawBufferPointer) {
+    var limits = ChunkedLimits()
+    limits.maxBodyBytes = 1 << 16
+    func run(step: Int) -> (body: [UInt8], consumed: Int, status: Int, complete: Bool) {
+        var decoder = ChunkedDecoder(limits: limits)
+        var body: [UInt8] = []
+        var offset = 0
+        do {
+            while offset < bytes.count, !decoder.isComplete {
+                let end = min(bytes.count, offset + step)
+                offset += try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<end])) { body.append(contentsOf: $0) }
+            }
+        } catch let e as HTTPParseError {
+            return (body, offset, e.status, false)
+        } catch {
+            preconditionFailure("unexpected error type")
+        }
+        return (body, offset, 0, decoder.isComplete)
+    }
+    let whole = run(step: Int.max / 2), single = run(step: 1)
+    precondition(whole.status == single.status && whole.complete == single.complete, "chunked split changes the verdict")
+    if whole.complete { precondition(whole.body == single.body && whole.consumed == single.consumed, "chunked split changes the body") }
+}
+
+private func checkFieldHelpers(_ bytes: UnsafeRawBufferPointer) {
+    let text = String(decoding: bytes.prefix(512), as: UTF8.self)
+    if let t = HTTPDate.parse(text) {
+        precondition(HTTPDate.parse(HTTPDate.format(epochSeconds: t)) == t || t < 0 || t > 253_402_300_799, "date round trip")
+    }
+    _ = EntityTag.parseList(text)
+    if let specs = ByteRanges.parse(text) {
+        for length in [0, 1, 100, Int.max / 2] {
+            if case .ranges(let ranges) = ByteRanges.resolve(specs, length: length) {
+                precondition(!ranges.isEmpty && ranges.allSatisfy { $0.lowerBound >= 0 && $0.upperBound < length }, "range outside the representation")
+                precondition(ranges.reduce(0) { $0 + $1.count } <= length, "ranges add up to more than the representation")
+            }
+        }
+    }
+    var headers = HTTPHeaders()
+    headers.add("If-None-Match", text)
+    headers.add("Range", text)
+    headers.add("If-Range", text)
+    _ = ConditionalEvaluator.evaluate(method: "GET", headers: headers, etag: "\"x\"", lastModifiedSeconds: 1000, length: 500)
+}
