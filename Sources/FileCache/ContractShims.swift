@@ -1,4 +1,3 @@
-import CachePolicies
 // TEMPORARY: the CacheStore types from docs/INTERFACES.md, so FileCache builds
 // before the store lands. Deleted when `main` brings the real CacheStore.
 public enum EntryKind: UInt8, Sendable { case file = 1, proxied = 2 }
@@ -34,12 +33,4 @@ public enum StoreOperation: Sendable {
     case removeAll
     case touch(key: String, hits: UInt64, lastAccessNanos: Int64, policyState: UInt64, policySequence: UInt64)
     case addCounter(name: String, delta: UInt64)
-}
-
-
-// TEMPORARY: the policy branch adds these requirements to EvictionPolicy.
-extension EvictionPolicy {
-    func exportGlobalState() -> [UInt8] { [] }
-    @discardableResult
-    func importGlobalState(_ bytes: [UInt8]) -> Bool { bytes.isEmpty }
 }

@@ -1,4 +1,4 @@
-import Glibc
+import HTTPCore
 
 /// The header lines of a cache hit, serialized once per entry so a hit only
 /// hands the bytes over. Built from the entry's metadata, never from the mapping.
@@ -19,21 +19,11 @@ enum EntryHeaders {
         }
         line("Content-Type", contentType)
         if !etag.isEmpty { line("ETag", etag) }
-        line("Last-Modified", httpDate(seconds: Int(mtimeNanos / 1_000_000_000)))
+        out.append(contentsOf: "Last-Modified: ".utf8)
+        HTTPDate.append(epochSeconds: Int(mtimeNanos / 1_000_000_000), to: &out)
+        out.append(13); out.append(10)
         line("Accept-Ranges", "bytes")
         if xCache { line("X-Cache", "HIT") }
         return out
-    }
-
-    /// IMF-fixdate (RFC 9110 section 5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-    static func httpDate(seconds: Int) -> String {
-        var t = time_t(seconds)
-        var tm = Glibc.tm()
-        gmtime_r(&t, &tm)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) "
-            + "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
     }
 }

@@ -26,8 +26,8 @@ extension FileCache {
     public func load() throws -> CacheLoadReport {
         guard let persistence else { return CacheLoadReport() }
         var report = CacheLoadReport()
-        let now = MonotonicClock.nanos()
-        let wallNow = MonotonicClock.wallNanos()
+        let now = Clock.monotonicNanos()
+        let wallNow = Clock.wallNanos()
         var perShard = [[(entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
         var seen = Set<UInt64>()
         for r in try persistence.entries(prefix: nil) where r.kind == .file {
@@ -98,7 +98,7 @@ extension FileCache {
     /// worker stopping). Throws the store's commit error.
     public func persistState() throws {
         guard let persistence else { return }
-        let now = MonotonicClock.wallNanos()
+        let now = Clock.wallNanos()
         for (i, shard) in shards.enumerated() {
             let (ops, blob): ([StoreOperation], [UInt8]) = shard.state.withLock { s in
                 var ops: [StoreOperation] = []

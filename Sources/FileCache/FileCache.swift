@@ -71,7 +71,7 @@ public final class FileCache: @unchecked Sendable {
     func lookup(site: String, path: String, worker: Int) -> CacheEntry? {
         let h = CacheKey.hash(site: site, path: path)
         let shard = shard(for: h)
-        let now = MonotonicClock.nanos()
+        let now = Clock.monotonicNanos()
         let c = counters[worker]
         var touchState: PolicyEntryState?
         let found: CacheEntry? = shard.state.withLock { s in
@@ -89,7 +89,7 @@ public final class FileCache: @unchecked Sendable {
             c.misses.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
-        if ttlNanos > 0 && MonotonicClock.wallNanos() - entry.insertedAtNanos > ttlNanos {
+        if ttlNanos > 0 && Clock.wallNanos() - entry.insertedAtNanos > ttlNanos {
             drop(entry, worker: worker)
             return nil
         }
@@ -112,7 +112,7 @@ public final class FileCache: @unchecked Sendable {
         }
         if let st = touchState, let p = persistence {
             p.enqueue(.touch(key: entry.key, hits: entry.pendingHits.exchange(0, ordering: .relaxed),
-                             lastAccessNanos: MonotonicClock.wallNanos(), policyState: st.word, policySequence: st.sequence))
+                             lastAccessNanos: Clock.wallNanos(), policyState: st.word, policySequence: st.sequence))
         }
         c.hits.wrappingAdd(1, ordering: .relaxed)
         return entry
@@ -173,11 +173,11 @@ public final class FileCache: @unchecked Sendable {
             log("cache: cannot map \(origin.path): \(error)")
             return .failed
         }
-        let now = MonotonicClock.nanos()
+        let now = Clock.monotonicNanos()
         let entry = CacheEntry(key: CacheKey.make(site: site, path: path), site: site, path: path, hash: h,
                                originPath: origin.path, identity: origin.identity, contentType: origin.contentType,
                                etag: origin.etag, mapping: mapping, headerBytes: headers,
-                               insertedAtNanos: MonotonicClock.wallNanos(), charge: config.charge(forSize: size),
+                               insertedAtNanos: Clock.wallNanos(), charge: config.charge(forSize: size),
                                accessCount: 1, checkedAtNanos: now)
         var outcome = AdmitOutcome.notAdmitted
         var evicted: [CacheEntry] = []

@@ -1,6 +1,5 @@
 import CapuchinServer
 import HTTPCore
-import Synchronization
 
 /// The `cache` plugin: answers hits from the file cache before the static
 /// handler, and admits what the static handler served on a miss.
@@ -8,44 +7,28 @@ import Synchronization
 public final class FileCachePlugin: Plugin, @unchecked Sendable {
     public let name = "cache"
     public let cache: FileCache
-    private let runningWorkers = Atomic<Int>(0)
 
     public init(cache: FileCache) { self.cache = cache }
 
-    public func workerStarted(workerID: Int) { runningWorkers.wrappingAdd(1, ordering: .relaxed) }
+    /// After the last worker stopped: hit counts, policy state and counters go
+    /// to the store, which is flushed (a SIGTERM stop loses nothing).
+    public func serverStopped() { shutdown() }
 
-    /// The last worker to stop persists hit counts and policy state and flushes the store.
-    public func workerStopping(workerID: Int) {
-        if runningWorkers.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 { shutdown() }
-    }
-
-    /// Persists and flushes (process shutdown); errors are logged.
+    /// Persists and flushes; errors are logged.
     public func shutdown() {
         do { try cache.persistState() } catch { cache.log("cache: flushing the store failed: \(error)") }
     }
 
     public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
         guard cache.config.enabled, request.method == "GET" || request.method == "HEAD" else { return nil }
-        let conditional = HitResponder.needsRepresentationLogic(request)
-        if conditional && !HitResponder.answersRepresentation {
-            context.notes["x-cache"] = "BYPASS"
-            return nil
-        }
         let worker = context.connection.workerID
         guard let entry = cache.lookup(site: context.site.names.first ?? "", path: request.path, worker: worker) else {
             context.notes["x-cache"] = "MISS"
             return nil
         }
-        let response: Response
-        if conditional {
-            guard let r = HitResponder.representation(request, entry: entry) else {
-                context.notes["x-cache"] = "BYPASS"
-                return nil
-            }
-            response = r
-        } else {
-            response = HitResponder.full(entry)
-        }
+        let response = HitResponder.needsRepresentationLogic(request)
+            ? HitResponder.representation(request, entry: entry, xCache: cache.config.xCacheHeader)
+            : HitResponder.full(entry)
         // A plain hit leaves no note (no allocation); `filter` recognises it.
         if !HitResponder.isPlainHit(response) { context.notes["x-cache"] = "HIT" }
         if !request.isHead { cache.countServed(bytes: response.body.count, worker: worker) }
@@ -56,7 +39,7 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         let note = context.notes["x-cache"]
         if note == "HIT" || (note == nil && HitResponder.isPlainHit(response)) { return }
         var mark = note ?? "BYPASS"
-        if mark == "MISS", let origin = response.origin, [200, 206, 304].contains(response.status) {
+        if mark == "MISS", response.status == 200, let origin = response.origin {
             let outcome = cache.admit(site: context.site.names.first ?? "", path: request.path, origin: origin,
                                       worker: context.connection.workerID)
             if case .rejected = outcome { mark = "BYPASS" }

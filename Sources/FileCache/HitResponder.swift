@@ -37,14 +37,16 @@ enum HitResponder {
         return true
     }
 
-    /// Whether `representation` is wired to the shared logic yet.
-    static let answersRepresentation = false
-
-    /// The response to a conditional or Range request on a hit, from the
-    /// server's shared representation logic. Nil: decline, and the static
-    /// handler (which uses the same logic) answers.
-    static func representation(_ request: HTTPRequest, entry: CacheEntry) -> Response? {
-        // The shared RepresentationResponder is not in `main` yet: decline.
-        nil
+    /// The response to a conditional or Range request on a hit (304, 206,
+    /// 412, 416 or 200), from the one function the static handler uses too.
+    static func representation(_ request: HTTPRequest, entry: CacheEntry, xCache: Bool) -> Response {
+        let rep = Representation(contentType: entry.contentType, etag: entry.etag,
+                                 lastModifiedSeconds: Int(entry.identity.mtimeNanos / 1_000_000_000), size: entry.identity.size)
+        var r = RepresentationResponder.respond(request: request, representation: rep) { offset, count in
+            guard count > 0, let mapping = entry.mapping else { return .empty }
+            return .mapped(mapping, offset: offset, count: count)
+        }
+        if xCache { r.headers.add("X-Cache", "HIT") }
+        return r
     }
 }

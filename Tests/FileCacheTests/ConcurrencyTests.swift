@@ -1,3 +1,4 @@
+import CachePolicies
 import Foundation
 import XCTest
 @testable import FileCache
@@ -11,7 +12,7 @@ final class ConcurrencyTests: XCTestCase {
         for i in 0..<files { dir.write("f\(i)", "v0-\(i)") }
         let cache = FileCache(config: testConfig { $0.capacityBytes = 4096; $0.capacityEntries = 24 },
                               persistence: MemoryPersistence(), shardCount: 4, workers: 8,
-                              policyFactory: { TestLRU(capacity: $0) })
+                              policyFactory: { makePolicy(.default, capacity: $0) })
         let threads = 6
         let rounds = 400
         let wrongBodies = LockedCounter()

@@ -65,18 +65,27 @@ final class FileCachePluginTests: XCTestCase {
         XCTAssertEqual(r.headers["X-Cache"], "MISS")
     }
 
-    func testConditionalRequestsUseTheSharedLogic() throws {
+    func testConditionalAndRangeRequestsOnHits() throws {
         let dir = TempDir()
         let file = dir.write("a.txt", "hello")
         let plugin = FileCachePlugin(cache: makeCache(testConfig()))
-        _ = try serve(plugin, request("/a.txt"), context(dir.path), file: file)
-        let ranged = request("/a.txt", headers: [("Range", "bytes=0-1")])
-        let r = plugin.handle(ranged, context: context(dir.path))
-        if HitResponder.answersRepresentation {
-            XCTAssertEqual(r?.status, 206)
-        } else {
-            XCTAssertNil(r, "declined to the static handler until the shared responder is wired")
-        }
+        let first = try serve(plugin, request("/a.txt"), context(dir.path), file: file)
+        let etag = try XCTUnwrap(first.origin?.etag)
+        let ranged = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("Range", "bytes=1-2")]), context: context(dir.path)))
+        XCTAssertEqual(ranged.status, 206)
+        XCTAssertEqual(ranged.headers["Content-Range"], "bytes 1-2/5")
+        guard case .mapped(_, 1, 2) = ranged.body else { return XCTFail("a range of the mapping: \(ranged.body)") }
+        XCTAssertEqual(ranged.headers["X-Cache"], "HIT")
+        let notModified = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("If-None-Match", etag)]), context: context(dir.path)))
+        XCTAssertEqual(notModified.status, 304)
+        XCTAssertEqual(notModified.body.count, 0)
+        let bad = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("Range", "bytes=9-")]), context: context(dir.path)))
+        XCTAssertEqual(bad.status, 416)
+        var filtered = notModified
+        let ctx = context(dir.path)
+        ctx.notes["x-cache"] = "HIT"
+        plugin.filter(request("/a.txt"), response: &filtered, context: ctx)
+        XCTAssertEqual(filtered.headers.values("X-Cache"), ["HIT"])
         XCTAssertTrue(HitResponder.needsRepresentationLogic(request("/a", headers: [("if-none-match", "\"x\"")])))
         XCTAssertFalse(HitResponder.needsRepresentationLogic(request("/a", headers: [("Accept", "*/*")])))
     }
@@ -88,14 +97,11 @@ final class FileCachePluginTests: XCTestCase {
         XCTAssertNil(try serve(plugin, request("/a.txt"), context(dir.path), file: file).headers["X-Cache"])
     }
 
-    func testLastWorkerStoppingFlushes() throws {
+    func testServerStoppedFlushes() throws {
         let store = MemoryPersistence()
         let plugin = FileCachePlugin(cache: makeCache(testConfig(), persistence: store))
-        plugin.workerStarted(workerID: 0)
-        plugin.workerStarted(workerID: 1)
-        plugin.workerStopping(workerID: 0)
         XCTAssertEqual(store.flushes, 0)
-        plugin.workerStopping(workerID: 1)
+        plugin.serverStopped()
         XCTAssertEqual(store.flushes, 1)
     }
 }

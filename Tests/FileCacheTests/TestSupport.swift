@@ -101,5 +101,5 @@ func testConfig(_ edit: (inout FileCacheConfig) -> Void = { _ in }) -> FileCache
 
 func makeCache(_ config: FileCacheConfig, persistence: CachePersistence? = nil, shards: Int = 1) -> FileCache {
     FileCache(config: config, persistence: persistence, shardCount: shards, workers: 8,
-              policyFactory: { TestLRU(capacity: $0) })
+              policyFactory: { makePolicy(.lru, capacity: $0) })
 }
