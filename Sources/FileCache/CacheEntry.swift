@@ -25,10 +25,12 @@ final class CacheEntry: @unchecked Sendable {
     /// Monotonic time of the last stat check and of the last touch sent to the store.
     let checkedAtNanos: Atomic<UInt64>
     let touchedAtNanos: Atomic<UInt64>
+    /// Wall-clock nanoseconds of the last hit (admission or load time before one).
+    let lastAccessNanos: Atomic<Int64>
 
     init(key: String, site: String, path: String, hash: UInt64, originPath: String, identity: FileIdentity,
          contentType: String, etag: String, mapping: MappedFile?, headerBytes: [UInt8], insertedAtNanos: Int64,
-         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64) {
+         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64) {
         self.key = key
         self.site = site
         self.path = path
@@ -44,6 +46,7 @@ final class CacheEntry: @unchecked Sendable {
         self.accessCount = Atomic(accessCount)
         self.checkedAtNanos = Atomic(checkedAtNanos)
         self.touchedAtNanos = Atomic(checkedAtNanos)
+        self.lastAccessNanos = Atomic(lastAccessNanos)
     }
 
     /// The same entry with a mapping (first hit after a restart).
@@ -52,7 +55,8 @@ final class CacheEntry: @unchecked Sendable {
                            contentType: contentType, etag: etag, mapping: mapping, headerBytes: headerBytes,
                            insertedAtNanos: insertedAtNanos, charge: charge,
                            accessCount: accessCount.load(ordering: .relaxed),
-                           checkedAtNanos: checkedAtNanos.load(ordering: .relaxed))
+                           checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
+                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed))
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
     }
@@ -61,14 +65,14 @@ final class CacheEntry: @unchecked Sendable {
     var info: CacheEntryInfo {
         CacheEntryInfo(key: key, originPath: originPath, size: identity.size, contentType: contentType, etag: etag,
                        hits: accessCount.load(ordering: .relaxed), insertedAtNanos: insertedAtNanos,
-                       mapped: mapping != nil)
+                       lastAccessNanos: lastAccessNanos.load(ordering: .relaxed), mapped: mapping != nil)
     }
 
     /// The store record for this entry with the policy's state.
-    func record(policyState: (word: UInt64, sequence: UInt64), now: Int64) -> EntryRecord {
+    func record(policyState: (word: UInt64, sequence: UInt64)) -> EntryRecord {
         EntryRecord(key: key, kind: .file, originPath: originPath, device: identity.device, inode: identity.inode,
                     size: Int64(identity.size), mtimeNanos: identity.mtimeNanos, contentType: contentType, etag: etag,
-                    insertedAtNanos: insertedAtNanos, lastAccessNanos: now,
+                    insertedAtNanos: insertedAtNanos, lastAccessNanos: lastAccessNanos.load(ordering: .relaxed),
                     accessCount: accessCount.load(ordering: .relaxed),
                     policyState: policyState.word, policySequence: policyState.sequence)
     }
@@ -82,7 +86,9 @@ public struct CacheEntryInfo: Sendable, Equatable {
     public var contentType: String
     public var etag: String
     public var hits: UInt64
+    /// Wall-clock nanoseconds since the epoch.
     public var insertedAtNanos: Int64
+    public var lastAccessNanos: Int64
     /// False until the first hit after a restart maps it.
     public var mapped: Bool
 }

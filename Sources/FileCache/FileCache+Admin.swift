@@ -1,17 +1,15 @@
-/// How `entries(prefix:sort:limit:cursor:)` orders its listing.
+/// How `entries(prefix:sort:limit:offset:)` orders its listing (as the admin API's `sort`).
 public enum CacheEntrySort: String, Sendable, CaseIterable {
-    /// By key; the cursor is the last key of the previous page.
-    case key
-    /// Most hits first; the cursor is an offset.
+    /// Most hits first.
     case hits
-    /// Largest first; the cursor is an offset.
+    /// Largest first.
     case size
-}
-
-/// One page of a listing and the cursor for the next (nil at the end).
-public struct CacheEntryPage: Sendable, Equatable {
-    public var entries: [CacheEntryInfo]
-    public var nextCursor: String?
+    /// Oldest admission first.
+    case age
+    /// Most recently used first.
+    case recent
+    /// By key, ascending.
+    case key
 }
 
 /// The API the admin plugin uses: counters, purges and listings.
@@ -72,31 +70,25 @@ extension FileCache {
 
     /// The `n` entries with the most hits.
     public func topEntries(_ n: Int) -> [CacheEntryInfo] {
-        Array(allInfos().sorted { ($0.hits, $1.key) > ($1.hits, $0.key) }.prefix(max(0, n)))
+        entries(prefix: nil, sort: .hits, limit: n, offset: 0).rows
     }
 
-    /// A page of entries whose key starts with `prefix` (nil: all), in `sort`
-    /// order, at most `limit` (clamped to 1...10_000), after `cursor`.
-    public func entries(prefix: String?, sort: CacheEntrySort, limit: Int, cursor: String?) -> CacheEntryPage {
-        let limit = min(max(limit, 1), 10_000)
+    /// Entries whose key starts with `prefix` (nil: all) in `sort` order (ties
+    /// by key), skipping `offset`, at most `limit` (clamped to 0...10_000), and
+    /// how many matched in all.
+    public func entries(prefix: String?, sort: CacheEntrySort, limit: Int, offset: Int) -> (rows: [CacheEntryInfo], total: Int) {
         var infos = allInfos()
         if let prefix { infos.removeAll { !$0.key.hasPrefix(prefix) } }
         switch sort {
-        case .key:
-            infos.sort { $0.key < $1.key }
-            if let cursor { infos.removeAll { $0.key <= cursor } }
-            let page = Array(infos.prefix(limit))
-            return CacheEntryPage(entries: page, nextCursor: infos.count > limit ? page.last?.key : nil)
-        case .hits, .size:
-            if sort == .hits {
-                infos.sort { ($0.hits, $1.key) > ($1.hits, $0.key) }
-            } else {
-                infos.sort { ($0.size, $1.key) > ($1.size, $0.key) }
-            }
-            let start = min(max(cursor.flatMap { Int($0) } ?? 0, 0), infos.count)
-            let end = min(start + limit, infos.count)
-            return CacheEntryPage(entries: Array(infos[start..<end]), nextCursor: end < infos.count ? String(end) : nil)
+        case .hits: infos.sort { ($0.hits, $1.key) > ($1.hits, $0.key) }
+        case .size: infos.sort { ($0.size, $1.key) > ($1.size, $0.key) }
+        case .age: infos.sort { ($0.insertedAtNanos, $0.key) < ($1.insertedAtNanos, $1.key) }
+        case .recent: infos.sort { ($0.lastAccessNanos, $1.key) > ($1.lastAccessNanos, $0.key) }
+        case .key: infos.sort { $0.key < $1.key }
         }
+        let start = min(max(offset, 0), infos.count)
+        let end = min(start + min(max(limit, 0), 10_000), infos.count)
+        return (Array(infos[start..<end]), infos.count)
     }
 
     private func allInfos() -> [CacheEntryInfo] {

@@ -57,7 +57,7 @@ extension FileCache {
                                    identity: identity, contentType: r.contentType, etag: r.etag, mapping: nil,
                                    headerBytes: headers, insertedAtNanos: r.insertedAtNanos,
                                    charge: config.charge(forSize: Int(r.size)), accessCount: r.accessCount,
-                                   checkedAtNanos: now)
+                                   checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos)
             perShard[Int(h & UInt64(shards.count - 1))].append(
                 (entry, PolicyEntryState(word: r.policyState, sequence: r.policySequence)))
         }
@@ -98,7 +98,6 @@ extension FileCache {
     /// worker stopping). Throws the store's commit error.
     public func persistState() throws {
         guard let persistence else { return }
-        let now = Clock.wallNanos()
         for (i, shard) in shards.enumerated() {
             let (ops, blob): ([StoreOperation], [UInt8]) = shard.state.withLock { s in
                 var ops: [StoreOperation] = []
@@ -106,7 +105,7 @@ extension FileCache {
                 for (h, e) in s.entries {
                     let st = s.policy.state(of: h) ?? PolicyEntryState(word: 0, sequence: 0)
                     ops.append(.touch(key: e.key, hits: e.pendingHits.exchange(0, ordering: .relaxed),
-                                      lastAccessNanos: now, policyState: st.word, policySequence: st.sequence))
+                                      lastAccessNanos: e.lastAccessNanos.load(ordering: .relaxed), policyState: st.word, policySequence: st.sequence))
                 }
                 return (ops, s.policy.exportGlobalState())
             }

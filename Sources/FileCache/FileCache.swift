@@ -32,6 +32,8 @@ public final class FileCache: @unchecked Sendable {
     private let ttlNanos: Int64
     /// At most one touch per entry per commit interval goes to the store.
     private let touchNanos: UInt64
+    /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
+    private let wallOffsetNanos: Int64
 
     /// - Parameters:
     ///   - shardCount: a power of two; nil picks up to 32, keeping >= 64 entries per shard.
@@ -53,6 +55,7 @@ public final class FileCache: @unchecked Sendable {
         revalidateNanos = UInt64(config.revalidateInterval * 1e9)
         ttlNanos = Int64(config.ttl * 1e9)
         touchNanos = UInt64(max(1, config.commitIntervalMs)) * 1_000_000
+        wallOffsetNanos = Clock.wallNanos() - Int64(bitPattern: Clock.monotonicNanos())
     }
 
     @inline(__always)
@@ -79,6 +82,7 @@ public final class FileCache: @unchecked Sendable {
             s.policy.recordHit(h)
             e.pendingHits.wrappingAdd(1, ordering: .relaxed)
             e.accessCount.wrappingAdd(1, ordering: .relaxed)
+            e.lastAccessNanos.store(Int64(bitPattern: now) &+ wallOffsetNanos, ordering: .relaxed)
             if now &- e.touchedAtNanos.load(ordering: .relaxed) >= touchNanos {
                 e.touchedAtNanos.store(now, ordering: .relaxed)
                 touchState = s.policy.state(of: h)
@@ -112,7 +116,7 @@ public final class FileCache: @unchecked Sendable {
         }
         if let st = touchState, let p = persistence {
             p.enqueue(.touch(key: entry.key, hits: entry.pendingHits.exchange(0, ordering: .relaxed),
-                             lastAccessNanos: Clock.wallNanos(), policyState: st.word, policySequence: st.sequence))
+                             lastAccessNanos: entry.lastAccessNanos.load(ordering: .relaxed), policyState: st.word, policySequence: st.sequence))
         }
         c.hits.wrappingAdd(1, ordering: .relaxed)
         return entry
@@ -174,11 +178,12 @@ public final class FileCache: @unchecked Sendable {
             return .failed
         }
         let now = Clock.monotonicNanos()
+        let wallNow = Clock.wallNanos()
         let entry = CacheEntry(key: CacheKey.make(site: site, path: path), site: site, path: path, hash: h,
                                originPath: origin.path, identity: origin.identity, contentType: origin.contentType,
                                etag: origin.etag, mapping: mapping, headerBytes: headers,
-                               insertedAtNanos: Clock.wallNanos(), charge: config.charge(forSize: size),
-                               accessCount: 1, checkedAtNanos: now)
+                               insertedAtNanos: wallNow, charge: config.charge(forSize: size),
+                               accessCount: 1, checkedAtNanos: now, lastAccessNanos: wallNow)
         var outcome = AdmitOutcome.notAdmitted
         var evicted: [CacheEntry] = []
         var replaced: CacheEntry?
@@ -210,7 +215,7 @@ public final class FileCache: @unchecked Sendable {
             if let old = replaced, outcome != .admitted { p.enqueue(.remove(key: old.key)) }
             if outcome == .admitted {
                 let st = state ?? PolicyEntryState(word: 0, sequence: 0)
-                p.enqueue(.put(entry.record(policyState: (st.word, st.sequence), now: entry.insertedAtNanos)))
+                p.enqueue(.put(entry.record(policyState: (st.word, st.sequence))))
             }
         }
         if outcome == .admitted { c.admissions.wrappingAdd(1, ordering: .relaxed) }
