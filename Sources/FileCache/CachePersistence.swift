@@ -9,4 +9,6 @@ public protocol CachePersistence: AnyObject {
     /// A named blob kept beside the index (the policies' global state). Throws the store's error.
     func loadBlob(_ name: String) throws -> [UInt8]?
     func saveBlob(_ name: String, _ bytes: [UInt8])
+    /// A persistent counter (0 when never added to). Throws the store's error.
+    func counter(_ name: String) throws -> UInt64
 }

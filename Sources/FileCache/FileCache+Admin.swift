@@ -14,10 +14,12 @@ public enum CacheEntrySort: String, Sendable, CaseIterable {
 
 /// The API the admin plugin uses: counters, purges and listings.
 extension FileCache {
-    /// Counters summed over workers, with occupancy and capacity.
+    /// Counters summed over workers, plus the totals of earlier runs kept in
+    /// the store (so they count since the store was created), with occupancy and capacity.
     public func stats() -> FileCacheStats {
         var s = FileCacheStats()
         counters.sum(into: &s)
+        totals.addBase(to: &s)
         for shard in shards {
             shard.state.withLock { st in
                 s.entries += st.entries.count

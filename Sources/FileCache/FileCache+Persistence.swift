@@ -25,6 +25,7 @@ extension FileCache {
     @discardableResult
     public func load() throws -> CacheLoadReport {
         guard let persistence else { return CacheLoadReport() }
+        try totals.load(from: persistence)
         var report = CacheLoadReport()
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
@@ -112,6 +113,7 @@ extension FileCache {
             for op in ops { persistence.enqueue(op) }
             persistence.saveBlob(Self.policyBlobName(shard: i, of: shards.count), blob)
         }
+        sendCounters(now: Clock.monotonicNanos())
         try persistence.flush()
     }
 }

@@ -34,6 +34,7 @@ public final class FileCache: @unchecked Sendable {
     private let touchNanos: UInt64
     /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
     private let wallOffsetNanos: Int64
+    let totals = PersistentCounters()
 
     /// - Parameters:
     ///   - shardCount: a power of two; nil picks up to 32, keeping >= 64 entries per shard.
@@ -119,7 +120,16 @@ public final class FileCache: @unchecked Sendable {
                              lastAccessNanos: entry.lastAccessNanos.load(ordering: .relaxed), policyState: st.word, policySequence: st.sequence))
         }
         c.hits.wrappingAdd(1, ordering: .relaxed)
+        if totals.due(now: now) { sendCounters(now: now) }
         return entry
+    }
+
+    /// Sends this run's counter deltas to the store.
+    func sendCounters(now: UInt64) {
+        guard let persistence else { return }
+        var s = FileCacheStats()
+        counters.sum(into: &s)
+        totals.send(s, to: persistence, now: now)
     }
 
     /// Counts body bytes answered from the cache.
@@ -219,6 +229,7 @@ public final class FileCache: @unchecked Sendable {
             }
         }
         if outcome == .admitted { c.admissions.wrappingAdd(1, ordering: .relaxed) }
+        if totals.due(now: now) { sendCounters(now: now) }
         return outcome
     }
 }

@@ -23,7 +23,9 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(second.topEntries(1).first?.hits, 4)
         let e = try XCTUnwrap(second.lookup(site: "s", path: "/f4", worker: 0), "a loaded entry is a hit at once")
         XCTAssertEqual(body(of: e), "file 4")
-        XCTAssertEqual(second.stats().hits, 1)
+        XCTAssertEqual(second.stats().hits, 5, "totals count since the store was created")
+        XCTAssertEqual(second.stats().admissions, 6)
+        XCTAssertEqual(try store.counter("cache.hits"), 5, "the first request of a run sends its deltas")
     }
 
     func testStaleEntriesAreDroppedOnLoad() throws {

@@ -58,6 +58,7 @@ final class MemoryPersistence: CachePersistence, @unchecked Sendable {
     private let lock = NSLock()
     private var records: [String: EntryRecord] = [:]
     private var blobs: [String: [UInt8]] = [:]
+    private var counters: [String: UInt64] = [:]
     private(set) var flushes = 0
 
     func enqueue(_ op: StoreOperation) {
@@ -74,7 +75,7 @@ final class MemoryPersistence: CachePersistence, @unchecked Sendable {
             r.policyState = word
             r.policySequence = seq
             records[key] = r
-        case .addCounter: break
+        case .addCounter(let name, let delta): counters[name, default: 0] += delta
         }
     }
 
@@ -87,6 +88,7 @@ final class MemoryPersistence: CachePersistence, @unchecked Sendable {
 
     func loadBlob(_ name: String) throws -> [UInt8]? { lock.lock(); defer { lock.unlock() }; return blobs[name] }
     func saveBlob(_ name: String, _ bytes: [UInt8]) { lock.lock(); blobs[name] = bytes; lock.unlock() }
+    func counter(_ name: String) throws -> UInt64 { lock.lock(); defer { lock.unlock() }; return counters[name] ?? 0 }
 }
 
 /// A small config for tests: one shard unless asked, 1 MiB, 100 entries.
