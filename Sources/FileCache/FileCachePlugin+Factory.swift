@@ -1,0 +1,46 @@
+import CachePolicies
+import CapuchinServer
+import CapuchinSystem
+import Glibc
+
+/// Opens the persistent index in a directory (the LMDB `CacheStore` in
+/// production); nil runs the cache without persistence.
+public typealias CacheStoreOpener = (_ directory: String, _ config: FileCacheConfig, _ log: ErrorLog) throws -> CachePersistence?
+
+extension FileCachePlugin {
+    /// The catalog entry `capuchin`'s main registers (before the static handler).
+    public static func factory(openStore: @escaping CacheStoreOpener) -> PluginFactory {
+        PluginFactory(name: "cache", enabledByDefault: true) { setup in try make(setup, openStore: openStore) }
+    }
+
+    /// Validates the `cache` section, creates the cache directory (`dir` /
+    /// `cache_dir`, `--cache-dir`, default `<state_dir>/cache`), opens the
+    /// store, loads and revalidates the index. Throws `ConfigError` for a bad
+    /// section, `SystemError` when the directory cannot be created, and what
+    /// `openStore` or the store's reads throw.
+    public static func make(_ setup: PluginSetup, openStore: CacheStoreOpener) throws -> FileCachePlugin {
+        let config = try FileCacheConfig(section: setup.section)
+        let log = setup.log
+        var persistence: CachePersistence?
+        if config.enabled {
+            let dir = config.cacheDir ?? ConfigLoader.resolve("cache", against: setup.config.stateDir)
+            try makeDirectories(dir)
+            persistence = try openStore(dir, config, log)
+        }
+        let kind = PolicyKind(rawValue: config.policy) ?? .default
+        let cache = FileCache(config: config, persistence: persistence, workers: 256,
+                              policyFactory: { makePolicy(kind, capacity: $0) }, log: { log.info($0) })
+        try cache.load()
+        return FileCachePlugin(cache: cache)
+    }
+
+    /// `mkdir -p`. Throws `SystemError` (mkdir's errno) naming nothing else: the caller logs the path.
+    static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw SystemError(call: "mkdir \(prefix)", errno: errno) }
+            prefix += "/"
+        }
+    }
+}
