@@ -34,6 +34,7 @@ final class ConcurrencyTests: XCTestCase {
                     _ = cache.admit(site: "s", path: path, origin: origin, worker: t)
                 }
                 if r % 100 == 0 { _ = cache.stats(); _ = cache.topEntries(3) }
+                if t == 2 && r % 100 == 50 { try? cache.persistState() }
             }
         }
         XCTAssertEqual(wrongBodies.value, 0)
@@ -42,6 +43,26 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(s.hits + s.misses, UInt64(threads * rounds) - UInt64(rounds / 10) - UInt64(rounds / 50))
         XCTAssertGreaterThan(s.hits, 0)
         try cache.persistState()
+    }
+
+    func testConcurrentFirstHitsMapLoadedEntriesOnce() throws {
+        let dir = TempDir()
+        let store = MemoryPersistence()
+        let first = makeCache(testConfig(), persistence: store, shards: 2)
+        for i in 0..<16 { _ = first.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(dir.write("f\(i)", "body \(i)")), worker: 0) }
+        try first.persistState()
+        let second = makeCache(testConfig(), persistence: store, shards: 2)
+        XCTAssertEqual(try second.load().loaded, 16)
+        let wrong = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            for r in 0..<200 {
+                let i = (r + t) % 16
+                guard let e = second.lookup(site: "s", path: "/f\(i)", worker: t), body(of: e) == "body \(i)" else { wrong.add(); continue }
+            }
+        }
+        XCTAssertEqual(wrong.value, 0)
+        XCTAssertEqual(second.stats().entries, 16)
+        XCTAssertTrue(second.entries(prefix: nil, sort: .key, limit: 100, offset: 0).rows.allSatisfy(\.mapped))
     }
 }
 
