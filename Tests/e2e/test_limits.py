@@ -1,0 +1,62 @@
+"""Timeouts and the connection cap: the server closes or refuses, cleanly."""
+import socket
+import time
+
+from conftest import config_text, read_response, recv_all
+
+
+def wait_closed(sock, within):
+    """True if the peer closes the connection within `within` seconds."""
+    sock.settimeout(within)
+    try:
+        while True:
+            d = sock.recv(4096)
+            if not d:
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_slow_header_is_cut_off(server_factory, docroot):
+    s = server_factory(config_text(docroot, header_timeout="1s", keepalive_timeout="30s"))
+    c = s.connect()
+    c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n")
+    for _ in range(3):  # trickle header bytes: the deadline counts from the first byte
+        time.sleep(0.3)
+        try:
+            c.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            break
+    assert wait_closed(c, 5)
+    c.close()
+
+
+def test_idle_keep_alive_closed(server_factory, docroot):
+    s = server_factory(config_text(docroot, header_timeout="30s", keepalive_timeout="1s"))
+    c = s.connect()
+    c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, _, body, _ = read_response(c)
+    assert (st, body) == (200, b"alpha\n")
+    assert wait_closed(c, 5)
+    c.close()
+
+
+def test_connection_cap_refuses_with_503(server_factory, docroot):
+    s = server_factory(config_text(docroot, max_connections=2, header_timeout="30s"))
+    held = [s.connect(), s.connect()]
+    for h in held:  # make sure both are adopted before the third arrives
+        h.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(h)[0] == 200
+    extra = s.connect()
+    data = recv_all(extra)
+    assert data.startswith(b"HTTP/1.1 503"), data
+    extra.close()
+    held[0].close()
+    time.sleep(0.3)
+    c = s.connect()
+    c.sendall(b"GET /b.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert read_response(c)[0] == 200
+    c.close()
+    held[1].close()
