@@ -58,12 +58,21 @@ STRICTER = {
     "too many header fields": "limits are ours",
     "HTTP version not supported": "other major versions are 505",
     "malformed HTTP version": "version syntax",
+    "request line has no HTTP version": "HTTP/0.9 request lines are 400 for us; llhttp accepts them",
+    "empty request-target": "llhttp tolerates extra spaces in the request line; RFC 9112 3 has exactly one SP",
 }
 # Reference complaints (substrings of its error) where it refuses what we accept.
 REFERENCE_STRICTER = {
-    "h11": [],
-    "llhttp": [],
+    # RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line.
+    "h11": ["no request line received"],
+    # Any token is a method (RFC 9110 9.1; the server answers 501); HTTP/1.x minors
+    # above 1 are treated as 1.1 (RFC 9110 2.5).
+    "llhttp": ["Invalid method encountered", "Invalid HTTP version"],
 }
+# h11 and llhttp wait for the end of a line (h11: the whole head) before judging
+# it; we refuse at the first invalid byte, so "incomplete" versus our 4xx is
+# the same verdict reached earlier.
+EARLY_REJECTION = "we refuse at the first invalid byte; the reference is still waiting for the line to end"
 
 
 def load_cases():
@@ -153,7 +162,9 @@ def compare_generated(path):
             agree = mine[0] == theirs[0] and (mine[0] != "ok" or mine[1] == theirs[1])
             why = None
             if not agree:
-                if mine[0] == "reject":
+                if mine[0] == "reject" and theirs[0] == "incomplete":
+                    why = EARLY_REJECTION
+                elif mine[0] == "reject":
                     why = next((v for k, v in STRICTER.items() if mine[1].startswith(k) or k in mine[1]), None)
                 elif theirs[0] == "reject":
                     why = next((k for k in REFERENCE_STRICTER[ref] if k in (theirs[1] or "")), None)
