@@ -16,7 +16,7 @@ public struct ChunkedLimits: Sendable {
 /// Feed it bytes as they arrive; it hands out data slices without copying and
 /// stops right after the final CRLF, so pipelined bytes stay with the caller.
 /// Strict like the head parser: CRLF only, hex sizes without sign or spaces
-/// (BWS only before `;`), chunk extensions checked against the grammar and
+/// (whitespace only before a `;`, never trailing), chunk extensions checked against the grammar and
 /// ignored, trailer lines checked like header lines and kept in `trailers`.
 public struct ChunkedDecoder: Sendable {
     public var limits: ChunkedLimits
@@ -118,12 +118,17 @@ public struct ChunkedDecoder: Sendable {
             return i > s
         }
         while true {
+            let beforeSpace = i
             bws()
-            if i == end { return }
+            if i == end {
+                if i > beforeSpace { throw bad }  // BWS is allowed only before ";"
+                return
+            }
             guard b[i] == UInt8(ascii: ";") else { throw bad }
             i += 1
             bws()
             guard token() else { throw bad }
+            let afterName = i
             bws()
             if i < end, b[i] == UInt8(ascii: "=") {
                 i += 1
@@ -146,6 +151,8 @@ public struct ChunkedDecoder: Sendable {
                 } else {
                     guard token() else { throw bad }
                 }
+            } else {
+                i = afterName  // the whitespace must lead to another ";"
             }
         }
     }
