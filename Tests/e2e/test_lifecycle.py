@@ -119,3 +119,22 @@ def test_help_lists_flags():
     out = r.stdout.decode()
     for flag in ["--config", "--port", "--root", "--workers", "--balance", "--cache-dir", "--no-cache", "--admin-port", "--log-level"]:
         assert flag in out
+
+
+def test_access_log_in_combined_format(server_factory, docroot, tmp_path):
+    log_path = tmp_path / "access.log"
+    text = config_text(docroot).replace("logging:\n", "logging:\n  access_log: %s\n" % log_path)
+    s = server_factory(text)
+    c = s.connect()
+    c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: t\"q\r\nReferer: http://r/\r\n\r\n"
+              b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    st, _, _, rest = read_response(c)
+    assert st == 200
+    assert read_response(c, rest)[0] == 404
+    c.close()
+    assert s.stop() == 0
+    lines = log_path.read_text().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("127.0.0.1 - - [")
+    assert lines[0].endswith('"GET /a.txt HTTP/1.1" 200 6 "http://r/" "t\\x22q"')
+    assert '"GET /missing HTTP/1.1" 404 ' in lines[1]

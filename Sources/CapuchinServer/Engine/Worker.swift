@@ -38,6 +38,7 @@ final class Worker {
     private var reserveFD: Int32 = -1
     private var now: UInt64 = 0
     private var lastSweep: UInt64 = 0
+    private var lastDescriptorWarning: UInt64 = 0
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private var counters: WorkerCounters { mailbox.counters }
@@ -166,7 +167,10 @@ final class Worker {
     /// connection so the listener stops firing, then take the reserve back. With
     /// no reserve, pause the listener until the next sweep (no busy loop).
     private func shedOneConnection(_ index: Int) {
-        core.log.warn("worker \(id): out of file descriptors; refusing connections")
+        if now &- lastDescriptorWarning > 1_000_000_000 {
+            lastDescriptorWarning = now
+            core.log.warn("worker \(id): out of file descriptors; refusing connections")
+        }
         if reserveFD >= 0 {
             FileIO.close(reserveFD)
             if case .processed(let fd)? = try? Socket.accept(listeners[index].fd) { FileIO.close(fd) }
