@@ -73,6 +73,7 @@ public struct RequestParser: Sendable {
         let method = lineStart..<i
         i += 1
         let targetStart = i
+        i = ByteClass.skipPlain(p, from: i, targetBytes: true)
         while i < n, ByteClass.isTargetByte(p[i]) { i += 1 }
         if i == n { return try ranOut() }
         if i > lineLimit { throw fail(414, "request line too long") }
