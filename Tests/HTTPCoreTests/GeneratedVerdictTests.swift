@@ -82,11 +82,47 @@ final class GeneratedVerdictTests: XCTestCase {
         // The mutations reach both verdicts, so the comparison means something.
         XCTAssertGreaterThan(statuses[200] ?? 0, 100)
         XCTAssertGreaterThan(statuses[400] ?? 0, 100)
-        let data = try JSONSerialization.data(withJSONObject: records, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: ["requests": records, "chunked": chunkedRecords()],
+                                              options: [.sortedKeys])
         if let out = ProcessInfo.processInfo.environment["CAPUCHIN_VERDICTS_OUT"] {
             try data.write(to: URL(fileURLWithPath: out))
         }
         try compareWithReferences(data)
+    }
+
+    static let chunkedSeeds = ["5\r\nhello\r\n0\r\n\r\n", "3;a=b\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+                               "a\r\n0123456789\r\n1\r\nx\r\n0\r\n\r\n", "1;n=\"q\"\r\nz\r\n0\r\n\r\n", "0\r\n\r\n"]
+
+    /// Mutated chunked bodies with our decoder's verdict (status 200 = complete, 0 = needs more).
+    private func chunkedRecords() -> [[String: Any]] {
+        var rng = SplitMix64(state: 112620)
+        var records: [[String: Any]] = []
+        var complete = 0
+        for _ in 0..<2000 {
+            let input = Self.mutate(Array(Self.chunkedSeeds.randomElement(using: &rng)!.utf8), using: &rng)
+            var record = Self.chunkedVerdict(input)
+            record["hex"] = input.map { String(format: "%02x", $0) }.joined()
+            if record["status"] as? Int == 200 { complete += 1 }
+            if record["status"] as? Int == 0 {
+                // What we say once the line ends, for references that refuse before that.
+                record["closed"] = Self.chunkedVerdict(input + Array("\r\n\r\n".utf8))["status"]
+            }
+            records.append(record)
+        }
+        XCTAssertGreaterThan(complete, 100)
+        return records
+    }
+
+    static func chunkedVerdict(_ input: [UInt8]) -> [String: Any] {
+        var decoder = ChunkedDecoder()
+        var body: [UInt8] = []
+        do {
+            _ = try input.withUnsafeBytes { try decoder.decode($0) { body.append(contentsOf: $0) } }
+            return ["status": decoder.isComplete ? 200 : 0, "body": body.map { String(format: "%02x", $0) }.joined()]
+        } catch {
+            let e = error as! HTTPParseError
+            return ["status": e.status, "reason": e.reason]
+        }
     }
 
     /// Runs the differential script on `verdicts`; fails on any unexplained disagreement.
@@ -104,6 +140,7 @@ final class GeneratedVerdictTests: XCTestCase {
         let result = run(["python3", script], timeout: 120, environment: ["CAPUCHIN_VERDICTS": file.path])
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.output.contains("generated vs h11: 3000 cases"), result.output)
+        XCTAssertTrue(result.output.contains("chunked vs llhttp: 2000 cases"), result.output)
     }
 
     /// Runs a child bounded in time (terminated by PID when over); returns its status and output.
