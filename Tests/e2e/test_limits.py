@@ -78,3 +78,20 @@ def test_connection_cap_refuses_with_503(server_factory, docroot):
         c.close()
     assert status == 200
     held[1].close()
+
+
+def test_stalled_reader_is_dropped_after_write_timeout(server_factory, docroot):
+    import os
+    size = 64 << 20
+    with open(os.path.join(docroot, "big.bin"), "wb") as f:
+        f.truncate(size)
+    text = config_text(docroot, header_timeout="30s", keepalive_timeout="30s").replace(
+        "  max_request_body: 1k\n", "  max_request_body: 1k\n  write_timeout: 1s\n")
+    s = server_factory(text)
+    c = s.connect()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(3)  # read nothing: the server's writes stall
+    got = len(recv_all(c))
+    assert got < size  # the server gave up and closed instead of waiting forever
+    c.close()

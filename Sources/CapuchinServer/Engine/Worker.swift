@@ -94,7 +94,7 @@ final class Worker {
             if draining && (connectionCount == 0 || now >= drainDeadline) { break }
         }
         for p in core.plugins { p.workerStopping(workerID: id) }
-        for c in connections.compactMap({ $0 }) { close(c) }
+        for c in connections.compactMap({ $0 }) { close(c, reset: c.hasPending) }
         flushAccessLog()
         for l in listeners { epoll.remove(l.fd); FileIO.close(l.fd) }
         listeners.removeAll()
@@ -127,7 +127,7 @@ final class Worker {
             else { expired = idleFor > keepalive }
             if expired {
                 if core.log.enabled(.debug) { core.log.debug("worker \(id): closing \(conn.info.peerAddress):\(conn.info.peerPort) on timeout") }
-                close(conn)
+                close(conn, reset: conn.hasPending)
             }
         }
     }
@@ -213,11 +213,13 @@ final class Worker {
         counters.connectionOpened()
     }
 
-    private func close(_ c: Connection) {
+    /// Closes `c`; with `reset`, unsent output is dropped (RST) instead of
+    /// lingering in kernel buffers for a client that stopped reading.
+    private func close(_ c: Connection, reset: Bool = false) {
         let slot = Int(c.fd)
         guard slot < connections.count, connections[slot] === c else { return }
         epoll.remove(c.fd)
-        FileIO.close(c.fd)
+        if reset { Socket.abort(c.fd) } else { FileIO.close(c.fd) }
         connections[slot] = nil
         connectionCount -= 1
         counters.connectionClosed()
