@@ -427,7 +427,7 @@ final class Worker {
             plugin.filter(request, response: &response, context: ctx)
         } else {
             response = produce(request, ctx)
-            for plugin in core.plugins { plugin.filter(request, response: &response, context: ctx) }
+            for plugin in core.publicPlugins { plugin.filter(request, response: &response, context: ctx) }
         }
 
         let keepAlive = request.keepAlive && !forceClose && c.served < cfg.keepaliveRequests && !draining
@@ -450,16 +450,16 @@ final class Worker {
         if let p = c.pluginIndex {
             core.plugins[p].requestDone(request, status: response.status, bytes: bodyBytes, context: ctx)
         } else {
-            for plugin in core.plugins { plugin.requestDone(request, status: response.status, bytes: bodyBytes, context: ctx) }
+            for plugin in core.publicPlugins { plugin.requestDone(request, status: response.status, bytes: bodyBytes, context: ctx) }
         }
     }
 
     /// Plugins in order: an early answer from requestParsed, else the first content handler.
     private func produce(_ request: HTTPRequest, _ ctx: RequestContext) -> Response {
-        for plugin in core.plugins {
+        for plugin in core.publicPlugins {
             if let r = plugin.requestParsed(request, context: ctx) { return r }
         }
-        for plugin in core.plugins {
+        for plugin in core.publicPlugins {
             if let r = plugin.handle(request, context: ctx) { return r }
         }
         return ErrorPage.response(404)
