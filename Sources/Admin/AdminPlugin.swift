@@ -22,7 +22,7 @@ public final class AdminPlugin: Plugin, @unchecked Sendable {
     /// The factory `capuchin` registers: reads the `admin` section, then asks
     /// `makeBackend` for the data source. Throws `ConfigError` for a bad section.
     public static func factory(makeBackend: @escaping (PluginSetup) throws -> AdminBackend) -> PluginFactory {
-        PluginFactory(name: "admin", enabledByDefault: true) { setup in
+        PluginFactory(name: "admin", enabledByDefault: false) { setup in
             let settings = try AdminSettings(section: setup.section)
             let plugin = AdminPlugin(settings: settings, backend: try makeBackend(setup))
             if plugin.router.chartJS == nil {

@@ -18,12 +18,12 @@ struct FrequencySketch {
     private static let oneMask: UInt64 = 0x1111_1111_1111_1111
 
     /// Sized for about `entries` distinct keys in the cache.
-    init(entries: Int, doorkeeper: Bool) {
+    init(entries: Int, doorkeeper: Bool, samplesPerCounterWord: Int = 10) {
         let width = FrequencySketch.width(for: entries)
         table = Array(repeating: 0, count: width)
         usesDoorkeeper = doorkeeper
         self.doorkeeper = Array(repeating: 0, count: doorkeeper ? width : 0)
-        sampleSize = 10 * width
+        sampleSize = samplesPerCounterWord * width
     }
 
     static func width(for entries: Int) -> Int {
@@ -133,13 +133,13 @@ struct FrequencySketch {
     }
 
     /// Nil when the encoded sketch does not match this one's shape.
-    static func decode(from r: inout StateReader, doorkeeper: Bool) -> FrequencySketch? {
+    static func decode(from r: inout StateReader, doorkeeper: Bool, samplesPerCounterWord: Int) -> FrequencySketch? {
         guard let width = r.int(), width >= 16, width <= 1 << 30, width & (width - 1) == 0,
               let additions = r.int(), additions >= 0,
               let table = r.uint64s(limit: width), table.count == width,
               let door = r.uint64s(limit: width), door.count == (doorkeeper ? width : 0)
         else { return nil }
-        var s = FrequencySketch(entries: width, doorkeeper: doorkeeper)
+        var s = FrequencySketch(entries: width, doorkeeper: doorkeeper, samplesPerCounterWord: samplesPerCounterWord)
         s.table = table
         s.doorkeeper = door
         s.additions = additions

@@ -1,8 +1,8 @@
 /// Window TinyLFU (Einziger, Friedman, Manes 2017) as Caffeine runs it: new
 /// entries enter a small LRU window; entries leaving the window are admitted
 /// to the main SLRU region (probation, protected) only when a frequency sketch
-/// says they are more popular than what they would displace, and hill
-/// climbing moves capacity between window and main to follow the workload.
+/// says they are more popular than what they would displace, and the window's
+/// share of the capacity adapts to the workload (see `WTinyLFUConfiguration`).
 ///
 /// Sizes: a candidate is weighed against the combined frequency of all the
 /// victims needed to make room for it, so a large object must be more popular
@@ -14,10 +14,14 @@ public final class WTinyLFUPolicy: EvictionPolicy {
     public private(set) var used = 0
 
     static let window: Int32 = 0, probation: Int32 = 1, protected: Int32 = 2
-    private var table = SlotTable(listCount: 3)
+    static let windowGhost: Int32 = 3, mainGhost: Int32 = 4
+    private var table = SlotTable(listCount: 5)
     private var sketch: FrequencySketch
     private(set) var windowMax: Int
     private(set) var protectedMax: Int
+    /// The window size that ghost adaptation aims for (fractional steps).
+    private var windowTarget: Double
+    private let ghostLimit: Int
 
     // Hill climbing.
     private var warm = false
@@ -35,9 +39,14 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         self.configuration = configuration
         let w = Self.initialWindowMax(capacity: self.capacity, share: configuration.initialWindow)
         windowMax = w
+        windowTarget = Double(w)
         protectedMax = Int(configuration.protectedShare * Double(self.capacity - w))
         stepSize = -configuration.stepShare * Double(self.capacity)
-        sketch = FrequencySketch(entries: min(self.capacity, 1024), doorkeeper: configuration.doorkeeper)
+        ghostLimit = configuration.adaptation == .ghosts
+            ? max(1, Int(configuration.ghostShare * Double(self.capacity))) : 0
+        sketch = FrequencySketch(entries: min(max(self.capacity, 256), 1024) * configuration.sketchScale,
+                                 doorkeeper: configuration.doorkeeper,
+                                 samplesPerCounterWord: configuration.sketchSample)
     }
 
     static func initialWindowMax(capacity: Int, share: Double) -> Int {
@@ -45,15 +54,25 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         return min(capacity, max(1, capacity - Int((1 - share) * Double(capacity))))
     }
 
-    public var count: Int { table.count }
+    public var count: Int {
+        table.length(Self.window) + table.length(Self.probation) + table.length(Self.protected)
+    }
 
-    public func contains(_ key: UInt64) -> Bool { table.slot(of: key) != nil }
+    public func contains(_ key: UInt64) -> Bool { resident(key) != nil }
+
+    private func resident(_ key: UInt64) -> Int32? {
+        guard let s = table.slot(of: key), table.list(s) < Self.windowGhost else { return nil }
+        return s
+    }
+
+    /// The window's current share of the capacity, in units (diagnostics).
+    public var windowCapacity: Int { windowMax }
 
     /// The sketch's estimate for `key` (tests, diagnostics).
     public func estimatedFrequency(_ key: UInt64) -> Int { sketch.frequency(key) }
 
     public func recordHit(_ key: UInt64) {
-        guard let s = table.slot(of: key) else { return }
+        guard let s = resident(key) else { return }
         sketch.increment(key)
         hitsInSample += 1
         switch table.list(s) {
@@ -68,47 +87,59 @@ public final class WTinyLFUPolicy: EvictionPolicy {
 
     public func recordMiss(_ key: UInt64, size: Int) -> (admitted: Bool, evicted: [UInt64]) {
         let size = max(1, size)
-        if table.slot(of: key) != nil {
+        if resident(key) != nil {
             recordHit(key)
             return (true, [])
         }
         sketch.increment(key)
         missesInSample += 1
         defer { climbIfDue() }
-        guard size <= capacity else { return (false, []) }
+        if let g = table.slot(of: key) {
+            adaptToGhost(table.list(g), size: size)
+            table.delete(g)
+        }
+        guard size <= capacity, size == 1 || Double(size) <= configuration.largestShare * Double(capacity) else {
+            return (false, [])
+        }
         evicted.removeAll(keepingCapacity: true)
         let s = table.insert(key: key, size: size)
-        table.pushHead(s, list: Self.window)
         used += size
-        if table.count > sketch.width { growSketch() }
+        if Double(size) > configuration.windowBypass * Double(windowMax) {
+            table.pushHead(s, list: Self.probation)
+            if used > capacity { contest(s) }
+        } else {
+            table.pushHead(s, list: Self.window)
+        }
+        if count * configuration.sketchScale > sketch.width { growSketch() }
         evictEntries()
         if !warm && used >= capacity / 2 { warm = true }
-        let admitted = table.slot(of: key) != nil
+        let admitted = resident(key) != nil
         if let i = evicted.firstIndex(of: key) { evicted.remove(at: i) }
         return (admitted, evicted.isEmpty ? [] : evicted)
     }
 
     public func remove(_ key: UInt64) {
-        guard let s = table.slot(of: key) else { return }
+        guard let s = resident(key) else { return }
         used -= table.size(s)
         table.delete(s)
     }
 
     /// word: the region (0 window, 1 probation, 2 protected).
     public func state(of key: UInt64) -> PolicyEntryState? {
-        guard let s = table.slot(of: key) else { return nil }
+        guard let s = resident(key) else { return nil }
         return PolicyEntryState(word: UInt64(table.list(s)), sequence: table.stamp(s))
     }
 
     public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
         let plan = RestorePlan(entries, capacity: capacity - used, alreadyResident: contains)
         for e in plan.kept {
+            if let g = table.slot(of: e.key) { table.delete(g) }
             let s = table.insert(key: e.key, size: e.size)
             let region = e.state.word <= 2 ? Int32(e.state.word) : Self.probation
             table.pushHead(s, list: region, stamp: e.state.sequence)
             used += e.size
         }
-        if table.count > sketch.width { growSketch() }
+        if count * configuration.sketchScale > sketch.width { growSketch() }
         if used >= capacity / 2 { warm = true }
         return plan.dropped
     }
@@ -116,6 +147,7 @@ public final class WTinyLFUPolicy: EvictionPolicy {
     public func exportGlobalState() -> [UInt8] {
         var w = StateWriter(policy: name, capacity: capacity)
         w.put(windowMax)
+        w.put(windowTarget)
         w.put(protectedMax)
         w.put(warm ? 1 : 0)
         w.put(hitsInSample)
@@ -124,6 +156,15 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         w.put(stepSize)
         w.put(random)
         sketch.encode(into: &w)
+        for list in [Self.windowGhost, Self.mainGhost] {
+            var ghosts: [UInt64] = []
+            var s = table.tail(list)
+            while s != SlotTable.none {
+                ghosts += [table.key(s), UInt64(table.size(s)), table.stamp(s)]
+                s = table.newer(s)
+            }
+            w.put(ghosts)
+        }
         return w.bytes
     }
 
@@ -131,13 +172,19 @@ public final class WTinyLFUPolicy: EvictionPolicy {
     public func importGlobalState(_ bytes: [UInt8]) -> Bool {
         guard var r = StateReader(bytes, policy: name, capacity: capacity),
               let wm = r.int(), (0...capacity).contains(wm),
+              let wt = r.double(), wt.isFinite, wt >= 0, wt <= Double(capacity),
               let pm = r.int(), (0...capacity).contains(pm),
               let warmFlag = r.int(), let hits = r.int(), hits >= 0, let misses = r.int(), misses >= 0,
               let previous = r.double(), previous.isFinite, let step = r.double(), step.isFinite,
               let rnd = r.uint64(), rnd != 0,
-              let sk = FrequencySketch.decode(from: &r, doorkeeper: configuration.doorkeeper), r.isAtEnd
+              let sk = FrequencySketch.decode(from: &r, doorkeeper: configuration.doorkeeper,
+                                 samplesPerCounterWord: configuration.sketchSample),
+              let windowGhosts = r.uint64s(limit: 3 * ghostLimit), windowGhosts.count % 3 == 0,
+              let mainGhosts = r.uint64s(limit: 3 * ghostLimit), mainGhosts.count % 3 == 0,
+              r.isAtEnd
         else { return false }
         windowMax = wm
+        windowTarget = wt
         protectedMax = pm
         warm = warmFlag != 0
         hitsInSample = hits
@@ -146,22 +193,36 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         stepSize = step
         random = rnd
         sketch = sk
+        for (list, ghosts) in [(Self.windowGhost, windowGhosts), (Self.mainGhost, mainGhosts)] {
+            while table.tail(list) != SlotTable.none { table.delete(table.tail(list)) }
+            for i in stride(from: 0, to: ghosts.count, by: 3) where table.slot(of: ghosts[i]) == nil {
+                let s = table.insert(key: ghosts[i], size: Int(clamping: max(1, ghosts[i + 1])))
+                table.pushHead(s, list: list, stamp: ghosts[i + 2])
+            }
+            trimGhost(list)
+        }
         return true
     }
 
     // MARK: - Eviction
 
+    /// Brings the window within its share (moving at most a few entries when
+    /// nothing must be evicted, so a shrink is spread over requests) and the
+    /// total within the capacity.
     private func evictEntries() {
-        while table.weight(Self.window) > windowMax {
-            let c = table.tail(Self.window)
-            table.pushHead(c, list: Self.probation)
-            if used > capacity { contest(c) }
-        }
-        while used > capacity {
-            var v = table.tail(Self.probation)
-            if v == SlotTable.none { v = table.tail(Self.protected) }
-            if v == SlotTable.none { v = table.tail(Self.window) }
-            evict(v)
+        var moves = 0
+        while used > capacity || (table.weight(Self.window) > windowMax && moves < 8) {
+            if table.weight(Self.window) > windowMax {
+                let c = table.tail(Self.window)
+                table.pushHead(c, list: Self.probation)
+                moves += 1
+                if used > capacity { contest(c) }
+            } else {
+                var v = table.tail(Self.probation)
+                if v == SlotTable.none { v = table.tail(Self.protected) }
+                if v == SlotTable.none { v = table.tail(Self.window) }
+                evict(v, ghost: table.list(v) == Self.window ? Self.windowGhost : Self.mainGhost)
+            }
         }
     }
 
@@ -183,7 +244,7 @@ public final class WTinyLFUPolicy: EvictionPolicy {
                 victims += 1
                 if victims > configuration.maxVictims { break }
                 freed += table.size(v)
-                victimFrequency += sketch.frequency(table.key(v))
+                victimFrequency += max(configuration.victimFloor, sketch.frequency(table.key(v)))
             }
             v = table.newer(v)
         }
@@ -198,11 +259,11 @@ public final class WTinyLFUPolicy: EvictionPolicy {
                 if t == SlotTable.none {
                     t = table.tail(Self.protected)
                 }
-                evict(t)
+                evict(t, ghost: Self.mainGhost)
                 n -= 1
             }
         } else {
-            evict(c)
+            evict(c, ghost: Self.windowGhost)
         }
     }
 
@@ -215,10 +276,20 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         return random & 127 == 0
     }
 
-    private func evict(_ s: Int32) {
+    /// Evicts resident `s`, remembering its key on `ghost` when ghosts are kept.
+    private func evict(_ s: Int32, ghost: Int32) {
         evicted.append(table.key(s))
         used -= table.size(s)
-        table.delete(s)
+        if ghostLimit > 0 {
+            table.pushHead(s, list: ghost)
+            trimGhost(ghost)
+        } else {
+            table.delete(s)
+        }
+    }
+
+    private func trimGhost(_ list: Int32) {
+        while table.weight(list) > ghostLimit { table.delete(table.tail(list)) }
     }
 
     private func demoteFromProtected() {
@@ -229,20 +300,36 @@ public final class WTinyLFUPolicy: EvictionPolicy {
 
     private func growSketch() {
         let entries = min(sketch.width * 2, 1 << 30)
-        sketch = FrequencySketch(entries: entries, doorkeeper: configuration.doorkeeper)
+        sketch = FrequencySketch(entries: entries, doorkeeper: configuration.doorkeeper,
+                                 samplesPerCounterWord: configuration.sketchSample)
     }
 
-    // MARK: - Hill climbing
+    // MARK: - Adaptation
+
+    /// A miss on a ghost: the region it left was too small.
+    private func adaptToGhost(_ list: Int32, size: Int) {
+        let wg = Double(max(1, table.weight(Self.windowGhost))), mg = Double(max(1, table.weight(Self.mainGhost)))
+        let s = configuration.ghostStepByMeanSize && count > 0 ? Double(used) / Double(count) : Double(size)
+        if list == Self.windowGhost {
+            windowTarget += configuration.ghostGain * max(s, s * mg / wg)
+        } else {
+            windowTarget -= configuration.ghostGain * configuration.shrinkGain * max(s, s * wg / mg)
+        }
+        windowTarget = min(Double(capacity), max(1, windowTarget))
+        windowMax = Int(windowTarget)
+        protectedMax = Int(configuration.protectedShare * Double(capacity - windowMax))
+        demoteFromProtected()
+    }
 
     private func climbIfDue() {
-        guard configuration.adaptive else { return }
+        guard configuration.adaptation == .hillClimbing else { return }
         if !warm {
             hitsInSample = 0
             missesInSample = 0
             return
         }
         let n = hitsInSample + missesInSample
-        guard Double(n) >= configuration.climbSampleFactor * Double(sketch.width) else { return }
+        guard Double(n) >= configuration.climbSampleFactor * Double(sketch.width / configuration.sketchScale) else { return }
         let hitRate = Double(hitsInSample) / Double(n)
         let change = hitRate - previousHitRate
         let amount = change >= 0 ? stepSize : -stepSize

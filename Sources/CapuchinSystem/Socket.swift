@@ -110,6 +110,14 @@ public enum Socket {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// Closes with a reset (SO_LINGER 0): unsent data is dropped at once, for a
+    /// peer that stopped reading.
+    public static func abort(_ fd: Int32) {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        FileIO.close(fd)
+    }
+
     /// shutdown(2) of the write side (lingering close); errors ignored.
     public static func shutdownWrite(_ fd: Int32) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))

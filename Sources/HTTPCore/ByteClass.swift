@@ -32,6 +32,28 @@ enum ByteClass {
     @inline(__always) @usableFromInline
     static func isFieldValueByte(_ c: UInt8) -> Bool { c >= 0x20 ? c != 0x7f : c == htab }
 
+    /// Index of the first byte at or after `i` that is a CTL, DEL or (with
+    /// `stopAtSpace`) SP, `#` or non-ASCII, stepping 8 bytes at a time; the caller's byte
+    /// loop then classifies it. Bit tricks from "Bit Twiddling Hacks" (hasless/haszero).
+    @inline(__always)
+    static func skipPlain(_ p: UnsafeRawBufferPointer, from start: Int, targetBytes: Bool) -> Int {
+        var i = start
+        let n = p.count
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= n {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let del = w ^ (0x7f &* ones)
+            var stop = ((w &- (targetBytes ? 0x21 : 0x20) &* ones) & ~w & highs) | ((del &- ones) & ~del & highs)
+            if targetBytes {
+                let hash = w ^ (0x23 &* ones)
+                stop |= (w & highs) | ((hash &- ones) & ~hash & highs)
+            }
+            if stop != 0 { break }
+            i += 8
+        }
+        return i
+    }
+
     @inline(__always) @usableFromInline
     static func hexValue(_ c: UInt8) -> Int? {
         switch c {

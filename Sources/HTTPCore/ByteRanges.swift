@@ -82,11 +82,12 @@ public enum ByteRanges {
                 guard s > 0, length > 0 else { continue }
                 r = max(0, length - s)...(length - 1)
             }
+            // Their sum may not pass the length (checked without overflow).
+            if r.count > length - total { return .ignore }
             total += r.count
             ranges.append(r)
         }
         if ranges.isEmpty { return .unsatisfiable }
-        if total > length { return .ignore }
         return .ranges(coalesce(ranges))
     }
 

@@ -16,8 +16,9 @@ public struct ChunkedLimits: Sendable {
 /// Feed it bytes as they arrive; it hands out data slices without copying and
 /// stops right after the final CRLF, so pipelined bytes stay with the caller.
 /// Strict like the head parser: CRLF only, hex sizes without sign or spaces
-/// (BWS only before `;`), chunk extensions checked against the grammar and
-/// ignored, trailer lines checked like header lines and kept in `trailers`.
+/// (whitespace only before a `;`, never trailing), chunk extensions checked against the grammar and
+/// ignored, trailer lines checked like header lines and kept in `trailers`
+/// (Content-Length, Transfer-Encoding, Host and Trailer are refused there).
 public struct ChunkedDecoder: Sendable {
     public var limits: ChunkedLimits
     public private(set) var isComplete = false
@@ -45,9 +46,12 @@ public struct ChunkedDecoder: Sendable {
         while i < n, !isComplete {
             switch state {
             case .size, .sizeLine:
-                // Collect the size line up to and including its LF, then check it whole.
+                // Collect the size line up to and including its LF, then check it whole;
+                // bytes that can never be valid are refused at once.
                 let c = input[i]
                 i += 1
+                if line.isEmpty, ByteClass.hexValue(c) == nil { throw fail(400, "invalid chunk size") }
+                try checkLineByte(c)
                 line.append(c)
                 if line.count > limits.maxSizeLineBytes { throw fail(400, "chunk-size line too long") }
                 if c == ByteClass.lf {
@@ -72,6 +76,7 @@ public struct ChunkedDecoder: Sendable {
             case .trailer:
                 let c = input[i]
                 i += 1
+                try checkLineByte(c)
                 line.append(c)
                 if line.count > limits.maxTrailerBytes + 2 { throw HTTPParseError(status: 431, reason: "trailer section too large") }
                 if c == ByteClass.lf { try finishTrailerLine() }
@@ -81,6 +86,15 @@ public struct ChunkedDecoder: Sendable {
     }
 
     private func fail(_ status: Int, _ reason: String) -> HTTPParseError { HTTPParseError(status: status, reason: reason) }
+
+    /// - Throws: 400 for a CTL (other than HTAB, CR, LF) or a CR not followed by LF.
+    @inline(__always)
+    private func checkLineByte(_ c: UInt8) throws {
+        if line.last == ByteClass.cr, c != ByteClass.lf { throw fail(400, "bare CR in chunked framing") }
+        if !ByteClass.isFieldValueByte(c), c != ByteClass.cr, c != ByteClass.lf {
+            throw fail(400, "control character in chunked framing")
+        }
+    }
 
     /// `1*HEXDIG *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ) CRLF`, collected in `line`.
     private mutating func finishSizeLine() throws {
@@ -118,12 +132,17 @@ public struct ChunkedDecoder: Sendable {
             return i > s
         }
         while true {
+            let beforeSpace = i
             bws()
-            if i == end { return }
+            if i == end {
+                if i > beforeSpace { throw bad }  // BWS is allowed only before ";"
+                return
+            }
             guard b[i] == UInt8(ascii: ";") else { throw bad }
             i += 1
             bws()
             guard token() else { throw bad }
+            let afterName = i
             bws()
             if i < end, b[i] == UInt8(ascii: "=") {
                 i += 1
@@ -146,6 +165,8 @@ public struct ChunkedDecoder: Sendable {
                 } else {
                     guard token() else { throw bad }
                 }
+            } else {
+                i = afterName  // the whitespace must lead to another ";"
             }
         }
     }
@@ -162,6 +183,11 @@ public struct ChunkedDecoder: Sendable {
             while p[i] != ByteClass.cr {
                 guard let f = try FieldLine.scan(p, at: i, isFirst: false) else { throw fail(400, "malformed trailer") }
                 if fields.count >= limits.maxTrailerCount { throw fail(431, "too many trailer fields") }
+                // Framing and routing fields may not hide in trailers (RFC 9110 6.5.1).
+                if p.equalsLowercase(f.name, "content-length") || p.equalsLowercase(f.name, "transfer-encoding")
+                    || p.equalsLowercase(f.name, "host") || p.equalsLowercase(f.name, "trailer") {
+                    throw fail(400, "framing field in trailer section")
+                }
                 fields.add(p.string(f.name), p.string(f.value))
                 i = f.next
             }

@@ -33,6 +33,7 @@ struct FieldLine {
         i += 1
         while i < n, p[i] == ByteClass.sp || p[i] == ByteClass.htab { i += 1 }
         let valueStart = i
+        i = ByteClass.skipPlain(p, from: i, targetBytes: false)
         while i < n, p[i] != ByteClass.cr {
             guard ByteClass.isFieldValueByte(p[i]) else {
                 throw HTTPParseError(status: 400, reason: p[i] == ByteClass.lf ? "bare LF line ending" : "control character in field value")

@@ -73,6 +73,7 @@ public struct RequestParser: Sendable {
         let method = lineStart..<i
         i += 1
         let targetStart = i
+        i = ByteClass.skipPlain(p, from: i, targetBytes: true)
         while i < n, ByteClass.isTargetByte(p[i]) { i += 1 }
         if i == n { return try ranOut() }
         if i > lineLimit { throw fail(414, "request line too long") }
@@ -86,7 +87,9 @@ public struct RequestParser: Sendable {
         while i < n, p[i] != ByteClass.cr, i - versionStart < 8 { i += 1 }
         if i == n { return try ranOut() }
         if i > lineLimit { throw fail(414, "request line too long") }
-        guard p[i] == ByteClass.cr else { throw fail(400, "malformed HTTP version") }
+        guard p[i] == ByteClass.cr else {
+            throw fail(400, p[i] == ByteClass.lf ? "bare LF line ending" : "malformed HTTP version")
+        }
         guard i + 1 < n else { return .incomplete }
         guard p[i + 1] == ByteClass.lf else { throw fail(400, "bare CR") }
         let version = try parseVersion(p, versionStart..<i)

@@ -1,8 +1,12 @@
+import Admin
 import CapuchinServer
 
 /// The plugins built into this binary, in the order they see requests (the
-/// static file handler is appended last by the server). The cache, admin and
-/// proxy plugins register here as they land.
+/// static file handler is appended last by the server).
 enum PluginCatalog {
-    static var factories: [PluginFactory] { [] }
+    static var factories: [PluginFactory] {
+        [
+            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics) },
+        ]
+    }
 }

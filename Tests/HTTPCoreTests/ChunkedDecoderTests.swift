@@ -38,8 +38,10 @@ final class ChunkedDecoderTests: XCTestCase {
         let bad: [(String, Int)] = [
             ("x\r\n", 400), ("-1\r\n", 400), ("+1\r\na\r\n0\r\n\r\n", 400), ("1\na\r\n0\r\n\r\n", 400),
             ("1\r\nab\r\n", 400), ("1\r\na\n0\r\n\r\n", 400), ("1;\r\na\r\n", 400), ("1;a=\"x\r\n", 400),
-            ("1 \r\na\r\n0\r\n\r\n", 200), ("0\r\nX : y\r\n\r\n", 400), ("0\r\n folded\r\n\r\n", 400),
+            ("1 \r\na\r\n0\r\n\r\n", 400), ("1 ;a\r\nb\r\n0\r\n\r\n", 200), ("1;a \r\nb\r\n0\r\n\r\n", 400), ("0\r\nX : y\r\n\r\n", 400), ("0\r\n folded\r\n\r\n", 400),
             ("0\r\nX: y\n\r\n", 400), ("fffffffffffffffffff\r\n", 400), ("0\r\nX: a\u{0}b\r\n\r\n", 400),
+            ("0\r\nContent-Length: 5\r\n\r\n", 400), ("0\r\ntransfer-encoding: chunked\r\n\r\n", 400),
+            ("5\rhello", 400), ("5\u{1}", 400), (";\r\n", 400), ("0\r\nX: y\rz", 400),
         ]
         for (text, expected) in bad {
             do {

@@ -8,6 +8,15 @@ final class ResponseHelpersTests: XCTestCase {
         XCTAssertEqual(HTTPStatus.reasonPhrase(799), "Unknown")
     }
 
+    func testResponseHead() throws {
+        let head = try ResponseHead.serialize(status: 206, headers: HTTPHeaders([("Content-Range", "bytes 0-1/2"), ("X", "")]))
+        XCTAssertEqual(String(decoding: head, as: UTF8.self), "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-1/2\r\nX: \r\n\r\n")
+        XCTAssertThrowsError(try ResponseHead.serialize(status: 302, headers: HTTPHeaders([("Location", "/a\r\nSet-Cookie: x")])))
+        XCTAssertThrowsError(try ResponseHead.serialize(status: 200, headers: HTTPHeaders([("Bad Name", "v")])))
+        let open = try ResponseHead.serialize(status: 200, headers: HTTPHeaders(), version: .http10, terminate: false)
+        XCTAssertEqual(String(decoding: open, as: UTF8.self), "HTTP/1.0 200 OK\r\n")
+    }
+
     func testMultipartLayout() {
         let m = MultipartByteranges(boundary: "B")
         let (heads, length) = m.layout(ranges: [0...1, 5...9], totalLength: 10, contentType: "text/plain")

@@ -58,12 +58,24 @@ STRICTER = {
     "too many header fields": "limits are ours",
     "HTTP version not supported": "other major versions are 505",
     "malformed HTTP version": "version syntax",
+    "request line has no HTTP version": "HTTP/0.9 request lines are 400 for us; llhttp accepts them",
+    "empty request-target": "llhttp tolerates extra spaces in the request line; RFC 9112 3 has exactly one SP",
 }
 # Reference complaints (substrings of its error) where it refuses what we accept.
 REFERENCE_STRICTER = {
-    "h11": [],
-    "llhttp": [],
+    # RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line.
+    "h11": ["no request line received"],
+    # Any token is a method (RFC 9110 9.1; the server answers 501); HTTP/1.x minors
+    # above 1 are treated as 1.1 (RFC 9110 2.5).
+    "llhttp": ["Invalid method encountered", "Invalid HTTP version"],
 }
+# h11 and llhttp wait for the end of a line (h11: the whole head) before judging
+# it; we refuse at the first invalid byte, so "incomplete" versus our 4xx is
+# the same verdict reached earlier.
+# The converse: the reference refuses mid-line where we judge the line at its
+# LF; explained only when our verdict on the input plus CRLFCRLF ("closed") is a refusal.
+LATE_REJECTION = "the reference refuses before the line ends; we refuse once it does"
+EARLY_REJECTION = "we refuse at the first invalid byte; the reference is still waiting for the line to end"
 
 
 def load_cases():
@@ -143,9 +155,104 @@ def compare_corpus():
     return rows, problems
 
 
-def compare_generated(path):
+CHUNKED_HEAD = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def h11_chunked(raw):
+    """('ok', body hex) | ('reject', message) | ('incomplete', None)"""
+    conn = h11.Connection(h11.SERVER)
+    body = b""
+    try:
+        conn.receive_data(CHUNKED_HEAD + raw)
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                return "incomplete", None
+            if isinstance(event, h11.Data):
+                body += event.data
+            if isinstance(event, h11.EndOfMessage):
+                return "ok", body.hex()
+    except h11.RemoteProtocolError as e:
+        return "reject", str(e)
+
+
+def llhttp_chunked(raw):
+    state = {"body": b"", "done": False}
+
+    class Proto:
+        def on_body(self, data):
+            if not state["done"]:
+                state["body"] += data
+
+        def on_message_complete(self):
+            state["done"] = True
+
+    parser = httptools.HttpRequestParser(Proto())
+    try:
+        parser.feed_data(CHUNKED_HEAD + raw)
+    except httptools.HttpParserError as e:
+        if not state["done"]:
+            return "reject", str(e)
+    return ("ok", state["body"].hex()) if state["done"] else ("incomplete", None)
+
+
+CHUNKED_REFERENCES = {"h11": h11_chunked, "llhttp": llhttp_chunked}
+# Our chunked-decoder refusals the references do not share.
+CHUNKED_STRICTER = {
+    "invalid chunk extension": "we check chunk extensions against RFC 9112 7.1.1; references skip them",
+    "bare LF": "we refuse bare LF in chunk lines and trailers",
+    "malformed trailer": "trailer lines are checked like header lines",
+    "whitespace": "trailer lines are checked like header lines",
+    "control character": "trailer lines are checked like header lines",
+    "obsolete line folding": "trailer lines are checked like header lines",
+    "invalid character in field name": "trailer lines are checked like header lines",
+    "field line without a colon": "trailer lines are checked like header lines",
+    "empty field name": "trailer lines are checked like header lines",
+    "framing field in trailer section": "Content-Length/Transfer-Encoding/Host/Trailer are refused in trailers (RFC 9110 6.5.1)",
+    "bare CR in chunked framing": "a CR must be followed by LF; h11 lets one through inside chunk extensions",
+    "control character in chunked framing": "we refuse CTLs in chunk lines and trailers",
+}
+CHUNKED_REFERENCE_STRICTER = {
+    "h11": [],
+    # RFC 9112 7.1.1 allows BWS around ";" and "=" in chunk extensions; llhttp refuses it.
+    # Explained only when the input has whitespace next to ";" or "=".
+    "llhttp": [("Invalid character in chunk extensions",
+                lambda raw: any(p in raw for p in (b" ;", b"; ", b" =", b"= ", b"\t;", b";\t", b"\t=", b"=\t")))],
+}
+
+
+def compare_chunked(items):
     rows, problems = [], []
-    for item in json.loads(pathlib.Path(path).read_text()):
+    for item in items:
+        raw = bytes.fromhex(item["hex"])
+        status = item["status"]
+        mine = ("ok", item["body"]) if status == 200 else (("incomplete", None) if status == 0 else ("reject", item["reason"]))
+        for ref, verdict in CHUNKED_REFERENCES.items():
+            theirs = verdict(raw)
+            agree = mine[0] == theirs[0] and (mine[0] != "ok" or mine[1] == theirs[1])
+            why = None
+            if not agree:
+                if mine[0] == "reject" and theirs[0] == "incomplete":
+                    why = EARLY_REJECTION
+                elif mine[0] == "reject":
+                    why = next((v for k, v in CHUNKED_STRICTER.items() if k in mine[1]), None)
+                elif mine[0] == "incomplete" and theirs[0] == "reject" and item.get("closed", 0) not in (0, 200):
+                    why = LATE_REJECTION
+                elif theirs[0] == "reject":
+                    why = next((k for k, applies in CHUNKED_REFERENCE_STRICTER[ref]
+                                if k in (theirs[1] or "") and applies(raw)), None)
+            rows.append((item["hex"][:40], ref, mine, theirs, agree, why))
+            if not agree and not why:
+                problems.append(f"chunked {item['hex'][:80]}: {ref} says {theirs}, we say {mine}")
+    return rows, problems
+
+
+def compare_generated(path):
+    """Returns (request rows, chunked rows, problems)."""
+    rows, problems = [], []
+    data = json.loads(pathlib.Path(path).read_text())
+    crows, cproblems = compare_chunked(data["chunked"])
+    for item in data["requests"]:
         raw = bytes.fromhex(item["hex"])
         mine = ("ok", item["method"]) if item["status"] == 200 else (("incomplete", None) if item["status"] == 0 else ("reject", item["reason"]))
         for ref, verdict in REFERENCES.items():
@@ -153,14 +260,16 @@ def compare_generated(path):
             agree = mine[0] == theirs[0] and (mine[0] != "ok" or mine[1] == theirs[1])
             why = None
             if not agree:
-                if mine[0] == "reject":
+                if mine[0] == "reject" and theirs[0] == "incomplete":
+                    why = EARLY_REJECTION
+                elif mine[0] == "reject":
                     why = next((v for k, v in STRICTER.items() if mine[1].startswith(k) or k in mine[1]), None)
                 elif theirs[0] == "reject":
                     why = next((k for k in REFERENCE_STRICTER[ref] if k in (theirs[1] or "")), None)
             rows.append((item["hex"][:40], ref, mine, theirs, agree, why))
             if not agree and not why:
                 problems.append(f"generated {item['hex'][:80]}...: {ref} says {theirs}, we say {mine}")
-    return rows, problems
+    return rows, crows, problems + cproblems
 
 
 def summarize(rows, label):
@@ -185,7 +294,7 @@ def test_generated_against_references():
     if not path or not os.path.exists(path):
         import pytest
         pytest.skip("set CAPUCHIN_VERDICTS to a file written by GeneratedVerdictTests")
-    rows, problems = compare_generated(path)
+    rows, crows, problems = compare_generated(path)
     assert not problems, "\n".join(problems[:50])
 
 
@@ -193,8 +302,9 @@ if __name__ == "__main__":
     rows, problems = compare_corpus()
     print("\n".join(summarize(rows, "corpus")))
     if os.environ.get("CAPUCHIN_VERDICTS"):
-        grows, gproblems = compare_generated(os.environ["CAPUCHIN_VERDICTS"])
+        grows, crows, gproblems = compare_generated(os.environ["CAPUCHIN_VERDICTS"])
         print("\n".join(summarize(grows, "generated")))
+        print("\n".join(summarize(crows, "chunked")))
         problems += gproblems
     if "-v" in sys.argv:
         for r in rows:

@@ -14,7 +14,7 @@ cd "$ROOT"
 
 echo "building $WORK/fuzz-httpcore"
 swiftc -sanitize=fuzzer,address -parse-as-library -O \
-    Sources/HTTPCore/*.swift Tools/fuzz/FuzzHTTPCore.swift -o "$WORK/fuzz-httpcore" 2>&1 \
+    Sources/HTTPCore/*.swift Tools/fuzz/FuzzMain.swift -o "$WORK/fuzz-httpcore" 2>&1 \
     | grep -v "Cannot export local symbol" || true
 [ -x "$WORK/fuzz-httpcore" ] || { echo "build failed" >&2; exit 2; }
 

@@ -37,7 +37,7 @@ public final class Server {
         }
         plugins = try PluginRegistry.instantiate(factories, config: config, log: log, statistics: statistics)
         let accessLog = try config.accessLog.map { try AccessLogWriter(path: $0, log: log) }
-        core = ServerCore(plugins: plugins, log: log, settings: SettingsStore(settings), statistics: statistics,
+        core = ServerCore(plugins: plugins, config: config, log: log, settings: SettingsStore(settings), statistics: statistics,
                           accessLog: accessLog, parser: RequestParser())
     }
 

@@ -5,6 +5,9 @@ import Synchronization
 /// State shared by all workers: immutable after start, apart from atomics.
 final class ServerCore: @unchecked Sendable {
     let plugins: [any Plugin]
+    /// The plugins that see requests on the public listeners: those owning a
+    /// listener of their own (admin) see only that listener's requests.
+    let publicPlugins: [any Plugin]
     let log: ErrorLog
     let settings: SettingsStore
     let statistics: ServerStatistics
@@ -14,9 +17,10 @@ final class ServerCore: @unchecked Sendable {
     let openConnections = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
 
-    init(plugins: [any Plugin], log: ErrorLog, settings: SettingsStore, statistics: ServerStatistics,
+    init(plugins: [any Plugin], config: ServerConfig, log: ErrorLog, settings: SettingsStore, statistics: ServerStatistics,
          accessLog: AccessLogWriter?, parser: RequestParser) {
         self.plugins = plugins
+        self.publicPlugins = plugins.filter { $0.extraListeners(config: config).isEmpty }
         self.log = log
         self.settings = settings
         self.statistics = statistics

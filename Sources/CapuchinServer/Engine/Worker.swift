@@ -38,6 +38,7 @@ final class Worker {
     private var reserveFD: Int32 = -1
     private var now: UInt64 = 0
     private var lastSweep: UInt64 = 0
+    private var lastDescriptorWarning: UInt64 = 0
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private var counters: WorkerCounters { mailbox.counters }
@@ -93,7 +94,7 @@ final class Worker {
             if draining && (connectionCount == 0 || now >= drainDeadline) { break }
         }
         for p in core.plugins { p.workerStopping(workerID: id) }
-        for c in connections.compactMap({ $0 }) { close(c) }
+        for c in connections.compactMap({ $0 }) { close(c, reset: c.hasPending) }
         flushAccessLog()
         for l in listeners { epoll.remove(l.fd); FileIO.close(l.fd) }
         listeners.removeAll()
@@ -126,7 +127,7 @@ final class Worker {
             else { expired = idleFor > keepalive }
             if expired {
                 if core.log.enabled(.debug) { core.log.debug("worker \(id): closing \(conn.info.peerAddress):\(conn.info.peerPort) on timeout") }
-                close(conn)
+                close(conn, reset: conn.hasPending)
             }
         }
     }
@@ -166,7 +167,10 @@ final class Worker {
     /// connection so the listener stops firing, then take the reserve back. With
     /// no reserve, pause the listener until the next sweep (no busy loop).
     private func shedOneConnection(_ index: Int) {
-        core.log.warn("worker \(id): out of file descriptors; refusing connections")
+        if now &- lastDescriptorWarning > 1_000_000_000 {
+            lastDescriptorWarning = now
+            core.log.warn("worker \(id): out of file descriptors; refusing connections")
+        }
         if reserveFD >= 0 {
             FileIO.close(reserveFD)
             if case .processed(let fd)? = try? Socket.accept(listeners[index].fd) { FileIO.close(fd) }
@@ -209,11 +213,13 @@ final class Worker {
         counters.connectionOpened()
     }
 
-    private func close(_ c: Connection) {
+    /// Closes `c`; with `reset`, unsent output is dropped (RST) instead of
+    /// lingering in kernel buffers for a client that stopped reading.
+    private func close(_ c: Connection, reset: Bool = false) {
         let slot = Int(c.fd)
         guard slot < connections.count, connections[slot] === c else { return }
         epoll.remove(c.fd)
-        FileIO.close(c.fd)
+        if reset { Socket.abort(c.fd) } else { FileIO.close(c.fd) }
         connections[slot] = nil
         connectionCount -= 1
         counters.connectionClosed()
@@ -421,7 +427,7 @@ final class Worker {
             plugin.filter(request, response: &response, context: ctx)
         } else {
             response = produce(request, ctx)
-            for plugin in core.plugins { plugin.filter(request, response: &response, context: ctx) }
+            for plugin in core.publicPlugins { plugin.filter(request, response: &response, context: ctx) }
         }
 
         let keepAlive = request.keepAlive && !forceClose && c.served < cfg.keepaliveRequests && !draining
@@ -444,16 +450,16 @@ final class Worker {
         if let p = c.pluginIndex {
             core.plugins[p].requestDone(request, status: response.status, bytes: bodyBytes, context: ctx)
         } else {
-            for plugin in core.plugins { plugin.requestDone(request, status: response.status, bytes: bodyBytes, context: ctx) }
+            for plugin in core.publicPlugins { plugin.requestDone(request, status: response.status, bytes: bodyBytes, context: ctx) }
         }
     }
 
     /// Plugins in order: an early answer from requestParsed, else the first content handler.
     private func produce(_ request: HTTPRequest, _ ctx: RequestContext) -> Response {
-        for plugin in core.plugins {
+        for plugin in core.publicPlugins {
             if let r = plugin.requestParsed(request, context: ctx) { return r }
         }
-        for plugin in core.plugins {
+        for plugin in core.publicPlugins {
             if let r = plugin.handle(request, context: ctx) { return r }
         }
         return ErrorPage.response(404)

@@ -1,14 +1,12 @@
-// libFuzzer entry point, compiled together with Sources/HTTPCore/*.swift by
-// Tools/fuzz/run.sh. Besides "never crash", it checks invariants and traps
-// (a finding) when one breaks.
-
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzHTTPCore(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = UnsafeRawBufferPointer(start: data, count: size)
-    checkParser(bytes)
-    checkChunked(bytes)
-    checkFieldHelpers(bytes)
-    return 0
+/// What the fuzzer (Tools/fuzz) runs on each input, and what CorpusTests
+/// replays on every corpus file: every HTTPCore entry point that takes
+/// untrusted bytes, with invariants that trap (a finding) when broken.
+public enum FuzzTarget {
+    public static func check(_ bytes: UnsafeRawBufferPointer) {
+        checkParser(bytes)
+        checkChunked(bytes)
+        checkFieldHelpers(bytes)
+    }
 }
 
 private func checkParser(_ bytes: UnsafeRawBufferPointer) {

@@ -1,6 +1,0 @@
-import XCTest
-@testable import CachePolicies
-
-final class CachePoliciesTestsPlaceholderTests: XCTestCase {
-    func testBuilds() {}
-}

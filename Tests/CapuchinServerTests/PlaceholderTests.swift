@@ -1,6 +1,0 @@
-import XCTest
-@testable import CapuchinServer
-
-final class CapuchinServerTestsPlaceholderTests: XCTestCase {
-    func testBuilds() {}
-}
