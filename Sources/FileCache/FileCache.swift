@@ -37,7 +37,7 @@ public final class FileCache: @unchecked Sendable {
     let totals = PersistentCounters()
 
     /// - Parameters:
-    ///   - shardCount: a power of two; nil picks up to 32, keeping >= 64 entries per shard.
+    ///   - shardCount: a power of two; nil picks up to 32 (fewer for small capacities, see below).
     ///   - workers: counter slots (one per worker id).
     ///   - policyFactory: makes one shard's policy for a capacity in bytes.
     public init(config: FileCacheConfig, persistence: CachePersistence?, shardCount: Int? = nil, workers: Int = 64,
@@ -45,7 +45,12 @@ public final class FileCache: @unchecked Sendable {
         self.config = config
         rules = CacheRules(config)
         var n = shardCount ?? 32
-        if shardCount == nil { while n > 1 && config.capacityEntries / n < 64 { n /= 2 } }
+        if shardCount == nil {
+            // Each shard's policy gets capacity/n: keep >= 64 entries per shard, and
+            // the largest admissible file <= 2% of a shard (policies such as
+            // W-TinyLFU refuse larger entries outright).
+            while n > 1 && (config.capacityEntries / n < 64 || config.capacityBytes / n < 50 * config.maxFileSize) { n /= 2 }
+        }
         precondition(n > 0 && n & (n - 1) == 0, "shard count must be a power of two")
         let perShard = max(1, config.capacityBytes / n)
         shards = (0..<n).map { _ in CacheShard(policy: policyFactory(perShard)) }

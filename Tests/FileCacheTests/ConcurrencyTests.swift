@@ -8,9 +8,10 @@ import XCTest
 final class ConcurrencyTests: XCTestCase {
     func testConcurrentHitMissMutate() throws {
         let dir = TempDir()
-        let files = 32
+        let files = 400
         for i in 0..<files { dir.write("f\(i)", "v0-\(i)") }
-        let cache = FileCache(config: testConfig { $0.capacityBytes = 4096; $0.capacityEntries = 24 },
+        // 4 shards of 64 entries for 400 files: admissions and evictions all along.
+        let cache = FileCache(config: testConfig { $0.capacityBytes = 256_000; $0.capacityEntries = 256 },
                               persistence: MemoryPersistence(), shardCount: 4, workers: 8,
                               policyFactory: { makePolicy(.default, capacity: $0) })
         let threads = 6
@@ -39,7 +40,8 @@ final class ConcurrencyTests: XCTestCase {
         }
         XCTAssertEqual(wrongBodies.value, 0)
         let s = cache.stats()
-        XCTAssertLessThanOrEqual(s.entries, 24)
+        XCTAssertLessThanOrEqual(s.entries, 256)
+        XCTAssertGreaterThan(s.evictions, 0)
         XCTAssertEqual(s.hits + s.misses, UInt64(threads * rounds) - UInt64(rounds / 10) - UInt64(rounds / 50))
         XCTAssertGreaterThan(s.hits, 0)
         try cache.persistState()

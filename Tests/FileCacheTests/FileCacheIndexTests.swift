@@ -1,3 +1,4 @@
+import CachePolicies
 import CapuchinSystem
 import XCTest
 @testable import FileCache
@@ -193,5 +194,27 @@ final class FileCacheIndexTests: XCTestCase {
         XCTAssertEqual(cache.clear(), 2)
         XCTAssertEqual(cache.stats().entries, 0)
         XCTAssertEqual(try persistence.entries(prefix: nil).count, 0)
+    }
+
+    func testShardCountKeepsFilesSmallAgainstAShard() {
+        func shards(_ edit: (inout FileCacheConfig) -> Void) -> Int {
+            var c = FileCacheConfig()
+            edit(&c)
+            return FileCache(config: c, persistence: nil, policyFactory: { makePolicy(.default, capacity: $0) }).shards.count
+        }
+        XCTAssertEqual(shards { _ in }, 2, "1 GiB, 8 MiB files: each shard >= 50 largest files")
+        XCTAssertEqual(shards { $0.capacityBytes = 16 << 30 }, 32)
+        XCTAssertEqual(shards { $0.capacityBytes = 16 << 30; $0.capacityEntries = 256 }, 4, ">= 64 entries per shard")
+        XCTAssertEqual(shards { $0.capacityBytes = 1 << 20 }, 1)
+    }
+
+    func testDefaultPolicyAdmitsTheLargestAllowedFile() throws {
+        let dir = TempDir()
+        var c = FileCacheConfig()
+        c.capacityBytes = 64 << 20
+        c.maxFileSize = 1 << 20
+        let cache = FileCache(config: c, persistence: nil, policyFactory: { makePolicy(.default, capacity: $0) })
+        let p = dir.write("big", String(repeating: "b", count: 1 << 20))
+        XCTAssertEqual(cache.admit(site: "s", path: "/big", origin: try makeOrigin(p), worker: 0), .admitted)
     }
 }
