@@ -21,11 +21,13 @@ public struct CacheRules: Sendable {
     }
 
     /// nil when the file may be cached, else the first rule that refuses it.
-    public func check(path: String, size: Int, contentType: String) -> RuleRejection? {
+    /// Globs match the request `path`; extensions the file actually served
+    /// (`filePath`, e.g. ".../index.html" for "/docs/").
+    public func check(path: String, filePath: String, size: Int, contentType: String) -> RuleRejection? {
         if !config.enabled { return .disabled }
         if size < config.minFileSize { return .tooSmall }
         if size > config.maxFileSize { return .tooLarge }
-        let ext = Self.fileExtension(of: path)
+        let ext = Self.fileExtension(of: filePath)
         if !includeExtensions.isEmpty && !includeExtensions.contains(ext) { return .extensionNotIncluded }
         if excludeExtensions.contains(ext) { return .extensionExcluded }
         if !includeTypes.isEmpty {

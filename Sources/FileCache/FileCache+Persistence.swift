@@ -33,7 +33,7 @@ extension FileCache {
         var seen = Set<UInt64>()
         for r in try persistence.entries(prefix: nil) where r.kind == .file {
             guard let (site, path) = CacheKey.split(r.key), r.size >= 0,
-                  rules.check(path: path, size: Int(r.size), contentType: r.contentType) == nil,
+                  rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
                   ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
                   let headers = EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
                                                    xCache: config.xCacheHeader) else {

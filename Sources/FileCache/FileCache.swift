@@ -173,7 +173,7 @@ public final class FileCache: @unchecked Sendable {
     func admit(site: String, path: String, origin: FileOrigin, worker: Int) -> AdmitOutcome {
         let c = counters[worker]
         let size = origin.identity.size
-        if let r = origin.identity.isRegular ? rules.check(path: path, size: size, contentType: origin.contentType) : .notRegular {
+        if let r = origin.identity.isRegular ? rules.check(path: path, filePath: origin.path, size: size, contentType: origin.contentType) : .notRegular {
             c.rejectionsByRule.wrappingAdd(1, ordering: .relaxed)
             return .rejected(r)
         }
