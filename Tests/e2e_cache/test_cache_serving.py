@@ -37,15 +37,18 @@ def test_conditional_and_range_on_hit(server):
 
     s, h304, b = server.get("/bin/data.bin", {"If-None-Match": etag})
     assert (s, b) == (304, b"")
-    assert h304["etag"] == etag
+    assert h304["etag"] == etag and h304["x-cache"] == "HIT"
     s, _, b = server.get("/bin/data.bin", {"If-Modified-Since": lm})
     assert (s, b) == (304, b"")
     s, h206, b = server.get("/bin/data.bin", {"Range": "bytes=10-19"})
     assert (s, b) == (206, data[10:20])
-    assert h206["content-range"] == f"bytes 10-19/{len(data)}"
+    assert h206["content-range"] == f"bytes 10-19/{len(data)}" and h206["x-cache"] == "HIT"
     s, _, b = server.get("/bin/data.bin", {"Range": "bytes=-5"})
     assert (s, b) == (206, data[-5:])
     s, h416, _ = server.get("/bin/data.bin", {"Range": "bytes=99999-"})
     assert s == 416 and h416["content-range"] == f"bytes */{len(data)}"
     s, _, b = server.get("/bin/data.bin", {"If-None-Match": '"other"', "Range": "bytes=0-0"})
     assert (s, b) == (206, data[:1])
+    s, h, b = server.get("/bin/data.bin", {"Range": "bytes=0-1,4-5"})
+    assert s == 206 and h["content-type"].startswith("multipart/byteranges") and h["x-cache"] == "HIT"
+    assert data[0:2] in b and data[4:6] in b
