@@ -9,10 +9,16 @@ enum HitResponder {
     @inline(__always)
     static func needsRepresentationLogic(_ request: HTTPRequest) -> Bool {
         for f in request.headers {
-            let n = f.name.utf8
-            guard let first = n.first else { continue }
-            if (first | 0x20) == UInt8(ascii: "i") && n.count >= 3 && f.name.lowercased().hasPrefix("if-") { return true }
-            if (first | 0x20) == UInt8(ascii: "r") && f.name.caseInsensitiveEquals("range") { return true }
+            var u = f.name.utf8.makeIterator()
+            switch u.next().map({ $0 | 0x20 }) {
+            case UInt8(ascii: "i"):
+                // "If-*" without building a lowercased copy.
+                if u.next().map({ $0 | 0x20 }) == UInt8(ascii: "f") && u.next() == UInt8(ascii: "-") { return true }
+            case UInt8(ascii: "r"):
+                if f.name.caseInsensitiveEquals("range") { return true }
+            default:
+                continue
+            }
         }
         return false
     }

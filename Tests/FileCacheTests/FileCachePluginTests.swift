@@ -87,7 +87,9 @@ final class FileCachePluginTests: XCTestCase {
         plugin.filter(request("/a.txt"), response: &filtered, context: ctx)
         XCTAssertEqual(filtered.headers.values("X-Cache"), ["HIT"])
         XCTAssertTrue(HitResponder.needsRepresentationLogic(request("/a", headers: [("if-none-match", "\"x\"")])))
-        XCTAssertFalse(HitResponder.needsRepresentationLogic(request("/a", headers: [("Accept", "*/*")])))
+        XCTAssertTrue(HitResponder.needsRepresentationLogic(request("/a", headers: [("Accept", "*/*"), ("IF-RANGE", "x")])))
+        XCTAssertTrue(HitResponder.needsRepresentationLogic(request("/a", headers: [("RANGE", "bytes=0-1")])))
+        XCTAssertFalse(HitResponder.needsRepresentationLogic(request("/a", headers: [("Accept", "*/*"), ("Ifx", "1"), ("Rangex", "1"), ("I", "")])))
     }
 
     func testXCacheHeaderSwitch() throws {
