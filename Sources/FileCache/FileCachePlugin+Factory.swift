@@ -9,8 +9,14 @@ public typealias CacheStoreOpener = (_ directory: String, _ config: FileCacheCon
 
 extension FileCachePlugin {
     /// The catalog entry `capuchin`'s main registers (before the static handler).
-    public static func factory(openStore: @escaping CacheStoreOpener) -> PluginFactory {
-        PluginFactory(name: "cache", enabledByDefault: true) { setup in try make(setup, openStore: openStore) }
+    /// `onCreate` hands the new plugin to whoever needs its cache (the admin backend).
+    public static func factory(openStore: @escaping CacheStoreOpener,
+                               onCreate: @escaping (FileCachePlugin) -> Void = { _ in }) -> PluginFactory {
+        PluginFactory(name: "cache", enabledByDefault: true) { setup in
+            let plugin = try make(setup, openStore: openStore)
+            onCreate(plugin)
+            return plugin
+        }
     }
 
     /// Validates the `cache` section, creates the cache directory (`dir` /
