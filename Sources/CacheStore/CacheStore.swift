@@ -120,6 +120,16 @@ public final class CacheStore: @unchecked Sendable {
         if wake { queue.signal() }
     }
 
+    /// Queues several operations that will commit in the same transaction
+    /// (a crash never leaves some of them applied and not the others).
+    public func enqueue(contentsOf ops: [StoreOperation]) {
+        queue.lock()
+        for op in ops {
+            if case .touch = op { queue.unlock(); enqueue(op); queue.lock() } else { pending.append(op); enqueued &+= 1 }
+        }
+        queue.unlock()
+    }
+
     /// Commits everything queued so far and waits for it. Throws the error of a
     /// failed commit (the store stays usable).
     public func flush() throws {
