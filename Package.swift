@@ -52,6 +52,9 @@ let package = Package(
         // Test helper: applies store batches until killed (the crash test's child).
         .executableTarget(name: "store-crash-child", dependencies: ["CacheStore", "CapuchinSystem"]),
 
+        // Benchmark of the store (Tools/store-bench/run.sh).
+        .executableTarget(name: "store-bench", dependencies: ["CacheStore"]),
+
         // Shared by test targets: locating and running the built products.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 

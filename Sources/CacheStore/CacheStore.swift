@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Synchronization
 
 /// The persistent cache index in LMDB. Any thread may `enqueue` changes (cheap,
 /// never waits for disk); one writer thread commits them in batches every
@@ -18,9 +19,9 @@ public final class CacheStore: @unchecked Sendable {
     /// Readers hold it shared; growing or reopening the map holds it exclusively.
     private var envLock = pthread_rwlock_t()
     private let queue = NSCondition()
-    private var pending: [StoreOperation] = []
-    private var touches: [String: PendingTouch] = [:]
-    private var enqueued: UInt64 = 0
+    /// Operations queued by any thread: appended under a short lock, never
+    /// coalesced here (the writer does that off the request path).
+    private let inbox = Mutex<(ops: [StoreOperation], count: UInt64)>(([], 0))
     private var committed: UInt64 = 0
     private var flushWanted = false
     private var stopping = false
@@ -103,31 +104,23 @@ public final class CacheStore: @unchecked Sendable {
 
     /// Queues an operation. Never blocks on disk; callable from any thread.
     public func enqueue(_ op: StoreOperation) {
-        queue.lock()
-        if case let .touch(key, hits, last, state, seq) = op {
-            if var t = touches[key] {
-                t.hits &+= hits; t.last = max(t.last, last); t.state = state; t.seq = seq
-                touches[key] = t
-            } else {
-                touches[key] = PendingTouch(hits: hits, last: last, state: state, seq: seq)
-            }
-        } else {
-            pending.append(op)
+        let n = inbox.withLock { box -> Int in
+            box.ops.append(op)
+            box.count &+= 1
+            return box.ops.count
         }
-        enqueued &+= 1
-        let wake = pending.count + touches.count >= options.maxBatch
-        queue.unlock()
-        if wake { queue.signal() }
+        if n == options.maxBatch { queue.signal() }
     }
 
     /// Queues several operations that will commit in the same transaction
     /// (a crash never leaves some of them applied and not the others).
     public func enqueue(contentsOf ops: [StoreOperation]) {
-        queue.lock()
-        for op in ops {
-            if case .touch = op { queue.unlock(); enqueue(op); queue.lock() } else { pending.append(op); enqueued &+= 1 }
+        let n = inbox.withLock { box -> Int in
+            box.ops.append(contentsOf: ops)
+            box.count &+= UInt64(ops.count)
+            return box.ops.count
         }
-        queue.unlock()
+        if n >= options.maxBatch { queue.signal() }
     }
 
     /// Commits everything queued so far and waits for it. Throws the error of a
@@ -136,7 +129,7 @@ public final class CacheStore: @unchecked Sendable {
         guard writer != nil else { return }
         queue.lock()
         defer { queue.unlock() }
-        let target = enqueued
+        let target = inbox.withLock { $0.count }
         flushWanted = true
         queue.broadcast()
         while committed < target && !(stopping && writer == nil) {
@@ -166,12 +159,14 @@ public final class CacheStore: @unchecked Sendable {
         queue.lock()
         while true {
             let deadline = Date().addingTimeInterval(interval)
-            while !stopping && !flushWanted && pending.count + touches.count < options.maxBatch {
+            while !stopping && !flushWanted && inbox.withLock({ $0.ops.count }) < options.maxBatch {
                 if !queue.wait(until: deadline) { break }
             }
-            let ops = pending, tch = touches, upTo = enqueued
-            pending.removeAll(keepingCapacity: true)
-            touches.removeAll(keepingCapacity: true)
+            let (taken, upTo) = inbox.withLock { box -> ([StoreOperation], UInt64) in
+                defer { box.ops.removeAll(keepingCapacity: true) }
+                return (box.ops, box.count)
+            }
+            let (ops, tch) = Self.coalesce(taken)
             flushWanted = false
             let done = stopping
             queue.unlock()
@@ -182,11 +177,28 @@ public final class CacheStore: @unchecked Sendable {
             committed = upTo
             if let error { lastError = error }
             queue.broadcast()
-            if done && pending.isEmpty && touches.isEmpty { break }
+            if done && inbox.withLock({ $0.ops.isEmpty }) { break }
         }
         writer = nil
         queue.broadcast()
         queue.unlock()
+    }
+
+    /// Splits a batch into ordered operations and per-key touches (summed).
+    static func coalesce(_ taken: [StoreOperation]) -> ([StoreOperation], [String: PendingTouch]) {
+        var ops: [StoreOperation] = []
+        var touches: [String: PendingTouch] = [:]
+        for op in taken {
+            if case let .touch(key, hits, last, state, seq) = op {
+                touches[key, default: PendingTouch(hits: 0, last: last, state: state, seq: seq)].hits &+= hits
+                touches[key]!.last = max(touches[key]!.last, last)
+                touches[key]!.state = state
+                touches[key]!.seq = seq
+            } else {
+                ops.append(op)
+            }
+        }
+        return (ops, touches)
     }
 
     private func syncIfDue(force: Bool) {
@@ -267,9 +279,9 @@ public final class CacheStore: @unchecked Sendable {
             for (key, t) in touches {
                 let k = StoreKey.lmdbKey(key)
                 guard let raw = try txn.get(e.entries, k) else { continue }
-                var bytes = Array(raw)
                 // A damaged record is left for readers to report; touching it would hide that.
-                guard (try? EntryRecordCodec.decode(raw, storedKey: key)) != nil else { continue }
+                guard EntryRecordCodec.isIntact(raw) else { continue }
+                var bytes = Array(raw)
                 EntryRecordCodec.applyTouch(&bytes, hits: t.hits, lastAccessNanos: t.last, policyState: t.state, policySequence: t.seq)
                 try txn.put(e.entries, k, bytes)
             }

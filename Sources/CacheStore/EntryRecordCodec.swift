@@ -32,8 +32,8 @@ enum EntryRecordCodec {
         guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<body])) == crc else { throw fail("checksum mismatch") }
         var r = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<body]), at: 1)
         guard let kindByte = r.u8(), let kind = EntryKind(rawValue: kindByte) else { throw fail("unknown entry kind") }
-        var n = [UInt64](repeating: 0, count: 9)
-        for i in 0..<9 { guard let v = r.u64() else { throw fail("truncated") }; n[i] = v }
+        guard body >= 2 + 9 * 8 else { throw fail("truncated") }
+        let n = (0..<9).map { _ in r.u64()! }
         var strings: [String] = []
         for _ in 0..<4 {
             guard let b = r.field(), let s = String(validating: b, as: UTF8.self) else { throw fail("bad string field") }
@@ -44,6 +44,15 @@ enum EntryRecordCodec {
                            size: Int64(bitPattern: n[2]), mtimeNanos: Int64(bitPattern: n[3]), contentType: strings[2],
                            etag: strings[3], insertedAtNanos: Int64(bitPattern: n[4]), lastAccessNanos: Int64(bitPattern: n[5]),
                            accessCount: n[6], policyState: n[7], policySequence: n[8], extra: extra)
+    }
+
+    /// True when the record has this format and its checksum matches.
+    static func isIntact(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 2 + 9 * 8 + 4, bytes[0] == format else { return false }
+        let body = bytes.count - 4
+        var crc: UInt32 = 0
+        for i in 0..<4 { crc |= UInt32(bytes[body + i]) << (8 * i) }
+        return CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<body])) == crc
     }
 
     /// Rewrites the access fields of an encoded record in place (touches skip a full decode).
@@ -115,8 +124,10 @@ enum CRC32 {
     }
 
     static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+            return c ^ 0xFFFF_FFFF
+        }
     }
 }
