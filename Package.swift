@@ -45,16 +45,25 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cachedump", dependencies: [
-            "CacheStore",
+            "CacheStore", "CapuchinSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Test helper: applies store batches until killed (the crash test's child).
+        .executableTarget(name: "store-crash-child", dependencies: ["CacheStore", "CapuchinSystem"]),
+
+        // Benchmark of the store (Tools/store-bench/run.sh).
+        .executableTarget(name: "store-bench", dependencies: ["CacheStore"]),
+
+        // Shared by test targets: locating and running the built products.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
-        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "TestSupport", "store-crash-child", "cachedump"]),
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
         .testTarget(name: "FileCacheTests", dependencies: ["FileCache", "CapuchinServer", "CacheStore"]),
-        .testTarget(name: "CachedumpTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "CachedumpTests", dependencies: ["CacheStore", "TestSupport", "cachedump"]),
         .testTarget(name: "ReverseProxyTests", dependencies: ["ReverseProxy"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin"]),
     ],

@@ -37,16 +37,19 @@ private func checkParser(_ bytes: UnsafeRawBufferPointer) {
     }
 }
 
-/// A normalised path has no dot-segments, no empty segments, no NUL.
+/// A normalised path has no dot-segments, no empty segments, no NUL. Checked on
+/// bytes: a combining mark after "/" makes a single Character with it, so
+/// Character-based checks (hasPrefix, split) would see no slash there.
 private func checkPath(_ path: String) {
     if path == "" || path == "*" { return }
-    precondition(path.hasPrefix("/"), "path does not start with /")
-    let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+    let bytes = Array(path.utf8)
+    precondition(bytes.first == UInt8(ascii: "/"), "path does not start with /")
+    precondition(!bytes.contains(0), "NUL in path")
+    let segments = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
     for (k, s) in segments.enumerated() {
-        precondition(s != "." && s != "..", "dot-segment left in \(path)")
+        precondition(!s.elementsEqual([46]) && !s.elementsEqual([46, 46]), "dot-segment left in \(path)")
         precondition(!s.isEmpty || k == segments.count - 1, "empty segment in \(path)")
     }
-    precondition(!path.utf8.contains(0), "NUL in path")
 }
 
 /// Decoding in one piece and byte by byte must agree.

@@ -15,7 +15,7 @@ public struct MIMETypes: Sendable {
         "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
         "avif": "image/avif", "ico": "image/x-icon", "bmp": "image/bmp", "tif": "image/tiff", "tiff": "image/tiff",
         "pdf": "application/pdf", "wasm": "application/wasm", "zip": "application/zip",
-        "gz": "application/gzip", "tar": "application/x-tar", "br": "application/octet-stream",
+        "gz": "application/gzip", "tar": "application/x-tar",
         "mp4": "video/mp4", "webm": "video/webm", "ogv": "video/ogg", "mov": "video/quicktime",
         "mp3": "audio/mpeg", "ogg": "audio/ogg", "oga": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac",
         "m4a": "audio/mp4", "aac": "audio/aac", "woff": "font/woff", "woff2": "font/woff2",

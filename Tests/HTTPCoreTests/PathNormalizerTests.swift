@@ -26,6 +26,15 @@ final class PathNormalizerTests: XCTestCase {
         }
     }
 
+    func testCombiningMarkAfterSlashStaysBytes() throws {
+        // "/" + U+20EA is one Character; the path must still be "/" then the mark, as bytes.
+        let r = try norm("/%E2%83%AAx/../y").get()
+        XCTAssertEqual(Array(r.path.utf8), [47, 0xE2, 0x83, 0xAA, 120, 47, 121].prefix(1) + [121])
+        let kept = try norm("/%E2%83%AAx").get()
+        XCTAssertEqual(Array(kept.path.utf8), [47, 0xE2, 0x83, 0xAA, 120])
+        XCTAssertFalse(kept.path.hasPrefix("/"))  // why callers must work on path.utf8
+    }
+
     func testBackslashFlagged() {
         XCTAssertEqual(try? norm("/a\\b").get(), PathNormalizer.Result(path: "/a\\b", hasBackslash: true))
         XCTAssertEqual(try? norm("/a%5C..%5Cb").get(), PathNormalizer.Result(path: "/a\\..\\b", hasBackslash: true))

@@ -5,7 +5,7 @@ import HTTPCore
 final class ResponseParserTests: XCTestCase {
     /// Feeds `text` in pieces of `step` bytes, then EOF; returns head, body, trailers.
     private func parse(_ text: String, method: String = "GET", step: Int = Int.max, eof: Bool = true) throws
-        -> (head: ResponseHead?, body: String, trailers: HTTPHeaders?, interim: [Int], parser: ResponseParser) {
+        -> (head: BackendResponseHead?, body: String, trailers: HTTPHeaders?, interim: [Int], parser: ResponseParser) {
         var p = ResponseParser(requestMethod: method)
         let bytes = Array(text.utf8)
         var events: [ResponseEvent] = []
@@ -16,7 +16,7 @@ final class ResponseParserTests: XCTestCase {
             i = j
         }
         if eof { events += try p.finishAtEOF() }
-        var head: ResponseHead?, body: [UInt8] = [], trailers: HTTPHeaders?, interim: [Int] = []
+        var head: BackendResponseHead?, body: [UInt8] = [], trailers: HTTPHeaders?, interim: [Int] = []
         for e in events {
             switch e {
             case .informational(let h): interim.append(h.status)

@@ -85,8 +85,8 @@ public struct CacheRules: Sendable {
         if let m = cc.maxAge { return m }
         if let expiresText = headers["Expires"] {
             // Invalid dates (e.g. "0") mean already expired.
-            guard let expires = HTTPDate.parse(expiresText) else { return 0 }
-            let date = headers["Date"].flatMap(HTTPDate.parse) ?? responseTime
+            guard let expires = HTTPDate.parse(expiresText).map(Int64.init) else { return 0 }
+            let date = headers["Date"].flatMap { HTTPDate.parse($0) }.map(Int64.init) ?? responseTime
             return max(0, expires - date)
         }
         return Self.heuristicallyCacheable.contains(status) ? defaultTTL : 0

@@ -29,7 +29,7 @@ public struct StoredResponse: Sendable, Equatable {
 
     /// current_age (RFC 9111 4.2.3) at wall-clock `now`.
     public func currentAge(now: Int64) -> Int64 {
-        let dateValue = headers["Date"].flatMap(HTTPDate.parse) ?? responseTime
+        let dateValue = headers["Date"].flatMap { HTTPDate.parse($0) }.map(Int64.init) ?? responseTime
         let ageValue = headers["Age"].flatMap { CacheControl.deltaSeconds(Substring($0)) } ?? 0
         let apparentAge = max(0, responseTime - dateValue)
         let responseDelay = max(0, responseTime - requestTime)

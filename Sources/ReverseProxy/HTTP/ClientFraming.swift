@@ -13,7 +13,7 @@ public enum ClientFraming: Sendable, Equatable {
 
     /// The framing for relaying `head` as it streams. A close-delimited backend
     /// body is re-chunked for HTTP/1.1 clients so their connection survives.
-    public static func forRelay(of head: ResponseHead, clientVersion: HTTPVersion) -> ClientFraming {
+    public static func forRelay(of head: BackendResponseHead, clientVersion: HTTPVersion) -> ClientFraming {
         switch head.framing {
         case .noBody: return .noBody
         case .contentLength(let n): return .contentLength(n)

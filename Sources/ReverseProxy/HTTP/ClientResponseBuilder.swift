@@ -9,7 +9,7 @@ public struct ClientResponseBuilder: Sendable {
     public init(loopGuard: LoopGuard) { self.loopGuard = loopGuard }
 
     /// The header fields to send to the client for `head` framed as `framing`.
-    public func headers(for head: ResponseHead, framing: ClientFraming) -> HTTPHeaders {
+    public func headers(for head: BackendResponseHead, framing: ClientFraming) -> HTTPHeaders {
         var h = HopByHop.stripped(head.headers)
         let version = head.version == .http10 ? "1.0" : "1.1"
         h.set("Via", (h.values("Via") + ["\(version) \(loopGuard.pseudonym)"]).joined(separator: ", "))
@@ -28,7 +28,7 @@ public struct ClientResponseBuilder: Sendable {
 
     /// A server `Response` for a fully buffered body (cache fills, small
     /// bodies): the server adds Content-Length from the body.
-    public func bufferedResponse(for head: ResponseHead, body: [UInt8]) -> Response {
+    public func bufferedResponse(for head: BackendResponseHead, body: [UInt8]) -> Response {
         var h = headers(for: head, framing: .noBody)
         if head.framing != .noBody {
             h.remove("Content-Length")

@@ -24,7 +24,7 @@ public struct ResponseParser {
     private var buffer: [UInt8] = []
     private var interimCount = 0
     /// The final head, once parsed.
-    public private(set) var head: ResponseHead?
+    public private(set) var head: BackendResponseHead?
     /// Bytes arrived after the response ended: the connection must not be reused.
     public private(set) var sawExcessData = false
 
@@ -177,7 +177,7 @@ public struct ResponseParser {
         return lines
     }
 
-    private func parseHead(_ bytes: ArraySlice<UInt8>) throws -> ResponseHead {
+    private func parseHead(_ bytes: ArraySlice<UInt8>) throws -> BackendResponseHead {
         let lines = try Self.splitLines(bytes)
         // lines.last is the empty line ending the head.
         guard lines.count >= 2, let statusLine = lines.first, !statusLine.isEmpty else {
@@ -189,7 +189,7 @@ public struct ResponseParser {
         let framing = try framing(status: status, version: version, headers: headers)
         let tokens = Set(FieldSyntax.listElements(headers.values("Connection")).map { FieldSyntax.lowercased($0) })
         let persistent = version == .http11 ? !tokens.contains("close") : tokens.contains("keep-alive")
-        return ResponseHead(version: version, status: status, reason: reason, headers: headers, framing: framing,
+        return BackendResponseHead(version: version, status: status, reason: reason, headers: headers, framing: framing,
                             keepAlive: persistent && framing != .untilClose)
     }
 

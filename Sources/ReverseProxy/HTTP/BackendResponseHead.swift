@@ -11,7 +11,7 @@ public enum ResponseFraming: Sendable, Equatable {
 }
 
 /// A parsed response head from a backend.
-public struct ResponseHead: Sendable {
+public struct BackendResponseHead: Sendable {
     public var version: HTTPVersion
     public var status: Int
     public var reason: String
@@ -53,8 +53,8 @@ public struct ResponseParserLimits: Sendable {
 /// One step of a parsed response.
 public enum ResponseEvent: Sendable {
     /// A 1xx other than 101 (e.g. 103 Early Hints); the final response follows.
-    case informational(ResponseHead)
-    case head(ResponseHead)
+    case informational(BackendResponseHead)
+    case head(BackendResponseHead)
     /// Decoded body bytes (chunk framing removed).
     case body([UInt8])
     /// The response is complete; trailer fields of a chunked body, if any.

@@ -1,0 +1,397 @@
+import CLMDB
+import Foundation
+import Synchronization
+
+/// The persistent cache index in LMDB. Any thread may `enqueue` changes (cheap,
+/// never waits for disk); one writer thread commits them in batches every
+/// `commitIntervalMillis` or `maxBatch` operations, each batch one transaction.
+/// Reads use short read transactions and never wait for the writer.
+public final class CacheStore: @unchecked Sendable {
+    public static let schemaVersion: UInt32 = 1
+
+    public let directory: String
+    public let options: StoreOptions
+    let log: (String) -> Void
+    /// Called from the writer when the map cannot grow further: the cache must evict.
+    public var onFull: (() -> Void)?
+
+    private var env: LMDBEnvironment
+    /// Readers hold it shared; growing or reopening the map holds it exclusively.
+    private var envLock = pthread_rwlock_t()
+    private let queue = NSCondition()
+    /// Operations queued by any thread: appended under a short lock, never
+    /// coalesced here (the writer does that off the request path).
+    private let inbox = Mutex<(ops: [StoreOperation], count: UInt64)>(([], 0))
+    private var committed: UInt64 = 0
+    private var flushWanted = false
+    private var stopping = false
+    private var lastError: Error?
+    private var writer: Thread?
+    private var lastSync = ContinuousClock.now
+
+    struct PendingTouch { var hits: UInt64; var last: Int64; var state: UInt64; var seq: UInt64 }
+
+    /// Opens or creates the store in `directory` (created unless read-only).
+    /// A damaged data file is moved aside (logged) and a fresh store made.
+    /// Throws `StoreError.schemaMismatch` for another schema version,
+    /// `.missingDirectory` read-only without the directory, `.lmdb` otherwise.
+    public init(directory: String, options: StoreOptions = StoreOptions(), log: @escaping (String) -> Void = { _ in }) throws {
+        self.directory = directory
+        self.options = options
+        self.log = log
+        pthread_rwlock_init(&envLock, nil)
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
+            if options.readOnly { throw StoreError.missingDirectory(path: directory) }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } else if !isDir.boolValue {
+            throw StoreError.lmdb(call: "open", code: ENOTDIR, message: "not a directory", path: directory)
+        }
+        env = try Self.openRecovering(directory: directory, options: options, log: log)
+        try checkSchema()
+        if !options.readOnly {
+            let t = Thread { [unowned self] in self.writerLoop() }
+            t.name = "cache-store-writer"
+            writer = t
+            t.start()
+        }
+    }
+
+    deinit {
+        close()
+        pthread_rwlock_destroy(&envLock)
+    }
+
+    private static func openRecovering(directory: String, options: StoreOptions, log: (String) -> Void) throws -> LMDBEnvironment {
+        do {
+            return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
+        } catch let e as StoreError where !options.readOnly && [MDB_INVALID, MDB_CORRUPTED, MDB_VERSION_MISMATCH, MDB_PANIC].contains(e.lmdbCode ?? 0) {
+            let aside = try moveAside(directory)
+            log("cache store \(directory) is damaged (\(e)); moved it to \(aside) and started an empty store")
+            return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: false)
+        }
+    }
+
+    /// Moves the store's files to `DIR.old-<unix time>` and returns that path.
+    /// Throws when the rename fails.
+    @discardableResult
+    public static func moveAside(_ directory: String) throws -> String {
+        let aside = "\(directory).old-\(Int(Date().timeIntervalSince1970))-\(getpid())"
+        try FileManager.default.moveItem(atPath: directory, toPath: aside)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return aside
+    }
+
+    private func checkSchema() throws {
+        guard env.hasDatabases else { return }
+        let found: UInt32? = try env.read { txn in
+            try txn.get(env.meta, Array("schema_version".utf8)).map { Self.decodeU64($0).map(UInt32.init) ?? 0 }
+        }
+        if let found {
+            if found != Self.schemaVersion {
+                throw StoreError.schemaMismatch(found: found, expected: Self.schemaVersion, path: directory)
+            }
+        } else if !options.readOnly {
+            let now = Self.wallNanos()
+            try env.write { txn in
+                try txn.put(env.meta, Array("schema_version".utf8), Self.encodeU64(UInt64(Self.schemaVersion)))
+                try txn.put(env.meta, Array("created_at".utf8), Self.encodeU64(UInt64(now)))
+            }
+        }
+    }
+
+    // MARK: writing
+
+    /// Queues an operation. Never blocks on disk; callable from any thread.
+    public func enqueue(_ op: StoreOperation) {
+        let n = inbox.withLock { box -> Int in
+            box.ops.append(op)
+            box.count &+= 1
+            return box.ops.count
+        }
+        if n == options.maxBatch { queue.signal() }
+    }
+
+    /// Queues several operations that will commit in the same transaction
+    /// (a crash never leaves some of them applied and not the others).
+    public func enqueue(contentsOf ops: [StoreOperation]) {
+        let n = inbox.withLock { box -> Int in
+            box.ops.append(contentsOf: ops)
+            box.count &+= UInt64(ops.count)
+            return box.ops.count
+        }
+        if n >= options.maxBatch { queue.signal() }
+    }
+
+    /// Commits everything queued so far and waits for it. Throws the error of a
+    /// failed commit (the store stays usable).
+    public func flush() throws {
+        guard writer != nil else { return }
+        queue.lock()
+        defer { queue.unlock() }
+        let target = inbox.withLock { $0.count }
+        flushWanted = true
+        queue.broadcast()
+        while committed < target && !(stopping && writer == nil) {
+            queue.wait()
+        }
+        if let e = lastError {
+            lastError = nil
+            throw e
+        }
+    }
+
+    /// Flushes, stops the writer and closes the environment. Safe to call twice.
+    public func close() {
+        queue.lock()
+        let running = writer != nil && !stopping
+        stopping = true
+        queue.broadcast()
+        while writer != nil && running { queue.wait() }
+        queue.unlock()
+        pthread_rwlock_wrlock(&envLock)
+        env.close()
+        pthread_rwlock_unlock(&envLock)
+    }
+
+    private func writerLoop() {
+        let interval = Double(options.commitIntervalMillis) / 1000
+        queue.lock()
+        while true {
+            let deadline = Date().addingTimeInterval(interval)
+            while !stopping && !flushWanted && inbox.withLock({ $0.ops.count }) < options.maxBatch {
+                if !queue.wait(until: deadline) { break }
+            }
+            let (taken, upTo) = inbox.withLock { box -> ([StoreOperation], UInt64) in
+                defer { box.ops.removeAll(keepingCapacity: true) }
+                return (box.ops, box.count)
+            }
+            let (ops, tch) = Self.coalesce(taken)
+            flushWanted = false
+            let done = stopping
+            queue.unlock()
+            var error: Error?
+            if !ops.isEmpty || !tch.isEmpty { error = commit(ops, tch) }
+            syncIfDue(force: done)
+            queue.lock()
+            committed = upTo
+            if let error { lastError = error }
+            queue.broadcast()
+            if done && inbox.withLock({ $0.ops.isEmpty }) { break }
+        }
+        writer = nil
+        queue.broadcast()
+        queue.unlock()
+    }
+
+    /// Splits a batch into ordered operations and per-key touches (summed).
+    static func coalesce(_ taken: [StoreOperation]) -> ([StoreOperation], [String: PendingTouch]) {
+        var ops: [StoreOperation] = []
+        var touches: [String: PendingTouch] = [:]
+        for op in taken {
+            if case let .touch(key, hits, last, state, seq) = op {
+                touches[key, default: PendingTouch(hits: 0, last: last, state: state, seq: seq)].hits &+= hits
+                touches[key]!.last = max(touches[key]!.last, last)
+                touches[key]!.state = state
+                touches[key]!.seq = seq
+            } else {
+                ops.append(op)
+            }
+        }
+        return (ops, touches)
+    }
+
+    private func syncIfDue(force: Bool) {
+        guard options.durability == .batched, force || ContinuousClock.now - lastSync > .seconds(1) else { return }
+        lastSync = .now
+        do { try env.sync() } catch {
+            // Durability unknown: reopen rather than carry on as if it were safe.
+            log("cache store \(directory): \(error); reopening the environment")
+            reopen()
+        }
+    }
+
+    /// Applies one batch; grows the map on MDB_MAP_FULL and reopens on MDB_PANIC.
+    private func commit(_ ops: [StoreOperation], _ touches: [String: PendingTouch]) -> Error? {
+        var ops = ops
+        for attempt in 0..<8 {
+            do {
+                try apply(ops, touches)
+                return nil
+            } catch let e as StoreError where e.lmdbCode == MDB_MAP_FULL {
+                pthread_rwlock_wrlock(&envLock)
+                defer { pthread_rwlock_unlock(&envLock) }
+                do {
+                    try env.grow(limit: options.maxMapSize)
+                    log("cache store \(directory): map grown to \(env.mapSize) bytes")
+                } catch {
+                    log("cache store \(directory): \(error); dropping this batch's insertions")
+                    onFull?()
+                    ops.removeAll { if case .put = $0 { return true } else { return false } }
+                }
+            } catch let e as StoreError where e.lmdbCode == MDB_PANIC && attempt == 0 {
+                log("cache store \(directory): \(e); reopening the environment")
+                reopen()
+            } catch {
+                log("cache store \(directory): commit failed: \(error)")
+                return error
+            }
+        }
+        return StoreError.full(path: directory, mapSize: env.mapSize)
+    }
+
+    private func reopen() {
+        pthread_rwlock_wrlock(&envLock)
+        defer { pthread_rwlock_unlock(&envLock) }
+        env.close()
+        do {
+            env = try LMDBEnvironment(path: directory, mapSize: max(options.mapSize, env.mapSize), durability: options.durability, readOnly: false)
+        } catch {
+            log("cache store \(directory): reopen failed: \(error)")
+        }
+    }
+
+    private func apply(_ ops: [StoreOperation], _ touches: [String: PendingTouch]) throws {
+        pthread_rwlock_rdlock(&envLock)
+        defer { pthread_rwlock_unlock(&envLock) }
+        let e = env
+        try e.write { txn in
+            for op in ops {
+                switch op {
+                case .put(let r):
+                    try txn.put(e.entries, StoreKey.lmdbKey(r.key), EntryRecordCodec.encode(r))
+                case .remove(let key):
+                    try txn.delete(e.entries, StoreKey.lmdbKey(key))
+                case .removePrefix(let prefix):
+                    for k in try keys(txn, e, prefix: prefix) { try txn.delete(e.entries, k) }
+                case .removeAll:
+                    for k in try keys(txn, e, prefix: nil) { try txn.delete(e.entries, k) }
+                case let .addCounter(name, delta):
+                    let k = Array("counter:\(name)".utf8)
+                    let old = try txn.get(e.meta, k).flatMap(Self.decodeU64) ?? 0
+                    try txn.put(e.meta, k, Self.encodeU64(old &+ delta))
+                case let .setMeta(name, value):
+                    try txn.put(e.meta, Array("user:\(name)".utf8), value)
+                case .touch:
+                    break
+                }
+            }
+            for (key, t) in touches {
+                let k = StoreKey.lmdbKey(key)
+                guard let raw = try txn.get(e.entries, k) else { continue }
+                // A damaged record is left for readers to report; touching it would hide that.
+                guard EntryRecordCodec.isIntact(raw) else { continue }
+                var bytes = Array(raw)
+                EntryRecordCodec.applyTouch(&bytes, hits: t.hits, lastAccessNanos: t.last, policyState: t.state, policySequence: t.seq)
+                try txn.put(e.entries, k, bytes)
+            }
+            try txn.put(e.meta, Array("last_commit".utf8), Self.encodeU64(UInt64(Self.wallNanos())))
+        }
+    }
+
+    /// LMDB keys of the entries whose cache key starts with `prefix` (all when nil).
+    private func keys(_ txn: LMDBTransaction, _ e: LMDBEnvironment, prefix: String?) throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        let p = prefix.map { Array($0.utf8) } ?? []
+        try txn.scan(e.entries) { k, v in
+            if p.isEmpty || Array(k).starts(with: p) {
+                out.append(Array(k))
+            } else if StoreKey.isHashed(k), let r = try? EntryRecordCodec.decode(v, storedKey: ""), r.key.utf8.starts(with: p) {
+                out.append(Array(k))
+            }
+            return true
+        }
+        return out
+    }
+
+    // MARK: reading
+
+    private func reading<T>(_ body: (LMDBTransaction, LMDBEnvironment) throws -> T) throws -> T {
+        pthread_rwlock_rdlock(&envLock)
+        defer { pthread_rwlock_unlock(&envLock) }
+        guard env.env != nil else { throw StoreError.closed(path: directory) }
+        let e = env
+        return try e.read { try body($0, e) }
+    }
+
+    /// The record for `key`, nil when absent. Throws `StoreError.corruptRecord` naming the key.
+    public func get(_ key: String) throws -> EntryRecord? {
+        guard env.hasDatabases else { return nil }
+        return try reading { txn, e in
+            guard let raw = try txn.get(e.entries, StoreKey.lmdbKey(key)) else { return nil }
+            let r = try EntryRecordCodec.decode(raw, storedKey: key)
+            return r.key == key ? r : nil // a hash collision reads as absent
+        }
+    }
+
+    /// Every record, or those whose key starts with `prefix`, in key order.
+    /// Throws `StoreError.corruptRecord` for the first record that cannot be decoded.
+    public func entries(prefix: String? = nil) throws -> [EntryRecord] {
+        var out: [EntryRecord] = []
+        try forEachEntry(prefix: prefix) { out.append(try $0.get()); return true }
+        return out.sorted { $0.key < $1.key }
+    }
+
+    /// Calls `body` with each record's decode result (so one damaged record does
+    /// not hide the others) until it returns false.
+    public func forEachEntry(prefix: String? = nil, _ body: (Result<EntryRecord, Error>) throws -> Bool) throws {
+        guard env.hasDatabases else { return }
+        let p = prefix.map { Array($0.utf8) } ?? []
+        try reading { txn, e in
+            try txn.scan(e.entries) { k, v in
+                let name = String(decoding: k, as: UTF8.self)
+                let result = Result { try EntryRecordCodec.decode(v, storedKey: name) }
+                if !p.isEmpty, case .success(let r) = result, !r.key.utf8.starts(with: p) { return true }
+                if !p.isEmpty, case .failure = result, !k.starts(with: p) { return true }
+                return try body(result)
+            }
+        }
+    }
+
+    /// A persistent counter's value (0 when never written).
+    public func counter(_ name: String) throws -> UInt64 {
+        try metaValue("counter:\(name)").flatMap { b in b.withUnsafeBytes { Self.decodeU64($0) } } ?? 0
+    }
+
+    /// A value set with `.setMeta`, nil when absent.
+    public func meta(_ name: String) throws -> [UInt8]? { try metaValue("user:\(name)") }
+
+    private func metaValue(_ key: String) throws -> [UInt8]? {
+        guard env.hasDatabases else { return nil }
+        return try reading { txn, e in try txn.get(e.meta, Array(key.utf8)).map { Array($0) } }
+    }
+
+    /// Counts, sizes and the environment's state.
+    public func stats() throws -> StoreStats {
+        let i = env.info()
+        var s = StoreStats(entries: 0, bytes: 0, mapSize: i.mapSize, mapUsed: (i.lastPage + 1) * i.pageSize, pageSize: i.pageSize,
+                           branchPages: 0, leafPages: 0, overflowPages: 0, depth: 0, readers: i.readers, maxReaders: i.maxReaders,
+                           lastCommitNanos: 0, createdNanos: 0, schemaVersion: Self.schemaVersion)
+        guard env.hasDatabases else { return s }
+        try reading { txn, e in
+            s.entries = try txn.count(e.entries)
+            let p = try txn.pages(e.entries)
+            (s.branchPages, s.leafPages, s.overflowPages, s.depth) = p
+            s.lastCommitNanos = Int64(try txn.get(e.meta, Array("last_commit".utf8)).flatMap(Self.decodeU64) ?? 0)
+            s.createdNanos = Int64(try txn.get(e.meta, Array("created_at".utf8)).flatMap(Self.decodeU64) ?? 0)
+            s.schemaVersion = UInt32(try txn.get(e.meta, Array("schema_version".utf8)).flatMap(Self.decodeU64) ?? 0)
+            try txn.scan(e.entries) { _, v in
+                // Size sits at a fixed offset: format, kind, device, inode, size.
+                if v.count >= 26 { s.bytes += Int64((0..<8).reduce(UInt64(0)) { $0 | UInt64(v[18 + $1]) << (8 * $1) }) }
+                return true
+            }
+        }
+        return s
+    }
+
+    // MARK: helpers
+
+    static func encodeU64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+
+    static func decodeU64(_ b: UnsafeRawBufferPointer) -> UInt64? {
+        guard b.count == 8 else { return nil }
+        return (0..<8).reduce(0) { $0 | UInt64(b[$1]) << (8 * $1) }
+    }
+
+    static func wallNanos() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+}

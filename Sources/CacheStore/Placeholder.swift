@@ -1,1 +1,0 @@
-// CacheStore: see the issue for this target.

@@ -1,0 +1,51 @@
+import ArgumentParser
+import CacheStore
+import CapuchinSystem
+import Foundation
+
+/// Checks every entry against the filesystem.
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every entry against its file (missing, or device/inode/size/mtime changed).",
+        discussion: "Exit status: 0 all match, 1 some entry is stale, 2 a store error (or an undecodable record).")
+    @OptionGroup var store: StoreArguments
+
+    /// Why an entry no longer matches its file, or nil when it does.
+    static func problem(_ r: EntryRecord) -> String? {
+        let id: FileIdentity
+        do { id = try statPath(r.originPath) } catch let e as SystemError {
+            return e.errno == ENOENT ? "missing" : "unreadable (\(e))"
+        } catch { return "unreadable (\(error))" }
+        if r.kind == .proxied { return id.size == Int(r.size) ? nil : "body size \(id.size), recorded \(r.size)" }
+        var changed: [String] = []
+        if id.device != r.device { changed.append("device") }
+        if id.inode != r.inode { changed.append("inode") }
+        if id.size != Int(r.size) { changed.append("size") }
+        if id.mtimeNanos != r.mtimeNanos { changed.append("mtime") }
+        return changed.isEmpty ? nil : "changed: " + changed.joined(separator: ", ")
+    }
+
+    func run() throws {
+        let s = guarded { try store.openReadOnly() }
+        var checked = 0, stale: [(String, String)] = [], corrupt: [String] = []
+        guarded {
+            try s.forEachEntry { result in
+                checked += 1
+                switch result {
+                case .success(let r): if let p = Self.problem(r) { stale.append((r.key, p)) }
+                case .failure(let e): corrupt.append("\(e)")
+                }
+                return true
+            }
+        }
+        if store.json {
+            printJSON(["checked": checked, "stale": stale.map { ["key": $0.0, "problem": $0.1] }, "corrupt": corrupt])
+        } else {
+            for (k, p) in stale { print("STALE \(k): \(p)") }
+            for c in corrupt { print("CORRUPT \(c)") }
+            print("\(checked) entries checked, \(stale.count) stale, \(corrupt.count) corrupt")
+        }
+        if !corrupt.isEmpty { throw ExitCode(2) }
+        if !stale.isEmpty { throw ExitCode(1) }
+    }
+}

@@ -1,1 +1,0 @@
-print("cachedump: not built yet")

@@ -1,0 +1,36 @@
+// Applies store batches in a loop until killed: the crash test's child.
+// usage: store-crash-child STORE_DIR FILES_DIR
+// Each batch b puts 20 records "b<b>-<i>" (their origin files exist in FILES_DIR)
+// and bumps the counter "batches", all enqueued at once so they commit together.
+import CacheStore
+import CapuchinSystem
+import Foundation
+
+let args = CommandLine.arguments
+guard args.count == 3 else {
+    FileHandle.standardError.write(Data("usage: store-crash-child STORE_DIR FILES_DIR\n".utf8))
+    exit(2)
+}
+let files = args[2]
+var options = StoreOptions()
+options.commitIntervalMillis = 5
+options.mapSize = 1 << 20 // small, so growth happens under the kills too
+let store = try CacheStore(directory: args[1], options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+let start = (try? store.counter("batches")) ?? 0
+var b = start
+while true {
+    b += 1
+    var ops: [StoreOperation] = []
+    for i in 0..<20 {
+        let path = "\(files)/f\(i)"
+        let id = try statPath(path)
+        var r = EntryRecord(key: "b\(b)-\(i)", originPath: path, device: id.device, inode: id.inode,
+                            size: Int64(id.size), mtimeNanos: id.mtimeNanos)
+        r.extra = Array(String(b).utf8)
+        ops.append(.put(r))
+    }
+    ops.append(.addCounter(name: "batches", delta: 1))
+    if b > 3 { ops.append(.removePrefix("b\(b - 3)-")) }
+    store.enqueue(contentsOf: ops)
+    if b % 5 == 0 { usleep(1000) }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import CacheStore
-
-final class CacheStoreTestsPlaceholderTests: XCTestCase {
-    func testBuilds() {}
-}

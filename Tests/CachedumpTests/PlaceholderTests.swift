@@ -1,6 +1,0 @@
-import XCTest
-@testable import CacheStore
-
-final class CachedumpTestsPlaceholderTests: XCTestCase {
-    func testBuilds() {}
-}
