@@ -1,3 +1,4 @@
+import CacheStore
 /// What the cache needs of its store (the LMDB `CacheStore` in production).
 /// `enqueue` is called from request paths and must not block.
 public protocol CachePersistence: AnyObject {

@@ -1,3 +1,4 @@
+import CacheStore
 /// How `entries(prefix:sort:limit:offset:)` orders its listing (as the admin API's `sort`).
 public enum CacheEntrySort: String, Sendable, CaseIterable {
     /// Most hits first.

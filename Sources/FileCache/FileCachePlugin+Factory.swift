@@ -8,9 +8,10 @@ import Glibc
 public typealias CacheStoreOpener = (_ directory: String, _ config: FileCacheConfig, _ log: ErrorLog) throws -> CachePersistence?
 
 extension FileCachePlugin {
-    /// The catalog entry `capuchin`'s main registers (before the static handler).
-    /// `onCreate` hands the new plugin to whoever needs its cache (the admin backend).
-    public static func factory(openStore: @escaping CacheStoreOpener,
+    /// The catalog entry `capuchin`'s main registers (before the static handler),
+    /// persisting to the LMDB store. `onCreate` hands the new plugin to whoever
+    /// needs its cache (the admin backend).
+    public static func factory(openStore: @escaping CacheStoreOpener = StorePersistence.open,
                                onCreate: @escaping (FileCachePlugin) -> Void = { _ in }) -> PluginFactory {
         PluginFactory(name: "cache", enabledByDefault: true) { setup in
             let plugin = try make(setup, openStore: openStore)

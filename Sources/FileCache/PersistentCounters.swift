@@ -1,3 +1,4 @@
+import CacheStore
 import Synchronization
 
 /// The cache's counters as totals since the store was created: what earlier

@@ -1,3 +1,4 @@
+import CacheStore
 import CachePolicies
 import CapuchinServer
 import CapuchinSystem
@@ -76,6 +77,7 @@ final class MemoryPersistence: CachePersistence, @unchecked Sendable {
             r.policySequence = seq
             records[key] = r
         case .addCounter(let name, let delta): counters[name, default: 0] += delta
+        case .setMeta(let name, let value): blobs[name] = value
         }
     }
 

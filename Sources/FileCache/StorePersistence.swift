@@ -1,0 +1,26 @@
+import CacheStore
+import CapuchinServer
+
+/// The LMDB `CacheStore` as the file cache's persistence.
+public final class StorePersistence: CachePersistence, @unchecked Sendable {
+    public let store: CacheStore
+
+    public init(_ store: CacheStore) { self.store = store }
+
+    /// Opens (or creates) the store in `directory` with the section's commit
+    /// interval and durability. Throws `StoreError` (a schema mismatch names
+    /// the directory; `cachedump reset` is the documented way out).
+    public static func open(directory: String, config: FileCacheConfig, log: ErrorLog) throws -> CachePersistence? {
+        var options = StoreOptions()
+        options.commitIntervalMillis = config.commitIntervalMs
+        options.durability = config.durability == .sync ? .sync : .batched
+        return StorePersistence(try CacheStore(directory: directory, options: options, log: { log.info($0) }))
+    }
+
+    public func enqueue(_ op: StoreOperation) { store.enqueue(op) }
+    public func flush() throws { try store.flush() }
+    public func entries(prefix: String?) throws -> [EntryRecord] { try store.entries(prefix: prefix) }
+    public func counter(_ name: String) throws -> UInt64 { try store.counter(name) }
+    public func loadBlob(_ name: String) throws -> [UInt8]? { try store.meta(name) }
+    public func saveBlob(_ name: String, _ bytes: [UInt8]) { store.enqueue(.setMeta(name: name, value: bytes)) }
+}
