@@ -84,3 +84,35 @@ def test_kill9_during_load_keeps_committed_entries(server):
         marks = {p: server.get(p)[1]["x-cache"] for p in sample}
         assert set(marks.values()) == {"HIT"}, marks
     server.stop()
+
+
+def _zipf_paths(rng, n_files, count):
+    weights = [1.0 / (i + 1) for i in range(n_files)]
+    return [f"/z/f{i}.bin" for i in rng.choices(range(n_files), weights=weights, k=count)]
+
+
+def test_hit_ratio_survives_restart(tmp_path):
+    from conftest import CAPUCHIN, Server
+    if not os.access(CAPUCHIN, os.X_OK):
+        import pytest
+        pytest.skip("no capuchin binary")
+    # 300 files, room for 64: popularity decides what stays.
+    server = Server(tmp_path, "  capacity_bytes: 128k\n  capacity_entries: 64\n  max_file_size: 2k\n")
+    try:
+        for i in range(300):
+            server.write(f"z/f{i}.bin", bytes([i % 251]) * 2000)
+        server.start()
+        rng = random.Random(7)
+
+        def ratio(paths):
+            return sum(server.get(p)[1]["x-cache"] == "HIT" for p in paths) / len(paths)
+
+        ratio(_zipf_paths(rng, 300, 2000))           # warm up
+        before = ratio(_zipf_paths(rng, 300, 400))
+        assert server.stop() == 0
+        server.start()
+        after = ratio(_zipf_paths(rng, 300, 200))     # the first requests after the restart
+        assert before > 0.3
+        assert after >= before - 0.1, (before, after)
+    finally:
+        server.kill()
