@@ -71,6 +71,19 @@ extension FileCache {
         return n
     }
 
+    /// Removes the least recently used `fraction` of the entries (at least one):
+    /// the store's map is full and cannot grow. Returns how many were removed.
+    @discardableResult
+    public func shed(fraction: Double) -> Int {
+        let all = sortedInfos(prefix: nil, sort: .recent)
+        let n = max(1, Int(Double(all.count) * min(max(fraction, 0), 1)))
+        var removed = 0
+        for info in all.suffix(n) where purge(key: info.key) != nil { removed += 1 }
+        counters[0].evictions.wrappingAdd(UInt64(removed), ordering: .relaxed)
+        log("cache: the store is full; dropped the \(removed) least recently used entries")
+        return removed
+    }
+
     /// The `n` entries with the most hits.
     public func topEntries(_ n: Int) -> [CacheEntryInfo] {
         entries(prefix: nil, sort: .hits, limit: n, offset: 0).rows
@@ -80,6 +93,13 @@ extension FileCache {
     /// by key), skipping `offset`, at most `limit` (clamped to 0...10_000), and
     /// how many matched in all.
     public func entries(prefix: String?, sort: CacheEntrySort, limit: Int, offset: Int) -> (rows: [CacheEntryInfo], total: Int) {
+        let infos = sortedInfos(prefix: prefix, sort: sort)
+        let start = min(max(offset, 0), infos.count)
+        let end = min(start + min(max(limit, 0), 10_000), infos.count)
+        return (Array(infos[start..<end]), infos.count)
+    }
+
+    private func sortedInfos(prefix: String?, sort: CacheEntrySort) -> [CacheEntryInfo] {
         var infos = allInfos()
         if let prefix { infos.removeAll { !$0.key.hasPrefix(prefix) } }
         switch sort {
@@ -89,9 +109,7 @@ extension FileCache {
         case .recent: infos.sort { ($0.lastAccessNanos, $1.key) > ($1.lastAccessNanos, $0.key) }
         case .key: infos.sort { $0.key < $1.key }
         }
-        let start = min(max(offset, 0), infos.count)
-        let end = min(start + min(max(limit, 0), 10_000), infos.count)
-        return (Array(infos[start..<end]), infos.count)
+        return infos
     }
 
     private func allInfos() -> [CacheEntryInfo] {

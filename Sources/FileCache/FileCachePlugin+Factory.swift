@@ -37,6 +37,8 @@ extension FileCachePlugin {
         let kind = PolicyKind(rawValue: config.policy) ?? .default
         let cache = FileCache(config: config, persistence: persistence, workers: 256,
                               policyFactory: { makePolicy(kind, capacity: $0) }, log: { log.info($0) })
+        // Set before the first operation is queued, so the writer only ever reads it.
+        (persistence as? StorePersistence)?.store.onFull = { [weak cache] in cache?.shed(fraction: 0.1) }
         try cache.load()
         return FileCachePlugin(cache: cache)
     }
