@@ -241,3 +241,42 @@ def test_cache_survives_kill_9_without_dangling_entries(server_factory, docroot,
     # Every body file on disk belongs to an entry (recovery removed none, none left over).
     files = [f for d, _, fs in os.walk(str(cache / "proxy")) for f in fs if os.path.basename(d) != "tmp"]
     assert len(files) == 5
+
+
+def test_proxy_subcommand_balances_and_caches(backends, tmp_path):
+    import subprocess
+    from conftest import BIN, free_port
+    b = backends(2)
+    port = free_port()
+    log = open(str(tmp_path / "proxy.log"), "w")
+    proc = subprocess.Popen([BIN, "proxy", "--port", str(port), "--listen", "127.0.0.1", "--to", b[0].address,
+                             "--to", b[1].address, "--balance", "round-robin", "--cache-dir", str(tmp_path / "pc"),
+                             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, SWIFT_BACKTRACE="enable=no"))
+    try:
+        class S:
+            pass
+        s = S()
+        s.port = port
+        deadline = time.time() + 10
+        while True:
+            try:
+                fetch(s, "/p/cache-warm", timeout=1)
+                break
+            except OSError:
+                assert time.time() < deadline and proc.poll() is None, open(str(tmp_path / "proxy.log")).read()
+                time.sleep(0.05)
+        assert {origin(fetch(s, "/other%d" % i)[2]) for i in range(4)} == {"b0", "b1"}
+        first = fetch(s, "/p/cache-sub")
+        again = fetch(s, "/p/cache-sub")
+        assert again[2] == first[2] and again[1]["x-cache"] == "HIT"
+        assert b[0].count("/p/cache-sub") + b[1].count("/p/cache-sub") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()

@@ -527,9 +527,8 @@ final class Worker {
             c.serverClosing = forceClose || (request.keepAlive && !draining)
         }
         let sendBody = !request.isHead && !ResponseHeadWriter.statusForbidsBody(response.status)
-        let r = response
         batch.appendOwned {
-            ResponseHeadWriter.write(r, into: &$0, dateLine: dates.headerLine, keepAlive: keepAlive, http10: request.version == .http10)
+            ResponseHeadWriter.write(response, into: &$0, dateLine: dates.headerLine, keepAlive: keepAlive, http10: request.version == .http10)
         }
         let bodyBytes = sendBody ? response.body.count : 0
         if sendBody { batch.append(response.body) }
