@@ -30,6 +30,25 @@ public final class RequestContext {
     /// limits); replaced as a whole on reload.
     public let settings: RuntimeSettings
 
+    /// Set by the worker that owns the connection (not retained: they outlive the request).
+    unowned(unsafe) var worker: Worker?
+    unowned(unsafe) var client: Connection?
+    private(set) var sink: ResponseSink?
+
+    /// This worker's event loop (outbound connections, timers); nil outside a worker (tests).
+    public var eventLoop: EventLoop? { worker?.loop }
+
+    /// Answer later: return `Response.deferred` from `handle` and complete the
+    /// returned sink on this worker thread. nil outside a worker (tests).
+    public func deferResponse(request: HTTPRequest) -> ResponseSink? {
+        if let sink { return sink }
+        guard let worker, let client else { return nil }
+        let complete = client.bodyRemaining == 0 && client.chunked == nil
+        let s = ResponseSink(request: request, context: self, worker: worker, connection: client, bodyComplete: complete)
+        sink = s
+        return s
+    }
+
     public init(connection: ConnectionInfo, site: Site, startNanos: UInt64, settings: RuntimeSettings = .standalone) {
         self.connection = connection
         self.site = site
@@ -48,6 +67,8 @@ public protocol Plugin: AnyObject {
 
     /// Once per worker thread, before it serves; and once as it stops.
     func workerStarted(workerID: Int)
+    /// Once per worker thread with its event loop; the default calls `workerStarted(workerID:)`.
+    func workerStarted(workerID: Int, loop: EventLoop)
     func workerStopping(workerID: Int)
 
     /// A new connection; return false to close it at once.
@@ -78,6 +99,7 @@ public protocol Plugin: AnyObject {
 
 extension Plugin {
     public func workerStarted(workerID: Int) {}
+    public func workerStarted(workerID: Int, loop: EventLoop) { workerStarted(workerID: workerID) }
     public func workerStopping(workerID: Int) {}
     public func connectionAccepted(_ connection: ConnectionInfo) -> Bool { true }
     public func requestParsed(_ request: HTTPRequest, context: RequestContext) -> Response? { nil }

@@ -104,6 +104,60 @@ public enum Socket {
         }
     }
 
+    /// Starts a non-blocking TCP connect to the numeric address `host` (IPv4 or
+    /// IPv6 literal) and `port`. Returns the socket; `inProgress` true means the
+    /// outcome arrives as writability (check `pendingError`). Throws
+    /// `SystemError`: EINVAL for a host that is not an address literal, or the
+    /// connect error (ECONNREFUSED, ENETUNREACH, EMFILE, ...).
+    public static func connect(host: String, port: Int) throws -> (fd: Int32, inProgress: Bool) {
+        let isV6 = host.contains(":")
+        let fd = try blockingSyscall("socket") { cap_socket_nonblock(isV6 ? AF_INET6 : AF_INET, CAP_SOCK_STREAM) }
+        var r: Int32
+        if isV6 {
+            var addr = sockaddr_in6()
+            addr.sin6_family = sa_family_t(AF_INET6)
+            addr.sin6_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
+            if inet_pton(AF_INET6, host, &addr.sin6_addr) != 1 { FileIO.close(fd); throw SystemError(call: "inet_pton(\(host))", errno: EINVAL) }
+            r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        } else {
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
+            if inet_pton(AF_INET, host, &addr.sin_addr) != 1 { FileIO.close(fd); throw SystemError(call: "inet_pton(\(host))", errno: EINVAL) }
+            r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        if r == 0 { return (fd, false) }
+        let e = cap_errno()
+        if e == EINPROGRESS || e == EINTR { return (fd, true) }
+        FileIO.close(fd)
+        throw SystemError(call: "connect(\(host):\(port))", errno: e)
+    }
+
+    /// The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded.
+    public static func pendingError(_ fd: Int32) -> Int32 {
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 { return cap_errno() }
+        return err
+    }
+
+    /// The first IPv4 or IPv6 address of `name` as a literal (getaddrinfo; blocks
+    /// on DNS, so call it at start-up only). nil when it does not resolve.
+    public static func resolve(_ name: String) -> String? {
+        var addr4 = in_addr(), addr6 = in6_addr()
+        if inet_pton(AF_INET, name, &addr4) == 1 || inet_pton(AF_INET6, name, &addr6) == 1 { return name }
+        var hints = addrinfo()
+        hints.ai_socktype = CAP_SOCK_STREAM
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(name, nil, &hints, &list) == 0, let first = list else { return nil }
+        defer { freeaddrinfo(list) }
+        var storage = sockaddr_storage()
+        memcpy(&storage, first.pointee.ai_addr, Int(first.pointee.ai_addrlen))
+        return describe(&storage)?.host
+    }
+
     /// TCP_NODELAY on. Errors are ignored (the peer may be gone already).
     public static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1

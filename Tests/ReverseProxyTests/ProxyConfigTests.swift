@@ -1,21 +1,42 @@
+import CapuchinServer
 import XCTest
 @testable import ReverseProxy
 
 final class ProxyConfigTests: XCTestCase {
-    let valid: [String: Any] = [
-        "node_id": "n1",
-        "routes": [["match": "^/api/", "pool": "api"], ["match": "\\.php$", "pool": "php"], ["match": "^/", "pool": "php"]],
-        "pools": [
-            "api": ["backends": ["127.0.0.1:9001", "[::1]:9002"], "balance": "least-connections", "attempts": 3,
-                    "offline_timeout": "5s", "connect_timeout": "500ms", "host_header": "backend",
-                    "trusted_proxies": ["10.0.0.0/8", "::1"]] as [String: Any],
-            "php": ["backends": ["app:8080"], "host_header": "fixed", "host_header_value": "internal.example"] as [String: Any],
-        ] as [String: Any],
-        "cache": ["dir": "/var/cache/capuchin", "default_ttl": "2m", "grace": 30, "max_object_size": "8m"] as [String: Any],
-    ]
+    let valid = """
+    proxy:
+      node_id: n1
+      routes:
+        - {match: '^/api/', pool: api}
+        - {match: '\\.php$', pool: php}
+        - {match: '^/', pool: php}
+      pools:
+        api:
+          backends: ['127.0.0.1:9001', '[::1]:9002']
+          balance: least-connections
+          attempts: 3
+          offline_timeout: 5s
+          connect_timeout: 500ms
+          host_header: backend
+          trusted_proxies: ['10.0.0.0/8', '::1']
+        php:
+          backends: ['app:8080']
+          host_header: fixed
+          host_header_value: internal.example
+      cache:
+        dir: /var/cache/capuchin
+        default_ttl: 2m
+        grace: 30
+        max_object_size: 8m
+    """
+
+    private func parse(_ text: String) throws -> ProxyConfig {
+        let server = try ConfigLoader.parse("sites:\n  - {root: /tmp, default: true}\n" + text, file: "test.yaml")
+        return try ProxyConfig.parse(server.section(for: "proxy"), defaultNodeID: "host")
+    }
 
     func testParsesAValidConfig() throws {
-        let c = try ProxyConfig.parse(valid, defaultNodeID: "host")
+        let c = try parse(valid)
         XCTAssertEqual(c.nodeID, "n1")
         XCTAssertEqual(c.routes.map(\.pool), ["api", "php", "php"])
         let api = try XCTUnwrap(c.pools["api"])
@@ -36,78 +57,53 @@ final class ProxyConfigTests: XCTestCase {
     }
 
     func testFirstMatchingRouteWins() throws {
-        let c = try ProxyConfig.parse(valid, defaultNodeID: "host")
+        let c = try parse(valid)
         XCTAssertEqual(c.route(for: "/api/x.php")?.pool, "api")
         XCTAssertEqual(c.route(for: "/index.php")?.pool, "php")
         XCTAssertEqual(c.route(for: "/static/a.css")?.pattern, "^/")
     }
 
-    func testNodeIDDefaults() throws {
-        var v = valid
-        v.removeValue(forKey: "node_id")
-        XCTAssertEqual(try ProxyConfig.parse(v, defaultNodeID: "web-3").nodeID, "web-3")
+    func testNodeIDDefaultsAndCacheIsOffWithoutASection() throws {
+        let c = try parse("proxy:\n  routes: [{match: '^/', pool: p}]\n  pools:\n    p: {backends: ['127.0.0.1:1']}\n")
+        XCTAssertEqual(c.nodeID, "host")
+        XCTAssertFalse(c.cache.enabled)
     }
 
-    private func assertError(_ values: [String: Any], key: String, contains text: String = "", file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try ProxyConfig.parse(values, defaultNodeID: "h"), file: file, line: line) { error in
-            guard let e = error as? ProxyConfigError else { return XCTFail("wrong error \(error)", file: file, line: line) }
+    /// `valid` with one line replaced (`old` must occur in it).
+    private func edit(_ old: String, _ new: String) -> String {
+        precondition(valid.contains(old), old)
+        return valid.replacingOccurrences(of: old, with: new)
+    }
+
+    private func assertError(_ text: String, key: String, contains message: String = "", file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(text), file: file, line: line) { error in
+            guard let e = error as? ConfigError else { return XCTFail("wrong error \(error)", file: file, line: line) }
+            XCTAssertEqual(e.file, "test.yaml", file: file, line: line)
             XCTAssertEqual(e.key, key, "\(e)", file: file, line: line)
-            XCTAssertTrue(text.isEmpty || e.message.contains(text), e.message, file: file, line: line)
+            XCTAssertTrue(message.isEmpty || e.message.contains(message), e.message, file: file, line: line)
         }
     }
 
-    private func withPool(_ name: String, _ key: String, _ value: Any) -> [String: Any] {
-        var v = valid
-        var pools = v["pools"] as! [String: Any]
-        var p = pools[name] as! [String: Any]
-        p[key] = value
-        pools[name] = p
-        v["pools"] = pools
-        return v
-    }
-
-    func testErrorsNameTheKey() {
-        var v = valid
-        v["rutes"] = []
-        assertError(v, key: "proxy.rutes", contains: "unknown key")
-
-        v = valid
-        v["routes"] = [["match": "^/(unclosed", "pool": "api"]]
-        assertError(v, key: "proxy.routes[0].match", contains: "invalid regular expression")
-
-        v = valid
-        v["routes"] = [["match": "^/", "pool": "nope"]]
-        assertError(v, key: "proxy.routes[0].pool", contains: "no pool named")
-
-        assertError(withPool("api", "backends", ["127.0.0.1"]), key: "proxy.pools.api.backends[0]", contains: "missing port")
-        assertError(withPool("api", "backends", ["h:70000"]), key: "proxy.pools.api.backends[0]", contains: "1...65535")
-        assertError(withPool("api", "backends", []), key: "proxy.pools.api.backends")
-        assertError(withPool("api", "backends", ["a:1", "a:1"]), key: "proxy.pools.api.backends", contains: "twice")
-        assertError(withPool("api", "balance", "random"), key: "proxy.pools.api.balance", contains: "unknown algorithm")
-        assertError(withPool("api", "attempts", 0), key: "proxy.pools.api.attempts")
-        assertError(withPool("api", "connect_timeout", "soon"), key: "proxy.pools.api.connect_timeout", contains: "duration")
-        assertError(withPool("api", "connect_timeout", 0), key: "proxy.pools.api.connect_timeout", contains: "greater than zero")
-        assertError(withPool("api", "trusted_proxies", ["10.0.0.0/33"]), key: "proxy.pools.api.trusted_proxies[0]")
-        assertError(withPool("api", "host_header", "fixed"), key: "proxy.pools.api.host_header_value")
-        assertError(withPool("api", "host_header", "client"), key: "proxy.pools.api.host_header")
-        assertError(withPool("api", "weight", 2), key: "proxy.pools.api.weight", contains: "unknown key")
-
-        v = valid
-        v["cache"] = ["dir": "relative/dir"]
-        assertError(v, key: "proxy.cache.dir", contains: "absolute")
-        v["cache"] = ["dir": "/c", "max_object_size": "lots"]
-        assertError(v, key: "proxy.cache.max_object_size")
-        v["cache"] = ["dir": "/c", "durability": "maybe"]
-        assertError(v, key: "proxy.cache.durability")
-        v = valid
-        v["node_id"] = "has space"
-        assertError(v, key: "proxy.node_id")
-    }
-
-    func testAcceptsAnyHashableMappingsAsYamsGives() throws {
-        let pools: [AnyHashable: Any] = ["p": ["backends": ["127.0.0.1:1"]] as [AnyHashable: Any]]
-        let c = try ProxyConfig.parse(["pools": pools, "routes": [["match": "^/", "pool": "p"] as [AnyHashable: Any]]], defaultNodeID: "h")
-        XCTAssertEqual(c.pools["p"]?.backends.first?.port, 1)
+    func testErrorsNameTheFileAndKey() {
+        assertError(edit("  routes:", "  rutes: []\n  routes:"), key: "proxy.rutes", contains: "unknown key")
+        assertError(edit("{match: '^/api/', pool: api}", "{match: '^/(unclosed', pool: api}"), key: "proxy.routes[0].match", contains: "invalid regular expression")
+        assertError(edit("{match: '^/api/', pool: api}", "{match: '^/', pool: nope}"), key: "proxy.routes[0].pool", contains: "no pool named")
+        assertError(edit("['127.0.0.1:9001', '[::1]:9002']", "['127.0.0.1']"), key: "proxy.pools.api.backends[0]", contains: "missing port")
+        assertError(edit("['127.0.0.1:9001', '[::1]:9002']", "['h:70000']"), key: "proxy.pools.api.backends[0]", contains: "1...65535")
+        assertError(edit("['127.0.0.1:9001', '[::1]:9002']", "[]"), key: "proxy.pools.api.backends")
+        assertError(edit("['127.0.0.1:9001', '[::1]:9002']", "['a:1', 'a:1']"), key: "proxy.pools.api.backends", contains: "twice")
+        assertError(edit("balance: least-connections", "balance: random"), key: "proxy.pools.api.balance", contains: "expected one of")
+        assertError(edit("attempts: 3", "attempts: 0"), key: "proxy.pools.api.attempts")
+        assertError(edit("connect_timeout: 500ms", "connect_timeout: soon"), key: "proxy.pools.api.connect_timeout", contains: "duration")
+        assertError(edit("connect_timeout: 500ms", "connect_timeout: 0"), key: "proxy.pools.api.connect_timeout", contains: "greater than zero")
+        assertError(edit("'10.0.0.0/8', '::1'", "'10.0.0.0/33'"), key: "proxy.pools.api.trusted_proxies[0]")
+        assertError(edit("host_header: fixed\n      host_header_value: internal.example", "host_header: fixed"), key: "proxy.pools.php.host_header_value")
+        assertError(edit("host_header: backend", "host_header: client"), key: "proxy.pools.api.host_header")
+        assertError(edit("attempts: 3", "attempts: 3\n      weight: 2"), key: "proxy.pools.api.weight", contains: "unknown key")
+        assertError(edit("dir: /var/cache/capuchin", "dir: relative/dir"), key: "proxy.cache.dir", contains: "absolute")
+        assertError(edit("max_object_size: 8m", "max_object_size: lots"), key: "proxy.cache.max_object_size")
+        assertError(edit("max_object_size: 8m", "durability: maybe"), key: "proxy.cache.durability")
+        assertError(edit("node_id: n1", "node_id: has space"), key: "proxy.node_id")
     }
 
     func testAddressRanges() throws {

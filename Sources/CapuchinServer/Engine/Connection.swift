@@ -30,6 +30,8 @@ final class Connection {
     /// The server decided to close while the client may still send: linger.
     var serverClosing = false
     var interest: UInt32
+    /// The response a plugin deferred; later requests wait for it.
+    var deferred: ResponseSink?
 
     init(fd: Int32, token: UInt64, info: ConnectionInfo, pluginIndex: Int?, now: UInt64, interest: UInt32) {
         self.fd = fd
@@ -41,5 +43,5 @@ final class Connection {
     }
 
     /// Nothing in flight: no partial request, body or output.
-    var isIdle: Bool { input.isEmpty && !hasPending && bodyRemaining == 0 && chunked == nil && headStarted == 0 && phase == .active }
+    var isIdle: Bool { input.isEmpty && !hasPending && bodyRemaining == 0 && chunked == nil && headStarted == 0 && phase == .active && deferred == nil }
 }

@@ -20,7 +20,8 @@ enum ResponseHeadWriter {
 
     /// Appends the head; `keepAlive` false adds `Connection: close`; an HTTP/1.0
     /// keep-alive adds `Connection: keep-alive`.
-    static func write(_ r: Response, into buf: inout [UInt8], dateLine: [UInt8], keepAlive: Bool, http10: Bool) {
+    /// `omitLength`: a streamed body whose framing the headers give (no Content-Length from `body`).
+    static func write(_ r: Response, into buf: inout [UInt8], dateLine: [UInt8], keepAlive: Bool, http10: Bool, omitLength: Bool = false) {
         let status = (100..<600).contains(r.status) ? r.status : 500
         buf.append(contentsOf: statusLines[status])
         buf.append(contentsOf: dateLine)
@@ -35,7 +36,7 @@ enum ResponseHeadWriter {
             buf.append(contentsOf: crlf)
         }
         if let pre = r.preformattedHeaders { buf.append(contentsOf: pre) }
-        if !hasLength && !statusForbidsBody(status) {
+        if !hasLength && !omitLength && !statusForbidsBody(status) {
             buf.append(contentsOf: contentLengthPrefix)
             appendDecimal(r.body.count, to: &buf)
             buf.append(contentsOf: crlf)

@@ -14,11 +14,17 @@ final class Worker {
 
     private static let listenerTag: UInt64 = 1 << 63
     private static let wakeToken: UInt64 = 1 << 62
+    /// Outbound (plugin) connections: tag | serial << 32 | fd.
+    private static let outboundTag: UInt64 = 1 << 61
+    /// Unsent client output past which a streaming deferred response is congested.
+    private static let congestionBytes = 256 << 10
     private static let readCapacity = 64 << 10
     private static let batchLimitBytes = 256 << 10
     private static let batchLimitResponses = 64
     private static let lingerNanos: UInt64 = 2_000_000_000
     private static let sweepNanos: UInt64 = 250_000_000
+    /// Pipelined input kept while a deferred response is pending.
+    private static let maxDeferredInput = 1 << 20
 
     let id: Int
     let core: ServerCore
@@ -42,6 +48,18 @@ final class Worker {
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private var counters: WorkerCounters { mailbox.counters }
+    /// The plugins' handle on this loop (outbound connections, timers).
+    let loop: EventLoop
+    var timers = TimerQueue()
+    private var outbound: [OutboundConnection?] = []
+    private var outboundSerial: UInt64 = 0
+    /// Connections whose deferred response completed outside `drive`: their
+    /// pipelined input is parsed at the end of the loop iteration.
+    private var resumeQueue: [Connection] = []
+    /// The connection `drive` is parsing for (deferred completions during it
+    /// append to the batch so responses stay in order).
+    private unowned(unsafe) var driving: Connection?
+    var loopNow: UInt64 { now }
 
     /// Throws `SystemError` when epoll cannot be created or a listener registered.
     init(id: Int, core: ServerCore, mailbox: WorkerMailbox, listeners: [Listener]) throws {
@@ -49,6 +67,7 @@ final class Worker {
         self.core = core
         self.mailbox = mailbox
         self.listeners = listeners
+        loop = EventLoop(workerID: id)
         epoll = try Epoll(capacity: 256)
         (settings, generation) = core.settings.snapshot()
         readBuffer = .allocate(byteCount: Self.readCapacity, alignment: 16)
@@ -58,6 +77,7 @@ final class Worker {
             try epoll.add(l.fd, events: Epoll.readable, token: Self.listenerTag | UInt64(i))
         }
         reserveFD = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        loop.worker = self
     }
 
     deinit {
@@ -68,12 +88,17 @@ final class Worker {
     // MARK: loop
 
     func run() {
-        for p in core.plugins { p.workerStarted(workerID: id) }
         now = Clock.monotonicNanos()
+        for p in core.plugins { p.workerStarted(workerID: id, loop: loop) }
         dates.refresh()
         while true {
             let n: Int
-            do { n = try epoll.wait(timeoutMillis: 250) } catch {
+            var wait: Int32 = 250
+            if let next = timers.nextDeadline {
+                let now = Clock.monotonicNanos()
+                wait = next <= now ? 0 : Int32(min(250, (next - now + 999_999) / 1_000_000))
+            }
+            do { n = try epoll.wait(timeoutMillis: wait) } catch {
                 core.log.error("worker \(id): \(error)")
                 break
             }
@@ -86,15 +111,21 @@ final class Worker {
                 } else if token == Self.wakeToken {
                     mailbox.wake.drain()
                     for h in mailbox.take() { adopt(h.fd, localPort: h.localPort, pluginIndex: h.pluginIndex) }
+                } else if token & Self.outboundTag != 0 {
+                    outboundEvent(events, token)
                 } else {
                     connectionEvent(events, token)
                 }
             }
+            if !timers.isEmpty { timers.runDue(now: Clock.monotonicNanos()) }
+            if !resumeQueue.isEmpty { resumeDeferred() }
             if now &- lastSweep >= Self.sweepNanos || n == 0 { sweep() }
             if draining && (connectionCount == 0 || now >= drainDeadline) { break }
         }
         for p in core.plugins { p.workerStopping(workerID: id) }
         for c in connections.compactMap({ $0 }) { close(c, reset: c.hasPending) }
+        for o in outbound.compactMap({ $0 }) { closeOutbound(o, error: nil, notify: false) }
+        loop.worker = nil
         flushAccessLog()
         for l in listeners { epoll.remove(l.fd); FileIO.close(l.fd) }
         listeners.removeAll()
@@ -117,6 +148,8 @@ final class Worker {
         let header = UInt64(c.headerTimeout * 1e9), keepalive = UInt64(c.keepaliveTimeout * 1e9), write = UInt64(c.writeTimeout * 1e9)
         for conn in connections {
             guard let conn else { continue }
+            // A deferred response: the plugin bounds its own wait.
+            if conn.deferred != nil && !conn.hasPending { continue }
             let idleFor = now &- conn.lastActivity
             let expired: Bool
             if conn.phase == .lingering { expired = idleFor > Self.lingerNanos }
@@ -198,7 +231,7 @@ final class Worker {
             core.releaseConnectionSlot()
             return
         }
-        let token = UInt64(UInt32(bitPattern: fd)) | (serial & 0x3fff_ffff) << 32
+        let token = UInt64(UInt32(bitPattern: fd)) | (serial & 0x1fff_ffff) << 32
         let interest = Epoll.readable | Epoll.readHangup
         let c = Connection(fd: fd, token: token, info: info, pluginIndex: pluginIndex, now: now, interest: interest)
         do { try epoll.add(fd, events: interest, token: token) } catch {
@@ -224,6 +257,10 @@ final class Worker {
         connectionCount -= 1
         counters.connectionClosed()
         core.releaseConnectionSlot()
+        if let d = c.deferred {
+            c.deferred = nil
+            d.cancel()
+        }
         for p in core.plugins { p.connectionClosed(c.info) }
     }
 
@@ -262,6 +299,7 @@ final class Worker {
         if n == 0 { close(c); return }
         c.lastActivity = now
         if c.phase == .lingering { return }
+        if c.deferred != nil && c.input.count > Self.maxDeferredInput { close(c); return }
         if c.input.isEmpty {
             let bytes = UnsafeRawBufferPointer(start: readBuffer, count: n)
             let used = drive(c, bytes)
@@ -300,6 +338,10 @@ final class Worker {
         c.hasPending = false
         if c.closeWhenDone { closeAfterResponse(c); return }
         setInterest(c, Epoll.readable | Epoll.readHangup)
+        if let d = c.deferred {
+            d.drained()
+            guard connections[Int(c.fd)] === c, c.deferred == nil else { return }
+        }
         if !c.input.isEmpty {
             let used = c.input.withUnsafeBytes { drive(c, $0) }
             consumeInput(c, used)
@@ -352,26 +394,40 @@ final class Worker {
     /// Parses and answers complete requests in `bytes`; returns bytes consumed.
     private func drive(_ c: Connection, _ bytes: UnsafeRawBufferPointer) -> Int {
         var off = 0
+        driving = c
+        defer { driving = nil }
         while off < bytes.count && !c.closeWhenDone {
             if c.bodyRemaining > 0 {
                 let k = min(c.bodyRemaining, bytes.count - off)
+                let d = c.deferred
+                d?.deliverBody(UnsafeRawBufferPointer(rebasing: bytes[off..<(off + k)]))
                 off += k
                 c.bodyRemaining -= k
+                if c.bodyRemaining == 0 { d?.bodyEnded() }
                 continue
             }
             if c.chunked != nil {
                 do {
-                    off += try c.chunked!.decode(UnsafeRawBufferPointer(rebasing: bytes[off...])) { _ in }
-                    if c.chunked!.isComplete { c.chunked = nil }
+                    let d = c.deferred
+                    off += try c.chunked!.decode(UnsafeRawBufferPointer(rebasing: bytes[off...])) { d?.deliverBody($0) }
+                    if c.chunked!.isComplete { c.chunked = nil; d?.bodyEnded() }
                 } catch {
                     // The response is already queued; the body cannot be framed or is too big.
                     c.chunked = nil
+                    if let d = c.deferred {
+                        // The handler waits for a body that will not come: answer 400 instead.
+                        c.deferred = nil
+                        d.cancel()
+                        respondToBadRequest(c, status: 400)
+                        return bytes.count
+                    }
                     c.closeWhenDone = true
                     c.serverClosing = true
                     return bytes.count
                 }
                 continue
             }
+            if c.deferred != nil { break }
             if batchResponses >= Self.batchLimitResponses || batch.buffer.count >= Self.batchLimitBytes { break }
             switch core.parser.parse(UnsafeRawBufferPointer(rebasing: bytes[off...])) {
             case .incomplete:
@@ -406,6 +462,8 @@ final class Worker {
         let cfg = settings.config
         let site = c.pluginIndex == nil ? settings.sites.select(host: request.host) : settings.sites.defaultSite
         let ctx = RequestContext(connection: c.info, site: site, startNanos: now, settings: settings)
+        ctx.worker = self
+        ctx.client = c
         var forceClose = false
         var response: Response
 
@@ -424,13 +482,46 @@ final class Worker {
         } else if let p = c.pluginIndex {
             let plugin = core.plugins[p]
             response = plugin.requestParsed(request, context: ctx) ?? plugin.handle(request, context: ctx) ?? ErrorPage.response(404)
-            plugin.filter(request, response: &response, context: ctx)
         } else {
             response = produce(request, ctx)
-            for plugin in core.publicPlugins { plugin.filter(request, response: &response, context: ctx) }
         }
 
         let keepAlive = request.keepAlive && !forceClose && c.served < cfg.keepaliveRequests && !draining
+        if response.status == 0 {  // Response.deferred
+            guard let sink = ctx.sink else {
+                core.log.error("a plugin answered 'deferred' without calling deferResponse()")
+                response = ErrorPage.response(500)
+                return finishAnswer(request, ctx, c, &response, keepAlive: false, forceClose: false)
+            }
+            sink.keepAlive = keepAlive
+            sink.sendBody = !request.isHead
+            sink.attached = true
+            if sink.earlyAborted {
+                c.closeWhenDone = true
+                return
+            }
+            if sink.earlyStreaming {
+                core.log.error("a plugin streamed a deferred response before handle returned")
+                response = ErrorPage.response(500)
+                return finishAnswer(request, ctx, c, &response, keepAlive: false, forceClose: false)
+            }
+            if let early = sink.early {
+                sink.release()
+                response = early
+                let ka = keepAlive && !Self.asksToClose(response)
+                return finishAnswer(request, ctx, c, &response, keepAlive: ka, forceClose: false)
+            }
+            c.deferred = sink
+            return
+        }
+        finishAnswer(request, ctx, c, &response, keepAlive: keepAlive, forceClose: forceClose)
+    }
+
+    /// Filters, then the head and body into the batch, counters and logs.
+    @inline(__always)
+    private func finishAnswer(_ request: HTTPRequest, _ ctx: RequestContext, _ c: Connection, _ response: inout Response,
+                              keepAlive: Bool, forceClose: Bool) {
+        runFilters(request, &response, ctx, c)
         if !keepAlive {
             c.closeWhenDone = true
             c.serverClosing = forceClose || (request.keepAlive && !draining)
@@ -442,15 +533,255 @@ final class Worker {
         let bodyBytes = sendBody ? response.body.count : 0
         if sendBody { batch.append(response.body) }
         batchResponses += 1
-        counters.countRequest(bytes: bodyBytes)
+        recordAnswer(request, ctx, c, status: response.status, bytes: bodyBytes)
+    }
+
+    @inline(__always)
+    private func runFilters(_ request: HTTPRequest, _ response: inout Response, _ ctx: RequestContext, _ c: Connection) {
+        if let p = c.pluginIndex {
+            core.plugins[p].filter(request, response: &response, context: ctx)
+        } else {
+            for plugin in core.publicPlugins { plugin.filter(request, response: &response, context: ctx) }
+        }
+    }
+
+    @inline(__always)
+    private func recordAnswer(_ request: HTTPRequest, _ ctx: RequestContext, _ c: Connection, status: Int, bytes: Int) {
+        counters.countRequest(bytes: bytes)
         if core.accessLog != nil {
-            logAccess(c, requestLine: "\(request.method) \(request.target) \(request.version.text)", status: response.status,
-                      bytes: bodyBytes, referer: request.headers["Referer"], agent: request.headers["User-Agent"])
+            logAccess(c, requestLine: "\(request.method) \(request.target) \(request.version.text)", status: status,
+                      bytes: bytes, referer: request.headers["Referer"], agent: request.headers["User-Agent"])
         }
         if let p = c.pluginIndex {
-            core.plugins[p].requestDone(request, status: response.status, bytes: bodyBytes, context: ctx)
+            core.plugins[p].requestDone(request, status: status, bytes: bytes, context: ctx)
         } else {
-            for plugin in core.publicPlugins { plugin.requestDone(request, status: response.status, bytes: bodyBytes, context: ctx) }
+            for plugin in core.publicPlugins { plugin.requestDone(request, status: status, bytes: bytes, context: ctx) }
+        }
+    }
+
+    /// A deferred response's own `Connection: close` (e.g. a close-delimited body).
+    private static func asksToClose(_ r: Response) -> Bool {
+        r.headers.values("Connection").contains { $0.lowercased().contains("close") }
+    }
+
+    // MARK: deferred responses
+
+    /// Whether `c` is still this worker's open connection.
+    private func isOpen(_ c: Connection) -> Bool {
+        let slot = Int(c.fd)
+        return slot < connections.count && connections[slot] === c
+    }
+
+    func isCongested(_ c: Connection) -> Bool {
+        c.hasPending && c.pending.pendingBytes > Self.congestionBytes
+    }
+
+    /// Queues output for a deferred response in order: into the batch while
+    /// `drive` runs for `c`, after unsent output, or written at once.
+    private func deferredOutput(_ c: Connection, _ build: (inout OutputQueue) -> Void) {
+        guard isOpen(c) else { return }
+        if driving === c { build(&batch); return }
+        if c.hasPending { build(&c.pending); return }
+        var q = OutputQueue()
+        q.inlineFileLimit = settings.config.sendfileThreshold
+        build(&q)
+        do {
+            if try q.flush(to: c.fd) == .blocked {
+                c.pending = q.remainder()
+                c.hasPending = true
+                setInterest(c, Epoll.writable)
+            }
+            c.lastActivity = now
+        } catch {
+            close(c, reset: true)
+        }
+    }
+
+    private func prepareDeferredHead(_ sink: ResponseSink, _ response: inout Response) -> (keepAlive: Bool, sendBody: Bool) {
+        let c = sink.connection
+        runFilters(sink.request, &response, sink.context, c)
+        let keepAlive = sink.keepAlive && !Self.asksToClose(response)
+        if !keepAlive {
+            c.closeWhenDone = true
+            c.serverClosing = sink.request.keepAlive && !draining
+        }
+        sink.status = response.status
+        sink.sendBody = sink.sendBody && !ResponseHeadWriter.statusForbidsBody(response.status)
+        return (keepAlive, sink.sendBody)
+    }
+
+    func completeDeferred(_ sink: ResponseSink, _ response: Response) {
+        let c = sink.connection
+        guard isOpen(c), c.deferred === sink else { return }
+        var r = response
+        let (keepAlive, sendBody) = prepareDeferredHead(sink, &r)
+        let http10 = sink.request.version == .http10
+        deferredOutput(c) { q in
+            q.appendOwned { ResponseHeadWriter.write(r, into: &$0, dateLine: dates.headerLine, keepAlive: keepAlive, http10: http10) }
+            if sendBody { q.append(r.body) }
+        }
+        if driving === c { batchResponses += 1 }
+        recordAnswer(sink.request, sink.context, c, status: r.status, bytes: sendBody ? r.body.count : 0)
+        endDeferred(sink)
+    }
+
+    func startDeferred(_ sink: ResponseSink, _ response: Response) {
+        let c = sink.connection
+        guard isOpen(c), c.deferred === sink else { return }
+        var r = response
+        let (keepAlive, _) = prepareDeferredHead(sink, &r)
+        let http10 = sink.request.version == .http10
+        deferredOutput(c) { q in
+            q.appendOwned { ResponseHeadWriter.write(r, into: &$0, dateLine: dates.headerLine, keepAlive: keepAlive, http10: http10, omitLength: true) }
+        }
+    }
+
+    func writeDeferred(_ sink: ResponseSink, _ bytes: [UInt8]) {
+        let c = sink.connection
+        guard sink.sendBody, isOpen(c), c.deferred === sink else { return }
+        sink.bytesSent += bytes.count
+        deferredOutput(c) { $0.appendBytes(bytes) }
+    }
+
+    func finishDeferred(_ sink: ResponseSink) {
+        let c = sink.connection
+        guard isOpen(c), c.deferred === sink else { return }
+        if driving === c { batchResponses += 1 }
+        recordAnswer(sink.request, sink.context, c, status: sink.status, bytes: sink.bytesSent)
+        endDeferred(sink)
+    }
+
+    func abortDeferred(_ sink: ResponseSink) {
+        let c = sink.connection
+        guard isOpen(c), c.deferred === sink else { return }
+        c.deferred = nil
+        sink.release()
+        if driving === c {
+            // The batch may hold this connection's earlier responses: send them, then close.
+            c.closeWhenDone = true
+            c.serverClosing = false
+        } else {
+            close(c, reset: true)
+        }
+    }
+
+    /// The deferred response is fully queued: later pipelined requests may run.
+    private func endDeferred(_ sink: ResponseSink) {
+        let c = sink.connection
+        c.deferred = nil
+        sink.release()
+        // Inside drive the loop goes on by itself; elsewhere resume after this iteration.
+        if driving !== c { resumeQueue.append(c) }
+    }
+
+    private func resumeDeferred() {
+        let queue = resumeQueue
+        resumeQueue = []
+        for c in queue where isOpen(c) && c.deferred == nil && !c.hasPending {
+            if c.closeWhenDone { closeAfterResponse(c); continue }
+            if !c.input.isEmpty {
+                let used = c.input.withUnsafeBytes { drive(c, $0) }
+                consumeInput(c, used)
+                finishBatch(c)
+            }
+        }
+    }
+
+    // MARK: outbound connections
+
+    func openOutbound(host: String, port: Int, handler: OutboundHandler) throws -> OutboundConnection {
+        let (fd, inProgress) = try Socket.connect(host: host, port: port)
+        Socket.setNoDelay(fd)
+        outboundSerial &+= 1
+        let token = Self.outboundTag | (outboundSerial & 0x1fff_ffff) << 32 | UInt64(UInt32(bitPattern: fd))
+        let interest = inProgress ? Epoll.writable : Epoll.readable | Epoll.readHangup
+        let o = OutboundConnection(fd: fd, token: token, host: host, port: port, loop: loop, handler: handler, interest: interest)
+        do { try epoll.add(fd, events: interest, token: token) } catch {
+            FileIO.close(fd)
+            throw error
+        }
+        let slot = Int(fd)
+        if slot >= outbound.count { outbound.append(contentsOf: repeatElement(nil, count: slot - outbound.count + 64)) }
+        outbound[slot] = o
+        if !inProgress {
+            o.markConnected()
+            // Report on the next pass: the caller has not stored `o` yet.
+            loop.schedule(after: 0) { [weak o] in
+                guard let o, !o.isClosed else { return }
+                o.handler?.outboundConnected(o)
+            }
+        }
+        return o
+    }
+
+    func closeOutbound(_ o: OutboundConnection, error: SystemError?, notify: Bool) {
+        let slot = Int(o.fd)
+        guard !o.isClosed, slot < outbound.count, outbound[slot] === o else { return }
+        epoll.remove(o.fd)
+        FileIO.close(o.fd)
+        outbound[slot] = nil
+        let h = o.handler
+        o.markClosed()
+        if notify { h?.outboundClosed(o, error: error) }
+    }
+
+    func updateOutboundInterest(_ o: OutboundConnection) {
+        guard !o.isClosed else { return }
+        var events: UInt32
+        if !o.isConnected { events = Epoll.writable } else {
+            events = o.readPaused ? 0 : Epoll.readable | Epoll.readHangup
+            if o.unsentBytes > 0 { events |= Epoll.writable }
+        }
+        if events == o.interest { return }
+        o.interest = events
+        do { try epoll.modify(o.fd, events: events, token: o.token) } catch let e as SystemError {
+            closeOutbound(o, error: e, notify: true)
+        } catch {}
+    }
+
+    func flushOutbound(_ o: OutboundConnection) {
+        do {
+            let done = try o.writePending()
+            updateOutboundInterest(o)
+            if done, !o.isClosed { o.handler?.outboundWritable(o) }
+        } catch let e as SystemError {
+            closeOutbound(o, error: e, notify: true)
+        } catch {}
+    }
+
+    private func outboundEvent(_ events: UInt32, _ token: UInt64) {
+        let slot = Int(token & 0xffff_ffff)
+        guard slot < outbound.count, let o = outbound[slot], o.token == token else { return }
+        if !o.isConnected {
+            let err = Socket.pendingError(o.fd)
+            if err != 0 || events & (Epoll.error | Epoll.hangup) != 0 {
+                closeOutbound(o, error: SystemError(call: "connect(\(o.host):\(o.port))", errno: err != 0 ? err : ECONNREFUSED), notify: true)
+                return
+            }
+            o.markConnected()
+            updateOutboundInterest(o)
+            o.handler?.outboundConnected(o)
+            if o.isClosed { return }
+            if o.unsentBytes > 0 { flushOutbound(o) }
+            return
+        }
+        if events & Epoll.writable != 0 {
+            flushOutbound(o)
+            if o.isClosed { return }
+        }
+        if events & (Epoll.readable | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 && !o.readPaused {
+            let n: Int
+            do {
+                switch try FileIO.read(o.fd, into: readBuffer, count: Self.readCapacity) {
+                case .wouldBlock: return
+                case .processed(let k): n = k
+                }
+            } catch let e as SystemError {
+                closeOutbound(o, error: e, notify: true)
+                return
+            } catch { return }
+            if n == 0 { closeOutbound(o, error: nil, notify: true); return }
+            o.handler?.outboundReadable(o, UnsafeRawBufferPointer(start: readBuffer, count: n))
         }
     }
 

@@ -1,3 +1,5 @@
+import CapuchinServer
+
 /// One upstream pool as configured.
 public struct PoolConfig: Sendable {
     public var name: String
@@ -32,60 +34,48 @@ public struct PoolConfig: Sendable {
         self.trustedProxies = trustedProxies
     }
 
-    static let keys: Set<String> = [
-        "backends", "balance", "attempts", "offline_timeout", "connect_timeout", "first_byte_timeout",
-        "idle_timeout", "host_header", "host_header_value", "trusted_proxies",
-    ]
-
-    /// Reads one pool mapping. Throws `ProxyConfigError` naming the key.
+    /// Reads one pool mapping (every key read; the caller calls `finish()`).
+    /// Throws `ConfigError` naming the file, line and key.
     init(name: String, section s: ConfigSection) throws {
         let defaults = PoolConfig(name: name, backends: [])
-        guard let list = try s.stringList("backends"), !list.isEmpty else {
-            throw s.error("backends", "a pool needs at least one backend (host:port)")
-        }
+        let list = try s.stringList("backends", default: [])
+        guard !list.isEmpty else { throw s.error("backends", "a pool needs at least one backend (host:port)") }
         let backends = try list.enumerated().map { i, text in
-            try BackendAddress(parsing: text, key: s.keyPath("backends[\(i)]"))
+            try s.wrap { try BackendAddress(parsing: text, key: "backends[\(i)]") }
         }
         if let dup = Dictionary(grouping: backends, by: { $0 }).first(where: { $0.value.count > 1 }) {
             throw s.error("backends", "\(dup.key) is listed twice")
         }
-        var balance = defaults.balance
-        if let text = try s.string("balance") {
-            guard let b = BalanceAlgorithm(rawValue: text) else {
-                throw s.error("balance", "unknown algorithm \"\(text)\" (one of: \(BalanceAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            balance = b
-        }
+        let balanceText = try s.choice("balance", BalanceAlgorithm.allCases.map(\.rawValue), default: defaults.balance.rawValue)
+        let balance = BalanceAlgorithm(rawValue: balanceText)!
         var host = HostHeaderMode.pass
-        let value = try s.string("host_header_value")
-        switch try s.string("host_header") ?? "pass" {
-        case "pass": host = .pass
+        let value = try s.optionalString("host_header_value")
+        switch try s.choice("host_header", ["pass", "backend", "fixed"], default: "pass") {
         case "backend": host = .backend
         case "fixed":
             guard let value, !value.isEmpty, value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw s.error("host_header_value", "host_header: fixed needs a non-empty host_header_value without spaces")
             }
             host = .fixed(value)
-        case let other:
-            throw s.error("host_header", "unknown mode \"\(other)\" (one of: pass, backend, fixed)")
+        default: host = .pass
         }
         if value != nil, host != .fixed(value!) {
             throw s.error("host_header_value", "only used with host_header: fixed")
         }
-        let trusted = try (s.stringList("trusted_proxies") ?? []).enumerated().map { i, text in
-            try AddressRange(parsing: text, key: s.keyPath("trusted_proxies[\(i)]"))
+        let trusted = try s.stringList("trusted_proxies", default: []).enumerated().map { i, text in
+            try s.wrap { try AddressRange(parsing: text, key: "trusted_proxies[\(i)]") }
         }
-        func positive(_ key: String, _ fallback: UInt64) throws -> UInt64 {
-            guard let v = try s.durationNanos(key) else { return fallback }
-            guard v > 0 else { throw s.error(key, "must be greater than zero") }
-            return v
+        func nanos(_ key: String, _ fallback: UInt64, positive: Bool) throws -> UInt64 {
+            let d = try s.duration(key, default: Double(fallback) / 1e9, range: 0...86400 * 365)
+            if positive && d <= 0 { throw s.error(key, "must be greater than zero") }
+            return UInt64(d * 1e9)
         }
         self.init(name: name, backends: backends, balance: balance,
-                  attempts: try s.int("attempts", range: 1...100) ?? defaults.attempts,
-                  offlineTimeoutNanos: try s.durationNanos("offline_timeout") ?? defaults.offlineTimeoutNanos,
-                  connectTimeoutNanos: try positive("connect_timeout", defaults.connectTimeoutNanos),
-                  firstByteTimeoutNanos: try positive("first_byte_timeout", defaults.firstByteTimeoutNanos),
-                  idleTimeoutNanos: try positive("idle_timeout", defaults.idleTimeoutNanos),
+                  attempts: try s.int("attempts", default: defaults.attempts, range: 1...100),
+                  offlineTimeoutNanos: try nanos("offline_timeout", defaults.offlineTimeoutNanos, positive: false),
+                  connectTimeoutNanos: try nanos("connect_timeout", defaults.connectTimeoutNanos, positive: true),
+                  firstByteTimeoutNanos: try nanos("first_byte_timeout", defaults.firstByteTimeoutNanos, positive: true),
+                  idleTimeoutNanos: try nanos("idle_timeout", defaults.idleTimeoutNanos, positive: true),
                   hostHeader: host, trustedProxies: trusted)
     }
 

@@ -1,3 +1,5 @@
+import CapuchinServer
+
 /// Whether a stored body is fsynced before it is indexed.
 public enum BodyDurability: String, Sendable {
     /// fsync the body file and its directory before indexing (survives power loss).
@@ -31,27 +33,20 @@ public struct ProxyCacheConfig: Sendable {
         self.durability = durability
     }
 
-    static let keys: Set<String> = ["enabled", "default_ttl", "grace", "max_object_size", "dir", "durability"]
-
-    /// Reads the cache mapping. Throws `ProxyConfigError` naming the key.
+    /// Reads the cache mapping (every key read; the caller calls `finish()`).
+    /// Throws `ConfigError` naming the file, line and key.
     init(section s: ConfigSection) throws {
         let d = ProxyCacheConfig()
-        let enabled = try s.bool("enabled") ?? true
-        let dir = try s.string("dir") ?? ""
+        let enabled = try s.bool("enabled", default: !s.isEmpty)
+        let dir = try s.string("dir", default: "")
         if enabled && !dir.hasPrefix("/") {
             throw s.error("dir", "an enabled cache needs an absolute directory")
         }
-        var durability = d.durability
-        if let text = try s.string("durability") {
-            guard let v = BodyDurability(rawValue: text) else { throw s.error("durability", "expected sync or batched") }
-            durability = v
-        }
-        guard let maxSize = try s.bytes("max_object_size") ?? Optional(d.maxObjectSize), maxSize > 0 else {
-            throw s.error("max_object_size", "must be greater than zero")
-        }
+        let durability = BodyDurability(rawValue: try s.choice("durability", ["sync", "batched"], default: d.durability.rawValue))!
+        let maxSize = try s.size("max_object_size", default: d.maxObjectSize, range: 1...(1 << 40))
         self.init(enabled: enabled,
-                  defaultTTLSeconds: Int64((try s.durationNanos("default_ttl") ?? 0) / 1_000_000_000),
-                  graceSeconds: Int64((try s.durationNanos("grace") ?? 0) / 1_000_000_000),
+                  defaultTTLSeconds: Int64(try s.duration("default_ttl", default: 0, range: 0...(86400 * 3650))),
+                  graceSeconds: Int64(try s.duration("grace", default: 0, range: 0...(86400 * 3650))),
                   maxObjectSize: maxSize, directory: dir, durability: durability)
     }
 }

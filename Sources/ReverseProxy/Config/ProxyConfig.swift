@@ -1,3 +1,5 @@
+import CapuchinServer
+
 /// The reverse proxy's whole configuration: routes, pools and the cache.
 public struct ProxyConfig: Sendable {
     /// In config order; the first match wins.
@@ -14,49 +16,41 @@ public struct ProxyConfig: Sendable {
         self.nodeID = nodeID
     }
 
-    static let keys: Set<String> = ["routes", "pools", "cache", "node_id"]
-    static let routeKeys: Set<String> = ["match", "pool"]
-
-    /// Parses the `proxy` section as Yams yields it. `defaultNodeID` is used
-    /// when `node_id` is absent (e.g. the host name).
-    /// Throws `ProxyConfigError` naming the offending key: unknown keys, wrong
-    /// types, invalid regexes, routes naming undefined pools, bad backends.
-    public static func parse(_ values: [String: Any], path: String = "proxy", defaultNodeID: String) throws -> ProxyConfig {
-        let top = try ConfigSection(path: path, values: values, allowedKeys: keys)
-        let nodeID = try top.string("node_id") ?? defaultNodeID
+    /// Parses the `proxy` section; every key of it must be known. `defaultNodeID`
+    /// is used when `node_id` is absent (e.g. the host name). Throws
+    /// `ConfigError` naming the file, line and key: unknown keys, wrong types,
+    /// invalid regexes, routes naming undefined pools, bad backends.
+    public static func parse(_ top: ConfigSection, defaultNodeID: String) throws -> ProxyConfig {
+        let nodeID = try top.string("node_id", default: defaultNodeID)
         guard FieldSyntax.isToken(nodeID) else {
             throw top.error("node_id", "must be a non-empty token (letters, digits, -._)")
         }
 
         var pools: [String: PoolConfig] = [:]
-        if let v = top.values["pools"] {
-            guard let map = ConfigSection.mapping(v) else { throw top.error("pools", "expected a mapping of pool name to pool") }
-            for name in map.keys.sorted() {
-                let key = top.keyPath("pools.\(name)")
-                guard let poolMap = ConfigSection.mapping(map[name]!) else { throw ProxyConfigError(key: key, message: "expected a mapping") }
-                pools[name] = try PoolConfig(name: name, section: ConfigSection(path: key, values: poolMap, allowedKeys: PoolConfig.keys))
-            }
+        let poolsSection = try top.section("pools")
+        for name in poolsSection.keys {
+            let ps = try poolsSection.section(name)
+            pools[name] = try PoolConfig(name: name, section: ps)
+            try ps.finish()
         }
+        try poolsSection.finish()
 
         var routes: [ProxyRoute] = []
-        if let v = top.values["routes"] {
-            guard let list = v as? [Any] else { throw top.error("routes", "expected a list of {match, pool}") }
-            for (i, item) in list.enumerated() {
-                let key = top.keyPath("routes[\(i)]")
-                guard let map = ConfigSection.mapping(item) else { throw ProxyConfigError(key: key, message: "expected a mapping with match and pool") }
-                let s = try ConfigSection(path: key, values: map, allowedKeys: routeKeys)
-                guard let pattern = try s.string("match") else { throw s.error("match", "missing") }
-                guard let pool = try s.string("pool") else { throw s.error("pool", "missing") }
-                guard pools[pool] != nil else { throw s.error("pool", "no pool named \"\(pool)\" under \(top.keyPath("pools"))") }
-                routes.append(try ProxyRoute(pattern: pattern, pool: pool, key: s.keyPath("match")))
-            }
+        for s in try top.sectionList("routes") {
+            guard let pattern = try s.optionalString("match") else { throw s.error("match", "missing") }
+            guard let pool = try s.optionalString("pool") else { throw s.error("pool", "missing") }
+            guard pools[pool] != nil else { throw s.error("pool", "no pool named \"\(pool)\" under \(top.path).pools") }
+            routes.append(try s.wrap { try ProxyRoute(pattern: pattern, pool: pool, key: "match") })
+            try s.finish()
         }
         if !pools.isEmpty && routes.isEmpty {
             throw top.error("routes", "pools are defined but no route sends requests to them")
         }
 
-        let cache = try top.section("cache", allowedKeys: ProxyCacheConfig.keys).map { try ProxyCacheConfig(section: $0) }
-            ?? ProxyCacheConfig()
+        let cacheSection = try top.section("cache")
+        let cache = try ProxyCacheConfig(section: cacheSection)
+        try cacheSection.finish()
+        try top.finish()
         return ProxyConfig(routes: routes, pools: pools, cache: cache, nodeID: nodeID)
     }
 

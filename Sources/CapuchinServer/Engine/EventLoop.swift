@@ -1,0 +1,33 @@
+import CapuchinSystem
+
+/// A plugin's handle on one worker's event loop: outbound connections and
+/// timers, all run on that worker's thread. Get it from
+/// `RequestContext.eventLoop` or `Plugin.workerStarted(workerID:loop:)`; use it
+/// only on its own worker thread.
+public final class EventLoop {
+    public let workerID: Int
+    unowned(unsafe) var worker: Worker?
+
+    init(workerID: Int) { self.workerID = workerID }
+
+    /// Monotonic nanoseconds as of the current loop iteration.
+    public var now: UInt64 { worker?.loopNow ?? Clock.monotonicNanos() }
+
+    /// Opens a non-blocking TCP connection to `host` (an IPv4/IPv6 literal)
+    /// and `port`; `handler` gets `outboundConnected` or `outboundClosed(error:)`
+    /// later. Throws `SystemError` when the socket cannot even be created or
+    /// the connect fails at once (ECONNREFUSED on loopback, EMFILE, EINVAL for
+    /// a host that is not a literal).
+    public func connect(host: String, port: Int, handler: OutboundHandler) throws -> OutboundConnection {
+        guard let worker else { throw SystemError(call: "connect (worker stopped)", errno: 107) }
+        return try worker.openOutbound(host: host, port: port, handler: handler)
+    }
+
+    /// Runs `action` on this worker after `nanoseconds` (millisecond precision).
+    @discardableResult
+    public func schedule(after nanoseconds: UInt64, _ action: @escaping () -> Void) -> TimerHandle {
+        let t = TimerHandle(deadline: now &+ nanoseconds, action: action)
+        worker?.timers.schedule(t)
+        return t
+    }
+}

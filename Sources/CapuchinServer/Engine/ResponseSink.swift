@@ -1,0 +1,129 @@
+import HTTPCore
+
+/// The answer to a request a content handler deferred (`RequestContext.deferResponse()`).
+/// Complete it on the same worker thread, once: `respond(_:)` with a whole
+/// response, or `start(_:)` + `write(_:)`... + `finish()` to stream a body.
+/// Later pipelined requests on the connection wait until it is complete.
+public final class ResponseSink {
+    enum State { case open, streaming, done }
+
+    /// Request body bytes as they arrive (valid during the call), and its end.
+    /// Set them inside `handle`; bytes that arrive before are not kept.
+    public var onRequestBody: ((UnsafeRawBufferPointer) -> Void)?
+    public var onRequestBodyEnd: (() -> Void)?
+    /// The client went away before the response was complete: release what
+    /// the request holds. Nothing may be written afterwards (calls are ignored).
+    public var onCancel: (() -> Void)?
+    /// The client's output queue drained after `isCongested` was true.
+    public var onDrain: (() -> Void)?
+
+    public private(set) var requestBodyComplete: Bool
+    public private(set) var isCancelled = false
+    /// Whether the response was completed (or the sink cancelled).
+    public var isDone: Bool { state == .done }
+
+    let request: HTTPRequest
+    let context: RequestContext
+    unowned(unsafe) let worker: Worker
+    let connection: Connection
+    var state = State.open
+    /// Set while `handle` is still running (the sink is not attached yet).
+    var early: Response?
+    var attached = false
+    var keepAlive = true
+    var sendBody = true
+    var status = 0
+    var bytesSent = 0
+
+    init(request: HTTPRequest, context: RequestContext, worker: Worker, connection: Connection, bodyComplete: Bool) {
+        self.request = request
+        self.context = context
+        self.worker = worker
+        self.connection = connection
+        self.requestBodyComplete = bodyComplete
+    }
+
+    /// The client's unsent output is large: pause the source until `onDrain`.
+    public var isCongested: Bool { state == .streaming && worker.isCongested(connection) }
+
+    /// Completes with a whole response (the server frames it as for `handle`).
+    public func respond(_ response: Response) {
+        guard state == .open else { return }
+        if !attached {
+            early = response
+            state = .done
+            return
+        }
+        state = .done
+        worker.completeDeferred(self, response)
+    }
+
+    /// Sends the head of a streamed response. Its headers must frame the body:
+    /// `Content-Length`, or `Transfer-Encoding: chunked` (then `write` already
+    /// chunked bytes), or `Connection: close` (close-delimited). Nothing is sent
+    /// if the sink was already completed.
+    public func start(_ response: Response) {
+        guard state == .open else { return }
+        if !attached { early = response; earlyStreaming = true }
+        state = .streaming
+        if attached { worker.startDeferred(self, response) }
+    }
+
+    /// Body bytes of a streamed response, framed as the head said.
+    public func write(_ bytes: [UInt8]) {
+        guard state == .streaming, !bytes.isEmpty else { return }
+        if !attached { earlyBody += bytes; return }
+        worker.writeDeferred(self, bytes)
+    }
+
+    /// Ends a streamed response.
+    public func finish() {
+        guard state == .streaming else { return }
+        state = .done
+        if !attached { earlyFinished = true; return }
+        worker.finishDeferred(self)
+    }
+
+    /// Gives up mid-response (the source failed after the head was sent): the
+    /// client connection is reset so it cannot take a truncated body as whole.
+    public func abort() {
+        if !attached { earlyAborted = true; state = .done; return }
+        guard !isCancelled else { return }
+        state = .done
+        worker.abortDeferred(self)
+    }
+
+    var earlyBody: [UInt8] = []
+    var earlyStreaming = false
+    var earlyFinished = false
+    var earlyAborted = false
+
+    // MARK: worker side
+
+    func deliverBody(_ bytes: UnsafeRawBufferPointer) {
+        if !isCancelled { onRequestBody?(bytes) }
+    }
+
+    func bodyEnded() {
+        requestBodyComplete = true
+        if !isCancelled { onRequestBodyEnd?() }
+    }
+
+    func drained() {
+        if !isCancelled && state == .streaming { onDrain?() }
+    }
+
+    func cancel() {
+        guard !isCancelled else { return }
+        isCancelled = true
+        let wasDone = state == .done
+        state = .done
+        let c = onCancel
+        onCancel = nil; onDrain = nil; onRequestBody = nil; onRequestBodyEnd = nil
+        if !wasDone { c?() }
+    }
+
+    func release() {
+        onCancel = nil; onDrain = nil; onRequestBody = nil; onRequestBodyEnd = nil
+    }
+}

@@ -1,0 +1,119 @@
+import CapuchinServer
+import CapuchinSystem
+import Glibc
+import HTTPCore
+
+/// The reverse proxy: requests whose path matches a route go to that route's
+/// pool (failover, keep-alive backend connections, timeouts), cacheable
+/// responses are stored and served by RFC 9111, and concurrent misses for one
+/// key on a worker are coalesced into one origin request. Requests matching
+/// no route are declined (the static handler serves them).
+public final class ProxyPlugin: Plugin, @unchecked Sendable {
+    public let name = "proxy"
+    public let config: ProxyConfig
+    let log: ErrorLog
+    let loopGuard: LoopGuard
+    let pools: [String: PoolRuntime]
+    let cache: ProxyCache?
+    /// Per-worker state, indexed by worker id; each slot written and read by its own worker only.
+    private let workers: UnsafeMutablePointer<ProxyWorker?>
+    private static let maxWorkers = 257
+
+    /// Builds the plugin. Throws `ConfigError`, or the cache's error when its
+    /// directory or index cannot be opened.
+    public init(config: ProxyConfig, listen: [BackendAddress], log: ErrorLog) throws {
+        self.config = config
+        self.log = log
+        loopGuard = LoopGuard(nodeID: config.nodeID, listenAddresses: listen)
+        var pools: [String: PoolRuntime] = [:]
+        for (name, p) in config.pools { pools[name] = PoolRuntime(config: p, loopGuard: loopGuard, log: { log.warn($0) }) }
+        self.pools = pools
+        cache = config.cache.enabled ? try ProxyCache(config: config.cache, log: log) : nil
+        workers = .allocate(capacity: Self.maxWorkers)
+        workers.initialize(repeating: nil, count: Self.maxWorkers)
+    }
+
+    deinit {
+        workers.deinitialize(count: Self.maxWorkers)
+        workers.deallocate()
+    }
+
+    /// The factory `capuchin` registers (enabled by `plugins: {proxy: true}`).
+    public static var factory: PluginFactory {
+        PluginFactory(name: "proxy", enabledByDefault: false) { setup in
+            let config = try ProxyConfig.parse(setup.section, defaultNodeID: defaultNodeID())
+            let listen = [BackendAddress(host: setup.config.listenAddress, port: setup.config.port)]
+            return try ProxyPlugin(config: config, listen: listen, log: setup.log)
+        }
+    }
+
+    /// The host name as a token (for `Via`), "capuchin" when it has none.
+    static func defaultNodeID() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "capuchin" }
+        let name = String(cString: buf).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+        return name.isEmpty ? "capuchin" : name
+    }
+
+    public func workerStarted(workerID: Int, loop: EventLoop) {
+        guard workerID < Self.maxWorkers else { return }
+        workers[workerID] = ProxyWorker(loop: loop, plugin: self)
+    }
+
+    public func workerStopping(workerID: Int) {
+        guard workerID < Self.maxWorkers else { return }
+        workers[workerID]?.idle.closeAll()
+    }
+
+    public func serverStopped() { cache?.close() }
+
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
+        guard let route = config.route(for: request.path), let pool = pools[route.pool] else { return nil }
+        if loopGuard.isLoop(request.headers) { return loopGuard.loopDetectedResponse() }
+        let id = context.connection.workerID
+        guard id < Self.maxWorkers, let worker = workers[id], let sink = context.deferResponse(request: request) else {
+            return ErrorPage.response(500)
+        }
+        let client = ClientInfo(address: context.connection.peerAddress)
+        guard let cache, request.method == "GET" || request.method == "HEAD" else {
+            UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
+            return .deferred
+        }
+        let primary = CacheRules.primaryKey(for: request)
+        let via = "1.1 \(loopGuard.pseudonym)"
+        if let hit = cache.hit(for: request, primary: primary, via: via) {
+            sink.respond(hit)
+            return .deferred
+        }
+        guard request.method == "GET" else {
+            UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
+            return .deferred
+        }
+        switch worker.coalescing.join(primary, onResult: { [self] outcome in
+            follow(outcome, request: request, primary: primary, via: via, route: pool, worker: worker, client: client, sink: sink)
+        }) {
+        case .leader:
+            let fill = Revalidation.fillRequest(for: request)
+            let exchange = UpstreamExchange(route: pool, worker: worker, request: fill, client: client, sink: sink)
+            exchange.fill = CacheFill(store: cache.store, rules: cache.rules, request: fill, primary: primary)
+            exchange.onComplete = { outcome in worker.coalescing.complete(primary, with: outcome) }
+            exchange.begin()
+        case .follower(let ticket):
+            sink.onCancel = { worker.coalescing.cancel(primary, ticket: ticket) }
+        }
+        return .deferred
+    }
+
+    /// A coalesced waiter: serve what the leader stored, else fetch on its own.
+    private func follow(_ outcome: UpstreamExchange.Outcome, request: HTTPRequest, primary: String, via: String,
+                        route: PoolRuntime, worker: ProxyWorker, client: ClientInfo, sink: ResponseSink) {
+        guard !sink.isCancelled else { return }
+        sink.onCancel = nil
+        if case .stored(let object) = outcome, object.response.vary.matches(request.headers),
+           let r = cache?.response(for: object, now: Clock.wallNanos() / 1_000_000_000, via: via) {
+            sink.respond(r)
+            return
+        }
+        UpstreamExchange(route: route, worker: worker, request: request, client: client, sink: sink).begin()
+    }
+}

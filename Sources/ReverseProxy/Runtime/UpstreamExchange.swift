@@ -1,0 +1,288 @@
+import CapuchinServer
+import CapuchinSystem
+import HTTPCore
+
+/// One client request relayed to a pool: buffers the request body, picks a
+/// backend, connects (or reuses an idle connection), sends, and streams the
+/// response back through the client's `ResponseSink`. A backend that refuses
+/// or times out is marked down and the next one is tried, up to the pool's
+/// `attempts`, as long as nothing was sent to the client yet. Worker-thread only.
+final class UpstreamExchange: OutboundHandler {
+    /// How the exchange ended, for coalesced waiters.
+    enum Outcome {
+        case stored(CachedObject)
+        case notStored
+        case failed
+    }
+
+    let route: PoolRuntime
+    let worker: ProxyWorker
+    let request: HTTPRequest
+    let client: ClientInfo
+    let sink: ResponseSink
+    /// Tees a cacheable response into the store.
+    var fill: CacheFill?
+    /// Called once when the exchange ends (coalescing leader).
+    var onComplete: ((Outcome) -> Void)?
+
+    private var body: [UInt8] = []
+    private var failover: FailoverSequence
+    private var backend: Int?
+    private var connection: OutboundConnection?
+    private var reused = false
+    private var receivedAny = false
+    private var parser: ResponseParser
+    private var timer: TimerHandle?
+    private var headSent = false
+    private var framing = ClientFraming.noBody
+    private var lastFailureTimedOut = false
+    private var failures: [String] = []
+    private var done = false
+
+    init(route: PoolRuntime, worker: ProxyWorker, request: HTTPRequest, client: ClientInfo, sink: ResponseSink) {
+        self.route = route
+        self.worker = worker
+        self.request = request
+        self.client = client
+        self.sink = sink
+        failover = route.pool.failover(path: request.path)
+        parser = ResponseParser(requestMethod: request.method)
+    }
+
+    private var loop: EventLoop { worker.loop }
+    private var config: PoolConfig { route.pool.config }
+
+    /// Starts once the request body is complete (it is buffered so a failed
+    /// attempt can be repeated on another backend).
+    func begin() {
+        sink.onCancel = { [self] in cancel() }
+        if sink.requestBodyComplete {
+            attempt()
+        } else {
+            sink.onRequestBody = { [self] bytes in body.append(contentsOf: bytes) }
+            sink.onRequestBodyEnd = { [self] in attempt() }
+        }
+    }
+
+    // MARK: attempts
+
+    private func attempt() {
+        guard !done else { return }
+        guard let i = failover.next(now: loop.now) else { return giveUp() }
+        backend = i
+        receivedAny = false
+        route.pool.backends[i].requestStarted()
+        if let idle = worker.idle.take(pool: route.pool.name, backend: i, now: loop.now, maxIdleNanos: config.idleTimeoutNanos) {
+            reused = true
+            connection = idle
+            idle.handler = self
+            sendRequest()
+            return
+        }
+        connect(i)
+    }
+
+    private func connect(_ i: Int) {
+        reused = false
+        guard let host = route.resolvedHosts[i] else {
+            return backendFailed(timedOut: false, why: "\(route.pool.backends[i].address): host does not resolve")
+        }
+        do {
+            connection = try loop.connect(host: host, port: route.pool.backends[i].address.port, handler: self)
+        } catch {
+            return backendFailed(timedOut: false, why: "\(route.pool.backends[i].address): \(error)")
+        }
+        arm(config.connectTimeoutNanos) { [self] in
+            backendFailed(timedOut: true, why: "\(route.pool.backends[i].address): connect timed out")
+        }
+    }
+
+    private func sendRequest() {
+        guard let c = connection, let i = backend else { return }
+        let framing: BodyFraming = body.isEmpty && request.framing == .none ? .none : .contentLength(body.count)
+        var bytes = route.builder.head(for: request, client: client, backend: route.pool.backends[i].address, body: framing)
+        bytes += body
+        parser = ResponseParser(requestMethod: request.method)
+        c.send(bytes)
+        arm(config.firstByteTimeoutNanos) { [self] in
+            backendFailed(timedOut: true, why: "\(route.pool.backends[i].address): no response within the first-byte timeout")
+        }
+    }
+
+    private func arm(_ nanos: UInt64, _ action: @escaping () -> Void) {
+        timer?.cancel()
+        timer = loop.schedule(after: nanos, action)
+    }
+
+    /// Methods a retry on another backend cannot harm after the request was sent.
+    private var idempotent: Bool { ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].contains(request.method) }
+
+    private func backendFailed(timedOut: Bool, why: String) {
+        timer?.cancel()
+        let sent = connection != nil && connection!.isConnected
+        connection?.close()
+        connection = nil
+        if let i = backend {
+            route.pool.backends[i].requestFinished()
+            route.pool.reportFailure(i, now: loop.now)
+            backend = nil
+        }
+        failures.append(why)
+        lastFailureTimedOut = timedOut
+        worker.log("proxy: \(request.method) \(request.target): \(why)")
+        if headSent { return abortClient() }
+        if sent && !idempotent { return giveUp() }
+        attempt()
+    }
+
+    private func giveUp() {
+        guard !done else { return }
+        let status = lastFailureTimedOut ? 504 : 502
+        let detail = failures.isEmpty ? "no live backend in pool \(route.pool.name)" : failures.joined(separator: "; ")
+        var h = HTTPHeaders()
+        h.add("Content-Type", "text/plain; charset=utf-8")
+        h.add("Cache-Control", "no-store")
+        let text = "\(status) \(HTTPStatus.reasonPhrase(status)): \(detail)\n"
+        finish(.failed)
+        sink.respond(Response(status: status, headers: h, body: .bytes(Array(text.utf8))))
+    }
+
+    private func abortClient() {
+        finish(.failed)
+        sink.abort()
+    }
+
+    private func finish(_ outcome: UpstreamExchange.Outcome) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        if isFailure(outcome) { fill?.abort() }
+        sink.onDrain = nil
+        let cb = onComplete
+        onComplete = nil
+        cb?(outcome)
+    }
+
+    private func isFailure(_ o: Outcome) -> Bool { if case .failed = o { return true } else { return false } }
+
+    /// The client left: drop the backend connection (its response is unread).
+    private func cancel() {
+        guard !done else { return }
+        connection?.close()
+        connection = nil
+        if let i = backend { route.pool.backends[i].requestFinished(); backend = nil }
+        finish(.failed)
+    }
+
+    // MARK: OutboundHandler
+
+    func outboundConnected(_ c: OutboundConnection) {
+        guard c === connection else { return }
+        sendRequest()
+    }
+
+    func outboundReadable(_ c: OutboundConnection, _ bytes: UnsafeRawBufferPointer) {
+        guard c === connection, !done else { return }
+        receivedAny = true
+        let events: [ResponseEvent]
+        do { events = try parser.feed(bytes) } catch {
+            return protocolError("\(error)")
+        }
+        arm(config.idleTimeoutNanos) { [self] in
+            if headSent { abortClient(); connection?.close(); connection = nil; releaseBackend() }
+            else { backendFailed(timedOut: true, why: "\(c.host):\(c.port): response stalled") }
+        }
+        handle(events)
+    }
+
+    func outboundWritable(_ c: OutboundConnection) {}
+
+    func outboundClosed(_ c: OutboundConnection, error: SystemError?) {
+        guard c === connection, !done else { return }
+        connection = nil
+        if reused && !receivedAny, let i = backend {
+            // A kept-alive connection the backend had closed: not the backend's fault.
+            timer?.cancel()
+            connect(i)
+            return
+        }
+        if parser.head != nil {
+            do { handle(try parser.finishAtEOF()) } catch {
+                if headSent { releaseBackend(); return abortClient() }
+                return protocolError("\(error)")
+            }
+            return
+        }
+        let address = backend.map { route.pool.backends[$0].address.description } ?? "\(c.host):\(c.port)"
+        backendFailed(timedOut: false, why: "\(address): " + (error.map { "\($0)" } ?? "closed the connection without a response"))
+    }
+
+    private func protocolError(_ why: String) {
+        connection?.close()
+        connection = nil
+        if headSent { releaseBackend(); return abortClient() }
+        // A malformed answer is not retried elsewhere: the backend did answer.
+        if let i = backend { route.pool.backends[i].requestFinished(); backend = nil }
+        failures.append(why)
+        lastFailureTimedOut = false
+        worker.log("proxy: \(request.method) \(request.target): \(why)")
+        giveUp()
+    }
+
+    private func releaseBackend() {
+        if let i = backend { route.pool.backends[i].requestFinished(); backend = nil }
+    }
+
+    // MARK: relaying
+
+    private func handle(_ events: [ResponseEvent]) {
+        for e in events {
+            if done { return }
+            switch e {
+            case .informational: break
+            case .head(let h): relayHead(h)
+            case .body(let b): relayBody(b)
+            case .end: relayEnd()
+            }
+        }
+    }
+
+    private func relayHead(_ h: BackendResponseHead) {
+        if let i = backend { route.pool.reportSuccess(i) }
+        if CacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
+        framing = ClientFraming.forRelay(of: h, clientVersion: request.version)
+        var headers = route.responseBuilder.headers(for: h, framing: framing)
+        // The server writes its own Date and Server lines.
+        headers.remove("Date")
+        headers.remove("Server")
+        if let fill, fill.begin(head: h, now: loop.now) {
+            headers.add("X-Cache", "MISS")
+        }
+        headSent = true
+        sink.start(Response(status: h.status, headers: headers))
+    }
+
+    private func relayBody(_ b: [UInt8]) {
+        fill?.append(b)
+        sink.write(framing == .chunked ? ChunkedEncoder.chunk(b) : b)
+        if sink.isCongested, let c = connection {
+            c.pauseReading()
+            sink.onDrain = { [weak c] in c?.resumeReading() }
+        }
+    }
+
+    private func relayEnd() {
+        timer?.cancel()
+        if framing == .chunked { sink.write(ChunkedEncoder.end) }
+        let stored = fill?.commit()
+        if let c = connection, parser.head?.keepAlive == true, !parser.sawExcessData, let i = backend {
+            worker.idle.put(c, pool: route.pool.name, backend: i, now: loop.now)
+        } else {
+            connection?.close()
+        }
+        connection = nil
+        releaseBackend()
+        finish(stored.map { .stored($0) } ?? .notStored)
+        sink.finish()
+    }
+}

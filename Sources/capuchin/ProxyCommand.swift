@@ -1,0 +1,95 @@
+import ArgumentParser
+import CapuchinServer
+import Foundation
+import ReverseProxy
+
+/// `capuchin proxy`: a caching reverse proxy for one pool, configured from flags.
+struct ProxyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Proxy every request to a pool of backends, caching responses by RFC 9111, until SIGTERM or SIGINT.",
+        discussion: """
+        Example:
+          capuchin proxy --port 8080 --to 127.0.0.1:9001 --to 127.0.0.1:9002 --balance round-robin --cache-dir /var/cache/capuchin
+        For routes, several pools and timeouts use `capuchin serve --config` with a `proxy` section (docs/CONFIG.md).
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("TCP port to listen on (0 picks a free port).", valueName: "port"))
+    var port: Int = 8080
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on.", valueName: "addr"))
+    var listen: String = "0.0.0.0"
+
+    @Option(name: .customLong("to"), help: ArgumentHelp("A backend host:port (repeat for a pool).", valueName: "host:port"))
+    var backends: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("naive, first-alive, round-robin, round-robin-locked, least-connections or consistent-hash.", valueName: "algo"))
+    var balance: String = "round-robin"
+
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory of the persistent response cache (default ./capuchin-proxy-cache).", valueName: "dir"))
+    var cacheDir: String?
+
+    @Flag(name: .customLong("no-cache"), help: "Do not cache responses.")
+    var noCache = false
+
+    @Option(name: .long, help: ArgumentHelp("Worker threads (default: one per processor).", valueName: "n"))
+    var workers: Int = 0
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warn, info or debug.", valueName: "level"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if backends.isEmpty { throw ValidationError("give at least one --to HOST:PORT") }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
+    }
+
+    /// The configuration the flags stand for, as the YAML `serve --config` reads.
+    func configText(cacheDirectory: String, siteRoot: String) -> String {
+        func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+        var y = """
+        server:
+          listen: \(quoted(listen))
+          port: \(port)
+          workers: \(workers)
+        sites:
+          - root: \(quoted(siteRoot))
+            default: true
+        logging:
+          level: \(quoted(logLevel))
+        plugins:
+          proxy: true
+        proxy:
+          routes:
+            - match: '^/'
+              pool: default
+          pools:
+            default:
+              balance: \(quoted(balance))
+              backends:
+
+        """
+        for b in backends { y += "          - \(quoted(b))\n" }
+        if !noCache { y += "  cache:\n    dir: \(quoted(cacheDirectory))\n" }
+        return y
+    }
+
+    func run() throws {
+        let log = ErrorLog()
+        let cwd = FileManager.default.currentDirectoryPath
+        let dir = ConfigLoader.resolve(cacheDir ?? "capuchin-proxy-cache", against: cwd)
+        let root = dir + "/empty-site"
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let config = try ConfigLoader.parse(configText(cacheDirectory: dir, siteRoot: root), file: "command line")
+            let server = try Server(config: config, factories: PluginCatalog.factories, log: log)
+            try server.run()
+        } catch let e as ConfigError {
+            log.error("configuration error: \(e)")
+            throw ExitCode(2)
+        } catch {
+            log.error("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+"""Backends for the proxy tests: threaded http.server instances on 127.0.0.1
+free ports that count the requests they get and answer by path prefix."""
+import http.client
+import http.server
+import json
+import os
+import socket
+import threading
+import time
+
+from conftest import Server, free_port
+
+
+class BackendHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        self.server.backend.track(self.connection)
+
+    def do_GET(self):
+        self.answer()
+
+    def do_HEAD(self):
+        self.answer()
+
+    def do_POST(self):
+        self.answer()
+
+    def answer(self):
+        backend = self.server.backend
+        backend.record(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = self.path
+        extra = []
+        if path.startswith("/p/slow"):
+            time.sleep(1.0)
+        if path.startswith("/p/hang"):
+            time.sleep(4.0)
+        if path.startswith("/p/echo"):
+            payload = json.dumps({"method": self.command, "headers": [[k, v] for k, v in self.headers.items()],
+                                  "body": body.decode("latin-1")}).encode()
+            return self.send(200, payload, [("Cache-Control", "no-store"), ("Content-Type", "application/json")])
+        if path.startswith("/p/chunked"):
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("X-Backend", backend.name)
+            self.end_headers()
+            for i in range(5):
+                part = ("part %d of %s;" % (i, backend.name)).encode() * (i + 1)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+                time.sleep(0.02)
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if path.startswith("/p/cache") or path.startswith("/p/slow"):
+            extra.append(("Cache-Control", "max-age=60"))
+        elif path.startswith("/p/nostore"):
+            extra.append(("Cache-Control", "no-store, max-age=60"))
+        elif path.startswith("/p/private"):
+            extra.append(("Cache-Control", "private, max-age=60"))
+        elif path.startswith("/p/cookie"):
+            extra += [("Cache-Control", "max-age=60"), ("Set-Cookie", "s=1")]
+        else:
+            extra.append(("Cache-Control", "no-store"))
+        n = backend.count(path)
+        self.send(200, ("%s %s #%d\n" % (backend.name, path, n)).encode(), extra)
+
+    def send(self, status, body, headers):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Backend", self.server.backend.name)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+class Backend:
+    def __init__(self, name):
+        self.name = name
+        self.port = free_port()
+        self.lock = threading.Lock()
+        self.paths = []
+        self.sockets = []
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), BackendHandler)
+        self.httpd.daemon_threads = True
+        self.httpd.backend = self
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def record(self, path):
+        with self.lock:
+            self.paths.append(path)
+
+    def count(self, path=None):
+        with self.lock:
+            return len(self.paths) if path is None else self.paths.count(path)
+
+    def track(self, sock):
+        with self.lock:
+            self.sockets.append(sock)
+
+    def stop(self):
+        """Stops listening and cuts every open connection (a dead backend)."""
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+        with self.lock:
+            for sock in self.sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.sockets = []
+
+
+PROXY_CONFIG = """
+server:
+  listen: 127.0.0.1
+  port: {port}
+  workers: %(workers)d
+  keepalive_timeout: 5s
+sites:
+  - root: %(root)s
+    default: true
+logging:
+  level: debug
+plugins:
+  proxy: true
+proxy:
+  node_id: t1
+  routes:
+    - match: '^/p/'
+      pool: p
+  pools:
+    p:
+      balance: %(balance)s
+      attempts: %(attempts)d
+      offline_timeout: 30s
+      connect_timeout: 1s
+      first_byte_timeout: %(first_byte)s
+      backends:
+%(backends)s
+%(cache)s
+"""
+
+
+def proxy_config(root, backends, balance="round-robin", attempts=2, workers=1, first_byte="3s", cache_dir=None):
+    lines = "".join("        - '%s'\n" % b for b in backends)
+    cache = "  cache:\n    dir: %s\n" % cache_dir if cache_dir else ""
+    return PROXY_CONFIG % dict(root=root, backends=lines.rstrip("\n"), balance=balance, attempts=attempts,
+                               workers=workers, first_byte=first_byte, cache=cache)
+
+
+def fetch(server, path, headers=None, method="GET", body=None, timeout=10):
+    """One request on its own connection: (status, headers dict lowercased, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        c.close()
+
+
+def dead_address():
+    """host:port where nothing listens."""
+    return "127.0.0.1:%d" % free_port()
+
+
+def start_server(workdir, config):
+    return Server(workdir, config).start()

@@ -1,0 +1,282 @@
+"""The reverse proxy end to end: balancing, failover, errors, loop detection,
+header rewriting, chunked relay, caching, coalescing and cache persistence."""
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from proxy_support import Backend, dead_address, fetch, proxy_config
+
+
+@pytest.fixture
+def backends():
+    made = []
+
+    def make(n):
+        for i in range(n):
+            made.append(Backend("b%d" % len(made)))
+        return made[-n:]
+
+    yield make
+    for b in made:
+        b.stop()
+
+
+def origin(body):
+    return body.split()[0].decode()
+
+
+def test_round_robin_alternates(server_factory, docroot, backends):
+    b = backends(2)
+    s = server_factory(proxy_config(docroot, [x.address for x in b], balance="round-robin"))
+    seen = [origin(fetch(s, "/p/rr%d" % i)[2]) for i in range(6)]
+    assert seen[0::2] == [seen[0]] * 3 and seen[1::2] == [seen[1]] * 3 and seen[0] != seen[1]
+    assert b[0].count() == 3 and b[1].count() == 3
+
+
+def test_requests_outside_routes_are_served_statically(server_factory, docroot, backends):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address]))
+    status, _, body = fetch(s, "/a.txt")
+    assert (status, body) == (200, b"alpha\n")
+    assert b[0].count() == 0
+
+
+def test_first_alive_sticks_to_first_then_fails_over(server_factory, docroot, backends):
+    b = backends(2)
+    s = server_factory(proxy_config(docroot, [x.address for x in b], balance="first-alive"))
+    assert [origin(fetch(s, "/p/f%d" % i)[2]) for i in range(4)] == ["b0"] * 4
+    b[0].stop()
+    results = [fetch(s, "/p/g%d" % i) for i in range(4)]
+    assert [r[0] for r in results] == [200] * 4
+    assert [origin(r[2]) for r in results] == ["b1"] * 4
+
+
+def test_least_connections_avoids_the_busy_backend(server_factory, docroot, backends):
+    b = backends(2)
+    s = server_factory(proxy_config(docroot, [x.address for x in b], balance="least-connections"))
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=fetch(s, "/p/slow-lc")))
+    t.start()
+    deadline = time.time() + 3
+    while b[0].count() + b[1].count() == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    busy = "b0" if b[0].count() else "b1"
+    quick = [origin(fetch(s, "/p/q%d" % i)[2]) for i in range(4)]
+    t.join()
+    assert slow["r"][0] == 200 and origin(slow["r"][2]) == busy
+    assert busy not in quick
+
+
+def test_consistent_hash_maps_a_path_to_one_backend(server_factory, docroot, backends):
+    b = backends(3)
+    s = server_factory(proxy_config(docroot, [x.address for x in b], balance="consistent-hash"))
+    for i in range(8):
+        owners = {origin(fetch(s, "/p/h%d" % i)[2]) for _ in range(3)}
+        assert len(owners) == 1, owners
+
+
+def test_failover_when_a_backend_dies_mid_run(server_factory, docroot, backends):
+    b = backends(2)
+    s = server_factory(proxy_config(docroot, [x.address for x in b], balance="round-robin", attempts=2))
+    assert {origin(fetch(s, "/p/a%d" % i)[2]) for i in range(4)} == {"b0", "b1"}
+    b[1].stop()
+    results = [fetch(s, "/p/b%d" % i) for i in range(6)]
+    assert [r[0] for r in results] == [200] * 6
+    assert {origin(r[2]) for r in results} == {"b0"}
+
+
+def test_all_backends_down_gives_502(server_factory, docroot):
+    s = server_factory(proxy_config(docroot, [dead_address(), dead_address()], attempts=2))
+    status, headers, body = fetch(s, "/p/x")
+    assert status == 502
+    assert b"502 Bad Gateway" in body and b"127.0.0.1" in body
+    # The server itself is fine.
+    assert fetch(s, "/a.txt")[0] == 200
+
+
+def test_backend_timeout_gives_504(server_factory, docroot, backends):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], attempts=1, first_byte="500ms"))
+    started = time.time()
+    status, _, body = fetch(s, "/p/hang")
+    assert status == 504 and b"timeout" in body
+    assert time.time() - started < 3.5
+
+
+def test_loop_to_itself_is_refused(server_factory, docroot):
+    s = server_factory(proxy_config(docroot, ["127.0.0.1:{port}"], attempts=2))
+    status, _, body = fetch(s, "/p/loop", timeout=5)
+    assert status in (502, 508), (status, body)
+    assert fetch(s, "/a.txt")[0] == 200
+
+
+def test_request_that_already_passed_through_gets_508(server_factory, docroot, backends):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address]))
+    status, _, body = fetch(s, "/p/x", headers={"Via": "1.1 other, 1.1 capuchin-t1"})
+    assert status == 508 and b"Loop detected" in body
+    status, _, _ = fetch(s, "/p/x", headers={"X-Capuchin-Loop": "t1"})
+    assert status == 508
+    assert b[0].count() == 0
+
+
+def test_hop_by_hop_stripped_and_forwarding_headers_added(server_factory, docroot, backends):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address]))
+    status, headers, body = fetch(s, "/p/echo", method="POST", body=b"payload=1",
+                                  headers={"Connection": "keep-alive, X-Secret", "X-Secret": "hop",
+                                           "Keep-Alive": "timeout=5", "TE": "trailers", "X-Kept": "yes",
+                                           "X-Forwarded-For": "6.6.6.6", "Content-Type": "text/plain"})
+    assert status == 200
+    got = json.loads(body)
+    names = {k.lower(): v for k, v in got["headers"]}
+    assert got["method"] == "POST" and got["body"] == "payload=1"
+    for hop in ("x-secret", "keep-alive", "te"):
+        assert hop not in names
+    assert names["x-kept"] == "yes"
+    assert names["x-forwarded-for"] == "127.0.0.1"  # the client is not a trusted proxy
+    assert "capuchin-t1" in names["via"]
+    assert "capuchin-t1" in headers["via"]
+
+
+def test_chunked_backend_response_relayed_intact(server_factory, docroot, backends):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address]))
+    status, headers, body = fetch(s, "/p/chunked")
+    expected = b"".join(("part %d of b0;" % i).encode() * (i + 1) for i in range(5))
+    assert status == 200 and body == expected
+    assert headers.get("transfer-encoding") == "chunked"
+    # The connection stays usable after a chunked relay (keep-alive).
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+    for _ in range(2):
+        c.request("GET", "/p/chunked")
+        r = c.getresponse()
+        assert r.read() == expected
+    c.close()
+
+
+def test_max_age_response_is_served_from_cache(server_factory, docroot, backends, tmp_path):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], cache_dir=str(tmp_path / "cache")))
+    first = fetch(s, "/p/cache1")
+    assert first[0] == 200 and first[1].get("x-cache") == "MISS"
+    for _ in range(3):
+        status, headers, body = fetch(s, "/p/cache1")
+        assert (status, body) == (200, first[2])
+        assert headers["x-cache"] == "HIT" and "age" in headers
+    assert b[0].count("/p/cache1") == 1
+    # HEAD is answered from the stored GET response too.
+    status, headers, body = fetch(s, "/p/cache1", method="HEAD")
+    assert status == 200 and body == b"" and headers["content-length"] == str(len(first[2]))
+    assert b[0].count("/p/cache1") == 1
+
+
+@pytest.mark.parametrize("path,headers", [
+    ("/p/nostore", {}),
+    ("/p/private", {}),
+    ("/p/cookie", {}),
+    ("/p/cache-auth", {"Authorization": "Basic dTpw"}),
+])
+def test_uncacheable_responses_are_not_stored(server_factory, docroot, backends, tmp_path, path, headers):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], cache_dir=str(tmp_path / "cache")))
+    for _ in range(3):
+        status, h, _ = fetch(s, path, headers=headers)
+        assert status == 200 and h.get("x-cache") != "HIT"
+    assert b[0].count(path) == 3
+
+
+def test_concurrent_misses_are_coalesced(server_factory, docroot, backends, tmp_path):
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], workers=1, cache_dir=str(tmp_path / "cache")))
+    results = [None] * 6
+
+    def get(i):
+        results[i] = fetch(s, "/p/slow-coalesce")
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r[0] == 200 for r in results)
+    assert len({r[2] for r in results}) == 1
+    assert b[0].count("/p/slow-coalesce") == 1
+
+
+def test_cache_survives_restart(server_factory, docroot, backends, tmp_path):
+    b = backends(1)
+    config = proxy_config(docroot, [b[0].address], cache_dir=str(tmp_path / "cache"))
+    s = server_factory(config)
+    bodies = {p: fetch(s, p)[2] for p in ("/p/cache-r1", "/p/cache-r2")}
+    assert s.stop() == 0
+    s2 = server_factory(config)
+    for p, body in bodies.items():
+        status, headers, got = fetch(s2, p)
+        assert (status, got, headers["x-cache"]) == (200, body, "HIT")
+    assert b[0].count() == 2
+
+
+def test_cache_survives_kill_9_without_dangling_entries(server_factory, docroot, backends, tmp_path):
+    b = backends(1)
+    cache = tmp_path / "cache"
+    config = proxy_config(docroot, [b[0].address], cache_dir=str(cache))
+    s = server_factory(config)
+    bodies = {p: fetch(s, p)[2] for p in ("/p/cache-k%d" % i for i in range(5))}
+    time.sleep(0.5)  # past the index's commit interval (100 ms)
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait()
+    s2 = server_factory(config)
+    log = s2.read_log()
+    assert "proxy cache: 5 response(s)" in log and "recovery dropped 0 entr" in log, log
+    for p, body in bodies.items():
+        status, headers, got = fetch(s2, p)
+        assert (status, got, headers["x-cache"]) == (200, body, "HIT")
+    assert b[0].count() == 5
+    # Every body file on disk belongs to an entry (recovery removed none, none left over).
+    files = [f for d, _, fs in os.walk(str(cache / "proxy")) for f in fs if os.path.basename(d) != "tmp"]
+    assert len(files) == 5
+
+
+def test_proxy_subcommand_balances_and_caches(backends, tmp_path):
+    import subprocess
+    from conftest import BIN, free_port
+    b = backends(2)
+    port = free_port()
+    log = open(str(tmp_path / "proxy.log"), "w")
+    proc = subprocess.Popen([BIN, "proxy", "--port", str(port), "--listen", "127.0.0.1", "--to", b[0].address,
+                             "--to", b[1].address, "--balance", "round-robin", "--cache-dir", str(tmp_path / "pc"),
+                             "--workers", "1"], stdout=log, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, SWIFT_BACKTRACE="enable=no"))
+    try:
+        class S:
+            pass
+        s = S()
+        s.port = port
+        deadline = time.time() + 10
+        while True:
+            try:
+                fetch(s, "/p/cache-warm", timeout=1)
+                break
+            except OSError:
+                assert time.time() < deadline and proc.poll() is None, open(str(tmp_path / "proxy.log")).read()
+                time.sleep(0.05)
+        assert {origin(fetch(s, "/other%d" % i)[2]) for i in range(4)} == {"b0", "b1"}
+        first = fetch(s, "/p/cache-sub")
+        again = fetch(s, "/p/cache-sub")
+        assert again[2] == first[2] and again[1]["x-cache"] == "HIT"
+        assert b[0].count("/p/cache-sub") + b[1].count("/p/cache-sub") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
