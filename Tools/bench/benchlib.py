@@ -4,6 +4,7 @@ Everything started here binds 127.0.0.1, is bounded in time and is stopped by
 PID: start a `Bench` as a context manager and every server it started is stopped
 on exit, on SIGINT/SIGTERM/SIGHUP and at interpreter exit.
 """
+import argparse
 import atexit
 import http.client
 import os
@@ -284,7 +285,7 @@ class Bench:
         elif has_cache_dir:
             argv += ["--cache-dir", str(d / "cache")]
         elif cache is True:
-            raise RuntimeError("this capuchin build does not accept --cache-dir")
+            log(f"note: {name}: --cache-dir not accepted; the cache (if built in) uses its default under state_dir")
         env = {**os.environ, "SWIFT_BACKTRACE": "enable=no"}
         return self.add(Server(name, argv, port, d, env))
 
@@ -391,6 +392,73 @@ mimetype.assign = (".html" => "text/html", ".css" => "text/css", ".jpg" => "imag
 
     def case_paths(self, case):
         return self.urls() if CASES[case] is None else [CASES[case]]
+
+    def verify_all(self, servers, cases):
+        """verify() every server on every case; raises RuntimeError on the first mismatch."""
+        for s in servers:
+            for case in cases:
+                self.verify(s, self.case_paths(case))
+        mix = f" (all {len(self.urls())} urls of the mix)" if "mix" in cases else ""
+        log(f"verified: every server returns 200, the right Content-Length and body for {', '.join(cases)}{mix}")
+
+    def measure(self, servers, cases, dur, rounds, warmup):
+        """wrk every (server, case) once per round, server order rotated each round.
+
+        Returns {(server name, case): [wrk result per round]}; raises RuntimeError if wrk fails."""
+        if warmup > 0:
+            for s in servers:
+                for case in cases:
+                    run_wrk(s.port, case, self.docroot, warmup)
+        results = {(s.name, c): [] for s in servers for c in cases}
+        for rnd in range(rounds):
+            k = rnd % len(servers)
+            order = servers[k:] + servers[:k]
+            log(f"round {rnd + 1}/{rounds}: order {', '.join(s.name for s in order)}")
+            for case in cases:
+                for s in order:
+                    r = run_wrk(s.port, case, self.docroot, dur)
+                    results[(s.name, case)].append(r)
+                    warn = ""
+                    if r["non2xx"] or r["errors"]:
+                        warn = f"  !! non-2xx {r['non2xx']}, socket errors {r['errors']}"
+                    log(f"  {case:7} {s.name:16} {fmt_rps(r['rps']):>10} req/s  p99 {fmt_ms(r['p99_ms'])}{warn}")
+        return results
+
+
+def print_medians(servers, cases, results, dur, rounds, compare):
+    """Per case: median req/s and p99 per server, then compare(medians) -> (label, ref name, other names).
+
+    The ratio printed is ref / best of the others (by req/s)."""
+    log(f"\n== medians over {rounds} round(s) of wrk -t2 -c64 -d{dur}s "
+        "(wrk and the servers share the machine's 2 cores) ==")
+    for case in cases:
+        log(f"\n{CASE_LABELS[case]}")
+        log(f"  {'server':16} {'req/s':>10} {'p99':>10}   per round req/s")
+        med = {}
+        for s in servers:
+            rs = results[(s.name, case)]
+            med[s.name] = (median([r["rps"] for r in rs]), median([r["p99_ms"] for r in rs]))
+            bad = sum(r["non2xx"] + r["errors"] for r in rs)
+            log(f"  {s.name:16} {fmt_rps(med[s.name][0]):>10} {fmt_ms(med[s.name][1]):>10}   "
+                + " ".join(fmt_rps(r["rps"]) for r in rs)
+                + (f"   !! {bad} non-2xx/socket errors" if bad else ""))
+        label, ref, others = compare(med)
+        others = [n for n in others if n in med]
+        if ref in med and others:
+            best = max(others, key=lambda n: med[n][0])
+            log(f"  {label} ({ref} / {best}): req/s x{med[ref][0] / med[best][0]:.2f}, "
+                f"p99 x{med[ref][1] / med[best][1]:.2f}")
+
+
+def csv_list(allowed):
+    def parse(text):
+        items = [x.strip() for x in text.split(",") if x.strip()]
+        bad = [x for x in items if x not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(f"unknown {bad or text!r}; choose from {','.join(allowed)}")
+        return items
+    return parse
+
 
 
 # ---- wrk ---------------------------------------------------------------------------------
