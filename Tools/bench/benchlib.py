@@ -390,6 +390,26 @@ mimetype.assign = (".html" => "text/html", ".css" => "text/css", ".jpg" => "imag
         finally:
             conn.close()
 
+    def cache_note(self, server, path="/small/f1.html"):
+        """One line saying whether Capuchin's cache answers: X-Cache of 3 GETs, files in its cache dir."""
+        marks = []
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            for _ in range(3):
+                conn.request("GET", path)
+                r = conn.getresponse()
+                r.read()
+                marks.append(r.getheader("X-Cache") or "-")
+        finally:
+            conn.close()
+        cdir = server.workdir / "cache"
+        files = sum(1 for p in cdir.rglob("*") if p.is_file()) if cdir.exists() else None
+        note = f"{server.name}: X-Cache on 3 GETs of {path}: {' '.join(marks)}; " + (
+            f"{files} file(s) in its cache dir" if files is not None else "no cache dir on disk")
+        if marks == ["-"] * 3:
+            note += " -> no X-Cache header: the file cache plugin is off or absent from this build"
+        return note
+
     def case_paths(self, case):
         return self.urls() if CASES[case] is None else [CASES[case]]
 

@@ -49,7 +49,10 @@ def main():
         for s in servers:
             b.log(f"started {s.name} pid {s.proc.pid} on 127.0.0.1:{s.port}: {' '.join(s.argv[1:])}")
         bench.verify_all(servers, a.cases)
-        report_cache_presence(on, off)
+        for s in servers:
+            b.log(bench.cache_note(s))
+        if "absent" in bench.cache_note(on):
+            b.log("!! the cache-on instance shows no cache: 'on' and 'off' below run the same code")
 
         if not a.skip_wrk:
             results = bench.measure(servers, a.cases, a.dur, a.rounds, a.warmup)
@@ -67,19 +70,6 @@ def main():
                 syscount.print_per_request(s.name + (f"  [X-Cache {xc}]" if xc else ""), calls,
                                            a.requests, conns)
     b.log(f"uptime at end: {b.uptime()}")
-
-
-def report_cache_presence(on, off):
-    """Say whether the cache plugin really answers (X-Cache header, files in --cache-dir)."""
-    marks = {}
-    for s in (on, off):
-        _, xc = syscount.keepalive_get(s.port, "/small/f1.html", 3)
-        marks[s.name] = xc
-    cache_files = [p for p in (on.workdir / "cache").rglob("*") if p.is_file()] if (on.workdir / "cache").exists() else []
-    b.log(f"X-Cache headers on 3 GETs: {marks}; files in {on.name}'s cache dir: {len(cache_files)}")
-    if not marks[on.name] and not cache_files:
-        b.log("!! NOTE: no X-Cache header and no cache files: the cache plugin seems absent from this "
-              "build (or x_cache_header off); 'on' and 'off' then run the same code.")
 
 
 if __name__ == "__main__":

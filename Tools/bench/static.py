@@ -46,6 +46,9 @@ def main():
 
         # A wrong setup must not produce numbers.
         bench.verify_all(servers, a.cases)
+        for s in servers:
+            if s.name == "capuchin":
+                b.log(bench.cache_note(s))
         results = bench.measure(servers, a.cases, a.dur, a.rounds, a.warmup)
         b.print_medians(servers, a.cases, results, a.dur, a.rounds,
                         lambda med: ("capuchin / best competitor", "capuchin", [n for n in med if n != "capuchin"]))
