@@ -225,6 +225,8 @@ class Bench:
         if self._cleaned:
             return
         self._cleaned = True
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         for s in reversed(self.servers):
             try:
                 s.stop()
