@@ -41,7 +41,11 @@ KEEPALIVE_REQUESTS = 100000  # same per-connection limit for every server
 
 
 def log(msg):
-    print(msg, flush=True)
+    """Print now; a closed stdout (e.g. `| head`) must not stop the cleanup."""
+    try:
+        print(msg, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
 
 
 def uptime():
