@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Static-file benchmark: Capuchin vs nginx, h2o and lighttpd on the standard docroot.
+
+usage: static.py [--only capuchin,nginx,h2o,lighttpd] [--dur S] [--rounds N]
+                 [--cases small,medium,large,mix] [--warmup S] [--keep]
+Env: CAPUCHIN_BIN (else a release build in .build-bench2), DUR, ROUNDS (defaults).
+"""
+import argparse
+import os
+import sys
+
+import benchlib as b
+
+SERVERS = ["capuchin", "nginx", "h2o", "lighttpd"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", type=b.csv_list(SERVERS), default=SERVERS, help="servers to run")
+    ap.add_argument("--dur", type=int, default=int(os.environ.get("DUR", 10)), help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 3)))
+    ap.add_argument("--cases", type=b.csv_list(list(b.CASES)), default=list(b.CASES))
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured wrk per server and case")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
+    a = ap.parse_args()
+    if a.dur < 1 or a.rounds < 1:
+        ap.error("--dur and --rounds must be >= 1")
+
+    b.log(f"uptime at start: {b.uptime()}")
+    b.log(f"machine: {os.cpu_count()} cores; wrk (-t2 -c64) and the servers share them, "
+          "so absolute numbers are low and the ratios matter more.")
+    with b.Bench(keep=a.keep) as bench:
+        bench.make_docroot()
+        servers = []
+        for name in a.only:
+            if name == "capuchin":
+                binary = b.find_capuchin()
+                no_cache, cache_dir = b.capuchin_cache_flags(binary)
+                b.log(f"capuchin: {binary}  (cache flags: --no-cache {'yes' if no_cache else 'NOT accepted'}, "
+                      f"--cache-dir {'yes' if cache_dir else 'NOT accepted'}; cache at the build's default)")
+                servers.append(bench.capuchin(binary))
+            else:
+                servers.append(getattr(bench, name)())
+        for s in servers:
+            b.log(f"started {s.name} pid {s.proc.pid} on 127.0.0.1:{s.port}")
+
+        # A wrong setup must not produce numbers.
+        bench.verify_all(servers, a.cases)
+        for s in servers:
+            if s.name == "capuchin":
+                b.log(bench.cache_note(s))
+        results = bench.measure(servers, a.cases, a.dur, a.rounds, a.warmup)
+        b.print_medians(servers, a.cases, results, a.dur, a.rounds,
+                        lambda med: ("capuchin / best competitor", "capuchin", [n for n in med if n != "capuchin"]))
+    b.log(f"uptime at end: {b.uptime()}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except RuntimeError as e:
+        print(f"static.py: {e}", file=sys.stderr)
+        sys.exit(1)
