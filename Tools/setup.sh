@@ -3,7 +3,7 @@
 # The Swift toolchain itself (6.x) must already be on PATH.
 set -euo pipefail
 need_apt=()
-for p in liblmdb-dev lmdb-utils pkg-config curl strace python3-pip libjs-chart.js; do
+for p in liblmdb-dev lmdb-utils pkg-config curl strace python3-pip libjs-chart.js chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -12,10 +12,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 py_need=()
-for m in pytest h11 httptools prometheus_client; do
+for m in pytest h11 httptools prometheus_client websocket; do
   python3 -c "import $m" >/dev/null 2>&1 || py_need+=("$m")
 done
 if [ ${#py_need[@]} -gt 0 ]; then
+  py_need=("${py_need[@]/websocket/websocket-client}")
   python3 -m pip install -q "${py_need[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_need[@]}"
 fi

@@ -150,7 +150,7 @@ async function tick() {
     $("status").textContent = "live"; $("status").className = "";
   } catch (e) { $("status").textContent = "error: " + e.message; $("status").className = "err"; }
 }
-async function top() {
+async function loadTop() {
   try {
     const r = await api("GET", "/api/entries?sort=hits&limit=10");
     const tb = $("t-top"); tb.innerHTML = "";
@@ -164,19 +164,19 @@ async function top() {
 }
 $("b-clear").addEventListener("click", async () => {
   if (!confirm("Remove every entry from the cache?")) return;
-  try { const r = await api("DELETE", "/api/cache?all=1"); $("a-result").textContent = "cleared " + r.removed + " entries"; top(); tick(); }
+  try { const r = await api("DELETE", "/api/cache?all=1"); $("a-result").textContent = "cleared " + r.removed + " entries"; loadTop(); tick(); }
   catch (e) { $("a-result").textContent = "clear failed: " + e.message; }
 });
 $("b-purge").addEventListener("click", async () => {
   const p = $("i-prefix").value.trim();
   if (!p) { $("a-result").textContent = "enter a prefix"; return; }
   if (!confirm("Purge every entry whose key starts with " + p + "?")) return;
-  try { const r = await api("DELETE", "/api/cache?prefix=" + encodeURIComponent(p)); $("a-result").textContent = "purged " + r.removed + " entries"; top(); }
+  try { const r = await api("DELETE", "/api/cache?prefix=" + encodeURIComponent(p)); $("a-result").textContent = "purged " + r.removed + " entries"; loadTop(); }
   catch (e) { $("a-result").textContent = "purge failed: " + e.message; }
 });
 charts = makeCharts();
-tick(); top();
-setInterval(tick, 1000); setInterval(top, 5000);
+tick(); loadTop();
+setInterval(tick, 1000); setInterval(loadTop, 5000);
 </script>
 </body>
 </html>

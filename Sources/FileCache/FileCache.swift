@@ -27,7 +27,7 @@ public final class FileCache: @unchecked Sendable {
     let shards: [CacheShard]
     private let shardMask: UInt64
     let counters: CounterTable
-    let persistence: CachePersistence?
+    public let persistence: CachePersistence?
     let log: (String) -> Void
     private let revalidateNanos: UInt64
     private let ttlNanos: Int64

@@ -1,13 +1,16 @@
 import Admin
 import CapuchinServer
+import FileCache
 import ReverseProxy
 
 /// The plugins built into this binary, in the order they see requests (the
 /// static file handler is appended last by the server).
 enum PluginCatalog {
     static var factories: [PluginFactory] {
-        [
-            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics) },
+        let link = FileCacheLink()
+        return [
+            FileCachePlugin.factory(onCreate: { link.cache = $0.cache }),
+            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link) },
             ProxyPlugin.factory,
         ]
     }

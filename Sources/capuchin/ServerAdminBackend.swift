@@ -1,13 +1,21 @@
 import Admin
+import CacheStore
 import CapuchinServer
+import FileCache
 
-/// Feeds the admin plugin from the workers' counters (and, once registered,
-/// the file cache and its store).
+/// Holds the file cache once its plugin is built, for the admin backend.
+final class FileCacheLink: @unchecked Sendable {
+    var cache: FileCache?
+}
+
+/// Feeds the admin plugin from the workers' counters, the file cache and its store.
 final class ServerAdminBackend: AdminBackend, @unchecked Sendable {
     let statistics: ServerStatistics
+    let link: FileCacheLink
 
-    init(statistics: ServerStatistics) {
+    init(statistics: ServerStatistics, link: FileCacheLink) {
         self.statistics = statistics
+        self.link = link
     }
 
     func serverFigures() -> ServerFigures {
@@ -19,10 +27,43 @@ final class ServerAdminBackend: AdminBackend, @unchecked Sendable {
         return f
     }
 
-    func cacheFigures() -> CacheFigures? { nil }
-    func storeFigures() -> StoreFigures? { nil }
-    func entries(prefix: String?, sort: EntrySort, limit: Int, offset: Int) -> (rows: [EntryRow], total: Int) { ([], 0) }
-    func purge(key: String) -> Int { 0 }
-    func purge(prefix: String) -> Int { 0 }
-    func clear() -> Int { 0 }
+    func cacheFigures() -> CacheFigures? {
+        guard let s = link.cache?.stats() else { return nil }
+        var f = CacheFigures()
+        f.hits = s.hits
+        f.misses = s.misses
+        f.bytesServedFromCache = s.bytesServed
+        f.evictions = s.evictions
+        f.admissions = s.admissions
+        f.rejectionsByRule = s.rejectionsByRule
+        f.revalidations = s.revalidations
+        f.staleDrops = s.staleDrops
+        f.entries = s.entries
+        f.bytesHeld = s.bytes
+        f.capacityBytes = s.capacityBytes
+        f.capacityEntries = s.capacityEntries
+        return f
+    }
+
+    func storeFigures() -> StoreFigures? {
+        guard let store = (link.cache?.persistence as? StorePersistence)?.store, let s = try? store.stats() else { return nil }
+        var f = StoreFigures()
+        f.entries = s.entries
+        f.mapSizeBytes = s.mapSize
+        f.mapUsedBytes = s.mapUsed
+        f.lastCommitNanos = s.lastCommitNanos
+        f.schemaVersion = Int(s.schemaVersion)
+        return f
+    }
+
+    func entries(prefix: String?, sort: EntrySort, limit: Int, offset: Int) -> (rows: [EntryRow], total: Int) {
+        guard let cache = link.cache, let order = CacheEntrySort(rawValue: sort.rawValue) else { return ([], 0) }
+        let page = cache.entries(prefix: prefix, sort: order, limit: limit, offset: offset)
+        return (page.rows.map { EntryRow(key: $0.key, size: $0.size, hits: $0.hits, insertedMillis: $0.insertedAtNanos / 1_000_000,
+                                         lastAccessMillis: $0.lastAccessNanos / 1_000_000) }, page.total)
+    }
+
+    func purge(key: String) -> Int { link.cache?.purge(key: key) == nil ? 0 : 1 }
+    func purge(prefix: String) -> Int { link.cache?.purge(prefix: prefix).count ?? 0 }
+    func clear() -> Int { link.cache?.clear() ?? 0 }
 }

@@ -165,7 +165,7 @@ def test_token_required_and_nothing_changes_without_it(server_factory, docroot, 
 def test_non_loopback_bind_without_token_is_a_config_error(tmp_path, docroot):
     from conftest import BIN
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(admin_config(docroot, str(tmp_path / "cache"), free_port(), bind="0.0.0.0"))
+    cfg.write_text(admin_config(docroot, str(tmp_path / "cache"), free_port(), bind="0.0.0.0").replace("{port}", str(free_port())))
     out = subprocess.run([BIN, "serve", "--config", str(cfg), "--port", str(free_port())],
                          capture_output=True, text=True, timeout=20, env=dict(os.environ, SWIFT_BACKTRACE="enable=no"))
     assert out.returncode == 2
