@@ -8,8 +8,7 @@ bash Tools/setup.sh
 swift build
 swift test
 export CAPUCHIN_BIN="$PWD/.build/debug/capuchin" CACHEDUMP_BIN="$PWD/.build/debug/cachedump"
-suites=()
-for d in Tests/e2e Tests/e2e_cache Tools/differential; do [ -d "$d" ] && suites+=("$d"); done
-if [ ${#suites[@]} -gt 0 ]; then
-  python3 -m pytest -q "${suites[@]}"
-fi
+# One pytest run per directory: each has its own conftest.py module.
+for d in Tools/differential Tests/e2e_cache Tests/e2e; do
+  python3 -m pytest -q -p no:cacheprovider "$d"
+done
