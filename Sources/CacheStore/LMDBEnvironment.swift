@@ -49,14 +49,16 @@ final class LMDBEnvironment {
         }
     }
 
-    /// A data file shorter than its last used page would fault when read: treat it as damaged.
+    /// A data file much shorter than its last used page would fault when read:
+    /// treat it as damaged. A few pages of slack are normal: pages allocated and
+    /// freed within one transaction count in `last_pgno` but are never written.
     private func checkFileLength(_ info: MDB_envinfo) throws {
         var st = stat()
         guard stat(path + "/data.mdb", &st) == 0 else { return }
         var es = MDB_stat()
         mdb_env_stat(env, &es)
         let needed = (Int(info.me_last_pgno) + 1) * Int(es.ms_psize)
-        if Int(st.st_size) < needed {
+        if Int(st.st_size) < needed - 16 * Int(es.ms_psize) {
             throw StoreError.lmdb(call: "mdb_env_open", code: MDB_CORRUPTED,
                                   message: "data.mdb is \(st.st_size) bytes but its last page ends at \(needed) (truncated)", path: path)
         }
