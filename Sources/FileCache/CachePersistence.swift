@@ -12,4 +12,10 @@ public protocol CachePersistence: AnyObject {
     func saveBlob(_ name: String, _ bytes: [UInt8])
     /// A persistent counter (0 when never added to). Throws the store's error.
     func counter(_ name: String) throws -> UInt64
+    /// Flushes and stops the store's writer (at shutdown).
+    func close()
+}
+
+extension CachePersistence {
+    public func close() {}
 }

@@ -17,12 +17,16 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
     /// Persists and flushes; errors are logged.
     public func shutdown() {
         do { try cache.persistState() } catch { cache.log("cache: flushing the store failed: \(error)") }
+        cache.persistence?.close()
     }
 
     public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
         guard cache.config.enabled, request.method == "GET" || request.method == "HEAD" else { return nil }
         let worker = context.connection.workerID
-        guard let entry = cache.lookup(site: context.site.names.first ?? "", path: request.path, worker: worker) else {
+        // An entry from another document root (the site's root changed on reload) is a miss;
+        // the admission that follows replaces it.
+        guard let entry = cache.lookup(site: context.site.names.first ?? "", path: request.path, worker: worker),
+              entry.originPath.utf8.starts(with: context.site.root.utf8) else {
             context.notes["x-cache"] = "MISS"
             return nil
         }

@@ -19,6 +19,7 @@ public final class StorePersistence: CachePersistence, @unchecked Sendable {
 
     public func enqueue(_ op: StoreOperation) { store.enqueue(op) }
     public func flush() throws { try store.flush() }
+    public func close() { store.close() }
     public func entries(prefix: String?) throws -> [EntryRecord] { try store.entries(prefix: prefix) }
     public func counter(_ name: String) throws -> UInt64 { try store.counter(name) }
     public func loadBlob(_ name: String) throws -> [UInt8]? { try store.meta(name) }

@@ -27,8 +27,14 @@ public enum PluginRegistry {
                 if !section.isEmpty { log.info("plugin '\(f.name)' is disabled; its section is not used") }
                 continue
             }
-            plugins.append(try f.make(PluginSetup(section: section, config: config, log: log, statistics: statistics)))
-            try section.finish()
+            do {
+                plugins.append(try f.make(PluginSetup(section: section, config: config, log: log, statistics: statistics)))
+                try section.finish()
+            } catch {
+                // Let the plugins already built release what they hold (the cache's store writer).
+                for p in plugins { p.serverStopped() }
+                throw error
+            }
         }
         plugins.append(StaticFilePlugin())
         return plugins
