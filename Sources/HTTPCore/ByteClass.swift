@@ -1,7 +1,6 @@
 /// Character classes of RFC 9110/9112 as 128-bit masks, so a test is a shift
 /// and an AND instead of a table load (this runs once per request byte).
-@usableFromInline
-enum ByteClass {
+public enum ByteClass {
     @usableFromInline static let cr: UInt8 = 13
     @usableFromInline static let lf: UInt8 = 10
     @usableFromInline static let sp: UInt8 = 32
@@ -15,8 +14,8 @@ enum ByteClass {
     }
 
     /// tchar (RFC 9110 5.6.2): method names, field names, codings.
-    @inline(__always) @usableFromInline
-    static func isToken(_ c: UInt8) -> Bool { inMask(c, 0x03ff_6cfa_0000_0000, 0x57ff_ffff_c7ff_fffe) }
+    @inlinable @inline(__always)
+    public static func isToken(_ c: UInt8) -> Bool { inMask(c, 0x03ff_6cfa_0000_0000, 0x57ff_ffff_c7ff_fffe) }
 
     /// Bytes accepted in a request-target: VCHAR except '#' (a fragment is never sent).
     @inline(__always) @usableFromInline
@@ -29,8 +28,8 @@ enum ByteClass {
     static func isDigit(_ c: UInt8) -> Bool { c &- 48 < 10 }
 
     /// field-vchar / SP / HTAB / obs-text (RFC 9110 5.5): anything but CTLs other than HTAB.
-    @inline(__always) @usableFromInline
-    static func isFieldValueByte(_ c: UInt8) -> Bool { c >= 0x20 ? c != 0x7f : c == htab }
+    @inlinable @inline(__always)
+    public static func isFieldValueByte(_ c: UInt8) -> Bool { c >= 0x20 ? c != 0x7f : c == htab }
 
     /// Index of the first byte at or after `i` that is a CTL, DEL or (with
     /// `stopAtSpace`) SP, `#` or non-ASCII, stepping 8 bytes at a time; the caller's byte

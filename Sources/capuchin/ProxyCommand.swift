@@ -79,17 +79,10 @@ struct ProxyCommand: ParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         let dir = ConfigLoader.resolve(cacheDir ?? "capuchin-proxy-cache", against: cwd)
         let root = dir + "/empty-site"
-        do {
+        try ServerLauncher.run(log: log) {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let config = try ConfigLoader.parse(configText(cacheDirectory: dir, siteRoot: root), file: "command line")
-            let server = try Server(config: config, factories: PluginCatalog.factories, log: log)
-            try server.run()
-        } catch let e as ConfigError {
-            log.error("configuration error: \(e)")
-            throw ExitCode(2)
-        } catch {
-            log.error("cannot start: \(error)")
-            throw ExitCode(1)
+            return try Server(config: config, factories: PluginCatalog.factories, log: log)
         }
     }
 }

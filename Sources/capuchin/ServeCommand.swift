@@ -64,16 +64,10 @@ struct ServeCommand: ParsableCommand {
             return c
         }
         let log = ErrorLog()
-        do {
+        try ServerLauncher.run(log: log) {
             let server = try Server(config: try load(), factories: PluginCatalog.factories, log: log)
             if configPath != nil { server.reloadSource = load }
-            try server.run()
-        } catch let e as ConfigError {
-            log.error("configuration error: \(e)")
-            throw ExitCode(2)
-        } catch {
-            log.error("cannot start: \(error)")
-            throw ExitCode(1)
+            return server
         }
     }
 }

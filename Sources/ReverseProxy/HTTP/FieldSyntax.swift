@@ -1,32 +1,12 @@
+import HTTPCore
+
 /// RFC 9110 section 5 character classes and list splitting, shared by the
 /// response parser, the header rewriters and Cache-Control parsing.
 enum FieldSyntax {
-    /// tchar: the characters of a token (field names, directive names).
-    @inline(__always)
-    static func isTokenChar(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "A")...UInt8(ascii: "Z"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// field-vchar / SP / HTAB / obs-text: what may appear inside a field value.
-    @inline(__always)
-    static func isFieldValueChar(_ c: UInt8) -> Bool {
-        c == 0x09 || (c >= 0x20 && c != 0x7F)
-    }
-
     static func isToken<S: Sequence>(_ s: S) -> Bool where S.Element == UInt8 {
         var any = false
         for c in s {
-            if !isTokenChar(c) { return false }
+            if !ByteClass.isToken(c) { return false }
             any = true
         }
         return any
@@ -35,7 +15,7 @@ enum FieldSyntax {
     static func isToken(_ s: String) -> Bool { isToken(s.utf8) }
 
     /// A value that can be written as a field value without breaking framing.
-    static func isValidFieldValue(_ s: String) -> Bool { s.utf8.allSatisfy(isFieldValueChar) }
+    static func isValidFieldValue(_ s: String) -> Bool { s.utf8.allSatisfy(ByteClass.isFieldValueByte) }
 
     /// Removes leading and trailing SP/HTAB.
     static func trimOWS(_ s: Substring) -> Substring {

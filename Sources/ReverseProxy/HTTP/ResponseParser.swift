@@ -212,7 +212,7 @@ public struct ResponseParser {
         if b.count > 12 {
             guard b[12] == 32 else { throw ResponseParseError("status code is not three digits") }
             let text = b[13...]
-            guard text.allSatisfy(FieldSyntax.isFieldValueChar) else { throw ResponseParseError("control character in reason phrase") }
+            guard text.allSatisfy(ByteClass.isFieldValueByte) else { throw ResponseParseError("control character in reason phrase") }
             reason = String(decoding: text, as: UTF8.self)
         }
         return (version, status, reason)
@@ -231,7 +231,7 @@ public struct ResponseParser {
             while lo < hi, line[lo] == 32 || line[lo] == 9 { lo += 1 }
             while hi > lo, line[hi - 1] == 32 || line[hi - 1] == 9 { hi -= 1 }
             let value = line[lo..<hi]
-            guard value.allSatisfy(FieldSyntax.isFieldValueChar) else { throw ResponseParseError("control character in header field value") }
+            guard value.allSatisfy(ByteClass.isFieldValueByte) else { throw ResponseParseError("control character in header field value") }
             headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
         return headers
@@ -280,7 +280,7 @@ public struct ResponseParser {
         let ext = line[k...]
         if let f = ext.first {
             guard f == 59 || f == 32 || f == 9 else { throw ResponseParseError("invalid chunk size") }
-            guard ext.contains(59), ext.allSatisfy(FieldSyntax.isFieldValueChar) else { throw ResponseParseError("invalid chunk extension") }
+            guard ext.contains(59), ext.allSatisfy(ByteClass.isFieldValueByte) else { throw ResponseParseError("invalid chunk extension") }
         }
         state = size == 0 ? .trailers : .chunkData(remaining: size)
     }
