@@ -1,4 +1,5 @@
 import CacheStore
+import CapuchinServer
 import CapuchinSystem
 import Synchronization
 
@@ -15,6 +16,9 @@ final class CacheEntry: @unchecked Sendable {
     let etag: String
     /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
     let mapping: MappedFile?
+    /// The open file of an entry larger than `sendfile_threshold`, if the
+    /// descriptor budget allowed: its hits go out with sendfile.
+    let held: HeldFile?
     let headerBytes: [UInt8]
     let insertedAtNanos: Int64
     /// Units charged to the policy.
@@ -31,7 +35,7 @@ final class CacheEntry: @unchecked Sendable {
 
     init(key: String, site: String, path: String, hash: UInt64, originPath: String, identity: FileIdentity,
          contentType: String, etag: String, mapping: MappedFile?, headerBytes: [UInt8], insertedAtNanos: Int64,
-         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64) {
+         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, held: HeldFile? = nil) {
         self.key = key
         self.site = site
         self.path = path
@@ -41,6 +45,7 @@ final class CacheEntry: @unchecked Sendable {
         self.contentType = contentType
         self.etag = etag
         self.mapping = mapping
+        self.held = held
         self.headerBytes = headerBytes
         self.insertedAtNanos = insertedAtNanos
         self.charge = charge
@@ -51,15 +56,25 @@ final class CacheEntry: @unchecked Sendable {
     }
 
     /// The same entry with a mapping (first hit after a restart).
-    func withMapping(_ mapping: MappedFile) -> CacheEntry {
+    func withMapping(_ mapping: MappedFile, held: HeldFile?) -> CacheEntry {
         let e = CacheEntry(key: key, site: site, path: path, hash: hash, originPath: originPath, identity: identity,
                            contentType: contentType, etag: etag, mapping: mapping, headerBytes: headerBytes,
                            insertedAtNanos: insertedAtNanos, charge: charge,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
-                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed))
+                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed), held: held)
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
+    }
+
+    /// The body bytes `offset..<offset+count`: a file slice (sendfile) when the
+    /// entry holds its file, else a slice of the mapping.
+    @inline(__always)
+    func body(offset: Int, count: Int) -> ResponseBody {
+        guard count > 0 else { return .empty }
+        if let held { return .file(held.file, offset: offset, count: count) }
+        guard let mapping else { return .empty }
+        return .mapped(mapping, offset: offset, count: count)
     }
 
     /// What the admin API shows of an entry.

@@ -26,17 +26,32 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         // An entry from another document root (the site's root changed on reload) is a miss;
         // the admission that follows replaces it.
         guard let entry = cache.lookup(site: context.site.names.first ?? "", path: request.path, worker: worker),
-              entry.originPath.utf8.starts(with: context.site.root.utf8) else {
+              Self.isInside(entry.originPath, root: context.site.root) else {
             context.notes["x-cache"] = "MISS"
             return nil
         }
-        let response = HitResponder.needsRepresentationLogic(request)
-            ? HitResponder.representation(request, entry: entry, xCache: cache.config.xCacheHeader)
-            : HitResponder.full(entry)
-        // A plain hit leaves no note (no allocation); `filter` recognises it.
-        if !HitResponder.isPlainHit(response) { context.notes["x-cache"] = "HIT" }
+        guard HitResponder.needsRepresentationLogic(request) else {
+            // A plain hit leaves no note (no allocation); `filter` recognises it.
+            // Returned without a local: holding it first cost a copy of the response.
+            let size = entry.identity.size
+            if size == 0 || (entry.mapping == nil && entry.held == nil) { context.notes["x-cache"] = "HIT" }
+            if !request.isHead { cache.countServed(bytes: size, worker: worker) }
+            return HitResponder.full(entry)
+        }
+        let response = HitResponder.representation(request, entry: entry, xCache: cache.config.xCacheHeader)
+        context.notes["x-cache"] = "HIT"
         if !request.isHead { cache.countServed(bytes: response.body.count, worker: worker) }
         return response
+    }
+
+    /// `path` lies under the directory `root` (String.hasPrefix has a memcmp fast
+    /// path; the generic `starts(with:)` on UTF-8 views cost 2% of a hit).
+    static func isInside(_ path: String, root: String) -> Bool {
+        guard path.hasPrefix(root) else { return false }
+        if root.hasSuffix("/") { return true }
+        let u = path.utf8
+        let i = u.index(u.startIndex, offsetBy: root.utf8.count)
+        return i == u.endIndex || u[i] == UInt8(ascii: "/")
     }
 
     public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {

@@ -27,20 +27,18 @@ enum HitResponder {
     /// HEAD and takes Content-Length from the body's count.
     @inline(__always)
     static func full(_ entry: CacheEntry) -> Response {
-        let size = entry.identity.size
-        guard size > 0, let mapping = entry.mapping else {
-            return Response(status: 200, body: .empty, preformattedHeaders: entry.headerBytes)
-        }
-        return Response(status: 200, body: .mapped(mapping, offset: 0, count: size), preformattedHeaders: entry.headerBytes)
+        Response(status: 200, body: entry.body(offset: 0, count: entry.identity.size), preformattedHeaders: entry.headerBytes)
     }
 
     /// Whether `response` is what `full` builds for a non-empty file: only the
-    /// cache answers a mapping with preformatted headers and no origin.
+    /// cache answers a mapping or held file with preformatted headers and no origin.
     @inline(__always)
     static func isPlainHit(_ response: Response) -> Bool {
-        guard response.status == 200, response.origin == nil, response.preformattedHeaders != nil,
-              case .mapped = response.body else { return false }
-        return true
+        guard response.status == 200, response.origin == nil, response.preformattedHeaders != nil else { return false }
+        switch response.body {
+        case .mapped, .file: return true
+        default: return false
+        }
     }
 
     /// The response to a conditional or Range request on a hit (304, 206,
@@ -48,10 +46,7 @@ enum HitResponder {
     static func representation(_ request: HTTPRequest, entry: CacheEntry, xCache: Bool) -> Response {
         let rep = Representation(contentType: entry.contentType, etag: entry.etag,
                                  lastModifiedSeconds: Int(entry.identity.mtimeNanos / 1_000_000_000), size: entry.identity.size)
-        var r = RepresentationResponder.respond(request: request, representation: rep) { offset, count in
-            guard count > 0, let mapping = entry.mapping else { return .empty }
-            return .mapped(mapping, offset: offset, count: count)
-        }
+        var r = RepresentationResponder.respond(request: request, representation: rep) { entry.body(offset: $0, count: $1) }
         if xCache { r.headers.add("X-Cache", "HIT") }
         return r
     }

@@ -34,7 +34,8 @@ public struct HTTPRequest: Sendable {
     public var expectsContinue: Bool = false
 
     public init(method: String, target: String, path: String, query: String?, version: HTTPVersion,
-                headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, host: String?) {
+                headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, host: String?,
+                pathHasBackslash: Bool = false, expectsContinue: Bool = false) {
         self.method = method
         self.target = target
         self.path = path
@@ -44,6 +45,8 @@ public struct HTTPRequest: Sendable {
         self.framing = framing
         self.keepAlive = keepAlive
         self.host = host
+        self.pathHasBackslash = pathHasBackslash
+        self.expectsContinue = expectsContinue
     }
 
     public var isHead: Bool { method == "HEAD" }

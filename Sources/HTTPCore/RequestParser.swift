@@ -178,12 +178,11 @@ public struct RequestParser: Sendable {
         if let authorityHost = resolved.host { host = authorityHost }
 
         let keepAlive = version == .http11 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        var request = HTTPRequest(
+        // Built in place: a local `var` first cost a copy of every field (a retain each).
+        return .complete(HTTPRequest(
             method: methodString(p, method), target: p.string(target), path: resolved.path, query: resolved.query,
-            version: version, headers: headers, framing: framing, keepAlive: keepAlive, host: host)
-        request.pathHasBackslash = resolved.hasBackslash
-        request.expectsContinue = expectsContinue
-        return .complete(request, consumed: i)
+            version: version, headers: headers, framing: framing, keepAlive: keepAlive, host: host,
+            pathHasBackslash: resolved.hasBackslash, expectsContinue: expectsContinue), consumed: i)
     }
 
     /// - Throws: 400 for anything but `HTTP/d.d`; 505 for a major version other than 1.

@@ -1,5 +1,7 @@
 """X-Cache marks, hits, and conditional/range requests on hits."""
 
+import os
+
 
 def test_miss_then_hit(server):
     server.write("a.txt", b"hello, cache\n")
@@ -52,3 +54,43 @@ def test_conditional_and_range_on_hit(server):
     s, h, b = server.get("/bin/data.bin", {"Range": "bytes=0-1,4-5"})
     assert s == 206 and h["content-type"].startswith("multipart/byteranges") and h["x-cache"] == "HIT"
     assert data[0:2] in b and data[4:6] in b
+
+
+def _held_paths(server):
+    """Paths of the regular files the server process holds open."""
+    d = f"/proc/{server.proc.pid}/fd"
+    out = []
+    for fd in os.listdir(d):
+        try:
+            out.append(os.readlink(os.path.join(d, fd)))
+        except OSError:
+            pass
+    return out
+
+
+def test_large_hit_goes_out_from_the_held_file(server):
+    # Above sendfile_threshold (64k) a hit is sent from the open file, not the mapping.
+    data = os.urandom(200_000)
+    path = server.write("big/blob.bin", data)
+    server.start()
+    assert server.get("/big/blob.bin")[1]["x-cache"] == "MISS"
+    s, h, b = server.get("/big/blob.bin")
+    assert (s, h["x-cache"], b) == (200, "HIT", data)
+    assert path in _held_paths(server)
+    s, h, b = server.get("/big/blob.bin", {"Range": "bytes=70000-70009,-3"})
+    assert s == 206 and h["x-cache"] == "HIT" and data[70000:70010] in b and data[-3:] in b
+    s, h, b = server.get("/big/blob.bin", {"Range": "bytes=100000-"})
+    assert (s, b) == (206, data[100000:])
+    # Replaced by rename: the new bytes, never the held old file's.
+    new = os.urandom(150_000)
+    tmp = server.write("big/blob.tmp", new)
+    os.rename(tmp, path)
+    s, _, b = server.get("/big/blob.bin")
+    assert (s, b) == (200, new)
+    # Truncated in place: the shorter file, not the held descriptor's old length.
+    with open(path, "r+b") as f:
+        f.truncate(70_000)
+    s, h, b = server.get("/big/blob.bin")
+    assert (s, b, h["content-length"]) == (200, new[:70_000], "70000")
+    s, h, b = server.get("/big/blob.bin")
+    assert (s, h["x-cache"], b) == (200, "HIT", new[:70_000])
