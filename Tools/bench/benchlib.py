@@ -266,8 +266,9 @@ class Bench:
 
     # ---- server configurations -------------------------------------------------
 
-    def capuchin(self, binary, name="capuchin", cache=None):
+    def capuchin(self, binary, name="capuchin", cache=None, cache_yaml=""):
         """cache: None = the build's default, True = on (private --cache-dir), False = --no-cache.
+        cache_yaml: extra keys for the config's `cache:` section (indented lines).
 
         Raises RuntimeError if the requested cache mode is not supported by the binary."""
         port = free_port()
@@ -280,7 +281,8 @@ class Bench:
             f"  keepalive_requests: {KEEPALIVE_REQUESTS}\n"
             f"  state_dir: {d / 'state'}\n"
             "logging:\n"
-            "  level: warn\n")  # access_log is off by default
+            "  level: warn\n"  # access_log is off by default
+            + (f"cache:\n{cache_yaml}" if cache_yaml else ""))
         argv = [binary, "serve", "--config", str(conf), "--port", str(port),
                 "--root", str(self.docroot), "--workers", "2"]
         has_no_cache, has_cache_dir = capuchin_cache_flags(binary)
@@ -452,7 +454,8 @@ mimetype.assign = (".html" => "text/html", ".css" => "text/css", ".jpg" => "imag
 
 
 def print_medians(servers, cases, results, dur, rounds, compare):
-    """Per case: median req/s and p99 per server, then compare(medians) -> (label, ref name, other names).
+    """Per case: median req/s and p99 per server, then compare(medians) -> (label, ref name, other
+    names), or a list of such triples.
 
     The ratio printed is ref / best of the others (by req/s)."""
     log(f"\n== medians over {rounds} round(s) of wrk -t2 -c64 -d{dur}s "
@@ -468,12 +471,13 @@ def print_medians(servers, cases, results, dur, rounds, compare):
             log(f"  {s.name:16} {fmt_rps(med[s.name][0]):>10} {fmt_ms(med[s.name][1]):>10}   "
                 + " ".join(fmt_rps(r["rps"]) for r in rs)
                 + (f"   !! {bad} non-2xx/socket errors" if bad else ""))
-        label, ref, others = compare(med)
-        others = [n for n in others if n in med]
-        if ref in med and others:
-            best = max(others, key=lambda n: med[n][0])
-            log(f"  {label} ({ref} / {best}): req/s x{med[ref][0] / med[best][0]:.2f}, "
-                f"p99 x{med[ref][1] / med[best][1]:.2f}")
+        lines = compare(med)
+        for label, ref, others in (lines if isinstance(lines, list) else [lines]):
+            others = [n for n in others if n in med]
+            if ref in med and others:
+                best = max(others, key=lambda n: med[n][0])
+                log(f"  {label} ({ref} / {best}): req/s x{med[ref][0] / med[best][0]:.2f}, "
+                    f"p99 x{med[ref][1] / med[best][1]:.2f}")
 
 
 def csv_list(allowed):
