@@ -1,5 +1,6 @@
 import CapuchinServer
 import HTTPCore
+import Glibc
 
 /// The `cache` plugin: answers hits from the file cache before the static
 /// handler, and admits what the static handler served on a miss.
@@ -44,14 +45,16 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         return response
     }
 
-    /// `path` lies under the directory `root` (String.hasPrefix has a memcmp fast
-    /// path; the generic `starts(with:)` on UTF-8 views cost 2% of a hit).
+    /// `path` lies under the directory `root`: a byte comparison (String's
+    /// `hasPrefix` and `starts(with:)` cost 2% of a hit in grapheme checks).
     static func isInside(_ path: String, root: String) -> Bool {
-        guard path.hasPrefix(root) else { return false }
-        if root.hasSuffix("/") { return true }
-        let u = path.utf8
-        let i = u.index(u.startIndex, offsetBy: root.utf8.count)
-        return i == u.endIndex || u[i] == UInt8(ascii: "/")
+        var path = path, root = root
+        return path.withUTF8 { p in
+            root.withUTF8 { r in
+                guard p.count >= r.count, r.count > 0, memcmp(p.baseAddress!, r.baseAddress!, r.count) == 0 else { return false }
+                return p.count == r.count || r[r.count - 1] == UInt8(ascii: "/") || p[r.count] == UInt8(ascii: "/")
+            }
+        }
     }
 
     public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {

@@ -27,6 +27,17 @@ final class FileCachePluginTests: XCTestCase {
         return r
     }
 
+    func testEntryInsideRootIsAByteBoundaryCheck() {
+        XCTAssertTrue(FileCachePlugin.isInside("/srv/www/a.html", root: "/srv/www"))
+        XCTAssertTrue(FileCachePlugin.isInside("/srv/www/a.html", root: "/srv/www/"))
+        XCTAssertTrue(FileCachePlugin.isInside("/srv/www", root: "/srv/www"))
+        XCTAssertTrue(FileCachePlugin.isInside("/x", root: "/"))
+        XCTAssertFalse(FileCachePlugin.isInside("/srv/www2/a.html", root: "/srv/www"))
+        XCTAssertFalse(FileCachePlugin.isInside("/srv/ww", root: "/srv/www"))
+        XCTAssertFalse(FileCachePlugin.isInside("/other/a.html", root: "/srv/www"))
+        XCTAssertFalse(FileCachePlugin.isInside("/srv/www/a", root: ""))
+    }
+
     func testMissThenHit() throws {
         let dir = TempDir()
         let file = dir.write("a.txt", "hello")
