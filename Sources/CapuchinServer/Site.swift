@@ -1,14 +1,15 @@
 import CapuchinSystem
 
-/// A virtual host: names it answers to and its document root.
-public struct Site: Sendable {
-    public var names: [String]
+/// A virtual host: names it answers to and its document root. A class: every
+/// request's context holds its site, and a struct copy cost four retains.
+public final class Site: Sendable {
+    public let names: [String]
     /// Absolute, symlink-resolved document root.
-    public var root: String
-    public var indexFiles: [String]
-    public var allowSymlinksOutsideRoot: Bool
+    public let root: String
+    public let indexFiles: [String]
+    public let allowSymlinksOutsideRoot: Bool
     /// The open root directory that files are resolved beneath (nil until the server opens it).
-    public var rootHandle: DirectoryHandle?
+    public let rootHandle: DirectoryHandle?
 
     public init(names: [String], root: String, indexFiles: [String] = ["index.html"], allowSymlinksOutsideRoot: Bool = false,
                 rootHandle: DirectoryHandle? = nil) {

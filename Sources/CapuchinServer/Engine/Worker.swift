@@ -459,7 +459,6 @@ final class Worker {
 
     private func answer(_ request: HTTPRequest, on c: Connection) {
         c.served += 1
-        let cfg = settings.config
         let site = c.pluginIndex == nil ? settings.sites.select(host: request.host) : settings.sites.defaultSite
         let ctx = RequestContext(connection: c.info, site: site, startNanos: now, settings: settings)
         ctx.worker = self
@@ -470,10 +469,10 @@ final class Worker {
         switch request.framing {
         case .none: break
         case .contentLength(let n):
-            if n > cfg.maxRequestBody { forceClose = true } else { c.bodyRemaining = n }
+            if n > settings.config.maxRequestBody { forceClose = true } else { c.bodyRemaining = n }
         case .chunked:
             var limits = ChunkedLimits()
-            limits.maxBodyBytes = cfg.maxRequestBody
+            limits.maxBodyBytes = settings.config.maxRequestBody
             c.chunked = ChunkedDecoder(limits: limits)
         }
 
@@ -486,7 +485,7 @@ final class Worker {
             response = produce(request, ctx)
         }
 
-        let keepAlive = request.keepAlive && !forceClose && c.served < cfg.keepaliveRequests && !draining
+        let keepAlive = request.keepAlive && !forceClose && c.served < settings.config.keepaliveRequests && !draining
         if response.status == 0 {  // Response.deferred
             guard let sink = ctx.sink else {
                 core.log.error("a plugin answered 'deferred' without calling deferResponse()")
