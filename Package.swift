@@ -38,7 +38,7 @@ let package = Package(
         // Plugins.
         .target(name: "FileCache", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"]),
         .target(name: "Admin", dependencies: ["CapuchinServer", "HTTPCore"]),
-        .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "HTTPCore"]),
+        .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"]),
 
         .executableTarget(name: "capuchin", dependencies: [
             "CapuchinServer", "FileCache", "Admin", "ReverseProxy", "CachePolicies",
