@@ -158,3 +158,43 @@ def test_size_limit_evicts_body_and_index_entry_together(server_factory, docroot
     assert out.returncode == 0, out.stderr
     keys = [row["key"] for row in json.loads(out.stdout)]
     assert 40 <= len(keys) <= 50 and len(files) == len(keys), (len(keys), len(files))
+
+
+def cachedump_keys(cache):
+    out = subprocess.run([CACHEDUMP, "list", str(cache / "proxy-index"), "--json"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    return sorted(row["key"] for row in json.loads(out.stdout))
+
+
+def test_admin_purges_proxied_entries_by_key_and_prefix(server_factory, docroot, backend, tmp_path):
+    from conftest import free_port
+    from test_admin import Admin, wait_port
+    cache = tmp_path / "cache"
+    admin_port = free_port()
+    config = proxy_config(docroot, [backend.address], cache_dir=str(cache))
+    config = config.replace("plugins:\n  proxy: true\n", "plugins:\n  proxy: true\n  admin: true\n")
+    config += "admin:\n  port: %d\n  bind: 127.0.0.1\n" % admin_port
+    s = server_factory(config)
+    wait_port(admin_port)
+    admin = Admin(admin_port)
+    paths = {n: vpath(n, cc="max-age=600") for n in ("pa", "pb", "pc")}
+    for p in paths.values():
+        assert fetch(s, p)[1]["x-cache"] == "MISS"
+    wait_for(lambda: len(cachedump_keys(cache)) == 3, "the index commit")
+    keys = cachedump_keys(cache)
+    assert all(k.startswith("proxy:") for k in keys), keys
+    key_a = [k for k in keys if "/p/v/pa?" in k][0]
+    assert admin.json("DELETE", "/api/cache?key=" + urllib.parse.quote(key_a, safe=""))["removed"] == 1
+    assert fetch(s, paths["pa"])[1]["x-cache"] == "MISS"
+    assert fetch(s, paths["pb"])[1]["x-cache"] == "HIT"
+    prefix = key_a[:key_a.index("/p/v/") + len("/p/v/")]
+    assert admin.json("DELETE", "/api/cache?prefix=" + urllib.parse.quote(prefix, safe=""))["removed"] == 3
+    assert fetch(s, paths["pb"])[1]["x-cache"] == "MISS"
+    assert fetch(s, paths["pc"])[1]["x-cache"] == "MISS"
+    assert admin.json("DELETE", "/api/cache?all=1")["removed"] == 2
+    assert fetch(s, paths["pc"])[1]["x-cache"] == "MISS"
+    assert s.stop() == 0
+    keys = cachedump_keys(cache)
+    files = [f for d, _, fs in os.walk(str(cache / "proxy")) for f in fs if os.path.basename(d) != "tmp"]
+    assert len(keys) == 1 and "/p/v/pc?" in keys[0] and len(files) == 1
+    assert backend.kinds("/p/v/pa")["full"] == 2 and backend.kinds("/p/v/pc")["full"] == 3

@@ -39,13 +39,27 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
     }
 
     /// The factory `capuchin` registers (enabled by `plugins: {proxy: true}`).
-    public static var factory: PluginFactory {
+    public static var factory: PluginFactory { factory(onCreate: { _ in }) }
+
+    /// The same, telling `onCreate` about each plugin built (the admin API's purges).
+    public static func factory(onCreate: @escaping (ProxyPlugin) -> Void) -> PluginFactory {
         PluginFactory(name: "proxy", enabledByDefault: false) { setup in
             let config = try ProxyConfig.parse(setup.section, defaultNodeID: defaultNodeID())
             let listen = [BackendAddress(host: setup.config.listenAddress, port: setup.config.port)]
-            return try ProxyPlugin(config: config, listen: listen, log: setup.log)
+            let plugin = try ProxyPlugin(config: config, listen: listen, log: setup.log)
+            onCreate(plugin)
+            return plugin
         }
     }
+
+    /// Purges stored responses by key (see `ProxyBodyStore.purge(key:)`); 0 without a cache.
+    public func purgeCache(key: String) -> Int { cache?.store.purge(key: key) ?? 0 }
+
+    /// Purges stored responses whose key starts with `prefix`; 0 without a cache.
+    public func purgeCache(prefix: String) -> Int { cache?.store.purge(prefix: prefix) ?? 0 }
+
+    /// Removes every stored response; returns how many.
+    public func clearCache() -> Int { purgeCache(prefix: ProxyBodyStore.keyPrefix) }
 
     /// The host name as a token (for `Via`), "capuchin" when it has none.
     static func defaultNodeID() -> String {

@@ -292,6 +292,27 @@ public final class ProxyBodyStore: @unchecked Sendable {
         if let gone { BodyFiles.unlinkIfPresent(gone.bodyPath) }
     }
 
+    /// Removes the stored responses named by `key`: a store key (one variant,
+    /// as `cachedump` lists it) or `proxy:` + primary key (every variant).
+    /// Returns how many were removed.
+    public func purge(key: String) -> Int {
+        guard key.hasPrefix(Self.keyPrefix) else { return 0 }
+        let keys = state.withLock { st -> [String] in
+            let primary = Self.primary(ofStoreKey: key)
+            return (st.table[primary] ?? []).map(\.entry.key).filter { $0 == key || key == Self.keyPrefix + primary }
+        }
+        for k in keys { remove(key: k) }
+        return keys.count
+    }
+
+    /// Removes every stored response whose store key starts with `prefix`
+    /// (`proxy:` clears the proxy cache); returns how many.
+    public func purge(prefix: String) -> Int {
+        let keys = state.withLock { st in st.table.values.flatMap { $0.map(\.entry.key) }.filter { $0.hasPrefix(prefix) } }
+        for k in keys { remove(key: k) }
+        return keys.count
+    }
+
     /// Drops `key` from the policy.
     private static func forget(_ key: String, in st: inout State) {
         let h = policyKey(key)
