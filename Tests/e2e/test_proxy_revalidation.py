@@ -97,6 +97,16 @@ def test_grace_serves_stale_while_revalidating_when_the_origin_says_nothing(serv
     status, headers, body = fetch(s, p)
     assert (status, body, headers["x-cache"]) == (200, first[2], "STALE")
     wait_for(lambda: backend.kinds("/p/v/grace")["conditional"] == 1, "the background revalidation")
+    # Within the grace the stored response is served when the origin fails too.
+    backend.failing = True
+    expire()
+    status, headers, body = fetch(s, p)
+    assert (status, body, headers["x-cache"]) == (200, first[2], "STALE")
+    wait_for(lambda: backend.kinds("/p/v/grace")["error"] == 1, "the failed background revalidation")
+    backend.stop()
+    expire()
+    status, headers, body = fetch(s, p)
+    assert (status, body, headers["x-cache"]) == (200, first[2], "STALE")
 
 
 def test_stale_if_error_serves_the_stored_response_on_5xx_and_connect_failure(server_factory, docroot, backend, tmp_path):
