@@ -61,6 +61,17 @@ def test_stale_response_is_revalidated_and_a_304_keeps_the_stored_body(server_fa
     assert backend.kinds("/p/v/reval")["conditional"] == 1
 
 
+def test_revalidation_uses_if_modified_since_without_an_etag(server_factory, docroot, backend, tmp_path):
+    s = cache_server(server_factory, docroot, backend, tmp_path)
+    p = vpath("ims", noetag="1")
+    first = fetch(s, p)
+    assert "etag" not in first[1]
+    expire()
+    status, headers, body = fetch(s, p)
+    assert (status, body, headers["x-cache"]) == (200, first[2], "REVALIDATED")
+    assert backend.kinds("/p/v/ims") == {"full": 1, "conditional": 1, "error": 0}
+
+
 def test_stale_response_is_replaced_when_the_origin_changed(server_factory, docroot, backend, tmp_path):
     s = cache_server(server_factory, docroot, backend, tmp_path)
     p = vpath("changed")
