@@ -6,8 +6,11 @@ import HTTPCore
 /// The reverse proxy: requests whose path matches a route go to that route's
 /// pool (failover, keep-alive backend connections, timeouts), cacheable
 /// responses are stored and served by RFC 9111, and concurrent misses for one
-/// key on a worker are coalesced into one origin request. Requests matching
-/// no route are declined (the static handler serves them).
+/// key on a worker are coalesced into one origin request. Stale responses are
+/// revalidated with their validators (`StaleRevalidation`), served at once
+/// while a background refresh runs (stale-while-revalidate, grace) or when the
+/// origin fails (stale-if-error). Requests matching no route are declined
+/// (the static handler serves them).
 public final class ProxyPlugin: Plugin, @unchecked Sendable {
     public let name = "proxy"
     public let config: ProxyConfig
