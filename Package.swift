@@ -43,7 +43,7 @@ let package = Package(
         // Plugins.
         .target(name: "FileCache", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"], swiftSettings: hotPath),
         .target(name: "Admin", dependencies: ["CapuchinServer", "HTTPCore"]),
-        .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "HTTPCore"]),
+        .target(name: "ReverseProxy", dependencies: ["CapuchinServer", "CacheStore", "CachePolicies", "HTTPCore"]),
 
         .executableTarget(name: "capuchin", dependencies: [
             "CapuchinServer", "FileCache", "Admin", "ReverseProxy", "CachePolicies",

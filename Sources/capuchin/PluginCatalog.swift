@@ -11,7 +11,7 @@ enum PluginCatalog {
         return [
             FileCachePlugin.factory(onCreate: { link.cache = $0.cache }),
             AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link) },
-            ProxyPlugin.factory,
+            ProxyPlugin.factory(onCreate: { link.proxy = $0 }),
         ]
     }
 }

@@ -2,10 +2,13 @@ import Admin
 import CacheStore
 import CapuchinServer
 import FileCache
+import ReverseProxy
 
 /// Holds the file cache once its plugin is built, for the admin backend.
 final class FileCacheLink: @unchecked Sendable {
     var cache: FileCache?
+    /// The proxy plugin, whose stored responses purges reach too.
+    var proxy: ProxyPlugin?
 }
 
 /// Feeds the admin plugin from the workers' counters, the file cache and its store.
@@ -63,7 +66,11 @@ final class ServerAdminBackend: AdminBackend, @unchecked Sendable {
                                          lastAccessMillis: $0.lastAccessNanos / 1_000_000) }, page.total)
     }
 
-    func purge(key: String) -> Int { link.cache?.purge(key: key) == nil ? 0 : 1 }
-    func purge(prefix: String) -> Int { link.cache?.purge(prefix: prefix).count ?? 0 }
-    func clear() -> Int { link.cache?.clear() ?? 0 }
+    func purge(key: String) -> Int {
+        (link.cache?.purge(key: key) == nil ? 0 : 1) + (link.proxy?.purgeCache(key: key) ?? 0)
+    }
+    func purge(prefix: String) -> Int {
+        (link.cache?.purge(prefix: prefix).count ?? 0) + (link.proxy?.purgeCache(prefix: prefix) ?? 0)
+    }
+    func clear() -> Int { (link.cache?.clear() ?? 0) + (link.proxy?.clearCache() ?? 0) }
 }

@@ -177,12 +177,40 @@ final class BodyStoreTests: XCTestCase {
         let o = try store(s, "h:/a", "body", response([("Cache-Control", "max-age=1"), ("ETag", "\"1\"")]))
         var updated = o.response
         updated.headers.set("Cache-Control", "max-age=600")
-        s.updateMetadata(of: o, to: updated)
+        XCTAssertEqual(s.updateMetadata(of: o, to: updated).response.headers["Cache-Control"], "max-age=600")
         try index.flush()
         let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
         let hit = try XCTUnwrap(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders()))
         XCTAssertEqual(hit.response.headers["Cache-Control"], "max-age=600")
         XCTAssertEqual(read(hit.entry.bodyPath), "body")
+    }
+
+    func testSizeLimitEvictsBodyAndIndexEntryTogether() throws {
+        let index = QueuedIndex()
+        let limit = ProxyCacheLimit(bytes: 100 * 64, entries: 100)   // 100 responses of up to 64 bytes
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index, limit: limit)
+        for i in 0..<300 { _ = try? store(s, "h:/\(i)", "body \(i)", response([("Cache-Control", "max-age=60")])) }
+        try index.flush()
+        XCTAssertLessThanOrEqual(s.count, 100)
+        XCTAssertGreaterThan(s.count, 50)
+        XCTAssertEqual(index.durable.count, s.count)
+        XCTAssertEqual(Set(filesUnder(dir + "/proxy").filter { !$0.hasPrefix(dir + "/proxy/tmp/") }), Set(index.durable.values.map(\.bodyPath)))
+        let usage = try XCTUnwrap(s.usage)
+        XCTAssertLessThanOrEqual(usage.charged, usage.capacity)
+    }
+
+    func testASmallerLimitAtStartDropsTheExcess() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        for i in 0..<120 { try store(s, "h:/\(i)", "body \(i)", response([("Cache-Control", "max-age=60")])) }
+        try index.flush()
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index, limit: ProxyCacheLimit(bytes: 50 * 64, entries: 50))
+        try index.flush()
+        XCTAssertLessThanOrEqual(reopened.count, 50)
+        XCTAssertEqual(reopened.recovery.entriesKept, reopened.count)
+        XCTAssertEqual(reopened.recovery.entriesDropped, 120 - reopened.count)
+        XCTAssertEqual(index.durable.count, reopened.count)
+        XCTAssertEqual(filesUnder(dir + "/proxy").filter { !$0.hasPrefix(dir + "/proxy/tmp/") }.count, reopened.count)
     }
 
     func testCodecRejectsDamagedInput() throws {

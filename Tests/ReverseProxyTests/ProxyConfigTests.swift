@@ -28,6 +28,8 @@ final class ProxyConfigTests: XCTestCase {
         default_ttl: 2m
         grace: 30
         max_object_size: 8m
+        capacity_bytes: 2g
+        capacity_entries: 5000
     """
 
     private func parse(_ text: String) throws -> ProxyConfig {
@@ -54,6 +56,7 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(c.cache.graceSeconds, 30)
         XCTAssertEqual(c.cache.maxObjectSize, 8 << 20)
         XCTAssertTrue(c.cache.enabled)
+        XCTAssertEqual(c.cache.limit, ProxyCacheLimit(bytes: 2 << 30, entries: 5000))
     }
 
     func testFirstMatchingRouteWins() throws {
@@ -104,6 +107,8 @@ final class ProxyConfigTests: XCTestCase {
         assertError(edit("max_object_size: 8m", "max_object_size: lots"), key: "proxy.cache.max_object_size")
         assertError(edit("max_object_size: 8m", "durability: maybe"), key: "proxy.cache.durability")
         assertError(edit("node_id: n1", "node_id: has space"), key: "proxy.node_id")
+        assertError(edit("capacity_entries: 5000", "capacity_entries: 0"), key: "proxy.cache.capacity_entries")
+        assertError(edit("capacity_bytes: 2g", "capacity_bytes: huge"), key: "proxy.cache.capacity_bytes")
     }
 
     func testAddressRanges() throws {

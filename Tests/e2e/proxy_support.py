@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 
 from conftest import Server, free_port
 
@@ -37,6 +38,8 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path = self.path
         extra = []
+        if path.startswith("/p/v/"):
+            return self.validated()
         if path.startswith("/p/slow"):
             time.sleep(1.0)
         if path.startswith("/p/hang"):
@@ -70,6 +73,47 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         n = backend.count(path)
         self.send(200, ("%s %s #%d\n" % (backend.name, path, n)).encode(), extra)
 
+    # A fixed body and Last-Modified so ranges and dates are predictable.
+    VALIDATED_BODY = b"0123456789abcdefghijklmnopqrstuvwxyz" * 4
+    LAST_MODIFIED = "Tue, 01 Jan 2030 00:00:00 GMT"
+
+    def validated(self):
+        """/p/v/NAME?cc=...&cc304=...&delay=S: a response with ETag "vN" (N =
+        the backend's version of NAME) and Last-Modified, Cache-Control from
+        `cc` (default max-age=1; `cc304` on 304s); `noetag` leaves out the ETag. A matching If-None-Match (or, without it,
+        If-Modified-Since) gets a 304. Each answer is recorded as 'full',
+        'conditional' or 'error' (503 while the backend is failing)."""
+        backend = self.server.backend
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        name = url.path
+        if "delay" in query:
+            time.sleep(float(query["delay"]))
+        if backend.failing:
+            backend.note(name, "error")
+            return self.send(503, b"origin down\n", [("Cache-Control", "no-store")])
+        etag = '"v%d"' % backend.versions.get(name, 1)
+        headers = [("ETag", etag), ("Last-Modified", self.LAST_MODIFIED),
+                   ("Cache-Control", query.get("cc", "max-age=1")), ("Content-Type", "text/plain")]
+        if "noetag" in query:
+            headers = headers[1:]
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        if (inm is not None and etag in [t.strip() for t in inm.split(",")]) or \
+                (inm is None and ims == self.LAST_MODIFIED and etag == '"v1"'):
+            backend.note(name, "conditional")
+            self.send_response(304)
+            self.send_header("X-Backend", backend.name)
+            for k, v in headers:
+                if k == "Cache-Control" and "cc304" in query:
+                    v = query["cc304"]
+                if k != "Content-Type":
+                    self.send_header(k, v)
+            self.end_headers()
+            return
+        backend.note(name, "full")
+        self.send(200, etag.strip('"').encode() + b":" + self.VALIDATED_BODY, headers)
+
     def send(self, status, body, headers):
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
@@ -88,6 +132,9 @@ class Backend:
         self.lock = threading.Lock()
         self.paths = []
         self.sockets = []
+        self.notes = []
+        self.versions = {}
+        self.failing = False
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), BackendHandler)
         self.httpd.daemon_threads = True
         self.httpd.backend = self
@@ -105,6 +152,16 @@ class Backend:
     def count(self, path=None):
         with self.lock:
             return len(self.paths) if path is None else self.paths.count(path)
+
+    def note(self, path, kind):
+        with self.lock:
+            self.notes.append((path, kind))
+
+    def kinds(self, path):
+        """How many 'full', 'conditional' and 'error' answers `path` got."""
+        with self.lock:
+            seen = [k for p, k in self.notes if p == path]
+        return {k: seen.count(k) for k in ("full", "conditional", "error")}
 
     def track(self, sock):
         with self.lock:
@@ -156,9 +213,13 @@ proxy:
 """
 
 
-def proxy_config(root, backends, balance="round-robin", attempts=2, workers=1, first_byte="3s", cache_dir=None):
+def proxy_config(root, backends, balance="round-robin", attempts=2, workers=1, first_byte="3s", cache_dir=None,
+                 cache_extra=None):
+    """`cache_extra`: more keys of proxy.cache, e.g. {"grace": "60s"}."""
     lines = "".join("        - '%s'\n" % b for b in backends)
     cache = "  cache:\n    dir: %s\n" % cache_dir if cache_dir else ""
+    for k, v in (cache_extra or {}).items():
+        cache += "    %s: %s\n" % (k, v)
     return PROXY_CONFIG % dict(root=root, backends=lines.rstrip("\n"), balance=balance, attempts=attempts,
                                workers=workers, first_byte=first_byte, cache=cache)
 

@@ -28,39 +28,50 @@ public enum RepresentationResponder {
     public static func respond(request: HTTPRequest, representation rep: Representation,
                                body: (_ offset: Int, _ count: Int) throws -> ResponseBody) rethrows -> Response {
         var h = HTTPHeaders()
-        let lastModified = HTTPDate.format(epochSeconds: rep.lastModifiedSeconds)
-        let decision = ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: rep.etag,
-                                                     lastModifiedSeconds: rep.lastModifiedSeconds, length: rep.size)
+        h.add("Last-Modified", HTTPDate.format(epochSeconds: rep.lastModifiedSeconds))
+        h.add("ETag", rep.etag)
+        return try respond(request: request, etag: rep.etag, lastModifiedSeconds: rep.lastModifiedSeconds,
+                           contentType: rep.contentType, size: rep.size, headers: h, body: body)
+    }
+
+    /// The same for a representation whose validators may be absent or weak
+    /// and whose 200 carries more fields (a proxied response from the cache):
+    /// `headers` go on the 200, 206 and 304; Content-Type (when given) on the
+    /// 200 and a single-part 206; `Accept-Ranges: bytes` on the 200 and 206.
+    /// `headers` must not contain Content-Type, Content-Length or Accept-Ranges.
+    /// Rethrows what `body` throws.
+    public static func respond(request: HTTPRequest, etag: String?, lastModifiedSeconds: Int?, contentType: String?,
+                               size: Int, headers: HTTPHeaders,
+                               body: (_ offset: Int, _ count: Int) throws -> ResponseBody) rethrows -> Response {
+        let decision = ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: etag,
+                                                     lastModifiedSeconds: lastModifiedSeconds, length: size)
         switch decision {
         case .notModified:
-            h.add("Last-Modified", lastModified)
-            h.add("ETag", rep.etag)
-            return Response(status: 304, headers: h)
+            return Response(status: 304, headers: headers)
         case .preconditionFailed:
             return ErrorPage.response(412)
         case .unsatisfiable:
             var r = ErrorPage.response(416)
-            r.headers.add("Content-Range", ByteRanges.unsatisfiedContentRange(length: rep.size))
+            r.headers.add("Content-Range", ByteRanges.unsatisfiedContentRange(length: size))
             return r
         case .full:
-            h.add("Content-Type", rep.contentType)
-            h.add("Last-Modified", lastModified)
-            h.add("ETag", rep.etag)
+            var h = HTTPHeaders()
+            if let contentType { h.add("Content-Type", contentType) }
+            for f in headers { h.add(f.name, f.value) }
             h.add("Accept-Ranges", "bytes")
-            return Response(status: 200, headers: h, body: try body(0, rep.size))
+            return Response(status: 200, headers: h, body: try body(0, size))
         case .partial(let ranges):
-            h.add("Last-Modified", lastModified)
-            h.add("ETag", rep.etag)
+            var h = headers
             h.add("Accept-Ranges", "bytes")
             if ranges.count == 1 {
                 let r = ranges[0]
-                h.add("Content-Type", rep.contentType)
-                h.add("Content-Range", ByteRanges.contentRange(r, length: rep.size))
+                if let contentType { h.add("Content-Type", contentType) }
+                h.add("Content-Range", ByteRanges.contentRange(r, length: size))
                 return Response(status: 206, headers: h, body: try body(r.lowerBound, r.count))
             }
             var rng = SystemRandomNumberGenerator()
             let multipart = MultipartByteranges(boundary: MultipartByteranges.makeBoundary(using: &rng))
-            let layout = multipart.layout(ranges: ranges, totalLength: rep.size, contentType: rep.contentType)
+            let layout = multipart.layout(ranges: ranges, totalLength: size, contentType: contentType ?? "application/octet-stream")
             var parts: [ResponseBody] = []
             parts.reserveCapacity(ranges.count * 2 + 1)
             for (head, r) in zip(layout.heads, ranges) {

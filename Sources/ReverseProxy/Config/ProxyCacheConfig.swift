@@ -22,15 +22,20 @@ public struct ProxyCacheConfig: Sendable {
     /// Bodies live in `<directory>/proxy/`.
     public var directory: String
     public var durability: BodyDurability
+    /// Total size and count of stored responses; past it the least valuable
+    /// are evicted (CachePolicies' default policy).
+    public var limit: ProxyCacheLimit
 
     public init(enabled: Bool = false, defaultTTLSeconds: Int64 = 0, graceSeconds: Int64 = 0,
-                maxObjectSize: Int = 64 << 20, directory: String = "", durability: BodyDurability = .batched) {
+                maxObjectSize: Int = 64 << 20, directory: String = "", durability: BodyDurability = .batched,
+                limit: ProxyCacheLimit = ProxyCacheLimit(bytes: 1 << 30, entries: 100_000)) {
         self.enabled = enabled
         self.defaultTTLSeconds = defaultTTLSeconds
         self.graceSeconds = graceSeconds
         self.maxObjectSize = maxObjectSize
         self.directory = directory
         self.durability = durability
+        self.limit = limit
     }
 
     /// Reads the cache mapping (every key read; the caller calls `finish()`).
@@ -43,10 +48,14 @@ public struct ProxyCacheConfig: Sendable {
             throw s.error("dir", "an enabled cache needs an absolute directory")
         }
         let durability = BodyDurability(rawValue: try s.choice("durability", ["sync", "batched"], default: d.durability.rawValue))!
-        let maxSize = try s.size("max_object_size", default: d.maxObjectSize, range: 1...(1 << 40))
+        let capacityBytes = try s.size("capacity_bytes", default: d.limit.bytes, range: 1...(1 << 50))
+        let capacityEntries = try s.int("capacity_entries", default: d.limit.entries, range: 1...100_000_000)
+        // A response larger than the whole cache could never stay.
+        let maxSize = min(capacityBytes, try s.size("max_object_size", default: d.maxObjectSize, range: 1...(1 << 40)))
         self.init(enabled: enabled,
                   defaultTTLSeconds: Int64(try s.duration("default_ttl", default: 0, range: 0...(86400 * 3650))),
                   graceSeconds: Int64(try s.duration("grace", default: 0, range: 0...(86400 * 3650))),
-                  maxObjectSize: maxSize, directory: dir, durability: durability)
+                  maxObjectSize: maxSize, directory: dir, durability: durability,
+                  limit: ProxyCacheLimit(bytes: capacityBytes, entries: capacityEntries))
     }
 }

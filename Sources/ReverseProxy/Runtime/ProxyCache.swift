@@ -2,6 +2,7 @@ import CacheStore
 import CapuchinServer
 import CapuchinSystem
 import HTTPCore
+import Synchronization
 
 /// The proxy's persistent cache: bodies in `<dir>/proxy/`, their index in an
 /// LMDB `CacheStore` in `<dir>/proxy-index/`, and the RFC 9111 rules.
@@ -9,6 +10,8 @@ final class ProxyCache: @unchecked Sendable {
     let store: ProxyBodyStore
     let index: CacheStore
     let rules: CacheRules
+    /// Primary keys with a background refresh under way (one per key, server-wide).
+    private let refreshing = Mutex(Set<String>())
 
     /// Opens (and recovers) the store. Throws `StoreError` or `ProxyStoreError`
     /// when the directory or index cannot be opened.
@@ -16,35 +19,49 @@ final class ProxyCache: @unchecked Sendable {
         index = try CacheStore(directory: config.directory + "/proxy-index", log: { log.warn("proxy cache index: \($0)") })
         store = try ProxyBodyStore(cacheDirectory: config.directory, index: CacheStoreIndex(store: index),
                                    durability: config.durability, maxObjectSize: config.maxObjectSize,
-                                   log: { log.warn($0) })
+                                   limit: config.limit, log: { log.warn($0) })
         rules = CacheRules(config)
         let r = store.recovery
         log.info("proxy cache: \(r.entriesKept) response(s) in \(config.directory); recovery dropped \(r.entriesDropped) entr(ies), \(r.orphanBodiesRemoved) orphan bod(ies), \(r.temporaryFilesRemoved) temporary file(s)")
     }
 
-    /// A stored response usable for `request` now, as a server response
-    /// (body sent from its file); nil on a miss or when it must be revalidated.
-    func hit(for request: HTTPRequest, primary: String, via: String) -> Response? {
+    /// The stored variant for `request` and how it may be used now; nil on a miss.
+    func lookup(_ request: HTTPRequest, primary: String, now: Int64) -> (object: CachedObject, use: CacheUse)? {
         guard let object = store.lookup(primary: primary, requestHeaders: request.headers) else { return nil }
-        let now = Clock.wallNanos() / 1_000_000_000
-        switch rules.use(of: object.response, now: now) {
-        case .fresh, .staleWhileRevalidate: return response(for: object, now: now, via: via)
-        case .revalidate: return nil
-        }
+        return (object, rules.use(of: object.response, now: now))
     }
 
-    /// The response for a stored object; nil when its body file is gone.
-    func response(for object: CachedObject, now: Int64, via: String) -> Response? {
+    /// The response to `request` from a stored object: a 200 stored response
+    /// goes through the server's shared conditional/Range logic (304, 206,
+    /// 412, 416), other statuses are sent as stored. nil when the body file is gone.
+    func response(for object: CachedObject, request: HTTPRequest, now: Int64, via: String, xCache: String) -> Response? {
         guard let file = store.openBody(object) else { return nil }
+        store.recordHit(object)
         var h = object.response.servedHeaders(now: now)
-        // The server writes Content-Length (from the file), Date and Server.
+        // The server writes Content-Length (from the body), Date and Server.
         h.remove("Content-Length")
         h.remove("Date")
         h.remove("Server")
         h.set("Via", (h.values("Via") + [via]).joined(separator: ", "))
-        h.add("X-Cache", "HIT")
-        return Response(status: object.response.status, headers: h, body: .file(file, offset: 0, count: Int(object.entry.size)))
+        h.add("X-Cache", xCache)
+        let size = Int(object.entry.size)
+        guard object.response.status == 200 else {
+            return Response(status: object.response.status, headers: h, body: .file(file, offset: 0, count: size))
+        }
+        let contentType = h["Content-Type"]
+        h.remove("Content-Type")
+        h.remove("Accept-Ranges")
+        let lastModified = object.response.lastModified.flatMap { HTTPDate.parse($0) }.map { Int($0) }
+        return RepresentationResponder.respond(request: request, etag: object.response.etag, lastModifiedSeconds: lastModified,
+                                               contentType: contentType, size: size, headers: h) { offset, count in
+            count > 0 ? .file(file, offset: offset, count: count) : .empty
+        }
     }
+
+    /// Claims the background refresh of `primary`; false when one is under way.
+    func beginRefresh(_ primary: String) -> Bool { refreshing.withLock { $0.insert(primary).inserted } }
+
+    func endRefresh(_ primary: String) { _ = refreshing.withLock { $0.remove(primary) } }
 
     /// Commits the index and closes it (server stop).
     func close() {

@@ -6,8 +6,11 @@ import HTTPCore
 /// The reverse proxy: requests whose path matches a route go to that route's
 /// pool (failover, keep-alive backend connections, timeouts), cacheable
 /// responses are stored and served by RFC 9111, and concurrent misses for one
-/// key on a worker are coalesced into one origin request. Requests matching
-/// no route are declined (the static handler serves them).
+/// key on a worker are coalesced into one origin request. Stale responses are
+/// revalidated with their validators (`StaleRevalidation`), served at once
+/// while a background refresh runs (stale-while-revalidate, grace) or when the
+/// origin fails (stale-if-error). Requests matching no route are declined
+/// (the static handler serves them).
 public final class ProxyPlugin: Plugin, @unchecked Sendable {
     public let name = "proxy"
     public let config: ProxyConfig
@@ -39,13 +42,27 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
     }
 
     /// The factory `capuchin` registers (enabled by `plugins: {proxy: true}`).
-    public static var factory: PluginFactory {
+    public static var factory: PluginFactory { factory(onCreate: { _ in }) }
+
+    /// The same, telling `onCreate` about each plugin built (the admin API's purges).
+    public static func factory(onCreate: @escaping (ProxyPlugin) -> Void) -> PluginFactory {
         PluginFactory(name: "proxy", enabledByDefault: false) { setup in
             let config = try ProxyConfig.parse(setup.section, defaultNodeID: defaultNodeID())
             let listen = [BackendAddress(host: setup.config.listenAddress, port: setup.config.port)]
-            return try ProxyPlugin(config: config, listen: listen, log: setup.log)
+            let plugin = try ProxyPlugin(config: config, listen: listen, log: setup.log)
+            onCreate(plugin)
+            return plugin
         }
     }
+
+    /// Purges stored responses by key (see `ProxyBodyStore.purge(key:)`); 0 without a cache.
+    public func purgeCache(key: String) -> Int { cache?.store.purge(key: key) ?? 0 }
+
+    /// Purges stored responses whose key starts with `prefix`; 0 without a cache.
+    public func purgeCache(prefix: String) -> Int { cache?.store.purge(prefix: prefix) ?? 0 }
+
+    /// Removes every stored response; returns how many.
+    public func clearCache() -> Int { purgeCache(prefix: ProxyBodyStore.keyPrefix) }
 
     /// The host name as a token (for `Via`), "capuchin" when it has none.
     static func defaultNodeID() -> String {
@@ -81,21 +98,37 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         }
         let primary = CacheRules.primaryKey(for: request)
         let via = "1.1 \(loopGuard.pseudonym)"
-        if let hit = cache.hit(for: request, primary: primary, via: via) {
-            sink.respond(hit)
-            return .deferred
+        let now = Clock.wallNanos() / 1_000_000_000
+        var stale: StaleRevalidation?
+        if let (object, use) = cache.lookup(request, primary: primary, now: now) {
+            switch use {
+            case .fresh:
+                if let hit = cache.response(for: object, request: request, now: now, via: via, xCache: "HIT") {
+                    sink.respond(hit)
+                    return .deferred
+                }
+            case .staleWhileRevalidate:
+                if let hit = cache.response(for: object, request: request, now: now, via: via, xCache: "STALE") {
+                    sink.respond(hit)
+                    refreshInBackground(object, request: request, primary: primary, via: via, route: pool, worker: worker, client: client)
+                    return .deferred
+                }
+            case .revalidate(let staleIfError):
+                if request.method == "GET" {
+                    stale = StaleRevalidation(cache: cache, stale: object, staleIfError: staleIfError, request: request, via: via, client: sink)
+                }
+            }
         }
         guard request.method == "GET" else {
             UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
             return .deferred
         }
         switch worker.coalescing.join(primary, onResult: { [self] outcome in
-            follow(outcome, request: request, primary: primary, via: via, route: pool, worker: worker, client: client, sink: sink)
+            follow(outcome, request: request, primary: primary, via: via, stale: stale, route: pool, worker: worker, client: client, sink: sink)
         }) {
         case .leader:
-            let fill = Revalidation.fillRequest(for: request)
-            let exchange = UpstreamExchange(route: pool, worker: worker, request: fill, client: client, sink: sink)
-            exchange.fill = CacheFill(store: cache.store, rules: cache.rules, request: fill, primary: primary)
+            let exchange = fetch(request, primary: primary, stale: stale?.stale, route: pool, worker: worker, client: client, sink: sink)
+            stale?.attach(to: exchange)
             exchange.onComplete = { outcome in worker.coalescing.complete(primary, with: outcome) }
             exchange.begin()
         case .follower(let ticket):
@@ -104,13 +137,44 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         return .deferred
     }
 
+    /// An exchange that fills the cache for `request`: conditional on the
+    /// stale response's validators when it has any (RFC 9111 4.3.1).
+    private func fetch(_ request: HTTPRequest, primary: String, stale: CachedObject?, route: PoolRuntime, worker: ProxyWorker,
+                       client: ClientInfo, sink: ExchangeClient) -> UpstreamExchange {
+        let fill = Revalidation.fillRequest(for: request)
+        let upstream = stale.map { $0.response.hasValidator ? Revalidation.conditionalRequest(for: request, stored: $0.response) : fill } ?? fill
+        let exchange = UpstreamExchange(route: route, worker: worker, request: upstream, client: client, sink: sink)
+        if let cache { exchange.fill = CacheFill(store: cache.store, rules: cache.rules, request: fill, primary: primary) }
+        return exchange
+    }
+
+    /// stale-while-revalidate: refreshes `object` with no client waiting, at
+    /// most one refresh per key at a time across workers.
+    private func refreshInBackground(_ object: CachedObject, request: HTTPRequest, primary: String, via: String,
+                                     route: PoolRuntime, worker: ProxyWorker, client: ClientInfo) {
+        guard let cache, request.method == "GET" || request.method == "HEAD", cache.beginRefresh(primary) else { return }
+        var get = request
+        get.method = "GET"
+        let exchange = fetch(get, primary: primary, stale: object, route: route, worker: worker, client: client, sink: DetachedClient())
+        StaleRevalidation(cache: cache, stale: object, staleIfError: false, request: get, via: via, client: nil).attach(to: exchange)
+        exchange.onComplete = { _ in cache.endRefresh(primary) }
+        exchange.begin()
+    }
+
     /// A coalesced waiter: serve what the leader stored, else fetch on its own.
     private func follow(_ outcome: UpstreamExchange.Outcome, request: HTTPRequest, primary: String, via: String,
-                        route: PoolRuntime, worker: ProxyWorker, client: ClientInfo, sink: ResponseSink) {
+                        stale: StaleRevalidation?, route: PoolRuntime, worker: ProxyWorker, client: ClientInfo, sink: ResponseSink) {
         guard !sink.isCancelled else { return }
         sink.onCancel = nil
+        let now = Clock.wallNanos() / 1_000_000_000
         if case .stored(let object) = outcome, object.response.vary.matches(request.headers),
-           let r = cache?.response(for: object, now: Clock.wallNanos() / 1_000_000_000, via: via) {
+           let r = cache?.response(for: object, request: request, now: now, via: via, xCache: "HIT") {
+            sink.respond(r)
+            return
+        }
+        // The leader's origin failed: serve what this waiter may serve stale.
+        if case .failed = outcome, let stale, stale.staleIfError,
+           let r = cache?.response(for: stale.stale, request: request, now: now, via: via, xCache: "STALE") {
             sink.respond(r)
             return
         }

@@ -19,11 +19,19 @@ final class UpstreamExchange: OutboundHandler {
     let worker: ProxyWorker
     let request: HTTPRequest
     let client: ClientInfo
-    let sink: ResponseSink
+    let sink: ExchangeClient
     /// Tees a cacheable response into the store.
     var fill: CacheFill?
     /// Called once when the exchange ends (coalescing leader).
     var onComplete: ((Outcome) -> Void)?
+    /// Sees the backend's head before anything is relayed. Non-nil: the hook
+    /// answered the client itself (a 304 refreshing a stored response, or
+    /// stale-if-error); the backend's body is read and dropped and the
+    /// exchange ends with that outcome.
+    var interceptHead: ((BackendResponseHead) -> Outcome?)?
+    /// Called when every attempt failed, before a 502/504 is sent. Non-nil:
+    /// the hook answered the client (stale-if-error) and no error is sent.
+    var onGiveUp: (() -> Outcome?)?
 
     private var body: [UInt8] = []
     private var failover: FailoverSequence
@@ -38,8 +46,10 @@ final class UpstreamExchange: OutboundHandler {
     private var lastFailureTimedOut = false
     private var failures: [String] = []
     private var done = false
+    /// Set when `interceptHead` took the response: its body is not relayed.
+    private var intercepted: Outcome?
 
-    init(route: PoolRuntime, worker: ProxyWorker, request: HTTPRequest, client: ClientInfo, sink: ResponseSink) {
+    init(route: PoolRuntime, worker: ProxyWorker, request: HTTPRequest, client: ClientInfo, sink: ExchangeClient) {
         self.route = route
         self.worker = worker
         self.request = request
@@ -137,6 +147,7 @@ final class UpstreamExchange: OutboundHandler {
 
     private func giveUp() {
         guard !done else { return }
+        if let outcome = onGiveUp?() { return finish(outcome) }
         let status = lastFailureTimedOut ? 504 : 502
         let detail = failures.isEmpty ? "no live backend in pool \(route.pool.name)" : failures.joined(separator: "; ")
         var h = HTTPHeaders()
@@ -147,9 +158,12 @@ final class UpstreamExchange: OutboundHandler {
         sink.respond(Response(status: status, headers: h, body: .bytes(Array(text.utf8))))
     }
 
+    /// The backend failed mid-response. A client already answered by
+    /// `interceptHead` keeps its answer; otherwise its connection is reset.
     private func abortClient() {
-        finish(.failed)
-        sink.abort()
+        let answered = intercepted
+        finish(answered ?? .failed)
+        if answered == nil { sink.abort() }
     }
 
     private func finish(_ outcome: UpstreamExchange.Outcome) {
@@ -240,8 +254,15 @@ final class UpstreamExchange: OutboundHandler {
             if done { return }
             switch e {
             case .informational: break
-            case .head(let h): relayHead(h)
-            case .body(let b): relayBody(b)
+            case .head(let h):
+                if let outcome = interceptHead?(h) {
+                    if let i = backend { route.pool.reportSuccess(i) }
+                    intercepted = outcome
+                    headSent = true   // the client was answered: no retry, no error page
+                } else {
+                    relayHead(h)
+                }
+            case .body(let b): if intercepted == nil { relayBody(b) }
             case .end: relayEnd()
             }
         }
@@ -273,8 +294,20 @@ final class UpstreamExchange: OutboundHandler {
 
     private func relayEnd() {
         timer?.cancel()
+        if let outcome = intercepted {
+            keepOrCloseConnection()
+            return finish(outcome)
+        }
         if framing == .chunked { sink.write(ChunkedEncoder.end) }
         let stored = fill?.commit()
+        keepOrCloseConnection()
+        finish(stored.map { .stored($0) } ?? .notStored)
+        sink.finish()
+    }
+
+    /// The response is complete: the connection goes back to the idle pool
+    /// when the backend keeps it alive, else it is closed.
+    private func keepOrCloseConnection() {
         if let c = connection, parser.head?.keepAlive == true, !parser.sawExcessData, let i = backend {
             worker.idle.put(c, pool: route.pool.name, backend: i, now: loop.now)
         } else {
@@ -282,7 +315,5 @@ final class UpstreamExchange: OutboundHandler {
         }
         connection = nil
         releaseBackend()
-        finish(stored.map { .stored($0) } ?? .notStored)
-        sink.finish()
     }
 }

@@ -1,3 +1,4 @@
+import CachePolicies
 import CapuchinSystem
 import HTTPCore
 import Synchronization
@@ -23,8 +24,20 @@ public struct RecoveryReport: Sendable, Equatable {
 /// then index it; so an index entry never names a file that was not complete.
 /// Start-up recovery removes temporary files and unindexed bodies and drops
 /// entries whose body is missing or of the wrong size; after kill -9 no entry
-/// points to a missing or partial body. Thread-safe.
+/// points to a missing or partial body. With a size limit, an eviction
+/// policy (CachePolicies' default, as the file cache) decides what stays;
+/// an evicted response loses its index entry and body file together.
+/// Thread-safe.
 public final class ProxyBodyStore: @unchecked Sendable {
+    /// The in-memory side, under one lock: variants by primary key and the policy.
+    struct State {
+        /// Primary key -> its stored variants (one per Vary key).
+        var table: [String: [CachedObject]] = [:]
+        var policy: (any EvictionPolicy)?
+        /// Policy key -> store key.
+        var keys: [UInt64: String] = [:]
+    }
+
     public static let keyPrefix = "proxy:"
 
     public let root: String
@@ -32,26 +45,52 @@ public final class ProxyBodyStore: @unchecked Sendable {
     let durability: BodyDurability
     let maxObjectSize: Int
     let index: ProxyIndex
-    /// Primary key -> its stored variants (one per Vary key).
-    private let objects = Mutex<[String: [CachedObject]]>([:])
+    let limit: ProxyCacheLimit?
+    private let state = Mutex(State())
     public let recovery: RecoveryReport
 
     /// Opens the store in `<cacheDirectory>/proxy`, creating it, and runs the
     /// recovery. Throws `ProxyStoreError.io` when the directories cannot be
     /// created, or the index's error when it cannot be read.
+    /// `limit` nil: no size limit. Entries over the limit at start-up (a
+    /// smaller limit configured) are dropped, least valuable first.
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
-                maxObjectSize: Int = 64 << 20, log: (String) -> Void = { _ in }) throws {
+                maxObjectSize: Int = 64 << 20, limit: ProxyCacheLimit? = nil, log: (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
         self.durability = durability
         self.maxObjectSize = maxObjectSize
         self.index = index
+        self.limit = limit
         try BodyFiles.makeDirectories(tempDirectory)
         var report = RecoveryReport()
         let loaded = try Self.recover(root: root, tempDirectory: tempDirectory, index: index, report: &report, log: log)
+        var st = State(table: loaded)
+        var dropped: [UInt64] = []
+        if let limit {
+            let policy = makePolicy(.default, capacity: limit.bytes)
+            var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
+            for variants in loaded.values {
+                for o in variants {
+                    let h = Self.policyKey(o.entry.key)
+                    st.keys[h] = o.entry.key
+                    // Oldest first: without saved popularity, insertion order stands in for recency.
+                    list.append((h, limit.charge(forSize: Int(o.entry.size)),
+                                 PolicyEntryState(word: .max, sequence: UInt64(max(0, o.entry.insertedAtNanos)))))
+                }
+            }
+            dropped = policy.restore(list)
+            st.policy = policy
+            report.entriesKept -= dropped.count
+            report.entriesDropped += dropped.count
+        }
         recovery = report
-        objects.withLock { $0 = loaded }
+        state.withLock { $0 = st }
+        for h in dropped { if let key = st.keys[h] { remove(key: key) } }
+        if !dropped.isEmpty { log("proxy cache: \(dropped.count) response(s) over the size limit dropped") }
     }
+
+    static func policyKey(_ storeKey: String) -> UInt64 { StableHash.hash(storeKey) }
 
     /// The index key of a response: primary key plus a hash of its Vary key.
     public static func storeKey(primary: String, vary: VaryKey) -> String {
@@ -116,6 +155,12 @@ public final class ProxyBodyStore: @unchecked Sendable {
     @discardableResult
     public func commit(_ writer: BodyWriter, primary: String, response: StoredResponse, nowNanos: Int64) throws -> CachedObject {
         let key = Self.storeKey(primary: primary, vary: response.vary)
+        let evicted: [String]
+        do { evicted = try admit(key, size: writer.bytesWritten) } catch {
+            writer.abort()
+            throw error
+        }
+        for k in evicted { remove(key: k) }
         let keyHash = StableHash.hex(StableHash.hash(key))
         let dir = root + "/" + keyHash.prefix(2)
         let path = dir + "/" + keyHash + "-" + StableHash.hex(UInt64.random(in: .min ... .max))
@@ -126,6 +171,10 @@ public final class ProxyBodyStore: @unchecked Sendable {
             if durability == .sync { try BodyFiles.syncDirectory(dir) }
         } catch {
             writer.abort()
+            state.withLock { st in
+                st.policy?.remove(Self.policyKey(key))
+                st.keys.removeValue(forKey: Self.policyKey(key))
+            }
             throw error
         }
         var stored = response
@@ -135,38 +184,75 @@ public final class ProxyBodyStore: @unchecked Sendable {
                                     extra: StoredResponseCodec.encode(stored))
         let object = CachedObject(entry: entry, response: stored)
         index.put(entry)
-        let replaced = objects.withLock { table -> ProxyIndexEntry? in
-            var variants = table[primary] ?? []
+        let replaced = state.withLock { st -> ProxyIndexEntry? in
+            var variants = st.table[primary] ?? []
             let old = variants.firstIndex { $0.entry.key == key }.map { variants.remove(at: $0).entry }
             variants.append(object)
-            table[primary] = variants
+            st.table[primary] = variants
             return old
         }
         if let replaced, replaced.bodyPath != path { BodyFiles.unlinkIfPresent(replaced.bodyPath) }
         return object
     }
 
-    /// Replaces the metadata of a stored response (after a 304), keeping its body.
-    public func updateMetadata(of object: CachedObject, to response: StoredResponse) {
+    /// Charges a new body of `size` bytes for `key` to the policy (replacing
+    /// its old charge); returns the store keys evicted to make room. Throws
+    /// `ProxyStoreError.notAdmitted` when the policy refuses it.
+    private func admit(_ key: String, size: Int) throws -> [String] {
+        guard let limit else { return [] }
+        let h = Self.policyKey(key)
+        return try state.withLock { st -> [String] in
+            guard let policy = st.policy else { return [] }
+            policy.remove(h)
+            let (admitted, evicted) = policy.recordMiss(h, size: limit.charge(forSize: size))
+            guard admitted else {
+                st.keys.removeValue(forKey: h)
+                throw ProxyStoreError.notAdmitted
+            }
+            st.keys[h] = key
+            return evicted.compactMap { st.keys.removeValue(forKey: $0) }
+        }
+    }
+
+    /// A stored response was used: tells the eviction policy.
+    public func recordHit(_ object: CachedObject) {
+        guard limit != nil else { return }
+        let h = Self.policyKey(object.entry.key)
+        state.withLock { st in
+            if st.policy?.contains(h) == true { st.policy?.recordHit(h) }
+        }
+    }
+
+    /// Bytes charged and responses held, against the limit (nil without one).
+    public var usage: (charged: Int, capacity: Int)? {
+        state.withLock { st in st.policy.map { ($0.used, $0.capacity) } }
+    }
+
+    /// Replaces the metadata of a stored response (after a 304), keeping its
+    /// body; returns the updated object.
+    @discardableResult
+    public func updateMetadata(of object: CachedObject, to response: StoredResponse) -> CachedObject {
         var entry = object.entry
         var stored = response
         stored.bodySize = Int(entry.size)
         entry.extra = StoredResponseCodec.encode(stored)
         entry.etag = stored.etag ?? ""
         index.put(entry)
-        objects.withLock { table in
+        let updated = CachedObject(entry: entry, response: stored)
+        state.withLock { st in
             let primary = Self.primary(ofStoreKey: entry.key)
-            if let i = table[primary]?.firstIndex(where: { $0.entry.key == entry.key }) {
-                table[primary]![i] = CachedObject(entry: entry, response: stored)
+            if let i = st.table[primary]?.firstIndex(where: { $0.entry.key == entry.key }) {
+                st.table[primary]![i] = updated
             }
         }
+        return updated
     }
 
     // MARK: reading and removal
 
     /// The stored variant of `primary` whose Vary key matches `requestHeaders`.
     public func lookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
-        objects.withLock { $0[primary]?.first { $0.response.vary.matches(requestHeaders) } }
+        state.withLock { $0.table[primary]?.first { $0.response.vary.matches(requestHeaders) } }
     }
 
     /// Opens the body for sending; nil (and the entry dropped) when the file is
@@ -181,7 +267,11 @@ public final class ProxyBodyStore: @unchecked Sendable {
 
     /// Removes every variant of `primary` (invalidation by an unsafe method).
     public func invalidate(primary: String) {
-        let gone = objects.withLock { $0.removeValue(forKey: primary) ?? [] }
+        let gone = state.withLock { st -> [CachedObject] in
+            let gone = st.table.removeValue(forKey: primary) ?? []
+            for o in gone { Self.forget(o.entry.key, in: &st) }
+            return gone
+        }
         for o in gone {
             index.remove(key: o.entry.key)
             BodyFiles.unlinkIfPresent(o.entry.bodyPath)
@@ -191,16 +281,47 @@ public final class ProxyBodyStore: @unchecked Sendable {
     /// Removes one stored response (eviction, or a body found damaged).
     public func remove(key: String) {
         let primary = Self.primary(ofStoreKey: key)
-        let gone = objects.withLock { table -> ProxyIndexEntry? in
-            guard let i = table[primary]?.firstIndex(where: { $0.entry.key == key }) else { return nil }
-            let e = table[primary]!.remove(at: i).entry
-            if table[primary]!.isEmpty { table.removeValue(forKey: primary) }
+        let gone = state.withLock { st -> ProxyIndexEntry? in
+            Self.forget(key, in: &st)
+            guard let i = st.table[primary]?.firstIndex(where: { $0.entry.key == key }) else { return nil }
+            let e = st.table[primary]!.remove(at: i).entry
+            if st.table[primary]!.isEmpty { st.table.removeValue(forKey: primary) }
             return e
         }
         index.remove(key: key)
         if let gone { BodyFiles.unlinkIfPresent(gone.bodyPath) }
     }
 
+    /// Removes the stored responses named by `key`: a store key (one variant,
+    /// as `cachedump` lists it) or `proxy:` + primary key (every variant).
+    /// Returns how many were removed.
+    public func purge(key: String) -> Int {
+        guard key.hasPrefix(Self.keyPrefix) else { return 0 }
+        let keys = state.withLock { st -> [String] in
+            let primary = Self.primary(ofStoreKey: key)
+            return (st.table[primary] ?? []).map(\.entry.key).filter { $0 == key || key == Self.keyPrefix + primary }
+        }
+        for k in keys { remove(key: k) }
+        return keys.count
+    }
+
+    /// Removes every stored response whose store key starts with `prefix`
+    /// (`proxy:` clears the proxy cache); returns how many.
+    public func purge(prefix: String) -> Int {
+        let keys = state.withLock { st in st.table.values.flatMap { $0.map(\.entry.key) }.filter { $0.hasPrefix(prefix) } }
+        for k in keys { remove(key: k) }
+        return keys.count
+    }
+
+    /// Drops `key` from the policy.
+    private static func forget(_ key: String, in st: inout State) {
+        let h = policyKey(key)
+        if st.keys.removeValue(forKey: h) != nil { st.policy?.remove(h) }
+    }
+
     /// Number of stored responses.
-    public var count: Int { objects.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    public var count: Int { state.withLock { $0.table.values.reduce(0) { $0 + $1.count } } }
+
+    /// Total body bytes stored.
+    public var bodyBytes: Int64 { state.withLock { $0.table.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.entry.size } } } }
 }

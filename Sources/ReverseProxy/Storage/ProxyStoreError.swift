@@ -8,6 +8,8 @@ public enum ProxyStoreError: Error, Equatable, CustomStringConvertible {
     case tooLarge(limit: Int)
     /// The writer was already committed or aborted.
     case writerClosed
+    /// The eviction policy kept the stored responses rather than this one.
+    case notAdmitted
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum ProxyStoreError: Error, Equatable, CustomStringConvertible {
         case .corruptMetadata(let why): return "corrupt cache metadata: \(why)"
         case .tooLarge(let limit): return "body larger than max_object_size (\(limit) bytes)"
         case .writerClosed: return "body writer already closed"
+        case .notAdmitted: return "not admitted by the eviction policy (cache full of more popular responses)"
         }
     }
 }
