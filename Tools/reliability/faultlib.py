@@ -296,3 +296,25 @@ def key_path(key):
     """The url path of a file cache key (site NUL path, or site + path)."""
     i = key.find("/")
     return key[i:] if i >= 0 else key
+
+
+def run_part_short(name, timeout=300):
+    """Runs `part_<name>.py --short` as the test suites do and returns its rows;
+    AssertionError (with the rows) unless it exits 0 with only passing rows.
+    Uses CAPUCHIN_BIN/CACHEDUMP_BIN, else the debug build when present."""
+    env = dict(ENV)
+    debug = os.path.join(REPO, ".build", "debug")
+    if "CAPUCHIN_BIN" not in env and os.access(os.path.join(debug, "capuchin"), os.X_OK):
+        env["CAPUCHIN_BIN"] = os.path.join(debug, "capuchin")
+        env["CACHEDUMP_BIN"] = os.path.join(debug, "cachedump")
+    script = os.path.join(REPO, "Tools", "reliability", f"part_{name}.py")
+    r = subprocess.run([sys.executable, script, "--short"], capture_output=True, text=True, timeout=timeout, env=env)
+    lines = r.stdout.strip().splitlines()
+    assert lines, f"part {name} printed nothing (exit {r.returncode}): {r.stderr[-3000:]}"
+    doc = json.loads(lines[-1])
+    rows = doc["rows"]
+    shown = json.dumps(rows, indent=1) + "\n" + r.stderr[-3000:]
+    assert r.returncode == 0, shown
+    assert doc["part"] == name and rows, shown
+    assert all(x["count"] > 0 and x["failures"] == 0 for x in rows), shown
+    return rows
