@@ -122,6 +122,19 @@ public final class CacheStore: @unchecked Sendable {
         }
     }
 
+    /// Moves aside a store whose pages turned out damaged while reading (see
+    /// `StoreError.isDamage`), logging where, and goes on with an empty one.
+    /// Throws when the move or opening the new environment fails.
+    public func replaceDamaged(because error: Error) throws {
+        pthread_rwlock_wrlock(&envLock)
+        defer { pthread_rwlock_unlock(&envLock) }
+        env.close()
+        let aside = try Self.moveAside(directory)
+        log("cache store \(directory) is damaged (\(error)); moved it to \(aside) and started an empty store")
+        env = try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
+        try checkSchema()
+    }
+
     /// Moves the store's files to `DIR.old-<unix time>` and returns that path.
     /// Throws when the rename fails.
     @discardableResult

@@ -40,6 +40,7 @@ final class LMDBEnvironment {
             try StoreError.check(mdb_env_set_maxreaders(e, 256), "mdb_env_set_maxreaders", path)
             // Before open: 0.9.24's default map is 1 MiB.
             try StoreError.check(mdb_env_set_mapsize(e, mapSize), "mdb_env_set_mapsize", path)
+            if !readOnly { try Self.reserveLockFile(path) }
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
             if durability == .batched && !readOnly { flags |= UInt32(MDB_NOMETASYNC) }
@@ -54,6 +55,20 @@ final class LMDBEnvironment {
             mdb_env_close(e)
             env = nil
             throw error
+        }
+    }
+
+    /// LMDB maps lock.mdb and writes its reader table through the mapping: on a
+    /// full filesystem a sparse lock file would end in SIGBUS. Allocating its
+    /// blocks first turns that into ENOSPC. Throws `StoreError.lmdb` with the errno.
+    private static func reserveLockFile(_ path: String) throws {
+        let fd = open(path + "/lock.mdb", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw StoreError.lmdb(call: "open lock.mdb", code: errno, message: String(cString: strerror(errno)), path: path) }
+        defer { Glibc.close(fd) }
+        // The header and 256 reader slots of 64 bytes, rounded up.
+        let rc = posix_fallocate(fd, 0, 32 << 10)
+        if rc != 0 && rc != EOPNOTSUPP && rc != EINVAL {
+            throw StoreError.lmdb(call: "posix_fallocate lock.mdb", code: rc, message: String(cString: strerror(rc)), path: path)
         }
     }
 

@@ -71,16 +71,27 @@ def children_of(pid):
         return []
 
 
+STARTED = []
+
+
+def stop_all():
+    """SIGKILLs every server this script started that still runs (by PID)."""
+    for p in STARTED:
+        if p.alive():
+            p.kill9()
+
+
 class Proc:
     """One server process (maybe under strace): started, then killed by PID."""
 
-    def __init__(self, argv, log, port, strace=None):
+    def __init__(self, argv, log, port, strace=None, env_extra=None):
         self.port = port
         self.log = log
         self.started = time.monotonic()
         cmd = argv if strace is None else ["strace", "-f", "-qq", "-o", "/dev/null"] + strace + argv
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "ab"), env=ENV)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "ab"), env=dict(ENV, **(env_extra or {})))
         self.traced = strace is not None
+        STARTED.append(self)
 
     def target_pid(self):
         """The server's PID (strace's child when traced)."""
@@ -162,7 +173,7 @@ def start_serve(binary, tmp, root, cache_dir, cache_extra="", strace=None, log=N
     port = free_port()
     cfg = serve_config(tmp, root, port, cache_extra)
     p = Proc([binary, "serve", "--config", cfg, "--cache-dir", cache_dir], log or os.path.join(tmp, "server.log"),
-             port, strace)
+             port, strace, env_extra)
     return p
 
 

@@ -398,6 +398,7 @@ def main():
                        len(pt.failed_kills), "; ".join(pt.notes[:3])))
     rows.append(fl.row("proxy: no entry without its whole body", "cachedump verify of proxy-index + served bodies", pt.verify_runs + pt.responses,
                        pt.verify_bad + pt.wrong + pt.lost, f"responses checked {pt.responses}, wrong {pt.wrong}, verify failures {pt.verify_bad}, committed lost {pt.lost}"))
+    fl.stop_all()
     fl.finish("crashloop", rows)
 
 
