@@ -115,7 +115,7 @@ public final class CacheStore: @unchecked Sendable {
     private static func openRecovering(directory: String, options: StoreOptions, log: (String) -> Void) throws -> LMDBEnvironment {
         do {
             return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
-        } catch let e as StoreError where !options.readOnly && [MDB_INVALID, MDB_CORRUPTED, MDB_VERSION_MISMATCH, MDB_PANIC].contains(e.lmdbCode ?? 0) {
+        } catch let e as StoreError where !options.readOnly && (e.isDamage || e.lmdbCode == MDB_PANIC) {
             let aside = try moveAside(directory)
             log("cache store \(directory) is damaged (\(e)); moved it to \(aside) and started an empty store")
             return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: false)
