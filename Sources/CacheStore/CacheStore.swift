@@ -6,6 +6,15 @@ import Synchronization
 /// never waits for disk); one writer thread commits them in batches every
 /// `commitIntervalMillis` or `maxBatch` operations, each batch one transaction.
 /// Reads use short read transactions and never wait for the writer.
+///
+/// Faults: MDB_MAP_FULL grows the map (after freeing stale reader slots) up to
+/// `maxMapSize`, then drops the batch's insertions and calls `onFull`. An I/O
+/// error while committing or syncing (EIO, ENOSPC, ...) or MDB_PANIC means
+/// durability is unknown: the environment is reopened and the batch retried
+/// once, then dropped (logged; what was committed before stays). A directory
+/// that cannot be written at open (read-only, no permission, no space) leaves
+/// the store not persisting (`notPersistingReason`, logged): every operation
+/// is dropped and reads are empty, so the server serves without persistence.
 public final class CacheStore: @unchecked Sendable {
     public static let schemaVersion: UInt32 = 1
 
@@ -28,6 +37,25 @@ public final class CacheStore: @unchecked Sendable {
     private var lastError: Error?
     private var writer: Thread?
     private var lastSync = ContinuousClock.now
+    private var lastReaderCheck = ContinuousClock.now
+    /// How often the writer frees reader slots of killed processes (tests shorten it).
+    var readerCheckInterval: Duration = .seconds(5)
+    /// Commits since the last successful sync (batched durability).
+    private var unsyncedCommits = 0
+    /// Batches dropped since commits last succeeded (0: healthy), and when that was last logged.
+    private var failedBatches = 0
+    private var droppedOperations = 0
+    private var lastFailureLog = ContinuousClock.now
+
+    /// Why the store is not persisting (its directory could not be written at
+    /// open), nil while it is. Operations are then dropped and reads are empty.
+    public private(set) var notPersistingReason: String?
+
+    /// Where a test makes the writer fail (`injectFault`).
+    enum FaultPoint { case commit, sync }
+    /// Tests only: an errno or LMDB code the given step fails with instead of
+    /// running (0: run it). Set before queuing operations; read by the writer.
+    var injectFault: ((FaultPoint) -> Int32)?
 
     struct PendingTouch { var hits: UInt64; var last: Int64; var state: UInt64; var seq: UInt64 }
 
@@ -41,14 +69,23 @@ public final class CacheStore: @unchecked Sendable {
         self.log = log
         pthread_rwlock_init(&envLock, nil)
         var isDir: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
-            if options.readOnly { throw StoreError.missingDirectory(path: directory) }
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } else if !isDir.boolValue {
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
             throw StoreError.lmdb(call: "open", code: ENOTDIR, message: "not a directory", path: directory)
         }
-        env = try Self.openRecovering(directory: directory, options: options, log: log)
-        try checkSchema()
+        if options.readOnly && !isDir.boolValue { throw StoreError.missingDirectory(path: directory) }
+        do {
+            if !isDir.boolValue { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            env = try Self.openRecovering(directory: directory, options: options, log: log)
+            try checkSchema()
+        } catch where !options.readOnly && Self.isUnwritable(error) {
+            env = LMDBEnvironment(unavailable: directory)
+            notPersistingReason = "\(error)"
+            log("cache store \(directory) cannot be written (\(error)); serving WITHOUT persistence: nothing is stored or loaded until the directory is writable and the server restarts")
+            return
+        }
+        if env.staleReadersCleared > 0 {
+            log("cache store \(directory): cleared \(env.staleReadersCleared) stale reader slot(s) left by killed processes")
+        }
         if !options.readOnly {
             let t = Thread { [unowned self] in self.writerLoop() }
             t.name = "cache-store-writer"
@@ -62,14 +99,40 @@ public final class CacheStore: @unchecked Sendable {
         pthread_rwlock_destroy(&envLock)
     }
 
+    /// Whether `error` says the directory cannot be written (read-only
+    /// filesystem, no permission, no space): the store then runs without persistence.
+    static func isUnwritable(_ error: Error) -> Bool {
+        let codes: Set<Int32> = [EACCES, EPERM, EROFS, ENOSPC, EDQUOT]
+        if let e = error as? StoreError, let code = e.lmdbCode { return codes.contains(code) }
+        if let e = error as? CocoaError {
+            if [.fileWriteNoPermission, .fileWriteVolumeReadOnly, .fileWriteOutOfSpace].contains(e.code) { return true }
+            if let u = e.underlying as? POSIXError { return codes.contains(u.code.rawValue) }
+        }
+        if let e = error as? POSIXError { return codes.contains(e.code.rawValue) }
+        return false
+    }
+
     private static func openRecovering(directory: String, options: StoreOptions, log: (String) -> Void) throws -> LMDBEnvironment {
         do {
             return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
-        } catch let e as StoreError where !options.readOnly && [MDB_INVALID, MDB_CORRUPTED, MDB_VERSION_MISMATCH, MDB_PANIC].contains(e.lmdbCode ?? 0) {
+        } catch let e as StoreError where !options.readOnly && (e.isDamage || e.lmdbCode == MDB_PANIC) {
             let aside = try moveAside(directory)
             log("cache store \(directory) is damaged (\(e)); moved it to \(aside) and started an empty store")
             return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: false)
         }
+    }
+
+    /// Moves aside a store whose pages turned out damaged while reading (see
+    /// `StoreError.isDamage`), logging where, and goes on with an empty one.
+    /// Throws when the move or opening the new environment fails.
+    public func replaceDamaged(because error: Error) throws {
+        pthread_rwlock_wrlock(&envLock)
+        defer { pthread_rwlock_unlock(&envLock) }
+        env.close()
+        let aside = try Self.moveAside(directory)
+        log("cache store \(directory) is damaged (\(error)); moved it to \(aside) and started an empty store")
+        env = try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
+        try checkSchema()
     }
 
     /// Moves the store's files to `DIR.old-<unix time>` and returns that path.
@@ -104,6 +167,7 @@ public final class CacheStore: @unchecked Sendable {
 
     /// Queues an operation. Never blocks on disk; callable from any thread.
     public func enqueue(_ op: StoreOperation) {
+        guard notPersistingReason == nil else { return }
         let n = inbox.withLock { box -> Int in
             box.ops.append(op)
             box.count &+= 1
@@ -115,6 +179,7 @@ public final class CacheStore: @unchecked Sendable {
     /// Queues several operations that will commit in the same transaction
     /// (a crash never leaves some of them applied and not the others).
     public func enqueue(contentsOf ops: [StoreOperation]) {
+        guard notPersistingReason == nil else { return }
         let n = inbox.withLock { box -> Int in
             box.ops.append(contentsOf: ops)
             box.count &+= UInt64(ops.count)
@@ -173,6 +238,7 @@ public final class CacheStore: @unchecked Sendable {
             var error: Error?
             if !ops.isEmpty || !tch.isEmpty { error = commit(ops, tch) }
             syncIfDue(force: done)
+            checkReadersIfDue()
             queue.lock()
             committed = upTo
             if let error { lastError = error }
@@ -202,25 +268,58 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     private func syncIfDue(force: Bool) {
-        guard options.durability == .batched, force || ContinuousClock.now - lastSync > .seconds(1) else { return }
+        guard options.durability == .batched, unsyncedCommits > 0,
+              force || ContinuousClock.now - lastSync > .seconds(1) else { return }
         lastSync = .now
-        do { try env.sync() } catch {
-            // Durability unknown: reopen rather than carry on as if it were safe.
-            log("cache store \(directory): \(error); reopening the environment")
+        do {
+            try fault(.sync, call: "mdb_env_sync")
+            try env.sync()
+            unsyncedCommits = 0
+        } catch {
+            // Durability unknown: reopen rather than carry on as if it were safe;
+            // the next sync (unsyncedCommits stays > 0) tries again.
+            log("cache store \(directory): sync failed: \(error); the commits of the last second may not be on disk (durability unknown): reopening the environment")
             reopen()
         }
     }
 
-    /// Applies one batch; grows the map on MDB_MAP_FULL and reopens on MDB_PANIC.
+    /// Frees reader slots of killed processes (cachedump, a crashed server
+    /// sharing the directory) every 5 s: they pin pages and make the file grow.
+    private func checkReadersIfDue() {
+        guard ContinuousClock.now - lastReaderCheck >= readerCheckInterval else { return }
+        lastReaderCheck = .now
+        pthread_rwlock_rdlock(&envLock)
+        let n = env.readerCheck()
+        pthread_rwlock_unlock(&envLock)
+        if n > 0 { log("cache store \(directory): cleared \(n) stale reader slot(s) left by killed processes") }
+    }
+
+    /// Throws the error `injectFault` asks for at `point`.
+    private func fault(_ point: FaultPoint, call: String) throws {
+        if let code = injectFault?(point), code != 0 {
+            throw StoreError.lmdb(call: call, code: code, message: String(cString: mdb_strerror(code)), path: directory)
+        }
+    }
+
+    /// Applies one batch; grows the map on MDB_MAP_FULL, reopens on MDB_PANIC
+    /// or an I/O error and retries once, then drops the batch (logged).
     private func commit(_ ops: [StoreOperation], _ touches: [String: PendingTouch]) -> Error? {
         var ops = ops
-        for attempt in 0..<8 {
+        var reopened = false
+        for _ in 0..<8 {
             do {
+                if env.env == nil { reopen() } // an earlier reopen failed
                 try apply(ops, touches)
+                commitSucceeded()
                 return nil
             } catch let e as StoreError where e.lmdbCode == MDB_MAP_FULL {
                 pthread_rwlock_wrlock(&envLock)
                 defer { pthread_rwlock_unlock(&envLock) }
+                let freed = env.readerCheck()
+                if freed > 0 {
+                    log("cache store \(directory): map full; cleared \(freed) stale reader slot(s) pinning old pages, retrying")
+                    continue
+                }
                 do {
                     try env.grow(limit: options.maxMapSize)
                     log("cache store \(directory): map grown to \(env.mapSize) bytes")
@@ -229,25 +328,56 @@ public final class CacheStore: @unchecked Sendable {
                     onFull?()
                     ops.removeAll { if case .put = $0 { return true } else { return false } }
                 }
-            } catch let e as StoreError where e.lmdbCode == MDB_PANIC && attempt == 0 {
-                log("cache store \(directory): \(e); reopening the environment")
+            } catch let e as StoreError where !reopened && Self.needsReopen(e) {
+                reopened = true
+                if failedBatches == 0 {
+                    log("cache store \(directory): commit failed: \(e); durability unknown: reopening the environment and retrying the batch")
+                }
                 reopen()
             } catch {
-                log("cache store \(directory): commit failed: \(error)")
+                commitFailed(error, operations: ops.count + touches.count)
                 return error
             }
         }
-        return StoreError.full(path: directory, mapSize: env.mapSize)
+        let e = StoreError.full(path: directory, mapSize: env.mapSize)
+        commitFailed(e, operations: ops.count + touches.count)
+        return e
+    }
+
+    /// MDB_PANIC (the environment is unusable) or an errno from writing or
+    /// syncing (LMDB's own codes are negative): reopen before going on.
+    static func needsReopen(_ e: StoreError) -> Bool {
+        guard let code = e.lmdbCode else { return false }
+        return code == MDB_PANIC || code > 0
+    }
+
+    private func commitFailed(_ error: Error, operations: Int) {
+        failedBatches += 1
+        droppedOperations += operations
+        if failedBatches == 1 || ContinuousClock.now - lastFailureLog > .seconds(30) {
+            lastFailureLog = .now
+            log("cache store \(directory): commit failed again after reopening: \(error); dropped \(droppedOperations) operation(s) in \(failedBatches) batch(es) so far; earlier commits are kept, serving goes on")
+        }
+    }
+
+    private func commitSucceeded() {
+        unsyncedCommits += 1
+        if failedBatches > 0 {
+            log("cache store \(directory): commits succeed again after \(failedBatches) failed batch(es) (\(droppedOperations) operation(s) dropped)")
+            failedBatches = 0
+            droppedOperations = 0
+        }
     }
 
     private func reopen() {
         pthread_rwlock_wrlock(&envLock)
         defer { pthread_rwlock_unlock(&envLock) }
+        let size = max(options.mapSize, env.mapSize)
         env.close()
         do {
-            env = try LMDBEnvironment(path: directory, mapSize: max(options.mapSize, env.mapSize), durability: options.durability, readOnly: false)
+            env = try LMDBEnvironment(path: directory, mapSize: size, durability: options.durability, readOnly: false)
         } catch {
-            log("cache store \(directory): reopen failed: \(error)")
+            if failedBatches == 0 { log("cache store \(directory): reopen failed: \(error); trying again with the next batch") }
         }
     }
 
@@ -256,6 +386,7 @@ public final class CacheStore: @unchecked Sendable {
         defer { pthread_rwlock_unlock(&envLock) }
         let e = env
         try e.write { txn in
+            try fault(.commit, call: "mdb_txn_commit")
             for op in ops {
                 switch op {
                 case .put(let r):

@@ -14,6 +14,17 @@ final class LMDBEnvironment {
     /// False when a read-only open found no named databases (an empty store).
     private(set) var hasDatabases = true
     private(set) var mapSize: Int
+    /// Reader slots of dead processes that opening cleared.
+    private(set) var staleReadersCleared = 0
+
+    /// A stand-in for a store that could not be opened: no databases, every
+    /// read empty. The store then runs without persistence.
+    init(unavailable path: String) {
+        self.path = path
+        readOnly = true
+        mapSize = 0
+        hasDatabases = false
+    }
 
     /// Opens (creating unless read-only) the environment in `path`. Throws
     /// `StoreError.lmdb` with LMDB's message (MDB_INVALID for a damaged file, ...).
@@ -29,6 +40,7 @@ final class LMDBEnvironment {
             try StoreError.check(mdb_env_set_maxreaders(e, 256), "mdb_env_set_maxreaders", path)
             // Before open: 0.9.24's default map is 1 MiB.
             try StoreError.check(mdb_env_set_mapsize(e, mapSize), "mdb_env_set_mapsize", path)
+            if !readOnly { try Self.reserveLockFile(path) }
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
             if durability == .batched && !readOnly { flags |= UInt32(MDB_NOMETASYNC) }
@@ -37,15 +49,26 @@ final class LMDBEnvironment {
             mdb_env_info(e, &info)
             self.mapSize = max(mapSize, info.me_mapsize)
             try checkFileLength(info)
-            if !readOnly {
-                var dead: Int32 = 0
-                mdb_reader_check(e, &dead)
-            }
+            if !readOnly { staleReadersCleared = readerCheck() }
             try openDatabases()
         } catch {
             mdb_env_close(e)
             env = nil
             throw error
+        }
+    }
+
+    /// LMDB maps lock.mdb and writes its reader table through the mapping: on a
+    /// full filesystem a sparse lock file would end in SIGBUS. Allocating its
+    /// blocks first turns that into ENOSPC. Throws `StoreError.lmdb` with the errno.
+    private static func reserveLockFile(_ path: String) throws {
+        let fd = open(path + "/lock.mdb", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw StoreError.lmdb(call: "open lock.mdb", code: errno, message: String(cString: strerror(errno)), path: path) }
+        defer { Glibc.close(fd) }
+        // The header and 256 reader slots of 64 bytes, rounded up.
+        let rc = posix_fallocate(fd, 0, 32 << 10)
+        if rc != 0 && rc != EOPNOTSUPP && rc != EINVAL {
+            throw StoreError.lmdb(call: "posix_fallocate lock.mdb", code: rc, message: String(cString: strerror(rc)), path: path)
         }
     }
 
@@ -82,6 +105,7 @@ final class LMDBEnvironment {
 
     /// Runs `body` in a short read-only transaction. Throws what `body` throws or `StoreError.lmdb`.
     func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        guard env != nil else { throw StoreError.closed(path: path) }
         var txn: OpaquePointer?
         try StoreError.check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin", path)
         defer { mdb_txn_abort(txn) }
@@ -90,6 +114,7 @@ final class LMDBEnvironment {
 
     /// Runs `body` in the write transaction: commits on return, aborts on throw.
     func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        guard env != nil else { throw StoreError.closed(path: path) }
         var txn: OpaquePointer?
         try StoreError.check(mdb_txn_begin(env, nil, 0, &txn), "mdb_txn_begin", path)
         let result: T
@@ -106,6 +131,7 @@ final class LMDBEnvironment {
     /// Doubles the map (no transaction of this process may be active). Throws
     /// `StoreError.full` past `limit`.
     func grow(limit: Int) throws {
+        guard env != nil else { throw StoreError.closed(path: path) }
         guard mapSize < limit else { throw StoreError.full(path: path, mapSize: mapSize) }
         let next = min(limit, mapSize * 2)
         try StoreError.check(mdb_env_set_mapsize(env, next), "mdb_env_set_mapsize", path)
@@ -114,10 +140,21 @@ final class LMDBEnvironment {
 
     /// Flushes to disk. Throws `StoreError.lmdb` (durability then unknown).
     func sync() throws {
+        guard env != nil else { throw StoreError.closed(path: path) }
         try StoreError.check(mdb_env_sync(env, 1), "mdb_env_sync", path)
     }
 
+    /// Frees the reader slots of processes that died inside a read transaction
+    /// (they pin old pages, so the file grows); returns how many.
+    func readerCheck() -> Int {
+        guard let env, !readOnly else { return 0 }
+        var dead: Int32 = 0
+        mdb_reader_check(env, &dead)
+        return Int(dead)
+    }
+
     func info() -> (mapSize: Int, lastPage: Int, pageSize: Int, readers: Int, maxReaders: Int) {
+        guard env != nil else { return (0, 0, 0, 0, 0) }
         var i = MDB_envinfo()
         mdb_env_info(env, &i)
         var s = MDB_stat()

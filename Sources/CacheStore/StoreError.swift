@@ -33,6 +33,13 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         if rc != 0 { throw lmdb(call: call, code: rc, message: String(cString: mdb_strerror(rc)), path: path) }
     }
 
+    /// Whether LMDB found damaged pages or a file that is not a store: the
+    /// store should be moved aside (`CacheStore.replaceDamaged`).
+    public var isDamage: Bool {
+        guard let code = lmdbCode else { return false }
+        return [MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH].contains(code)
+    }
+
     var lmdbCode: Int32? {
         if case let .lmdb(_, code, _, _) = self { return code }
         return nil

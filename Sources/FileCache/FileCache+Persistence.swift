@@ -26,13 +26,14 @@ extension FileCache {
     @discardableResult
     public func load() throws -> CacheLoadReport {
         guard let persistence else { return CacheLoadReport() }
-        try totals.load(from: persistence)
         var report = CacheLoadReport()
+        let records = try storedRecords(persistence, report: &report)
+        try totals.load(from: persistence)
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
         var perShard = [[(entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
         var seen = Set<UInt64>()
-        for r in try persistence.entries(prefix: nil) where r.kind == .file {
+        for r in records where r.kind == .file {
             guard let (site, path) = CacheKey.split(r.key), r.size >= 0,
                   rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
                   ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
@@ -89,6 +90,25 @@ extension FileCache {
         for e in resident.prefix(max(0, config.warmEagerEntries)) where mapLazily(e) != nil { report.mappedEagerly += 1 }
         log("cache: loaded \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped)")
         return report
+    }
+
+    /// Every stored record; undecodable ones count as dropped (one bad record
+    /// must not stop the server). A store with damaged pages is moved aside
+    /// (logged by the store) and the cache starts empty. Throws other read errors.
+    private func storedRecords(_ persistence: CachePersistence, report: inout CacheLoadReport) throws -> [EntryRecord] {
+        guard let store = (persistence as? StorePersistence)?.store else { return try persistence.entries(prefix: nil) }
+        var out: [EntryRecord] = []
+        do {
+            try store.forEachEntry { result in
+                if case .success(let r) = result { out.append(r) } else { report.dropped += 1 }
+                return true
+            }
+        } catch let e as StoreError where e.isDamage {
+            try store.replaceDamaged(because: e)
+            report.dropped = 0
+            return []
+        }
+        return out
     }
 
     private func ttlAllows(insertedAt: Int64, now: Int64) -> Bool {

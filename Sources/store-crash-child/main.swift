@@ -2,13 +2,27 @@
 // usage: store-crash-child STORE_DIR FILES_DIR
 // Each batch b puts 20 records "b<b>-<i>" (their origin files exist in FILES_DIR)
 // and bumps the counter "batches", all enqueued at once so they commit together.
+// usage: store-crash-child --hold-reader STORE_DIR
+// Opens the store read-only, prints "reading" inside a read transaction and
+// sleeps there until killed: the stale reader slot of the fault tests.
 import CacheStore
 import CapuchinSystem
 import Foundation
 
 let args = CommandLine.arguments
+if args.count == 3 && args[1] == "--hold-reader" {
+    var o = StoreOptions()
+    o.readOnly = true
+    let store = try CacheStore(directory: args[2], options: o)
+    try store.forEachEntry { _ in
+        print("reading")
+        fflush(stdout)
+        while true { sleep(60) }
+    }
+    exit(3) // an empty store: nothing to hold a reader inside
+}
 guard args.count == 3 else {
-    FileHandle.standardError.write(Data("usage: store-crash-child STORE_DIR FILES_DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: store-crash-child STORE_DIR FILES_DIR | --hold-reader STORE_DIR\n".utf8))
     exit(2)
 }
 let files = args[2]
