@@ -61,9 +61,9 @@ class Report:
 
     def row(self, test, tried, count, failed_cases, extra=""):
         """failed_cases: list of strings naming each failed case (its length is the failure count)."""
-        detail = "; ".join(failed_cases[:8])
-        if len(failed_cases) > 8:
-            detail += "; ... (%d more)" % (len(failed_cases) - 8)
+        detail = "; ".join(failed_cases[:20])
+        if len(failed_cases) > 20:
+            detail += "; ... (%d more)" % (len(failed_cases) - 20)
         if extra:
             detail = (extra + ("; " + detail if detail else "")).strip()
         self.rows.append({"test": test, "tried": tried, "count": int(count),
