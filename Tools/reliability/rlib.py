@@ -422,7 +422,7 @@ def run_part_for_test(name, timeout=300):
     return out.returncode, rows, out.stdout + out.stderr[-4000:]
 
 
-def assert_part_passes(name, timeout=300):
+def assert_part_passes(name, timeout=1200):
     code, rows, output = run_part_for_test(name, timeout)
     table = "\n".join("%s | %s | %d | %d | %s" % (r["test"], r["tried"], r["count"], r["failures"], r["detail"])
                       for r in rows)
