@@ -16,9 +16,6 @@ final class CacheEntry: @unchecked Sendable {
     let etag: String
     /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
     let mapping: MappedFile?
-    /// The open file of an entry larger than `sendfile_threshold`, if the
-    /// descriptor budget allowed: its hits go out with sendfile.
-    let held: HeldFile?
     let headerBytes: [UInt8]
     let insertedAtNanos: Int64
     /// Units charged to the policy.
@@ -35,7 +32,7 @@ final class CacheEntry: @unchecked Sendable {
 
     init(key: String, site: String, path: String, hash: UInt64, originPath: String, identity: FileIdentity,
          contentType: String, etag: String, mapping: MappedFile?, headerBytes: [UInt8], insertedAtNanos: Int64,
-         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, held: HeldFile? = nil) {
+         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64) {
         self.key = key
         self.site = site
         self.path = path
@@ -45,7 +42,6 @@ final class CacheEntry: @unchecked Sendable {
         self.contentType = contentType
         self.etag = etag
         self.mapping = mapping
-        self.held = held
         self.headerBytes = headerBytes
         self.insertedAtNanos = insertedAtNanos
         self.charge = charge
@@ -56,24 +52,24 @@ final class CacheEntry: @unchecked Sendable {
     }
 
     /// The same entry with a mapping (first hit after a restart).
-    func withMapping(_ mapping: MappedFile, held: HeldFile?) -> CacheEntry {
+    func withMapping(_ mapping: MappedFile) -> CacheEntry {
         let e = CacheEntry(key: key, site: site, path: path, hash: hash, originPath: originPath, identity: identity,
                            contentType: contentType, etag: etag, mapping: mapping, headerBytes: headerBytes,
                            insertedAtNanos: insertedAtNanos, charge: charge,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
-                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed), held: held)
+                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed))
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
     }
 
-    /// The body bytes `offset..<offset+count`: a file slice (sendfile) when the
-    /// entry holds its file, else a slice of the mapping.
+    /// The body bytes `offset..<offset+count`, a slice of the mapping. Never a
+    /// file slice for sendfile: the pages sendfile queues stay shared with the
+    /// file, so a truncation after the call still changes what the client reads
+    /// (measured: 30% less kernel time for 256 KiB, but wrong bytes).
     @inline(__always)
     func body(offset: Int, count: Int) -> ResponseBody {
-        guard count > 0 else { return .empty }
-        if let held { return .file(held.file, offset: offset, count: count) }
-        guard let mapping else { return .empty }
+        guard count > 0, let mapping else { return .empty }
         return .mapped(mapping, offset: offset, count: count)
     }
 

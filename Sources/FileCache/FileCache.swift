@@ -160,7 +160,7 @@ public final class FileCache: @unchecked Sendable {
         guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
               id.isRegular, id.sameVersion(as: entry.identity),
               let mapping = try? MappedFile(fd: file.fd, count: id.size) else { return nil }
-        let mapped = entry.withMapping(mapping, held: hold(file, size: id.size))
+        let mapped = entry.withMapping(mapping)
         shard(for: entry.hash).state.withLock { s in
             if let e = s.entries[entry.hash], e === entry { s.entries[entry.hash] = mapped }
         }
@@ -168,14 +168,6 @@ public final class FileCache: @unchecked Sendable {
     }
 
     // MARK: admission
-
-    /// Entries larger than this keep their file open for sendfile (the server's
-    /// `sendfile_threshold`; set by the plugin factory).
-    public var sendfileAbove = Int.max
-
-    private func hold(_ file: OpenFile, size: Int) -> HeldFile? {
-        size > sendfileAbove ? HeldFile.hold(file) : nil
-    }
 
     /// Offers a file the static handler just opened (its descriptor is mapped;
     /// the file is not opened or stat'ed again).
@@ -207,8 +199,7 @@ public final class FileCache: @unchecked Sendable {
                                originPath: origin.path, identity: origin.identity, contentType: origin.contentType,
                                etag: origin.etag, mapping: mapping, headerBytes: headers,
                                insertedAtNanos: wallNow, charge: config.charge(forSize: size),
-                               accessCount: 1, checkedAtNanos: now, lastAccessNanos: wallNow,
-                               held: hold(origin.file, size: size))
+                               accessCount: 1, checkedAtNanos: now, lastAccessNanos: wallNow)
         var outcome = AdmitOutcome.notAdmitted
         var evicted: [CacheEntry] = []
         var replaced: CacheEntry?

@@ -37,11 +37,6 @@ extension FileCachePlugin {
         let kind = PolicyKind(rawValue: config.policy) ?? .default
         let cache = FileCache(config: config, persistence: persistence, workers: 256,
                               policyFactory: { makePolicy(kind, capacity: $0) }, log: { log.info($0) })
-        cache.sendfileAbove = setup.config.sendfileThreshold
-        // Held descriptors get what is left after connections and a reserve.
-        if let limit = try? ResourceLimits.raiseOpenFiles(to: setup.config.maxConnections + 1024 + 4096) {
-            HeldFile.setLimit(min(4096, limit - setup.config.maxConnections - 1024))
-        }
         // Set before the first operation is queued, so the writer only ever reads it.
         (persistence as? StorePersistence)?.store.onFull = { [weak cache] in cache?.shed(fraction: 0.1) }
         try cache.load()

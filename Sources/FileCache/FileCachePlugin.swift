@@ -1,4 +1,5 @@
 import CapuchinServer
+import CapuchinSystem
 import HTTPCore
 import Glibc
 
@@ -35,7 +36,7 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
             // A plain hit leaves no note (no allocation); `filter` recognises it.
             // Returned without a local: holding it first cost a copy of the response.
             let size = entry.identity.size
-            if size == 0 || (entry.mapping == nil && entry.held == nil) { context.notes["x-cache"] = "HIT" }
+            if size == 0 || entry.mapping == nil { context.notes["x-cache"] = "HIT" }
             if !request.isHead { cache.countServed(bytes: size, worker: worker) }
             return HitResponder.full(entry)
         }
@@ -57,6 +58,28 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         }
     }
 
+    /// `body` with its large slices of the origin file sent from a mapping
+    /// (copied into the socket by writev) instead of by sendfile: the pages
+    /// sendfile queues stay shared with the file, so a truncation after the call
+    /// would still change the bytes a client reads (a 200 with wrong bytes).
+    /// Files larger than `max_file_size` keep sendfile, as in nginx.
+    static func copiedBody(_ body: ResponseBody, origin: FileOrigin, above threshold: Int) -> ResponseBody {
+        var mapping: MappedFile?
+        func convert(_ b: ResponseBody) -> ResponseBody {
+            switch b {
+            case .file(let f, let off, let n) where f === origin.file && n > threshold:
+                if mapping == nil { mapping = try? MappedFile(fd: f.fd, count: origin.identity.size) }
+                guard let m = mapping, off + n <= m.count else { return b }
+                return .mapped(m, offset: off, count: n)
+            case .parts(let parts):
+                return .parts(parts.map(convert))
+            default:
+                return b
+            }
+        }
+        return convert(body)
+    }
+
     public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {
         let note = context.notes["x-cache"]
         if note == "HIT" || (note == nil && HitResponder.isPlainHit(response)) { return }
@@ -65,6 +88,9 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
             let outcome = cache.admit(site: context.site.names.first ?? "", path: request.path, origin: origin,
                                       worker: context.connection.workerID)
             if case .rejected = outcome { mark = "BYPASS" }
+        }
+        if mark != "HIT", let origin = response.origin, origin.identity.size <= cache.config.maxFileSize {
+            response.body = Self.copiedBody(response.body, origin: origin, above: context.settings.config.sendfileThreshold)
         }
         if cache.config.xCacheHeader && !response.headers.contains("X-Cache") {
             response.headers.set("X-Cache", mark)

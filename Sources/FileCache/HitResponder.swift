@@ -31,14 +31,12 @@ enum HitResponder {
     }
 
     /// Whether `response` is what `full` builds for a non-empty file: only the
-    /// cache answers a mapping or held file with preformatted headers and no origin.
+    /// cache answers a mapping with preformatted headers and no origin.
     @inline(__always)
     static func isPlainHit(_ response: Response) -> Bool {
         guard response.status == 200, response.origin == nil, response.preformattedHeaders != nil else { return false }
-        switch response.body {
-        case .mapped, .file: return true
-        default: return false
-        }
+        if case .mapped = response.body { return true }
+        return false
     }
 
     /// The response to a conditional or Range request on a hit (304, 206,
