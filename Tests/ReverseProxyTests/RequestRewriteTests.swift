@@ -46,6 +46,23 @@ final class RequestRewriteTests: XCTestCase {
         XCTAssertNil(h["Forwarded"])
     }
 
+    func testOverrideFieldsFromUntrustedClientsAreDropped() {
+        let spoofed: [(String, String)] = [
+            ("X-Host", "evil"), ("X-Original-Host", "evil"), ("X-Forwarded-Server", "evil"), ("X-Forwarded-Scheme", "evil"),
+            ("X-Forwarded-Port", "1"), ("X-Forwarded-Prefix", "/evil"), ("X-Forwarded-Ssl", "on"), ("X-Url-Scheme", "evil"),
+            ("X-Original-URL", "/evil"), ("X-Rewrite-URL", "/evil"), ("X-HTTP-Method-Override", "DELETE"),
+            ("X-HTTP-Method", "DELETE"), ("X-Method-Override", "DELETE"), ("X-Real-IP", "6.6.6.6"),
+        ]
+        let r = makeRequest(headers: [("Host", "a")] + spoofed)
+        let h = builder().headers(for: r, client: ClientInfo(address: "1.2.3.4"), backend: backend, body: .none)
+        for (name, _) in spoofed where name != "X-Real-IP" { XCTAssertNil(h[name], name) }
+        XCTAssertEqual(h.values("X-Real-IP"), ["1.2.3.4"])
+        // A trusted proxy in front of us may set them.
+        let t = builder(trusted: ["1.2.3.0/24"]).headers(for: r, client: ClientInfo(address: "1.2.3.4"), backend: backend, body: .none)
+        XCTAssertEqual(t["X-Original-URL"], "/evil")
+        XCTAssertEqual(t["X-Real-IP"], "6.6.6.6")
+    }
+
     func testForwardedHeadersFromTrustedProxiesAreExtended() {
         let r = makeRequest(headers: [("Host", "a"), ("X-Forwarded-For", "5.5.5.5"), ("X-Forwarded-For", "7.7.7.7"), ("X-Forwarded-Proto", "https")])
         let h = builder(trusted: ["10.0.0.0/8"]).headers(for: r, client: ClientInfo(address: "10.1.1.1"), backend: backend, body: .none)

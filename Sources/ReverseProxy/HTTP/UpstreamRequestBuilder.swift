@@ -53,8 +53,15 @@ public struct UpstreamRequestBuilder: Sendable {
         if !(trusted && h.contains("X-Forwarded-Host")) {
             if let clientHost { h.set("X-Forwarded-Host", clientHost) } else { h.remove("X-Forwarded-Host") }
         }
-        // RFC 7239 Forwarded from an untrusted client is a spoof: drop it.
-        if !trusted { h.remove("Forwarded") }
+        // RFC 7239 Forwarded from an untrusted client is a spoof: drop it, and the
+        // override fields that frameworks trust for routing, URLs or the method:
+        // they are not part of the cache key, so an origin that reflects one into
+        // a cacheable answer would let one client poison what others get.
+        if !trusted {
+            h.remove("Forwarded")
+            for name in Self.untrustedOverrides { h.remove(name) }
+            h.set("X-Real-IP", client.address)
+        }
 
         let version = request.version == .http10 ? "1.0" : "1.1"
         h.set("Via", (h.values("Via") + ["\(version) \(loopGuard.pseudonym)"]).joined(separator: ", "))
@@ -69,6 +76,13 @@ public struct UpstreamRequestBuilder: Sendable {
         if closeConnection { h.add("Connection", "close") }
         return h
     }
+
+    /// Dropped from untrusted clients (X-Real-IP is replaced by the client's address).
+    static let untrustedOverrides = [
+        "X-Host", "X-Original-Host", "X-Forwarded-Server", "X-Forwarded-Scheme", "X-Forwarded-Port",
+        "X-Forwarded-Prefix", "X-Forwarded-Ssl", "X-Url-Scheme", "X-Original-URL", "X-Rewrite-URL",
+        "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+    ]
 
     /// The whole upstream request head as bytes.
     public func head(for request: HTTPRequest, client: ClientInfo, backend: BackendAddress,
