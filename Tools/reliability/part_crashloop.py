@@ -117,9 +117,11 @@ def check_after_kill(a, t, cache_dir, seen, allowed_stale, label):
     return ok
 
 
-def verify_changes(a, t, cache_dir, changed, label):
-    """After files changed while the server was down: verify must name exactly
-    the stored entries of changed files."""
+def verify_changes(a, t, cache_dir, changed, maybe_stale, label):
+    """After files changed while the server was down: verify must name every
+    stored entry of a file changed now, and nothing but entries of files changed
+    now or earlier without a run long enough to commit their removal
+    (`maybe_stale`: a kill at a commit may undo the removal)."""
     rc, doc, err = fl.verify(a.cachedump, cache_dir)
     t.verify_runs += 1
     if doc is None:
@@ -128,10 +130,12 @@ def verify_changes(a, t, cache_dir, changed, label):
         return
     stored = set(file_paths_of(fl.export_records(a.cachedump, cache_dir)))
     stale = {fl.key_path(s["key"]) for s in doc["stale"]}
-    want = changed & stored
-    if stale != want or (rc == 0) != (not want):
+    must = changed & stored
+    may = (changed | maybe_stale) & stored
+    if not (must <= stale <= may) or (rc == 0) != (not stale):
         t.verify_bad += 1
-        t.fail(f"{label}: verify stale {sorted(stale)[:5]} != changed stored files {sorted(want)[:5]} (exit {rc})")
+        t.fail(f"{label}: verify stale {sorted(stale)[:5]}: missing {sorted(must - stale)[:5]}, "
+               f"unexpected {sorted(stale - may)[:5]} (exit {rc})")
 
 
 def measure_warm(load, pre_ratio, started):
@@ -220,7 +224,8 @@ def file_cache_kills(a, rng, kills, strace_points):
                 t.wrong += len(load.wrong)
                 t.fail(f"{label}: {len(load.wrong)} wrong bodies, e.g. {load.wrong[:3]}")
             ok = check_after_kill(a, t, cache_dir, seen, pending, label) and not load.wrong
-            if died - listening > 1.0 and reached:
+            # A run killed at a chosen syscall may have lost the commit of the removals.
+            if died - listening > 1.0 and reached and point is None:
                 pending = set()
             if point is not None:
                 strace_rows.append((point, ok, "injected kill reached" if reached else "syscall count not reached in 20 s"))
@@ -228,8 +233,8 @@ def file_cache_kills(a, rng, kills, strace_points):
             if not ok:
                 t.failed_kills.append(label)
             changed = docs.mutate(rng.randint(3, 12))
+            verify_changes(a, t, cache_dir, changed, pending, label)
             pending |= changed
-            verify_changes(a, t, cache_dir, pending, label)
         # One last start: the store opens and serves right after the last kill.
         proc = fl.start_serve(a.capuchin, tmp, docs.root, cache_dir, "  commit_interval_ms: 100")
         if not proc.wait_listening():
