@@ -35,6 +35,9 @@ public final class RequestContext {
     unowned(unsafe) var client: Connection?
     private(set) var sink: ResponseSink?
 
+    /// Called by the sink when it is done (breaks the context/sink cycle).
+    func detachSink() { sink = nil }
+
     /// This worker's event loop (outbound connections, timers); nil outside a worker (tests).
     public var eventLoop: EventLoop? { worker?.loop }
 

@@ -1,5 +1,6 @@
 """The reverse proxy end to end: balancing, failover, errors, loop detection,
 header rewriting, chunked relay, caching, coalescing and cache persistence."""
+import http.client
 import json
 import os
 import signal
@@ -174,6 +175,26 @@ def test_max_age_response_is_served_from_cache(server_factory, docroot, backends
     status, headers, body = fetch(s, "/p/cache1", method="HEAD")
     assert status == 200 and body == b"" and headers["content-length"] == str(len(first[2]))
     assert b[0].count("/p/cache1") == 1
+
+
+def test_hits_and_misses_release_their_descriptors(server_factory, docroot, backends, tmp_path):
+    # Each deferred request's context and sink referenced each other: every hit
+    # kept its response, and so its open body file, forever.
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], cache_dir=str(tmp_path / "cache")))
+    fd_dir = f"/proc/{s.proc.pid}/fd"
+    fetch(s, "/p/cache-fds")
+    before = len(os.listdir(fd_dir))
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    for i in range(300):
+        c.request("GET", "/p/cache-fds")
+        r = c.getresponse()
+        r.read()
+        assert r.getheader("X-Cache") == "HIT"
+        c.request("GET", f"/p/miss-fds-{i}", headers={"Cache-Control": "no-cache"})
+        c.getresponse().read()
+    c.close()
+    assert len(os.listdir(fd_dir)) < before + 20
 
 
 @pytest.mark.parametrize("path,headers", [

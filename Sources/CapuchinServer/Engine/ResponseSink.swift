@@ -119,11 +119,17 @@ public final class ResponseSink {
         let wasDone = state == .done
         state = .done
         let c = onCancel
-        onCancel = nil; onDrain = nil; onRequestBody = nil; onRequestBodyEnd = nil
+        release()
         if !wasDone { c?() }
     }
 
+    /// Drops the callbacks, an early response and the context's reference back to
+    /// this sink: that reference cycle kept every deferred request's context, sink
+    /// and response (with its open body file) alive after it finished.
     func release() {
         onCancel = nil; onDrain = nil; onRequestBody = nil; onRequestBodyEnd = nil
+        early = nil
+        earlyBody = []
+        context.detachSink()
     }
 }

@@ -496,10 +496,12 @@ final class Worker {
             sink.sendBody = !request.isHead
             sink.attached = true
             if sink.earlyAborted {
+                sink.release()
                 c.closeWhenDone = true
                 return
             }
             if sink.earlyStreaming {
+                sink.release()
                 core.log.error("a plugin streamed a deferred response before handle returned")
                 response = ErrorPage.response(500)
                 return finishAnswer(request, ctx, c, &response, keepAlive: false, forceClose: false)
