@@ -36,14 +36,31 @@ class CacheServer(b.Server):
                                      env=self.env, start_new_session=True)
         return t0
 
+    ready_marker = None  # (log file, line) that each start appends once it can cache
+
     def start(self):
-        """Exec and wait until the port answers; raises RuntimeError with the log tail if not."""
+        """Exec and wait until the port answers (and ready_marker appears); raises
+        RuntimeError with the log tail if not."""
+        seen = self._markers()
         self.launch()
         try:
             b.wait_port(self.port, self.proc)
+            deadline = time.monotonic() + 60
+            while self.ready_marker is not None and self._markers() <= seen:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"no {self.ready_marker[1]!r} in {self.ready_marker[0]}")
+                time.sleep(0.05)
         except RuntimeError as e:
             self.stop()
             raise RuntimeError(f"{self.name}: {e}\n--- {self.log_path} ---\n{self.log_tail()}")
+
+    def _markers(self):
+        if self.ready_marker is None:
+            return -1
+        try:
+            return self.ready_marker[0].read_text(errors="replace").count(self.ready_marker[1])
+        except OSError:
+            return 0
 
     def stop(self, timeout=30.0):
         """SIGTERM (benchlib.Server.stop); remembers the PIDs of every incarnation."""
@@ -90,7 +107,6 @@ def origin_nginx(bench, root, name="origin"):
     sendfile on;
     tcp_nodelay on;
     keepalive_requests {b.KEEPALIVE_REQUESTS};
-    open_file_cache max=200000 inactive=60s;
     default_type application/octet-stream;
 {{temps}}    server {{
         listen 127.0.0.1:{port} backlog=4096;
@@ -202,7 +218,10 @@ cachedir: {d}/cache
     (d / "etc" / "xcache.conf").write_text(ATS_XCACHE_RULES)
     (d / "etc" / "plugin.config").write_text(f"header_rewrite.so {d}/etc/xcache.conf\n")
     argv = ["traffic_server", f"--run-root={d}/runroot.yaml"]
-    return _add(bench, CacheServer(name, argv, port, d))
+    srv = CacheServer(name, argv, port, d)
+    # ATS accepts before its cache is up; what it answers meanwhile is not stored.
+    srv.ready_marker = (d / "log" / "diags.log", "NOTE: cache enabled")
+    return _add(bench, srv)
 
 
 def capuchin_yaml(d, extra):

@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import benchlib as b
 import caches as c
@@ -51,6 +52,13 @@ def main():
         total = sum(s for _, s in site)
         b.log(f"site: {a.files} files, {total / 2**20:.0f} MiB under {bench.docroot} "
               f"({time.monotonic() - t:.0f}s to write)")
+        try:
+            maps = int(Path("/proc/sys/vm/max_map_count").read_text())
+        except (OSError, ValueError):
+            maps = None
+        if maps is not None and "capuchin" in a.only and a.files > maps:
+            b.log(f"note: {a.files} files > vm.max_map_count {maps}: a cache that maps each "
+                  "file separately cannot hold them all in one process")
         stream, probe = c.zipf_stream(a.files, a.requests, a.alpha)
         b.log(f"stream: {a.requests} requests, Zipf alpha {a.alpha} over the {a.files} files "
               f"({len(set(stream))} distinct), the same before and after each restart; "
