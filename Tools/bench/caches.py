@@ -151,8 +151,8 @@ sub vcl_deliver {{
 
 
 def varnish(bench, origin_port, name="varnish", storage=None):
-    """varnishd -F -j none with a private -n dir; storage None = the default (malloc, no limit),
-    "file" = `-s file,DIR/storage.bin,4G`."""
+    """varnishd -F -j none with a private -n dir; storage None = `-s malloc,4G` (varnishd's
+    default storage without -s is only 100 MB), "file" = `-s file,DIR/storage.bin,4G`."""
     port = b.free_port()
     d = bench.tmp / name
     d.mkdir()
@@ -162,6 +162,8 @@ def varnish(bench, origin_port, name="varnish", storage=None):
             "-f", str(vcl)]
     if storage == "file":
         argv += ["-s", f"file,{d / 'storage.bin'},4G"]
+    else:
+        argv += ["-s", "malloc,4G"]
     return _add(bench, CacheServer(name, argv, port, d))
 
 

@@ -59,6 +59,20 @@ def start(bench, name, binary, origin_port):
         return None
 
 
+def fd_note(server):
+    """Print how many descriptors the server holds, by target (a leak shows here)."""
+    if server.proc is None or server.proc.poll() is not None:
+        return
+    fd_dir = f"/proc/{server.proc.pid}/fd"
+    try:
+        targets = [os.readlink(f"{fd_dir}/{f}") for f in os.listdir(fd_dir)]
+    except OSError:
+        return
+    under = sum(t.startswith(str(server.workdir)) for t in targets)
+    b.log(f"   {server.name} pid {server.proc.pid}: {len(targets)} open descriptors, "
+          f"{under} of them files under its dir {server.workdir}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dur", type=int, default=int(os.environ.get("DUR", 5)), help="seconds per wrk run")
@@ -103,8 +117,12 @@ def main():
             run = lambda s, case, d: b.run_wrk_url(f"http://127.0.0.1:{s.port}{OBJECTS[case][0]}", d)
             results = b.measure_rounds(servers, cases, a.dur, a.rounds, a.warmup, run)
             for s in servers:  # what wrk measured must have been hits
-                c.verify_site(s, objects, bench.docroot, sample=len(objects))
-            b.log("checked after wrk: every server still answers both objects as hits, right bytes")
+                try:
+                    c.verify_site(s, objects, bench.docroot, sample=len(objects))
+                    b.log(f"checked after wrk: {s.name} still answers both objects as hits, right bytes")
+                except (RuntimeError, OSError) as e:
+                    b.log(f"!! after wrk: {s.name}: {e}  -> its wrk numbers below are NOT cache hits")
+                    fd_note(s)
             others = [s.name for s in servers if not s.name.startswith("capuchin")]
             b.print_medians(servers, cases, results, a.dur, a.rounds,
                             lambda med: ("capuchin / fastest competitor (goal x1.2)",
@@ -124,12 +142,15 @@ def main():
                   f"{a.requests} distinct requests before and after; one server at a time ==")
             rows = []
             for s in servers:
-                others_running = [o for o in servers if o is not s and o.proc is not None]
-                for o in others_running:
-                    o.stop()
-                if s.proc is None:  # stopped for an earlier server's turn; its cache is kept
-                    s.start()
-                rows += c.restart_experiment(s, site, stream, probe, [KINDS[k] for k in a.kinds])
+                for o in servers:
+                    if o.proc is not None:
+                        o.stop()
+                s.start()  # a fresh process (its cache kept), whatever wrk left behind
+                try:
+                    rows += c.restart_experiment(s, site, stream, probe, [KINDS[k] for k in a.kinds])
+                except (RuntimeError, OSError) as e:
+                    b.log(f"!! restart experiment of {s.name} failed: {e}")
+                    fd_note(s)
                 s.stop()
             c.print_restart_table(rows, a.requests)
             b.log("  goal (issue 6): capuchin's hit ratio after = 100%, as before the restart")
