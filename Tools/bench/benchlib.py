@@ -138,6 +138,62 @@ def capuchin_cache_flags(binary):
     return "--no-cache" in text, "--cache-dir" in text
 
 
+def nginx_conf(d, http_body):
+    """Write d/nginx.conf: 2 workers, pid/error log/temp paths under d, then `http { http_body }`.
+
+    `{temps}` in http_body is replaced by the private *_temp_path lines. Returns the path."""
+    (d / "logs").mkdir(parents=True)
+    temps = ""
+    for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (d / t).mkdir()
+        temps += f"    {t}_temp_path {d / t};\n"
+    conf = d / "nginx.conf"
+    conf.write_text(f"""worker_processes 2;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+""" + http_body.replace("{temps}", temps) + "}\n")
+    return conf
+
+
+def nginx_argv(d, conf):
+    """nginx in the foreground with prefix d and config conf."""
+    return ["nginx", "-p", str(d) + "/", "-e", str(d / "logs/error.log"),
+            "-c", str(conf), "-g", "daemon off;"]
+
+
+class KeepAlive:
+    """One keep-alive HTTP/1.1 client connection that reconnects when the server closes."""
+
+    def __init__(self, port, timeout=10):
+        self.port, self.timeout, self.conn = port, timeout, None
+
+    def get(self, path, headers=None):
+        """GET path -> (status, {lowercased header: value}, body). Raises OSError/http.client errors."""
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            try:
+                self.conn.request("GET", path, headers=headers or {})
+                r = self.conn.getresponse()
+                body = r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()  # a keep-alive connection closed between requests: retry once
+                if attempt:
+                    raise
+                continue
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if r.will_close:
+                self.close()
+            return r.status, hdrs, body
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 class Server:
     """One server process with a private config; `name` is what the reports show."""
 
@@ -300,18 +356,7 @@ class Bench:
     def nginx(self, name="nginx"):
         port = free_port()
         d = self.tmp / name
-        (d / "logs").mkdir(parents=True)
-        temps = ""
-        for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (d / t).mkdir()
-            temps += f"    {t}_temp_path {d / t};\n"
-        conf = d / "nginx.conf"
-        conf.write_text(f"""worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/logs/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
+        conf = nginx_conf(d, f"""    access_log off;
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
@@ -323,17 +368,14 @@ http {{
     open_file_cache_errors on;
     types {{ text/html html; text/css css; image/jpeg jpg; }}
     default_type application/octet-stream;
-{temps}    server {{
+{{temps}}    server {{
         listen 127.0.0.1:{port};
         server_name localhost;
         root {self.docroot};
         location / {{ }}
     }}
-}}
 """)
-        argv = ["nginx", "-p", str(d) + "/", "-e", str(d / "logs/error.log"),
-                "-c", str(conf), "-g", "daemon off;"]
-        return self.add(Server(name, argv, port, d))
+        return self.add(Server(name, nginx_argv(d, conf), port, d))
 
     def h2o(self, name="h2o"):
         port = free_port()
@@ -433,35 +475,46 @@ mimetype.assign = (".html" => "text/html", ".css" => "text/css", ".jpg" => "imag
         """wrk every (server, case) once per round, server order rotated each round.
 
         Returns {(server name, case): [wrk result per round]}; raises RuntimeError if wrk fails."""
-        if warmup > 0:
-            for s in servers:
-                for case in cases:
-                    run_wrk(s.port, case, self.docroot, warmup)
-        results = {(s.name, c): [] for s in servers for c in cases}
-        for rnd in range(rounds):
-            k = rnd % len(servers)
-            order = servers[k:] + servers[:k]
-            log(f"round {rnd + 1}/{rounds}: order {', '.join(s.name for s in order)}")
+        return measure_rounds(servers, cases, dur, rounds, warmup,
+                              lambda s, case, d: run_wrk(s.port, case, self.docroot, d))
+
+
+def measure_rounds(servers, cases, dur, rounds, warmup, run):
+    """run(server, case, seconds) -> wrk result, for every (server, case) once per round,
+    server order rotated each round, after `warmup` unmeasured seconds of each.
+
+    Returns {(server name, case): [result per round]}; passes on run's RuntimeError."""
+    if warmup > 0:
+        for s in servers:
             for case in cases:
-                for s in order:
-                    r = run_wrk(s.port, case, self.docroot, dur)
-                    results[(s.name, case)].append(r)
-                    warn = ""
-                    if r["non2xx"] or r["errors"]:
-                        warn = f"  !! non-2xx {r['non2xx']}, socket errors {r['errors']}"
-                    log(f"  {case:7} {s.name:16} {fmt_rps(r['rps']):>10} req/s  p99 {fmt_ms(r['p99_ms'])}{warn}")
-        return results
+                run(s, case, warmup)
+    results = {(s.name, c): [] for s in servers for c in cases}
+    for rnd in range(rounds):
+        k = rnd % len(servers)
+        order = servers[k:] + servers[:k]
+        log(f"round {rnd + 1}/{rounds}: order {', '.join(s.name for s in order)}")
+        for case in cases:
+            for s in order:
+                r = run(s, case, dur)
+                results[(s.name, case)].append(r)
+                warn = ""
+                if r["non2xx"] or r["errors"]:
+                    warn = f"  !! non-2xx {r['non2xx']}, socket errors {r['errors']}"
+                log(f"  {case:7} {s.name:16} {fmt_rps(r['rps']):>10} req/s  p99 {fmt_ms(r['p99_ms'])}{warn}")
+    return results
 
 
-def print_medians(servers, cases, results, dur, rounds, compare):
+def print_medians(servers, cases, results, dur, rounds, compare, labels=None):
     """Per case: median req/s and p99 per server, then compare(medians) -> (label, ref name, other
     names), or a list of such triples.
 
-    The ratio printed is ref / best of the others (by req/s)."""
+    The ratio printed is ref / best of the others (by req/s); labels: case -> title
+    (default CASE_LABELS)."""
+    labels = labels or CASE_LABELS
     log(f"\n== medians over {rounds} round(s) of wrk -t2 -c64 -d{dur}s "
         "(wrk and the servers share the machine's 2 cores) ==")
     for case in cases:
-        log(f"\n{CASE_LABELS[case]}")
+        log(f"\n{labels[case]}")
         log(f"  {'server':16} {'req/s':>10} {'p99':>10}   per round req/s")
         med = {}
         for s in servers:
@@ -503,12 +556,21 @@ def _ms(text):
 
 def run_wrk(port, case, docroot, dur, threads=2, conns=64):
     """One wrk run; returns dict(rps, p99_ms, errors, non2xx). Raises RuntimeError if wrk fails."""
-    argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{dur}s", "--latency"]
     url = f"http://127.0.0.1:{port}"
     if CASES[case] is None:
-        argv += ["-s", str(WRK_MULTI), url + "/", "--", str(docroot / "urls.txt")]
+        extra = ["-s", str(WRK_MULTI), url + "/", "--", str(docroot / "urls.txt")]
     else:
-        argv.append(url + CASES[case])
+        extra = [url + CASES[case]]
+    return _wrk(extra, dur, threads, conns)
+
+
+def run_wrk_url(url, dur, threads=2, conns=64):
+    """wrk on one URL; returns dict(rps, p99_ms, errors, non2xx). Raises RuntimeError if wrk fails."""
+    return _wrk([url], dur, threads, conns)
+
+
+def _wrk(extra, dur, threads, conns):
+    argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{dur}s", "--latency"] + extra
     r = subprocess.run(argv, capture_output=True, text=True, timeout=dur + 60)
     out = r.stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
