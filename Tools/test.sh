@@ -9,6 +9,8 @@ swift build
 swift test
 export CAPUCHIN_BIN="$PWD/.build/debug/capuchin" CACHEDUMP_BIN="$PWD/.build/debug/cachedump"
 # One pytest run per directory: each has its own conftest.py module.
-for d in Tools/differential Tests/e2e_cache Tests/e2e; do
+# Tests/e2e_reliability runs the short parts of Tools/reliability (crash, fault,
+# attack, slow-client, idle, soak, fuzz); they need root (tmpfs, read-only mounts).
+for d in Tools/differential Tests/e2e_cache Tests/e2e Tests/e2e_reliability; do
   python3 -m pytest -q -p no:cacheprovider "$d"
 done
