@@ -36,6 +36,7 @@ public final class FileCache: @unchecked Sendable {
     /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
     private let wallOffsetNanos: Int64
     let totals = PersistentCounters()
+    private let mapFailureLog = RateLimit(intervalNanos: 1_000_000_000)
 
     /// - Parameters:
     ///   - shardCount: a power of two; nil picks up to 32 (fewer for small capacities, see below).
@@ -190,7 +191,8 @@ public final class FileCache: @unchecked Sendable {
         }
         let mapping: MappedFile
         do { mapping = try MappedFile(fd: origin.file.fd, count: size) } catch {
-            log("cache: cannot map \(origin.path): \(error)")
+            // One line a second at most: a full map table fails every admission.
+            if mapFailureLog.due(now: Clock.monotonicNanos()) { log("cache: cannot map \(origin.path): \(error)") }
             return .failed
         }
         let now = Clock.monotonicNanos()

@@ -26,8 +26,16 @@ extension FileCachePlugin {
     /// section, `SystemError` when the directory cannot be created, and what
     /// `openStore` or the store's reads throw.
     public static func make(_ setup: PluginSetup, openStore: CacheStoreOpener) throws -> FileCachePlugin {
-        let config = try FileCacheConfig(section: setup.section)
+        var config = try FileCacheConfig(section: setup.section)
         let log = setup.log
+        // Each entry is one mapping; past vm.max_map_count mmap fails (ENOMEM).
+        if let maps = MapCountLimit.current(), config.capacityEntries > maps - mapReserve {
+            let allowed = max(1, maps - mapReserve)
+            log.warn("cache: capacity_entries \(config.capacityEntries) exceeds what vm.max_map_count \(maps) allows "
+                     + "(one mapping per cached file); holding at most \(allowed). Raise it with "
+                     + "`sysctl -w vm.max_map_count=262144` (as Elasticsearch asks) to cache more files.")
+            config.capacityEntries = allowed
+        }
         var persistence: CachePersistence?
         if config.enabled {
             let dir = config.cacheDir ?? ConfigLoader.resolve("cache", against: setup.config.stateDir)
@@ -42,6 +50,9 @@ extension FileCachePlugin {
         try cache.load()
         return FileCachePlugin(cache: cache)
     }
+
+    /// Mappings left for everything else (libraries, thread stacks, heap, LMDB).
+    static let mapReserve = 2000
 
     /// `mkdir -p`. Throws `SystemError` (mkdir's errno) naming nothing else: the caller logs the path.
     static func makeDirectories(_ path: String) throws {

@@ -124,3 +124,18 @@ def test_large_hits_stay_right_across_range_rename_and_truncate(server):
     assert (s, b, h["content-length"]) == (200, new[:70_000], "70000")
     s, h, b = server.get("/big/blob.bin")
     assert (s, h["x-cache"], b) == (200, "HIT", new[:70_000])
+
+
+def test_capacity_is_clamped_to_what_the_map_count_allows(tmp_path):
+    # One mapping per cached file: past vm.max_map_count every admission would fail.
+    from conftest import Server
+    maps = int(open("/proc/sys/vm/max_map_count").read())
+    server = Server(tmp_path, cache_extra=f"  capacity_entries: {maps + 10}\n")
+    server.write("a.txt", b"a")
+    server.start()
+    try:
+        assert server.get("/a.txt")[0] == 200
+        log = server.read_log()
+        assert f"vm.max_map_count {maps}" in log and f"holding at most {maps - 2000}" in log, log
+    finally:
+        server.stop()
