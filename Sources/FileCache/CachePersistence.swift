@@ -7,6 +7,8 @@ public protocol CachePersistence: AnyObject {
     func flush() throws
     /// Every record (prefix nil) or those whose key starts with `prefix`. Throws the store's error.
     func entries(prefix: String?) throws -> [EntryRecord]
+    /// The record stored under `key`, if any. Throws the store's error.
+    func entry(key: String) throws -> EntryRecord?
     /// A named blob kept beside the index (the policies' global state). Throws the store's error.
     func loadBlob(_ name: String) throws -> [UInt8]?
     func saveBlob(_ name: String, _ bytes: [UInt8])
@@ -18,4 +20,5 @@ public protocol CachePersistence: AnyObject {
 
 extension CachePersistence {
     public func close() {}
+    public func entry(key: String) throws -> EntryRecord? { try entries(prefix: key).first { $0.key == key } }
 }

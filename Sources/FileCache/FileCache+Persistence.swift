@@ -34,33 +34,29 @@ extension FileCache {
         var perShard = [[(entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
         var seen = Set<UInt64>()
         for r in records where r.kind == .file {
-            guard let (site, path) = CacheKey.split(r.key), r.size >= 0,
-                  rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
-                  ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
-                  let headers = EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
-                                                   xCache: config.xCacheHeader) else {
+            guard let (site, path) = CacheKey.split(r.key), r.size >= 0 else {
                 report.dropped += 1
                 persistence.enqueue(.remove(key: r.key))
                 continue
             }
-            let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
-                                        isRegular: true, isDirectory: false)
-            guard let current = try? statPath(r.originPath), current.isRegular, current.sameVersion(as: identity) else {
+            let entry: CacheEntry
+            switch check(r, site: site, path: path, now: now, wallNow: wallNow) {
+            case .usable(let e): entry = e
+            case .notAllowed:
+                report.dropped += 1
+                persistence.enqueue(.remove(key: r.key))
+                continue
+            case .stale:
                 report.stale += 1
                 persistence.enqueue(.remove(key: r.key))
                 continue
             }
-            let h = CacheKey.hash(site: site, path: path)
+            let h = entry.hash
             guard seen.insert(h).inserted else {
                 report.dropped += 1
                 persistence.enqueue(.remove(key: r.key))
                 continue
             }
-            let entry = CacheEntry(key: r.key, site: site, path: path, hash: h, originPath: r.originPath,
-                                   identity: identity, contentType: r.contentType, etag: r.etag, mapping: nil,
-                                   headerBytes: headers, insertedAtNanos: r.insertedAtNanos,
-                                   charge: config.charge(forSize: Int(r.size)), accessCount: r.accessCount,
-                                   checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos)
             perShard[Int(h & UInt64(shards.count - 1))].append(
                 (entry, PolicyEntryState(word: r.policyState, sequence: r.policySequence)))
         }
@@ -109,6 +105,33 @@ extension FileCache {
             return []
         }
         return out
+    }
+
+    /// What a stored record is worth now.
+    enum RecordCheck {
+        case usable(CacheEntry)
+        /// The rules, the TTL or the record's fields no longer allow it.
+        case notAllowed
+        /// The file changed, was replaced or deleted since its admission.
+        case stale
+    }
+
+    /// Checks a stored record as loading does: rules, TTL, headers, then stat.
+    func check(_ r: EntryRecord, site: String, path: String, now: UInt64, wallNow: Int64) -> RecordCheck {
+        guard rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
+              ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
+              let headers = EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
+                                               xCache: config.xCacheHeader) else { return .notAllowed }
+        let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
+                                    isRegular: true, isDirectory: false)
+        guard let current = try? statPath(r.originPath), current.isRegular, current.sameVersion(as: identity) else {
+            return .stale
+        }
+        return .usable(CacheEntry(key: r.key, site: site, path: path, hash: CacheKey.hash(site: site, path: path),
+                                  originPath: r.originPath, identity: identity, contentType: r.contentType, etag: r.etag,
+                                  mapping: nil, headerBytes: headers, insertedAtNanos: r.insertedAtNanos,
+                                  charge: config.charge(forSize: Int(r.size)), accessCount: r.accessCount,
+                                  checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos))
     }
 
     private func ttlAllows(insertedAt: Int64, now: Int64) -> Bool {

@@ -2,6 +2,7 @@ import CacheStore
 import CachePolicies
 import CapuchinServer
 import CapuchinSystem
+import Synchronization
 
 /// What happened to a file offered for admission.
 public enum AdmitOutcome: Equatable, Sendable {
@@ -36,6 +37,9 @@ public final class FileCache: @unchecked Sendable {
     /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
     private let wallOffsetNanos: Int64
     let totals = PersistentCounters()
+    /// True while `startLoading`'s thread runs.
+    let warming = Atomic<Bool>(false)
+    let loader = Mutex<SystemThread?>(nil)
     private let mapFailureLog = RateLimit(intervalNanos: 1_000_000_000)
 
     /// - Parameters:
@@ -98,6 +102,10 @@ public final class FileCache: @unchecked Sendable {
             return e
         }
         guard var entry = found else {
+            if warming.load(ordering: .acquiring), let e = warmingLookup(site: site, path: path) {
+                c.hits.wrappingAdd(1, ordering: .relaxed)
+                return e
+            }
             c.misses.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
@@ -157,11 +165,12 @@ public final class FileCache: @unchecked Sendable {
 
     /// Opens and maps an entry loaded from the store, if its file is still the
     /// version recorded (so it is the file the static handler opened safely).
-    func mapLazily(_ entry: CacheEntry) -> CacheEntry? {
+    func mapLazily(_ entry: CacheEntry, insert: Bool = true) -> CacheEntry? {
         guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
               id.isRegular, id.sameVersion(as: entry.identity),
               let mapping = try? MappedFile(fd: file.fd, count: id.size) else { return nil }
         let mapped = entry.withMapping(mapping)
+        if !insert { return mapped }
         shard(for: entry.hash).state.withLock { s in
             if let e = s.entries[entry.hash], e === entry { s.entries[entry.hash] = mapped }
         }
@@ -173,6 +182,8 @@ public final class FileCache: @unchecked Sendable {
     /// Offers a file the static handler just opened (its descriptor is mapped;
     /// the file is not opened or stat'ed again).
     func admit(site: String, path: String, origin: FileOrigin, worker: Int) -> AdmitOutcome {
+        // The loading index restores each shard's policy whole: admissions wait for it.
+        if warming.load(ordering: .acquiring) { return .notAdmitted }
         let c = counters[worker]
         let size = origin.identity.size
         if let r = origin.identity.isRegular ? rules.check(path: path, filePath: origin.path, size: size, contentType: origin.contentType) : .notRegular {

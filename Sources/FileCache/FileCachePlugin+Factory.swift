@@ -22,7 +22,7 @@ extension FileCachePlugin {
 
     /// Validates the `cache` section, creates the cache directory (`dir` /
     /// `cache_dir`, `--cache-dir`, default `<state_dir>/cache`), opens the
-    /// store, loads and revalidates the index. Throws `ConfigError` for a bad
+    /// store and starts loading the index on its own thread (served meanwhile by point reads: FileCache+Warming). Throws `ConfigError` for a bad
     /// section, `SystemError` when the directory cannot be created, and what
     /// `openStore` or the store's reads throw.
     public static func make(_ setup: PluginSetup, openStore: CacheStoreOpener) throws -> FileCachePlugin {
@@ -47,7 +47,8 @@ extension FileCachePlugin {
                               policyFactory: { makePolicy(kind, capacity: $0) }, log: { log.info($0) })
         // Set before the first operation is queued, so the writer only ever reads it.
         (persistence as? StorePersistence)?.store.onFull = { [weak cache] in cache?.shed(fraction: 0.1) }
-        try cache.load()
+        // The server listens while the index loads (see FileCache+Warming).
+        try cache.startLoading { log.error("cache: loading the index failed: \($0)") }
         return FileCachePlugin(cache: cache)
     }
 

@@ -18,6 +18,8 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
 
     /// Persists and flushes; errors are logged.
     public func shutdown() {
+        // A half-loaded index must not overwrite the stored policy state.
+        cache.waitUntilLoaded()
         do { try cache.persistState() } catch { cache.log("cache: flushing the store failed: \(error)") }
         cache.persistence?.close()
     }

@@ -21,6 +21,7 @@ public final class StorePersistence: CachePersistence, @unchecked Sendable {
     public func flush() throws { try store.flush() }
     public func close() { store.close() }
     public func entries(prefix: String?) throws -> [EntryRecord] { try store.entries(prefix: prefix) }
+    public func entry(key: String) throws -> EntryRecord? { try store.get(key) }
     public func counter(_ name: String) throws -> UInt64 { try store.counter(name) }
     public func loadBlob(_ name: String) throws -> [UInt8]? { try store.meta(name) }
     public func saveBlob(_ name: String, _ bytes: [UInt8]) { store.enqueue(.setMeta(name: name, value: bytes)) }

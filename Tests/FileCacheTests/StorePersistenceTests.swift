@@ -1,6 +1,7 @@
 import CachePolicies
 import CacheStore
 import CapuchinServer
+import Foundation
 import Glibc
 import XCTest
 @testable import FileCache
@@ -24,6 +25,41 @@ final class StorePersistenceTests: XCTestCase {
             shard.state.withLock { s in for (h, e) in s.entries { out[e.key] = s.policy.state(of: h) } }
         }
         return out
+    }
+
+    func testWhileTheIndexLoadsLookupsReadTheStoreAndAdmissionsWait() throws {
+        try XCTSkipIf(dlsym(dlopen(nil, RTLD_NOW), "__tsan_init") != nil,
+                      "CacheStore's Mutex is invisible to the thread sanitizer (false reports)")
+        let docs = TempDir()
+        let state = TempDir()
+        var store = try openStore(state.path + "/cache")
+        let first = cache(store, .default)
+        for i in 0..<10 {
+            _ = first.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(docs.write("f\(i)", "file \(i)")), worker: 0)
+        }
+        try first.persistState()
+        store.store.close()
+        try "changed!".write(toFile: docs.path + "/f1", atomically: true, encoding: .utf8)
+
+        store = try openStore(state.path + "/cache")
+        let second = cache(store, .default)
+        second.warming.store(true, ordering: .releasing)  // as startLoading does, before its thread loads
+        let hit = try XCTUnwrap(second.lookup(site: "s", path: "/f2", worker: 0), "a stored, unchanged file is a hit at once")
+        XCTAssertEqual(hit.identity.size, 6)
+        XCTAssertNotNil(hit.mapping)
+        XCTAssertNil(second.lookup(site: "s", path: "/f1", worker: 0), "a changed file is not")
+        XCTAssertNil(second.lookup(site: "s", path: "/nothing", worker: 0))
+        XCTAssertEqual(second.admit(site: "s", path: "/g", origin: try makeOrigin(docs.write("g", "g")), worker: 0), .notAdmitted)
+        XCTAssertTrue(second.shards.allSatisfy { $0.state.withLock { $0.entries.isEmpty } }, "point reads insert nothing")
+        second.warming.store(false, ordering: .releasing)
+
+        // The real thing: load on a thread, then the index holds the fresh entries.
+        try second.startLoading { XCTFail("load failed: \($0)") }
+        second.waitUntilLoaded()
+        XCTAssertFalse(second.isWarming)
+        XCTAssertEqual(second.shards.reduce(0) { n, s in n + s.state.withLock { $0.entries.count } }, 9)
+        XCTAssertNotNil(second.lookup(site: "s", path: "/f2", worker: 0))
+        store.store.close()
     }
 
     func testRoundTripThroughLMDB() throws {
