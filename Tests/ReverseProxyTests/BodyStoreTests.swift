@@ -87,7 +87,7 @@ final class BodyStoreTests: XCTestCase {
         XCTAssertEqual(hit.entry.etag, "\"g\"")
         XCTAssertEqual(read(try XCTUnwrap(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders())).entry.bodyPath), "plain")
         XCTAssertNil(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders([("Accept-Encoding", "br")])))
-        XCTAssertNotNil(reopened.openBody(hit))
+        XCTAssertNotNil(reopened.mappedBody(hit))
     }
 
     func testCrashLeavesNoEntryPointingAtAMissingOrPartialBody() throws {
@@ -167,7 +167,7 @@ final class BodyStoreTests: XCTestCase {
         let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
         let o = try store(s, "h:/a", "complete", response([]))
         write(o.entry.bodyPath, "cut")
-        XCTAssertNil(s.openBody(o))
+        XCTAssertNil(s.mappedBody(o))
         XCTAssertNil(s.lookup(primary: "h:/a", requestHeaders: HTTPHeaders()))
     }
 

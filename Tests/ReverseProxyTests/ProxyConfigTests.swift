@@ -66,6 +66,20 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(c.route(for: "/static/a.css")?.pattern, "^/")
     }
 
+    func testLiteralPrefixRoutesMatchLikeTheirRegex() throws {
+        let literal = try ProxyRoute(pattern: "^/api/", pool: "p", key: "k")
+        XCTAssertEqual(literal.literalPrefix, "/api/")
+        XCTAssertTrue(literal.matches("/api/users"))
+        XCTAssertFalse(literal.matches("/x/api/users"))
+        XCTAssertFalse(literal.matches("/apiv2"))
+        let regex = try ProxyRoute(pattern: "^/a.b", pool: "p", key: "k")
+        XCTAssertNil(regex.literalPrefix)
+        XCTAssertTrue(regex.matches("/aXb"))
+        let unanchored = try ProxyRoute(pattern: "/img/", pool: "p", key: "k")
+        XCTAssertNil(unanchored.literalPrefix)
+        XCTAssertTrue(unanchored.matches("/static/img/a.png"))
+    }
+
     func testNodeIDDefaultsAndCacheIsOffWithoutASection() throws {
         let c = try parse("proxy:\n  routes: [{match: '^/', pool: p}]\n  pools:\n    p: {backends: ['127.0.0.1:1']}\n")
         XCTAssertEqual(c.nodeID, "host")

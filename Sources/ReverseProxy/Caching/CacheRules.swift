@@ -80,7 +80,11 @@ public struct CacheRules: Sendable {
     /// max-age, then Expires - Date, then the default TTL for heuristically
     /// cacheable statuses.
     public func freshnessLifetime(status: Int, headers: HTTPHeaders, responseTime: Int64) -> Int64 {
-        let cc = CacheControl(headers)
+        freshnessLifetime(status: status, headers: headers, cacheControl: CacheControl(headers), responseTime: responseTime)
+    }
+
+    /// The same with the headers' Cache-Control already parsed.
+    public func freshnessLifetime(status: Int, headers: HTTPHeaders, cacheControl cc: CacheControl, responseTime: Int64) -> Int64 {
         if let s = cc.sMaxAge { return s }
         if let m = cc.maxAge { return m }
         if let expiresText = headers["Expires"] {
@@ -102,7 +106,8 @@ public struct CacheRules: Sendable {
         let cc = stored.cacheControl
         if cc.noCache { return .revalidate(staleIfErrorAllowed: false) }
         let age = stored.currentAge(now: now)
-        let lifetime = freshnessLifetime(status: stored.status, headers: stored.headers, responseTime: stored.responseTime)
+        let lifetime = freshnessLifetime(status: stored.status, headers: stored.headers, cacheControl: cc,
+                                         responseTime: stored.responseTime)
         if age < lifetime { return .fresh(age: age) }
         if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil { return .revalidate(staleIfErrorAllowed: false) }
         let staleness = age - lifetime

@@ -6,6 +6,9 @@ public struct ProxyRoute: @unchecked Sendable {
     /// standard library does not declare it Sendable for every output type.)
     public let regex: Regex<AnyRegexOutput>
     public let pool: String
+    /// For `^literal` patterns (no other metacharacter): the literal, matched
+    /// with hasPrefix; Swift's Regex cost 5% of a proxied hit.
+    let literalPrefix: String?
 
     /// Compiles `pattern`. Throws `ProxyConfigError` under `key` when it is not
     /// a valid regular expression.
@@ -17,11 +20,18 @@ public struct ProxyRoute: @unchecked Sendable {
         }
         self.pattern = pattern
         self.pool = pool
+        let meta = Set("\\.^$|?*+()[]{}")
+        if pattern.hasPrefix("^"), !pattern.dropFirst().contains(where: { meta.contains($0) }) {
+            literalPrefix = String(pattern.dropFirst())
+        } else {
+            literalPrefix = nil
+        }
     }
 
     /// Whether the route takes `path` (unanchored search, as nginx and Varnish do;
     /// anchor with ^ to match a prefix).
     public func matches(_ path: String) -> Bool {
-        (try? regex.firstMatch(in: path)) != nil
+        if let literalPrefix { return path.hasPrefix(literalPrefix) }
+        return (try? regex.firstMatch(in: path)) != nil
     }
 }

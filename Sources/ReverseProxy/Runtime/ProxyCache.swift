@@ -35,7 +35,7 @@ final class ProxyCache: @unchecked Sendable {
     /// goes through the server's shared conditional/Range logic (304, 206,
     /// 412, 416), other statuses are sent as stored. nil when the body file is gone.
     func response(for object: CachedObject, request: HTTPRequest, now: Int64, via: String, xCache: String) -> Response? {
-        guard let file = store.openBody(object) else { return nil }
+        guard let mapping = store.mappedBody(object) else { return nil }
         store.recordHit(object)
         var h = object.response.servedHeaders(now: now)
         // The server writes Content-Length (from the body), Date and Server.
@@ -46,7 +46,7 @@ final class ProxyCache: @unchecked Sendable {
         h.add("X-Cache", xCache)
         let size = Int(object.entry.size)
         guard object.response.status == 200 else {
-            return Response(status: object.response.status, headers: h, body: .file(file, offset: 0, count: size))
+            return Response(status: object.response.status, headers: h, body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty)
         }
         let contentType = h["Content-Type"]
         h.remove("Content-Type")
@@ -54,7 +54,7 @@ final class ProxyCache: @unchecked Sendable {
         let lastModified = object.response.lastModified.flatMap { HTTPDate.parse($0) }.map { Int($0) }
         return RepresentationResponder.respond(request: request, etag: object.response.etag, lastModifiedSeconds: lastModified,
                                                contentType: contentType, size: size, headers: h) { offset, count in
-            count > 0 ? .file(file, offset: offset, count: count) : .empty
+            count > 0 ? .mapped(mapping, offset: offset, count: count) : .empty
         }
     }
 

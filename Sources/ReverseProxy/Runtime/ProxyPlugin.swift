@@ -88,36 +88,35 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         guard let route = config.route(for: request.path), let pool = pools[route.pool] else { return nil }
         if loopGuard.isLoop(request.headers) { return loopGuard.loopDetectedResponse() }
         let id = context.connection.workerID
-        guard id < Self.maxWorkers, let worker = workers[id], let sink = context.deferResponse(request: request) else {
-            return ErrorPage.response(500)
-        }
+        guard id < Self.maxWorkers, let worker = workers[id] else { return ErrorPage.response(500) }
         let client = ClientInfo(address: context.connection.peerAddress)
-        guard let cache, request.method == "GET" || request.method == "HEAD" else {
-            UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
-            return .deferred
-        }
+        let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
         let primary = CacheRules.primaryKey(for: request)
         let via = "1.1 \(loopGuard.pseudonym)"
         let now = Clock.wallNanos() / 1_000_000_000
-        var stale: StaleRevalidation?
-        if let (object, use) = cache.lookup(request, primary: primary, now: now) {
-            switch use {
+        var stored: (object: CachedObject, use: CacheUse)?
+        if cacheable, let cache, let found = cache.lookup(request, primary: primary, now: now) {
+            // A usable hit is answered at once, without a deferred response.
+            switch found.use {
             case .fresh:
-                if let hit = cache.response(for: object, request: request, now: now, via: via, xCache: "HIT") {
-                    sink.respond(hit)
-                    return .deferred
-                }
+                if let hit = cache.response(for: found.object, request: request, now: now, via: via, xCache: "HIT") { return hit }
             case .staleWhileRevalidate:
-                if let hit = cache.response(for: object, request: request, now: now, via: via, xCache: "STALE") {
-                    sink.respond(hit)
-                    refreshInBackground(object, request: request, primary: primary, via: via, route: pool, worker: worker, client: client)
-                    return .deferred
+                if let hit = cache.response(for: found.object, request: request, now: now, via: via, xCache: "STALE") {
+                    refreshInBackground(found.object, request: request, primary: primary, via: via, route: pool, worker: worker, client: client)
+                    return hit
                 }
-            case .revalidate(let staleIfError):
-                if request.method == "GET" {
-                    stale = StaleRevalidation(cache: cache, stale: object, staleIfError: staleIfError, request: request, via: via, client: sink)
-                }
+            case .revalidate:
+                stored = found
             }
+        }
+        guard let sink = context.deferResponse(request: request) else { return ErrorPage.response(500) }
+        guard let cache, cacheable else {
+            UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
+            return .deferred
+        }
+        var stale: StaleRevalidation?
+        if let (object, use) = stored, case .revalidate(let staleIfError) = use, request.method == "GET" {
+            stale = StaleRevalidation(cache: cache, stale: object, staleIfError: staleIfError, request: request, via: via, client: sink)
         }
         guard request.method == "GET" else {
             UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()

@@ -7,6 +7,13 @@ import Synchronization
 public struct CachedObject: Sendable {
     public var entry: ProxyIndexEntry
     public var response: StoredResponse
+    /// The body's mapping once hit (shared by copies of this object).
+    public let body = BodyMapping()
+
+    public init(entry: ProxyIndexEntry, response: StoredResponse) {
+        self.entry = entry
+        self.response = response
+    }
 }
 
 /// What start-up recovery removed.
@@ -255,14 +262,16 @@ public final class ProxyBodyStore: @unchecked Sendable {
         state.withLock { $0.table[primary]?.first { $0.response.vary.matches(requestHeaders) } }
     }
 
-    /// Opens the body for sending; nil (and the entry dropped) when the file is
-    /// gone or no longer has the stored size.
-    public func openBody(_ object: CachedObject) -> OpenFile? {
-        if let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(), Int64(id.size) == object.entry.size {
-            return file
+    /// The body mapped for sending (mapped on the object's first hit); nil (and
+    /// the entry dropped) when the file is gone or no longer has the stored size.
+    public func mappedBody(_ object: CachedObject) -> MappedFile? {
+        let m = object.body.get {
+            guard let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(),
+                  Int64(id.size) == object.entry.size else { return nil }
+            return try? MappedFile(fd: file.fd, count: id.size)
         }
-        remove(key: object.entry.key)
-        return nil
+        if m == nil { remove(key: object.entry.key) }
+        return m
     }
 
     /// Removes every variant of `primary` (invalidation by an unsafe method).
