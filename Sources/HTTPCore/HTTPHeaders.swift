@@ -40,6 +40,8 @@ extension String {
     /// ASCII case-insensitive comparison (header names are ASCII tokens).
     @inlinable
     public func caseInsensitiveEquals(_ other: String) -> Bool {
+        // Lengths first (O(1) for native strings): most header names differ in it.
+        guard self.utf8.count == other.utf8.count else { return false }
         var a = self.utf8.makeIterator()
         var b = other.utf8.makeIterator()
         while true {

@@ -45,6 +45,8 @@ struct ProxyCommand: ParsableCommand {
     }
 
     /// The configuration the flags stand for, as the YAML `serve --config` reads.
+    /// Every path is proxied, so the file cache plugin is off (its lookup would
+    /// only ever miss).
     func configText(cacheDirectory: String, siteRoot: String) -> String {
         func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
         var y = """
@@ -59,6 +61,7 @@ struct ProxyCommand: ParsableCommand {
           level: \(quoted(logLevel))
         plugins:
           proxy: true
+          cache: false
         proxy:
           routes:
             - match: '^/'
