@@ -7,15 +7,26 @@ import Glibc
 public final class MappedFile: @unchecked Sendable {
     public let base: UnsafeRawPointer?
     public let count: Int
+    /// The path and version mapped, when a send that spans several writes must
+    /// stop once the file changed (else the client gets a mix of two versions).
+    public let source: (path: String, identity: FileIdentity)?
 
     /// Maps `count` bytes of the open descriptor `fd` (which the caller keeps or closes).
     /// Throws `SystemError` with mmap's errno.
-    public init(fd: Int32, count: Int) throws {
+    public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
         self.count = count
+        self.source = source
         if count == 0 { base = nil; return }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
         base = UnsafeRawPointer(p)
+    }
+
+    /// Whether the file at `source` is gone or another version now (false without a source).
+    public func sourceChanged() -> Bool {
+        guard let source else { return false }
+        guard let now = try? statPath(source.path) else { return true }
+        return !(now.isRegular && now.sameVersion(as: source.identity))
     }
 
     deinit {

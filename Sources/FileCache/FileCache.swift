@@ -168,7 +168,7 @@ public final class FileCache: @unchecked Sendable {
     func mapLazily(_ entry: CacheEntry, insert: Bool = true) -> CacheEntry? {
         guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
               id.isRegular, id.sameVersion(as: entry.identity),
-              let mapping = try? MappedFile(fd: file.fd, count: id.size) else { return nil }
+              let mapping = try? MappedFile(fd: file.fd, count: id.size, source: (entry.originPath, id)) else { return nil }
         let mapped = entry.withMapping(mapping)
         if !insert { return mapped }
         shard(for: entry.hash).state.withLock { s in
@@ -201,7 +201,7 @@ public final class FileCache: @unchecked Sendable {
             return .failed
         }
         let mapping: MappedFile
-        do { mapping = try MappedFile(fd: origin.file.fd, count: size) } catch {
+        do { mapping = try MappedFile(fd: origin.file.fd, count: size, source: (origin.path, origin.identity)) } catch {
             // One line a second at most: a full map table fails every admission.
             if mapFailureLog.due(now: Clock.monotonicNanos()) { log("cache: cannot map \(origin.path): \(error)") }
             return .failed

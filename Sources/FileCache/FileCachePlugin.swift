@@ -70,7 +70,8 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         func convert(_ b: ResponseBody) -> ResponseBody {
             switch b {
             case .file(let f, let off, let n) where f === origin.file && n > threshold:
-                if mapping == nil { mapping = try? MappedFile(fd: f.fd, count: origin.identity.size) }
+                if mapping == nil { mapping = try? MappedFile(fd: f.fd, count: origin.identity.size,
+                                                                   source: (origin.path, origin.identity)) }
                 guard let m = mapping, off + n <= m.count else { return b }
                 return .mapped(m, offset: off, count: n)
             case .parts(let parts):

@@ -58,9 +58,10 @@ def test_conditional_and_range_on_hit(server):
     assert data[0:2] in b and data[4:6] in b
 
 
-def _get_while_truncating(server, path, data, cut):
-    """GET `path` with a small receive buffer, truncate the file to `cut` after the
-    first bytes arrived, read to the end. Returns (declared length, body received)."""
+def _get_while_truncating(server, path, data, cut, change=None):
+    """GET `path` with a small receive buffer, truncate the file to `cut` (or call
+    `change(file path)`) after the first bytes arrived, read to the end.
+    Returns (declared length, body received)."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
     s.settimeout(10)
@@ -68,7 +69,11 @@ def _get_while_truncating(server, path, data, cut):
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
     got = s.recv(65536)
     time.sleep(0.3)
-    os.truncate(os.path.join(server.root, path.lstrip("/")), cut)
+    target = os.path.join(server.root, path.lstrip("/"))
+    if change:
+        change(target)
+    else:
+        os.truncate(target, cut)
     while True:
         try:
             chunk = s.recv(1 << 20)
@@ -98,6 +103,31 @@ def test_file_truncated_during_a_send_never_completes_with_wrong_bytes(server):
         # Either the whole original, or a connection closed before the end.
         assert body == data or (len(body) < length and data.startswith(body)), \
             f"{label}: {len(body)} bytes, first difference at {next((i for i, (a, b) in enumerate(zip(body, data)) if a != b), None)}"
+
+
+def test_file_rewritten_in_place_during_a_send_is_never_mixed(tmp_path):
+    # Larger than the socket's send buffer (4 MiB at most): the first writev leaves
+    # the rest, which must not come from the new version.
+    from conftest import Server
+    server = Server(tmp_path, cache_extra="  max_file_size: 32m\n")
+    data = os.urandom(16 << 20)
+    server.write("big/w.bin", data)
+    server.start()
+
+    def rewrite(target):
+        with open(target, "r+b") as f:
+            f.write(os.urandom(len(data)))
+
+    try:
+        for _ in range(2):
+            server.get("/big/w.bin")
+        assert server.get("/big/w.bin")[1]["x-cache"] == "HIT"
+        length, body = _get_while_truncating(server, "/big/w.bin", data, 0, change=rewrite)
+        assert length == len(data)
+        assert body == data or (len(body) < length and data.startswith(body)), \
+            f"{len(body)} bytes, first difference at {next((i for i, (a, b) in enumerate(zip(body, data)) if a != b), None)}"
+    finally:
+        server.stop()
 
 
 def test_large_hits_stay_right_across_range_rename_and_truncate(server):

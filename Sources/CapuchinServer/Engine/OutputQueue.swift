@@ -15,6 +15,9 @@ struct OutputQueue {
     private(set) var buffer: [UInt8] = []
     private(set) var chunks: [Chunk] = []
     private var first = 0
+    /// The last flush left bytes unsent: before writing more of a mapped file,
+    /// check that the file is still the version the response began with.
+    private var resumed = false
 
     var isEmpty: Bool { first >= chunks.count }
 
@@ -35,6 +38,7 @@ struct OutputQueue {
         buffer.removeAll(keepingCapacity: true)
         chunks.removeAll(keepingCapacity: true)
         first = 0
+        resumed = false
     }
 
     /// Appends to the owned buffer, extending the last chunk when it is owned.
@@ -107,6 +111,7 @@ struct OutputQueue {
     /// worker's batch is reused for the next connection).
     func remainder() -> OutputQueue {
         var q = OutputQueue()
+        q.resumed = resumed
         for i in first..<chunks.count {
             switch chunks[i] {
             case .owned(let s, let e): q.appendBytes(buffer[s..<e])
@@ -121,10 +126,14 @@ struct OutputQueue {
     /// Writes as much as the socket takes. Throws `SystemError` when the peer is
     /// gone (EPIPE, ECONNRESET) or a file shrank under a sendfile.
     mutating func flush(to fd: Int32) throws -> FlushOutcome {
+        if resumed, first < chunks.count, case .mapped(let m, _, _) = chunks[first], m.sourceChanged() {
+            throw SystemError(call: "writev (file changed during the send)", errno: EIO)
+        }
+        resumed = false
         while first < chunks.count {
             if case .file(let f, let off, let n) = chunks[first] {
                 switch try FileIO.sendfile(socket: fd, file: f.fd, offset: off, count: min(n, 1 << 30)) {
-                case .wouldBlock: return .blocked
+                case .wouldBlock: resumed = true; return .blocked
                 case .processed(let sent):
                     if sent == 0 { throw SystemError(call: "sendfile (file shrank)", errno: EIO) }
                     if sent < n { chunks[first] = .file(f, offset: off + sent, count: n - sent) }
@@ -133,9 +142,9 @@ struct OutputQueue {
                 continue
             }
             let (total, result) = try writeMemoryChunks(fd)
-            guard case .processed(let written) = result else { return .blocked }
+            guard case .processed(let written) = result else { resumed = true; return .blocked }
             advance(by: written)
-            if written < total { return .blocked }
+            if written < total { resumed = true; return .blocked }
         }
         reset()
         return .done
