@@ -1,3 +1,4 @@
+import Glibc
 import CacheStore
 import CachePolicies
 import CapuchinServer
@@ -168,7 +169,7 @@ public final class FileCache: @unchecked Sendable {
     func mapLazily(_ entry: CacheEntry, insert: Bool = true) -> CacheEntry? {
         guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
               id.isRegular, id.sameVersion(as: entry.identity),
-              let mapping = try? MappedFile(fd: file.fd, count: id.size, source: (entry.originPath, id)) else { return nil }
+              let mapping = try? Self.body(of: file, identity: id, path: entry.originPath) else { return nil }
         let mapped = entry.withMapping(mapping)
         if !insert { return mapped }
         shard(for: entry.hash).state.withLock { s in
@@ -178,6 +179,24 @@ public final class FileCache: @unchecked Sendable {
     }
 
     // MARK: admission
+
+    /// Files up to this size are held as a private copy (a snapshot), larger
+    /// ones as a mapping of the file.
+    static let snapshotLimit = 64 << 10
+
+    /// The body of a file to cache. Small ones are copied, and the copy is kept
+    /// only if the file's version did not change while it was read. Throws
+    /// `SystemError` (mmap, pread, fstat), EIO when the file changed meanwhile.
+    static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
+        guard identity.size <= snapshotLimit else {
+            return try MappedFile(fd: file.fd, count: identity.size, source: (path, identity))
+        }
+        let copy = try MappedFile(snapshotOf: file.fd, count: identity.size, source: (path, identity))
+        guard try file.identity().sameVersion(as: identity) else {
+            throw SystemError(call: "snapshot (file changed while read)", errno: EIO)
+        }
+        return copy
+    }
 
     /// Offers a file the static handler just opened (its descriptor is mapped;
     /// the file is not opened or stat'ed again).
@@ -201,7 +220,7 @@ public final class FileCache: @unchecked Sendable {
             return .failed
         }
         let mapping: MappedFile
-        do { mapping = try MappedFile(fd: origin.file.fd, count: size, source: (origin.path, origin.identity)) } catch {
+        do { mapping = try Self.body(of: origin.file, identity: origin.identity, path: origin.path) } catch {
             // One line a second at most: a full map table fails every admission.
             if mapFailureLog.due(now: Clock.monotonicNanos()) { log("cache: cannot map \(origin.path): \(error)") }
             return .failed

@@ -113,23 +113,42 @@ final class FileCacheIndexTests: XCTestCase {
         XCTAssertEqual(try persistence.entries(prefix: nil).count, 0, "the drop reaches the store")
     }
 
-    func testTruncatedIsNotServedAndOldMappingStaysSafe() throws {
+    /// Admits a file of `size` bytes, truncates it, and writes the entry a
+    /// response still holds into a pipe as the server does (writev): returns
+    /// writev's result, errno and the bytes read back.
+    private func writeHeldAfterTruncation(size: Int) throws -> (Int, Int32, [UInt8]) {
         let dir = TempDir()
-        let p = dir.write("a.txt", String(repeating: "z", count: 8192))
+        let p = dir.write("a.txt", String(repeating: "z", count: size))
         let cache = makeCache(testConfig())
         _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
         let held = try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(truncate(p, 0), 0)
-        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
-        // A response still holding the old entry keeps its mapping alive; writing it
-        // (as the server does, with writev) fails with EFAULT instead of killing us.
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0), "a truncated file is not served")
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&fds), 0)
         defer { close(fds[0]); close(fds[1]) }
         var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: held.mapping!.base), iov_len: 4096)
         let n = writev(fds[1], &iov, 1)
+        let e = errno
+        var back = [UInt8](repeating: 0, count: 4096)
+        let r = n > 0 ? read(fds[0], &back, 4096) : 0
+        return (n, e, Array(back.prefix(max(0, r))))
+    }
+
+    func testTruncatedSmallFileKeepsItsWholeSnapshot() throws {
+        // Up to 64 KiB the body is a private copy: a response holding it sends the
+        // whole old version, never the zeros a truncated mapping reads as.
+        let (n, _, bytes) = try writeHeldAfterTruncation(size: 8192)
+        XCTAssertEqual(n, 4096)
+        XCTAssertEqual(bytes, Array(repeating: UInt8(ascii: "z"), count: 4096))
+    }
+
+    func testTruncatedLargeFileMappingFailsWithEFAULTNotSIGBUS() throws {
+        // Larger bodies stay mapped: writing a truncated mapping fails with EFAULT
+        // in the kernel instead of killing the server.
+        let (n, e, _) = try writeHeldAfterTruncation(size: 256 << 10)
         XCTAssertEqual(n, -1)
-        XCTAssertEqual(errno, EFAULT)
+        XCTAssertEqual(e, EFAULT)
     }
 
     func testRevalidateIntervalSkipsStat() throws {
