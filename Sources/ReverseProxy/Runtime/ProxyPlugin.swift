@@ -94,7 +94,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         let primary = CacheRules.primaryKey(for: request)
         let via = "1.1 \(loopGuard.pseudonym)"
         let now = Clock.wallNanos() / 1_000_000_000
-        var stored: (object: CachedObject, use: CacheUse)?
+        var stale: StaleRevalidation?
+        var expired: (object: CachedObject, staleIfError: Bool)?
         if cacheable, let cache, let found = cache.lookup(request, primary: primary, now: now) {
             // A usable hit is answered at once, without a deferred response.
             switch found.use {
@@ -105,8 +106,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
                     refreshInBackground(found.object, request: request, primary: primary, via: via, route: pool, worker: worker, client: client)
                     return hit
                 }
-            case .revalidate:
-                stored = found
+            case .revalidate(let staleIfError):
+                expired = (found.object, staleIfError)
             }
         }
         guard let sink = context.deferResponse(request: request) else { return ErrorPage.response(500) }
@@ -114,9 +115,9 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
             return .deferred
         }
-        var stale: StaleRevalidation?
-        if let (object, use) = stored, case .revalidate(let staleIfError) = use, request.method == "GET" {
-            stale = StaleRevalidation(cache: cache, stale: object, staleIfError: staleIfError, request: request, via: via, client: sink)
+        if let expired, request.method == "GET" {
+            stale = StaleRevalidation(cache: cache, stale: expired.object, staleIfError: expired.staleIfError, request: request,
+                                      via: via, client: sink)
         }
         guard request.method == "GET" else {
             UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
