@@ -8,19 +8,7 @@ enum HitResponder {
     /// representation logic must answer (304, 206, 412, 416).
     @inline(__always)
     static func needsRepresentationLogic(_ request: HTTPRequest) -> Bool {
-        for f in request.headers {
-            var u = f.name.utf8.makeIterator()
-            switch u.next().map({ $0 | 0x20 }) {
-            case UInt8(ascii: "i"):
-                // "If-*" without building a lowercased copy.
-                if u.next().map({ $0 | 0x20 }) == UInt8(ascii: "f") && u.next() == UInt8(ascii: "-") { return true }
-            case UInt8(ascii: "r"):
-                if f.name.caseInsensitiveEquals("range") { return true }
-            default:
-                continue
-            }
-        }
-        return false
+        ConditionalEvaluator.hasPreconditionOrRange(request.headers)
     }
 
     /// A plain 200. HEAD gets the same response: the server writes no body for

@@ -21,6 +21,8 @@ public enum ConditionalEvaluator {
     /// for unparseable entity-tag lists). Range applies to GET only.
     public static func evaluate(method: String, headers: HTTPHeaders, etag: String?,
                                 lastModifiedSeconds: Int?, length: Int) -> RepresentationDecision {
+        // Most requests carry none of the fields: answer without parsing the tag.
+        guard hasPreconditionOrRange(headers) else { return .full }
         let current = etag.flatMap(EntityTag.init)
         let isGetOrHead = method == "GET" || method == "HEAD"
         // 1-2: If-Match, else If-Unmodified-Since.
@@ -46,6 +48,25 @@ public enum ConditionalEvaluator {
         case .unsatisfiable: return .unsatisfiable
         case .ranges(let ranges): return .partial(ranges)
         }
+    }
+
+    /// Whether `headers` hold an `If-*` field or `Range`: without one, every
+    /// representation is answered in full (a scan with no allocation).
+    @inline(__always)
+    public static func hasPreconditionOrRange(_ headers: HTTPHeaders) -> Bool {
+        for f in headers {
+            var u = f.name.utf8.makeIterator()
+            switch u.next().map({ $0 | 0x20 }) {
+            case UInt8(ascii: "i"):
+                // "If-*" without building a lowercased copy.
+                if u.next().map({ $0 | 0x20 }) == UInt8(ascii: "f") && u.next() == UInt8(ascii: "-") { return true }
+            case UInt8(ascii: "r"):
+                if f.name.caseInsensitiveEquals("range") { return true }
+            default:
+                continue
+            }
+        }
+        return false
     }
 
     /// All lines of a list field joined with commas (RFC 9110 5.3).

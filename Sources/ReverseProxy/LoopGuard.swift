@@ -36,12 +36,19 @@ public struct LoopGuard: Sendable {
 
     /// Whether `headers` (of an incoming request) show it already passed here.
     public func isLoop(_ headers: HTTPHeaders) -> Bool {
-        for member in FieldSyntax.listElements(headers.values("Via")) {
-            // member: received-protocol RWS received-by [RWS comment]
-            let parts = member.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if parts.count >= 2, String(parts[1]).caseInsensitiveEquals(pseudonym) { return true }
+        // One pass over the fields; nothing is allocated unless one of the two is present.
+        for f in headers {
+            if f.name.caseInsensitiveEquals("Via") {
+                for member in FieldSyntax.listElements([f.value]) {
+                    // member: received-protocol RWS received-by [RWS comment]
+                    let parts = member.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                    if parts.count >= 2, String(parts[1]).caseInsensitiveEquals(pseudonym) { return true }
+                }
+            } else if f.name.caseInsensitiveEquals(Self.markerHeader) {
+                if FieldSyntax.listElements([f.value]).contains(where: { String($0) == nodeID }) { return true }
+            }
         }
-        return FieldSyntax.listElements(headers.values(Self.markerHeader)).contains { String($0) == nodeID }
+        return false
     }
 
     /// The answer to a looping request: 508 Loop Detected.

@@ -3,9 +3,9 @@ import XCTest
 
 final class CoalescingTests: XCTestCase {
     func testManyWaitersOneFetch() {
-        let table = CoalescingTable<String, String>()
+        let table = SharedCoalescingTable<String, String>()
         var fetches = 0
-        var delivered: [String] = []
+        let delivered = Collected<String>()
         for i in 0..<10 {
             switch table.join("/a", onResult: { delivered.append("\(i):\($0)") }) {
             case .leader: fetches += 1
@@ -15,22 +15,22 @@ final class CoalescingTests: XCTestCase {
         XCTAssertEqual(fetches, 1)
         XCTAssertEqual(table.waiterCount("/a"), 9)
         XCTAssertEqual(table.complete("/a", with: "body"), 9)
-        XCTAssertEqual(delivered, (1..<10).map { "\($0):body" })
+        XCTAssertEqual(delivered.values, (1..<10).map { "\($0):body" })
         XCTAssertFalse(table.isInFlight("/a"))
         XCTAssertEqual(table.join("/a", onResult: { _ in }), .leader, "after completion the next miss fetches again")
     }
 
     func testKeysAreIndependentAndWaitersCanCancel() {
-        let table = CoalescingTable<String, Int>()
+        let table = SharedCoalescingTable<String, Int>()
         XCTAssertEqual(table.join("/a", onResult: { _ in }), .leader)
         XCTAssertEqual(table.join("/b", onResult: { _ in }), .leader)
-        var got: [Int] = []
+        let got = Collected<Int>()
         guard case .follower(let t1) = table.join("/a", onResult: { got.append($0) }) else { return XCTFail() }
         guard case .follower = table.join("/a", onResult: { got.append($0 * 10) }) else { return XCTFail() }
         XCTAssertTrue(table.cancel("/a", ticket: t1))
         XCTAssertFalse(table.cancel("/a", ticket: t1))
         XCTAssertEqual(table.complete("/a", with: 7), 1)
-        XCTAssertEqual(got, [70])
+        XCTAssertEqual(got.values, [70])
         XCTAssertTrue(table.isInFlight("/b"))
     }
 
@@ -59,4 +59,11 @@ private final class Counter: @unchecked Sendable {
     private var n = 0
     func increment() { lock.lock(); n += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
+
+private final class Collected<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+    func append(_ x: T) { lock.lock(); items.append(x); lock.unlock() }
+    var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
 }

@@ -187,6 +187,7 @@ server:
   listen: 127.0.0.1
   port: {port}
   workers: %(workers)d
+  balance: %(server_balance)s
   keepalive_timeout: 5s
 sites:
   - root: %(root)s
@@ -214,14 +215,15 @@ proxy:
 
 
 def proxy_config(root, backends, balance="round-robin", attempts=2, workers=1, first_byte="3s", cache_dir=None,
-                 cache_extra=None):
-    """`cache_extra`: more keys of proxy.cache, e.g. {"grace": "60s"}."""
+                 cache_extra=None, server_balance="reuseport"):
+    """`cache_extra`: more keys of proxy.cache, e.g. {"grace": "60s"}; `server_balance`:
+    how connections reach workers (`fair` spreads them over the workers by load)."""
     lines = "".join("        - '%s'\n" % b for b in backends)
     cache = "  cache:\n    dir: %s\n" % cache_dir if cache_dir else ""
     for k, v in (cache_extra or {}).items():
         cache += "    %s: %s\n" % (k, v)
     return PROXY_CONFIG % dict(root=root, backends=lines.rstrip("\n"), balance=balance, attempts=attempts,
-                               workers=workers, first_byte=first_byte, cache=cache)
+                               workers=workers, first_byte=first_byte, cache=cache, server_balance=server_balance)
 
 
 def fetch(server, path, headers=None, method="GET", body=None, timeout=10):

@@ -177,6 +177,38 @@ def test_max_age_response_is_served_from_cache(server_factory, docroot, backends
     assert b[0].count("/p/cache1") == 1
 
 
+def test_hit_head_has_each_field_once_with_age_via_and_type(server_factory, docroot, backends, tmp_path):
+    # A hit's head is built once per stored response: the origin's Date, Server
+    # and Content-Length are replaced by the server's, Age is per hit, Via gains
+    # this server, and the other stored fields are sent as the miss sent them.
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], cache_dir=str(tmp_path / "cache")))
+
+    def raw(method="GET"):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+        try:
+            c.request(method, "/p/cache-head")
+            r = c.getresponse()
+            return r.status, r.getheaders(), r.read()
+        finally:
+            c.close()
+
+    _, miss_headers, miss_body = raw()
+    for method in ("GET", "HEAD", "GET"):
+        status, fields, body = raw(method)
+        names = [k.lower() for k, _ in fields]
+        h = {k.lower(): v for k, v in fields}
+        assert status == 200 and body == (miss_body if method == "GET" else b"")
+        for once in ("date", "server", "content-length", "age", "via", "x-cache", "cache-control", "accept-ranges"):
+            assert names.count(once) == 1, (once, fields)
+        assert h["server"] == "capuchin" and h["x-cache"] == "HIT" and h["accept-ranges"] == "bytes"
+        assert h["content-length"] == str(len(miss_body)) and h["cache-control"] == "max-age=60"
+        assert h["age"].isdigit() and int(h["age"]) < 60
+        assert h["x-backend"] == dict((k.lower(), v) for k, v in miss_headers)["x-backend"]
+        assert h["via"].startswith("1.1 ") and h["via"] == dict((k.lower(), v) for k, v in miss_headers)["via"]
+    assert b[0].count("/p/cache-head") == 1
+
+
 def test_hits_and_misses_release_their_descriptors(server_factory, docroot, backends, tmp_path):
     # Each deferred request's context and sink referenced each other: every hit
     # kept its response, and so its open body file, forever.
@@ -228,6 +260,37 @@ def test_concurrent_misses_are_coalesced(server_factory, docroot, backends, tmp_
     assert all(r[0] == 200 for r in results)
     assert len({r[2] for r in results}) == 1
     assert b[0].count("/p/slow-coalesce") == 1
+
+
+def test_concurrent_misses_on_different_workers_are_coalesced(server_factory, docroot, backends, tmp_path):
+    # `fair` hands each new connection to the worker with the fewest: 12
+    # connections open at once land on both workers, so one miss leads and the
+    # waiters on the other worker get the leader's answer posted to their own.
+    b = backends(1)
+    s = server_factory(proxy_config(docroot, [b[0].address], workers=2, server_balance="fair",
+                                    cache_dir=str(tmp_path / "cache")))
+    conns = [http.client.HTTPConnection("127.0.0.1", s.port, timeout=10) for _ in range(12)]
+    for c in conns:
+        c.connect()
+    time.sleep(0.3)  # every connection adopted by its worker before the requests
+    results = [None] * len(conns)
+
+    def get(i):
+        conns[i].request("GET", "/p/slow-coalesce-2w")
+        r = conns[i].getresponse()
+        results[i] = (r.status, r.getheader("X-Cache"), r.read())
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(len(conns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in conns:
+        c.close()
+    assert all(r[0] == 200 for r in results), results
+    assert len({r[2] for r in results}) == 1
+    assert b[0].count("/p/slow-coalesce-2w") == 1
+    assert sorted(r[1] for r in results).count("HIT") == len(conns) - 1
 
 
 def test_cache_survives_restart(server_factory, docroot, backends, tmp_path):

@@ -6,9 +6,14 @@ import CapuchinSystem
 /// only on its own worker thread.
 public final class EventLoop {
     public let workerID: Int
+    /// Runs work on this loop from any thread (e.g. a result another worker got).
+    public let poster: LoopPoster
     unowned(unsafe) var worker: Worker?
 
-    init(workerID: Int) { self.workerID = workerID }
+    init(workerID: Int, poster: LoopPoster) {
+        self.workerID = workerID
+        self.poster = poster
+    }
 
     /// Monotonic nanoseconds as of the current loop iteration.
     public var now: UInt64 { worker?.loopNow ?? Clock.monotonicNanos() }

@@ -67,7 +67,7 @@ final class Worker {
         self.core = core
         self.mailbox = mailbox
         self.listeners = listeners
-        loop = EventLoop(workerID: id)
+        loop = EventLoop(workerID: id, poster: LoopPoster(mailbox: mailbox))
         epoll = try Epoll(capacity: 256)
         (settings, generation) = core.settings.snapshot()
         readBuffer = .allocate(byteCount: Self.readCapacity, alignment: 16)
@@ -111,6 +111,7 @@ final class Worker {
                 } else if token == Self.wakeToken {
                     mailbox.wake.drain()
                     for h in mailbox.take() { adopt(h.fd, localPort: h.localPort, pluginIndex: h.pluginIndex) }
+                    for task in mailbox.takeTasks() { task() }
                 } else if token & Self.outboundTag != 0 {
                     outboundEvent(events, token)
                 } else {

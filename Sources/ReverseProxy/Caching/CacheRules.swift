@@ -80,18 +80,17 @@ public struct CacheRules: Sendable {
     /// max-age, then Expires - Date, then the default TTL for heuristically
     /// cacheable statuses.
     public func freshnessLifetime(status: Int, headers: HTTPHeaders, responseTime: Int64) -> Int64 {
-        freshnessLifetime(status: status, headers: headers, cacheControl: CacheControl(headers), responseTime: responseTime)
+        freshnessLifetime(status: status, cacheControl: CacheControl(headers), dates: StoredDates(headers), responseTime: responseTime)
     }
 
-    /// The same with the headers' Cache-Control already parsed.
-    public func freshnessLifetime(status: Int, headers: HTTPHeaders, cacheControl cc: CacheControl, responseTime: Int64) -> Int64 {
+    /// The same from the fields already parsed (a stored response keeps them).
+    public func freshnessLifetime(status: Int, cacheControl cc: CacheControl, dates: StoredDates, responseTime: Int64) -> Int64 {
         if let s = cc.sMaxAge { return s }
         if let m = cc.maxAge { return m }
-        if let expiresText = headers["Expires"] {
+        if let parsed = dates.expires {
             // Invalid dates (e.g. "0") mean already expired.
-            guard let expires = HTTPDate.parse(expiresText).map(Int64.init) else { return 0 }
-            let date = headers["Date"].flatMap { HTTPDate.parse($0) }.map(Int64.init) ?? responseTime
-            return max(0, expires - date)
+            guard let expires = parsed else { return 0 }
+            return max(0, expires - (dates.date ?? responseTime))
         }
         return Self.heuristicallyCacheable.contains(status) ? defaultTTL : 0
     }
@@ -106,7 +105,7 @@ public struct CacheRules: Sendable {
         let cc = stored.cacheControl
         if cc.noCache { return .revalidate(staleIfErrorAllowed: false) }
         let age = stored.currentAge(now: now)
-        let lifetime = freshnessLifetime(status: stored.status, headers: stored.headers, cacheControl: cc,
+        let lifetime = freshnessLifetime(status: stored.status, cacheControl: cc, dates: stored.dates,
                                          responseTime: stored.responseTime)
         if age < lifetime { return .fresh(age: age) }
         if cc.mustRevalidate || cc.proxyRevalidate || cc.sMaxAge != nil { return .revalidate(staleIfErrorAllowed: false) }

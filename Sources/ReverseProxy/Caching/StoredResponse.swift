@@ -5,9 +5,16 @@ import HTTPCore
 /// and freshness arithmetic), when it was requested and received, its Vary key.
 public struct StoredResponse: Sendable, Equatable {
     public var status: Int
-    public var headers: HTTPHeaders { didSet { cacheControl = CacheControl(headers) } }
+    public var headers: HTTPHeaders {
+        didSet {
+            cacheControl = CacheControl(headers)
+            dates = StoredDates(headers)
+        }
+    }
     /// Parsed once per headers: a hit asks for it every time (it was 14% of a hit).
     public private(set) var cacheControl: CacheControl
+    /// Date, Age, Expires and Last-Modified, parsed once per headers (each hit's age and freshness need them).
+    public private(set) var dates: StoredDates
     /// Wall-clock seconds when the request that produced it was sent.
     public var requestTime: Int64
     /// Wall-clock seconds when its head was received.
@@ -19,6 +26,7 @@ public struct StoredResponse: Sendable, Equatable {
         self.status = status
         self.headers = headers
         cacheControl = CacheControl(headers)
+        dates = StoredDates(headers)
         self.requestTime = requestTime
         self.responseTime = responseTime
         self.vary = vary
@@ -31,8 +39,8 @@ public struct StoredResponse: Sendable, Equatable {
 
     /// current_age (RFC 9111 4.2.3) at wall-clock `now`.
     public func currentAge(now: Int64) -> Int64 {
-        let dateValue = headers["Date"].flatMap { HTTPDate.parse($0) }.map(Int64.init) ?? responseTime
-        let ageValue = headers["Age"].flatMap { CacheControl.deltaSeconds(Substring($0)) } ?? 0
+        let dateValue = dates.date ?? responseTime
+        let ageValue = dates.age
         let apparentAge = max(0, responseTime - dateValue)
         let responseDelay = max(0, responseTime - requestTime)
         let correctedAgeValue = ageValue + responseDelay
@@ -41,11 +49,24 @@ public struct StoredResponse: Sendable, Equatable {
         return correctedInitialAge + residentTime
     }
 
-    /// The headers to send for a use at `now`: Age replaced by the current age.
-    public func servedHeaders(now: Int64) -> HTTPHeaders {
-        var h = headers
-        h.set("Age", String(currentAge(now: now)))
-        return h
+}
+
+/// The header fields of a stored response that its age and freshness use, parsed.
+public struct StoredDates: Sendable, Equatable {
+    /// Date, seconds since 1970; nil when absent or invalid.
+    public var date: Int64?
+    /// Age in seconds; 0 when absent or invalid.
+    public var age: Int64
+    /// nil without Expires; `.some(nil)` when it is invalid (already expired, RFC 9111 5.3).
+    public var expires: Int64??
+    /// Last-Modified, seconds since 1970; nil when absent or invalid.
+    public var lastModified: Int?
+
+    public init(_ headers: HTTPHeaders) {
+        date = headers["Date"].flatMap { HTTPDate.parse($0) }.map(Int64.init)
+        age = headers["Age"].flatMap { CacheControl.deltaSeconds(Substring($0)) } ?? 0
+        expires = headers["Expires"].map { HTTPDate.parse($0).map(Int64.init) }
+        lastModified = headers["Last-Modified"].flatMap { HTTPDate.parse($0) }.map { Int($0) }
     }
 }
 

@@ -34,26 +34,27 @@ final class ProxyCache: @unchecked Sendable {
     /// The response to `request` from a stored object: a 200 stored response
     /// goes through the server's shared conditional/Range logic (304, 206,
     /// 412, 416), other statuses are sent as stored. nil when the body file is gone.
+    /// A plain request gets the object's prebuilt head plus Age and X-Cache.
     func response(for object: CachedObject, request: HTTPRequest, now: Int64, via: String, xCache: String) -> Response? {
-        guard let mapping = store.mappedBody(object) else { return nil }
+        guard let mapping = store.mappedBody(object),
+              let head = object.hitHead.get(orMake: { HitHead(object.response, via: via) }) else { return nil }
         store.recordHit(object)
-        var h = object.response.servedHeaders(now: now)
         // The server writes Content-Length (from the body), Date and Server.
-        h.remove("Content-Length")
-        h.remove("Date")
-        h.remove("Server")
-        h.set("Via", (h.values("Via") + [via]).joined(separator: ", "))
-        h.add("X-Cache", xCache)
+        var perHit = HTTPHeaders()
+        perHit.reserveCapacity(2)
+        perHit.add("Age", String(object.response.currentAge(now: now)))
+        perHit.add("X-Cache", xCache)
         let size = Int(object.entry.size)
-        guard object.response.status == 200 else {
-            return Response(status: object.response.status, headers: h, body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty)
+        let stored = object.response
+        if stored.status != 200 || !ConditionalEvaluator.hasPreconditionOrRange(request.headers) {
+            return Response(status: stored.status, headers: perHit,
+                            body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty,
+                            preformattedHeaders: head.plainLines)
         }
-        let contentType = h["Content-Type"]
-        h.remove("Content-Type")
-        h.remove("Accept-Ranges")
-        let lastModified = object.response.lastModified.flatMap { HTTPDate.parse($0) }.map { Int($0) }
-        return RepresentationResponder.respond(request: request, etag: object.response.etag, lastModifiedSeconds: lastModified,
-                                               contentType: contentType, size: size, headers: h) { offset, count in
+        var h = head.fields
+        for f in perHit { h.add(f.name, f.value) }
+        return RepresentationResponder.respond(request: request, etag: stored.etag, lastModifiedSeconds: stored.dates.lastModified,
+                                               contentType: head.contentType, size: size, headers: h) { offset, count in
             count > 0 ? .mapped(mapping, offset: offset, count: count) : .empty
         }
     }

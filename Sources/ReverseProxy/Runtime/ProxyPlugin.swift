@@ -16,8 +16,12 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
     public let config: ProxyConfig
     let log: ErrorLog
     let loopGuard: LoopGuard
+    /// This server's Via member ("1.1 pseudonym"), built once.
+    let via: String
     let pools: [String: PoolRuntime]
     let cache: ProxyCache?
+    /// Concurrent misses for one key make one origin request, server-wide.
+    let coalescing = SharedCoalescingTable<String, UpstreamExchange.Outcome>()
     /// Per-worker state, indexed by worker id; each slot written and read by its own worker only.
     private let workers: UnsafeMutablePointer<ProxyWorker?>
     private static let maxWorkers = 257
@@ -28,6 +32,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         self.config = config
         self.log = log
         loopGuard = LoopGuard(nodeID: config.nodeID, listenAddresses: listen)
+        via = "1.1 \(loopGuard.pseudonym)"
         var pools: [String: PoolRuntime] = [:]
         for (name, p) in config.pools { pools[name] = PoolRuntime(config: p, loopGuard: loopGuard, log: { log.warn($0) }) }
         self.pools = pools
@@ -92,7 +97,6 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         let client = ClientInfo(address: context.connection.peerAddress)
         let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
         let primary = CacheRules.primaryKey(for: request)
-        let via = "1.1 \(loopGuard.pseudonym)"
         let now = Clock.wallNanos() / 1_000_000_000
         var stale: StaleRevalidation?
         var expired: (object: CachedObject, staleIfError: Bool)?
@@ -123,16 +127,23 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
             return .deferred
         }
-        switch worker.coalescing.join(primary, onResult: { [self] outcome in
-            follow(outcome, request: request, primary: primary, via: via, stale: stale, route: pool, worker: worker, client: client, sink: sink)
+        // The leader may finish on another worker: a waiter's answer is posted to its own.
+        let poster = worker.loop.poster
+        let waiter = WorkerBound((stale: stale, route: pool, worker: worker, sink: sink))
+        switch coalescing.join(primary, onResult: { [self] outcome in
+            poster.post {
+                let w = waiter.value
+                self.follow(outcome, request: request, primary: primary, stale: w.stale, route: w.route, worker: w.worker,
+                            client: client, sink: w.sink)
+            }
         }) {
         case .leader:
             let exchange = fetch(request, primary: primary, stale: stale?.stale, route: pool, worker: worker, client: client, sink: sink)
             stale?.attach(to: exchange)
-            exchange.onComplete = { outcome in worker.coalescing.complete(primary, with: outcome) }
+            exchange.onComplete = { [coalescing] outcome in coalescing.complete(primary, with: outcome) }
             exchange.begin()
         case .follower(let ticket):
-            sink.onCancel = { worker.coalescing.cancel(primary, ticket: ticket) }
+            sink.onCancel = { [coalescing] in coalescing.cancel(primary, ticket: ticket) }
         }
         return .deferred
     }
@@ -162,7 +173,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
     }
 
     /// A coalesced waiter: serve what the leader stored, else fetch on its own.
-    private func follow(_ outcome: UpstreamExchange.Outcome, request: HTTPRequest, primary: String, via: String,
+    private func follow(_ outcome: UpstreamExchange.Outcome, request: HTTPRequest, primary: String,
                         stale: StaleRevalidation?, route: PoolRuntime, worker: ProxyWorker, client: ClientInfo, sink: ResponseSink) {
         guard !sink.isCancelled else { return }
         sink.onCancel = nil

@@ -1,12 +1,11 @@
 import CapuchinServer
 import HTTPCore
 
-/// The proxy's state on one worker thread: its loop, idle backend
-/// connections and coalescing table. No locks: only that thread touches it.
+/// The proxy's state on one worker thread: its loop and idle backend
+/// connections. No locks: only that thread touches it.
 final class ProxyWorker {
     let loop: EventLoop
     let idle = IdleConnections()
-    let coalescing = CoalescingTable<String, UpstreamExchange.Outcome>()
     unowned let plugin: ProxyPlugin
 
     init(loop: EventLoop, plugin: ProxyPlugin) {

@@ -9,7 +9,7 @@ import HTTPCore
 /// `attempts`, as long as nothing was sent to the client yet. Worker-thread only.
 final class UpstreamExchange: OutboundHandler {
     /// How the exchange ended, for coalesced waiters.
-    enum Outcome {
+    enum Outcome: Sendable {
         case stored(CachedObject)
         case notStored
         case failed

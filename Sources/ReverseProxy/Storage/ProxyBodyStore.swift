@@ -8,11 +8,16 @@ public struct CachedObject: Sendable {
     public var entry: ProxyIndexEntry
     public var response: StoredResponse
     /// The body's mapping once hit (shared by copies of this object).
-    public let body = BodyMapping()
+    public let body = OnceCell<MappedFile>()
+    /// The head its hits send, built on the first hit.
+    let hitHead = OnceCell<HitHead>()
+    /// Its key in the eviction policy (hashed once, not per hit; `entry.key` never changes).
+    let policyKey: UInt64
 
     public init(entry: ProxyIndexEntry, response: StoredResponse) {
         self.entry = entry
         self.response = response
+        policyKey = ProxyBodyStore.policyKey(entry.key)
     }
 }
 
@@ -79,7 +84,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
             var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
             for variants in loaded.values {
                 for o in variants {
-                    let h = Self.policyKey(o.entry.key)
+                    let h = o.policyKey
                     st.keys[h] = o.entry.key
                     // Oldest first: without saved popularity, insertion order stands in for recency.
                     list.append((h, limit.charge(forSize: Int(o.entry.size)),
@@ -224,7 +229,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
     /// A stored response was used: tells the eviction policy.
     public func recordHit(_ object: CachedObject) {
         guard limit != nil else { return }
-        let h = Self.policyKey(object.entry.key)
+        let h = object.policyKey
         state.withLock { st in
             if st.policy?.contains(h) == true { st.policy?.recordHit(h) }
         }
