@@ -17,6 +17,8 @@ final class Connection {
     /// Responses the socket has not taken yet.
     var pending = OutputQueue()
     var hasPending = false
+    /// Responses built in this loop iteration, written at its end.
+    var waitingOutput: OutputQueue?
     var served = 0
     var phase = Phase.active
     /// Bytes of a Content-Length request body still to skip.

@@ -121,6 +121,16 @@ struct OutputQueue {
         return q
     }
 
+    /// Appends `other`'s unwritten chunks after this queue's (owned bytes copied).
+    mutating func appendQueue(_ other: OutputQueue) {
+        for i in other.first..<other.chunks.count {
+            switch other.chunks[i] {
+            case .owned(let s, let e): appendBytes(other.buffer[s..<e])
+            case .mapped, .file: chunks.append(other.chunks[i])
+            }
+        }
+    }
+
     enum FlushOutcome { case done, blocked }
 
     /// Writes as much as the socket takes. Throws `SystemError` when the peer is

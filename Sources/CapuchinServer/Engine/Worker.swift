@@ -56,6 +56,11 @@ final class Worker {
     /// Connections whose deferred response completed outside `drive`: their
     /// pipelined input is parsed at the end of the loop iteration.
     private var resumeQueue: [Connection] = []
+    /// Connections whose responses from this iteration's reads wait to be
+    /// written together after every ready socket was read (see `deferBatch`).
+    private var flushList: [Connection] = []
+    /// Emptied output queues kept with their capacity for the next deferral.
+    private var spareQueues: [OutputQueue] = []
     /// The connection `drive` is parsing for (deferred completions during it
     /// append to the batch so responses stay in order).
     private unowned(unsafe) var driving: Connection?
@@ -118,6 +123,7 @@ final class Worker {
                     connectionEvent(events, token)
                 }
             }
+            if !flushList.isEmpty { flushDeferredBatches() }
             if !timers.isEmpty { timers.runDue(now: Clock.monotonicNanos()) }
             if !resumeQueue.isEmpty { resumeDeferred() }
             if now &- lastSweep >= Self.sweepNanos || n == 0 { sweep() }
@@ -317,7 +323,7 @@ final class Worker {
             let used = c.input.withUnsafeBytes { drive(c, $0) }
             consumeInput(c, used)
         }
-        finishBatch(c)
+        deferBatch(c)
     }
 
     private func consumeInput(_ c: Connection, _ used: Int) {
@@ -350,8 +356,43 @@ final class Worker {
         }
     }
 
-    /// Writes the batch built for `c`; what the socket does not take stays with the connection.
+    /// Keeps the batch built for `c` until every socket of this epoll batch was
+    /// read, then writes them all (`flushDeferredBatches`): waking the clients
+    /// one response at a time, between reads, made each wake-up preempt this
+    /// thread. A full batch (more requests waiting) is written at once.
+    private func deferBatch(_ c: Connection) {
+        guard !batch.isEmpty, c.waitingOutput == nil, batchResponses < Self.batchLimitResponses, !c.closeWhenDone else {
+            finishBatch(c)
+            return
+        }
+        var q = spareQueues.popLast() ?? OutputQueue()
+        swap(&q, &batch)
+        batch.inlineFileLimit = q.inlineFileLimit
+        c.waitingOutput = q
+        batchResponses = 0
+        flushList.append(c)
+    }
+
+    private func flushDeferredBatches() {
+        let list = flushList
+        flushList.removeAll(keepingCapacity: true)
+        for c in list where c.waitingOutput != nil {
+            guard connections[Int(c.fd)] === c else { c.waitingOutput = nil; continue }
+            finishBatch(c)
+        }
+    }
+
+    /// Writes the batch built for `c` (after any output deferred for it);
+    /// what the socket does not take stays with the connection.
     private func finishBatch(_ c: Connection) {
+        if var waiting = c.waitingOutput {
+            c.waitingOutput = nil
+            // The deferred responses come first: move this batch's (if any) behind them.
+            if !batch.isEmpty { waiting.appendQueue(batch) }
+            swap(&waiting, &batch)
+            waiting.reset()
+            spareQueues.append(waiting)
+        }
         while true {
             if !batch.isEmpty {
                 let outcome: OutputQueue.FlushOutcome
@@ -583,6 +624,7 @@ final class Worker {
     private func deferredOutput(_ c: Connection, _ build: (inout OutputQueue) -> Void) {
         guard isOpen(c) else { return }
         if driving === c { build(&batch); return }
+        if c.waitingOutput != nil { build(&c.waitingOutput!); return }
         if c.hasPending { build(&c.pending); return }
         var q = OutputQueue()
         q.inlineFileLimit = settings.config.sendfileThreshold
