@@ -24,6 +24,10 @@ public final class RequestContext {
     public let site: Site
     /// When the head was parsed (monotonic nanoseconds).
     public let startNanos: UInt64
+    /// A precise monotonic time (`Clock.preciseMonotonicNanos`) by which the
+    /// request had been received: its worker's loop iteration start. `.max`
+    /// outside a worker (received "now").
+    public let receivedByNanos: UInt64
     /// Free-form notes one stage leaves for a later one (e.g. "x-cache" = "MISS").
     public var notes: [String: String] = [:]
     /// The configuration snapshot this request is served under (MIME overrides,
@@ -52,10 +56,12 @@ public final class RequestContext {
         return s
     }
 
-    public init(connection: ConnectionInfo, site: Site, startNanos: UInt64, settings: RuntimeSettings = .standalone) {
+    public init(connection: ConnectionInfo, site: Site, startNanos: UInt64, settings: RuntimeSettings = .standalone,
+                receivedByNanos: UInt64 = .max) {
         self.connection = connection
         self.site = site
         self.startNanos = startNanos
+        self.receivedByNanos = receivedByNanos
         self.settings = settings
     }
 }

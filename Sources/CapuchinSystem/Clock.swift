@@ -10,6 +10,15 @@ public enum Clock {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
+    /// Monotonic nanoseconds, precise (not the last tick's value): for ordering
+    /// events (a file check against a request's arrival), where ticks are too coarse.
+    @inline(__always)
+    public static func preciseMonotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     /// Wall-clock seconds since the epoch.
     @inline(__always)
     public static func wallSeconds() -> Int {

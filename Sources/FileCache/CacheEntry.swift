@@ -24,7 +24,8 @@ final class CacheEntry: @unchecked Sendable {
     let accessCount: Atomic<UInt64>
     /// Hits not yet sent to the store.
     let pendingHits = Atomic<UInt64>(0)
-    /// Monotonic time of the last stat check and of the last touch sent to the store.
+    /// Monotonic time taken before the last check of the file (its version was
+    /// seen as of then or later; 0: never), and of the last touch sent to the store.
     let checkedAtNanos: Atomic<UInt64>
     let touchedAtNanos: Atomic<UInt64>
     /// Wall-clock nanoseconds of the last hit (admission or load time before one).
@@ -32,7 +33,7 @@ final class CacheEntry: @unchecked Sendable {
 
     init(key: String, site: String, path: String, hash: UInt64, originPath: String, identity: FileIdentity,
          contentType: String, etag: String, mapping: MappedFile?, headerBytes: [UInt8], insertedAtNanos: Int64,
-         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64) {
+         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
         self.key = key
         self.site = site
         self.path = path
@@ -47,7 +48,7 @@ final class CacheEntry: @unchecked Sendable {
         self.charge = charge
         self.accessCount = Atomic(accessCount)
         self.checkedAtNanos = Atomic(checkedAtNanos)
-        self.touchedAtNanos = Atomic(checkedAtNanos)
+        self.touchedAtNanos = Atomic(touchedAtNanos ?? checkedAtNanos)
         self.lastAccessNanos = Atomic(lastAccessNanos)
     }
 
@@ -58,7 +59,8 @@ final class CacheEntry: @unchecked Sendable {
                            insertedAtNanos: insertedAtNanos, charge: charge,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
-                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed))
+                           lastAccessNanos: lastAccessNanos.load(ordering: .relaxed),
+                           touchedAtNanos: touchedAtNanos.load(ordering: .relaxed))
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
     }

@@ -29,7 +29,8 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         let worker = context.connection.workerID
         // An entry from another document root (the site's root changed on reload) is a miss;
         // the admission that follows replaces it.
-        guard let entry = cache.lookup(site: context.site.names.first ?? "", path: request.path, worker: worker),
+        guard let entry = cache.lookup(site: context.site.names.first ?? "", path: request.path, worker: worker,
+                                        receivedBy: context.receivedByNanos),
               Self.isInside(entry.originPath, root: context.site.root) else {
             context.notes["x-cache"] = "MISS"
             return nil
@@ -89,7 +90,7 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         var mark = note ?? "BYPASS"
         if mark == "MISS", response.status == 200, let origin = response.origin {
             let outcome = cache.admit(site: context.site.names.first ?? "", path: request.path, origin: origin,
-                                      worker: context.connection.workerID)
+                                      worker: context.connection.workerID, observedSince: context.receivedByNanos == .max ? 0 : context.receivedByNanos)
             if case .rejected = outcome { mark = "BYPASS" }
         }
         if mark != "HIT", let origin = response.origin, origin.identity.size <= cache.config.maxFileSize {

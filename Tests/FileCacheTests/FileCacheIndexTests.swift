@@ -155,10 +155,42 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", "abc")
         let cache = makeCache(testConfig { $0.revalidateInterval = 3600 })
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        let before = Clock.preciseMonotonicNanos()
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0, observedSince: before)
         XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(cache.stats().revalidations, 0)
+    }
+
+    func testWithoutAnIntervalOneCheckServesTheRequestsReceivedBeforeIt() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "abc")
+        let cache = makeCache(testConfig())
+        let batch1 = Clock.preciseMonotonicNanos()
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0, observedSince: batch1)
+        // The handler's fstat counts as the first check for requests of its batch.
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: batch1))
+        XCTAssertEqual(cache.stats().revalidations, 0)
+        // A later batch: one stat, then none for the rest of that batch.
+        let batch2 = Clock.preciseMonotonicNanos()
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: batch2))
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 1, receivedBy: batch2))
+        XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: batch1))
+        XCTAssertEqual(cache.stats().revalidations, 1)
+        // A change completed before a request arrived is always seen.
+        _ = dir.write("a.txt", "abcd")
+        let batch3 = Clock.preciseMonotonicNanos()
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: batch3))
+        XCTAssertEqual(cache.stats().revalidations, 2)
+    }
+
+    func testAnEntryAdmittedWithoutAnObservationTimeIsCheckedOnItsFirstHit() throws {
+        let dir = TempDir()
+        let p = dir.write("a.txt", "abc")
+        let cache = makeCache(testConfig())
+        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = dir.write("a.txt", "xyz!")
+        XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: 1), "changed since the handler's fstat")
     }
 
     func testTTLDropsOldEntries() throws {

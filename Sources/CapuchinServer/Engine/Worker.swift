@@ -43,6 +43,9 @@ final class Worker {
     private var serial: UInt64 = 0
     private var reserveFD: Int32 = -1
     private var now: UInt64 = 0
+    /// Precise time of the current loop iteration's start: every request it
+    /// answers had arrived by then (the file cache orders its checks by it).
+    private var batchStart: UInt64 = 0
     private var lastSweep: UInt64 = 0
     private var lastDescriptorWarning: UInt64 = 0
     private var draining = false
@@ -108,6 +111,7 @@ final class Worker {
                 break
             }
             now = Clock.monotonicNanos()
+            batchStart = Clock.preciseMonotonicNanos()
             dates.refresh()
             for i in 0..<n {
                 let (events, token) = epoll.event(at: i)
@@ -502,7 +506,8 @@ final class Worker {
     private func answer(_ request: HTTPRequest, on c: Connection) {
         c.served += 1
         let site = c.pluginIndex == nil ? settings.sites.select(host: request.host) : settings.sites.defaultSite
-        let ctx = RequestContext(connection: c.info, site: site, startNanos: now, settings: settings)
+        let ctx = RequestContext(connection: c.info, site: site, startNanos: now, settings: settings,
+                                 receivedByNanos: batchStart)
         ctx.worker = self
         ctx.client = c
         var forceClose = false
