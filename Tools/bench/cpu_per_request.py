@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Where a request's CPU time goes: server and wrk, user and kernel, per request.
+
+wrk and the servers share the machine's cores, so req/s is bounded by the sum of
+both sides' CPU time per request. For each server and case this runs wrk -t2 -c64
+and reads, before and after, the server's CPU times (/proc/PID/stat, every process
+it started) and its threads' context switches, and wrk's (getrusage of children):
+
+    server user / kernel us per request, wrk user / kernel us per request,
+    server involuntary and wrk voluntary context switches per request.
+
+Rounds alternate the servers; one line per run (no medians: read it as a profile).
+
+usage: cpu_per_request.py [--only capuchin,capuchin-r1,nginx,h2o,lighttpd]
+                          [--cases small,medium,...] [--dur S] [--rounds N]
+Env: CAPUCHIN_BIN (else a release build in .build-bench2).
+"""
+import argparse
+import glob
+import os
+import re
+import resource
+import subprocess
+
+import benchlib as b
+
+SERVERS = ["capuchin", "capuchin-r1", "nginx", "h2o", "lighttpd"]
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """(user, kernel) seconds of these processes, all their threads."""
+    u = k = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            u += int(fields[11])
+            k += int(fields[12])
+        except OSError:
+            pass
+    return u / CLK, k / CLK
+
+
+def switches(pids):
+    """(voluntary, involuntary) context switches of every thread of these processes."""
+    v = nv = 0
+    for p in pids:
+        for status in glob.glob(f"/proc/{p}/task/*/status"):
+            try:
+                with open(status) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches"):
+                            v += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches"):
+                            nv += int(line.split()[1])
+            except OSError:
+                pass
+    return v, nv
+
+
+def start(bench, name, binary):
+    if name == "capuchin":
+        return bench.capuchin(binary, name=name, cache=True)
+    if name == "capuchin-r1":
+        return bench.capuchin(binary, name=name, cache=True, cache_yaml="  revalidate_interval: 1\n")
+    return getattr(bench, name)()
+
+
+def measure(server, case, docroot, dur):
+    pids = server.worker_pids()
+    url = f"http://127.0.0.1:{server.port}{b.CASES[case]}"
+    c0, s0 = cpu_seconds(pids), switches(pids)
+    w0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # wrk's CPU times and voluntary switches come from getrusage once it was waited for.
+    wrk = subprocess.Popen(["wrk", "-t2", "-c64", f"-d{dur}s", url], stdout=subprocess.PIPE, text=True)
+    out = wrk.communicate(timeout=dur + 60)[0]
+    c1, s1 = cpu_seconds(pids), switches(pids)
+    w1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m = re.search(r"(\d+) requests in", out)
+    if wrk.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed: {out}")
+    n = int(m.group(1))
+    us = lambda a, z: 1e6 * (z - a) / n
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "srv_user": us(c0[0], c1[0]), "srv_kernel": us(c0[1], c1[1]),
+        "wrk_user": us(w0.ru_utime, w1.ru_utime), "wrk_kernel": us(w0.ru_stime, w1.ru_stime),
+        "srv_invol": (s1[1] - s0[1]) / n, "wrk_vol": (w1.ru_nvcsw - w0.ru_nvcsw) / n,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", type=b.csv_list(SERVERS), default=["capuchin", "capuchin-r1", "h2o", "lighttpd"])
+    ap.add_argument("--cases", type=b.csv_list([c for c in b.CASES if b.CASES[c]]), default=["small"])
+    ap.add_argument("--dur", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    b.log(f"uptime at start: {b.uptime()}")
+    binary = b.find_capuchin() if any(n.startswith("capuchin") for n in a.only) else None
+    with b.Bench() as bench:
+        bench.make_docroot()
+        servers = [start(bench, n, binary) for n in a.only]
+        for s in servers:
+            bench.verify(s, [b.CASES[c] for c in a.cases])
+            for c in a.cases:
+                b.run_wrk(s.port, c, bench.docroot, 1)
+        b.log("us per request: server user + kernel, wrk user + kernel; switches per request")
+        for r in range(a.rounds):
+            for case in a.cases:
+                for s in servers:
+                    m = measure(s, case, bench.docroot, a.dur)
+                    b.log(f"round {r + 1} {case:6s} {s.name:12s} {m['rps']:9,.0f} req/s  "
+                          f"server {m['srv_user']:5.2f} + {m['srv_kernel']:5.2f}  "
+                          f"wrk {m['wrk_user']:5.2f} + {m['wrk_kernel']:5.2f}  "
+                          f"total {m['srv_user'] + m['srv_kernel'] + m['wrk_user'] + m['wrk_kernel']:5.2f}  "
+                          f"server preempted {m['srv_invol']:.3f}  wrk slept {m['wrk_vol']:.3f}")
+    b.log(f"uptime at end: {b.uptime()}")
+
+
+if __name__ == "__main__":
+    main()
