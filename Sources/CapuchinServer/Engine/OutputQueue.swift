@@ -33,6 +33,9 @@ struct OutputQueue {
         return n
     }
 
+    /// Bytes of owned-buffer capacity this queue keeps when reset.
+    var bufferCapacity: Int { buffer.capacity }
+
     /// Clears contents, keeping capacity (the worker's reused batch).
     mutating func reset() {
         buffer.removeAll(keepingCapacity: true)

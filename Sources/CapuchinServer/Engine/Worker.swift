@@ -21,6 +21,8 @@ final class Worker {
     private static let readCapacity = 64 << 10
     private static let batchLimitBytes = 256 << 10
     private static let batchLimitResponses = 64
+    private static let maxSpareQueues = 64
+    private static let maxSpareQueueBytes = 16 << 10
     private static let lingerNanos: UInt64 = 2_000_000_000
     private static let sweepNanos: UInt64 = 250_000_000
     /// Pipelined input kept while a deferred response is pending.
@@ -394,8 +396,11 @@ final class Worker {
             // The deferred responses come first: move this batch's (if any) behind them.
             if !batch.isEmpty { waiting.appendQueue(batch) }
             swap(&waiting, &batch)
-            waiting.reset()
-            spareQueues.append(waiting)
+            // Keep a bounded pool of small queues: a burst of large responses must not stay resident.
+            if spareQueues.count < Self.maxSpareQueues && waiting.bufferCapacity <= Self.maxSpareQueueBytes {
+                waiting.reset()
+                spareQueues.append(waiting)
+            }
         }
         while true {
             if !batch.isEmpty {
