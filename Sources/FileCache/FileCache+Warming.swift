@@ -11,24 +11,21 @@ extension FileCache {
     /// Loads the index on a thread of its own; until it is done, lookups fall
     /// back to point reads and admissions wait (nothing is admitted). Throws
     /// `SystemError` when the thread cannot be started.
-    public func startLoading(onError: @escaping (Error) -> Void) throws {
+    public func startLoading(onError: @escaping @Sendable (Error) -> Void) throws {
         warming.store(true, ordering: .releasing)
-        loader.withLock { $0 = nil }
-        let thread = try SystemThread(name: "cache-load") { [self] in
-            do { try load() } catch { onError(error) }
+        do {
+            try loading.start(name: "cache-load") { [self] in
+                do { try load() } catch { onError(error) }
+                warming.store(false, ordering: .releasing)
+            }
+        } catch {
             warming.store(false, ordering: .releasing)
+            throw error
         }
-        loader.withLock { $0 = thread }
     }
 
     /// Waits for a load started by `startLoading` (before persisting at shutdown).
-    public func waitUntilLoaded() {
-        let thread = loader.withLock { t -> SystemThread? in
-            defer { t = nil }
-            return t
-        }
-        thread?.join()
-    }
+    public func waitUntilLoaded() { loading.wait() }
 
     /// Whether the index is still loading.
     public var isWarming: Bool { warming.load(ordering: .acquiring) }

@@ -40,7 +40,7 @@ public final class FileCache: @unchecked Sendable {
     let totals = PersistentCounters()
     /// True while `startLoading`'s thread runs.
     let warming = Atomic<Bool>(false)
-    let loader = Mutex<SystemThread?>(nil)
+    let loading = BackgroundJob()
     private let mapFailureLog = RateLimit(intervalNanos: 1_000_000_000)
 
     /// - Parameters:

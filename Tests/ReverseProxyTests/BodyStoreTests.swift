@@ -90,6 +90,49 @@ final class BodyStoreTests: XCTestCase {
         XCTAssertNotNil(reopened.mappedBody(hit))
     }
 
+    func testWhileTheIndexLoadsLookupsReadItAndNothingIsStored() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let gz = response([("Cache-Control", "max-age=60"), ("Vary", "Accept-Encoding")], request: [("Accept-Encoding", "gzip")])
+        let fresh = response([("Cache-Control", "max-age=60")])
+        try store(s, "h:/a", "gzipped", gz)
+        try store(s, "h:/b", "bee", fresh)
+        try index.flush()
+
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index, loadLater: true)
+        XCTAssertTrue(reopened.isWarming)
+        XCTAssertEqual(reopened.count, 0, "nothing loaded yet")
+        let hit = try XCTUnwrap(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders([("Accept-Encoding", "gzip")])),
+                                "a point read answers while the index loads")
+        XCTAssertEqual(read(hit.entry.bodyPath), "gzipped")
+        XCTAssertNotNil(reopened.mappedBody(hit))
+        XCTAssertNil(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders([("Accept-Encoding", "br")])), "Vary still applies")
+        XCTAssertNil(reopened.lookup(primary: "h:/", requestHeaders: HTTPHeaders()), "a shorter primary key is another key")
+        // Nothing is stored while loading: the recovery would take the new body for an orphan.
+        XCTAssertThrowsError(try store(reopened, "h:/c", "sea", fresh)) { XCTAssertEqual($0 as? ProxyStoreError, .notAdmitted) }
+        // An unsafe method's invalidation reaches the index (and the body) before the load.
+        let bBody = try XCTUnwrap(reopened.lookup(primary: "h:/b", requestHeaders: HTTPHeaders())).entry.bodyPath
+        reopened.invalidate(primary: "h:/b")
+        XCTAssertNil(read(bBody))
+        try index.flush()
+
+        let loaded = expectation(description: "loaded")
+        try reopened.startLoading { error in
+            XCTAssertNil(error)
+            loaded.fulfill()
+        }
+        wait(for: [loaded], timeout: 10)
+        reopened.waitUntilLoaded()
+        XCTAssertFalse(reopened.isWarming)
+        XCTAssertEqual(reopened.count, 1)
+        XCTAssertEqual(reopened.recovery.entriesKept, 1)
+        XCTAssertNil(reopened.lookup(primary: "h:/b", requestHeaders: HTTPHeaders()))
+        XCTAssertNotNil(reopened.lookup(primary: "h:/a", requestHeaders: HTTPHeaders([("Accept-Encoding", "gzip")])))
+        XCTAssertEqual(filesUnder(dir + "/proxy").count, 1, "no body or temporary file left from the refused store")
+        try store(reopened, "h:/c", "sea", fresh)
+        XCTAssertEqual(reopened.count, 2)
+    }
+
     func testCrashLeavesNoEntryPointingAtAMissingOrPartialBody() throws {
         let index = QueuedIndex()
         let s = try ProxyBodyStore(cacheDirectory: dir, index: index)

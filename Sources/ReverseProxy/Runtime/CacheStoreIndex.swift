@@ -16,8 +16,11 @@ final class CacheStoreIndex: ProxyIndex {
     func remove(key: String) { store.enqueue(.remove(key: key)) }
 
     /// Throws the store's `StoreError` when the index cannot be read.
-    func proxiedEntries() throws -> [ProxyIndexEntry] {
-        try store.entries(prefix: ProxyBodyStore.keyPrefix).filter { $0.kind == .proxied }.map {
+    func proxiedEntries() throws -> [ProxyIndexEntry] { try proxiedEntries(prefix: ProxyBodyStore.keyPrefix) }
+
+    /// Throws the store's `StoreError` when the index cannot be read.
+    func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
+        try store.entries(prefix: prefix).filter { $0.kind == .proxied }.map {
             ProxyIndexEntry(key: $0.key, bodyPath: $0.originPath, size: $0.size, etag: $0.etag, contentType: $0.contentType,
                             insertedAtNanos: $0.insertedAtNanos, extra: $0.extra)
         }

@@ -19,10 +19,18 @@ final class ProxyCache: @unchecked Sendable {
         index = try CacheStore(directory: config.directory + "/proxy-index", log: { log.warn("proxy cache index: \($0)") })
         store = try ProxyBodyStore(cacheDirectory: config.directory, index: CacheStoreIndex(store: index),
                                    durability: config.durability, maxObjectSize: config.maxObjectSize,
-                                   limit: config.limit, log: { log.warn($0) })
+                                   limit: config.limit, loadLater: true, log: { log.warn($0) })
         rules = CacheRules(config)
-        let r = store.recovery
-        log.info("proxy cache: \(r.entriesKept) response(s) in \(config.directory); recovery dropped \(r.entriesDropped) entr(ies), \(r.orphanBodiesRemoved) orphan bod(ies), \(r.temporaryFilesRemoved) temporary file(s)")
+        // The server listens while the index loads (see `ProxyBodyStore.startLoading`).
+        let store = store, directory = config.directory
+        try store.startLoading { error in
+            if let error {
+                log.error("proxy cache: loading the index in \(directory) failed: \(error); responses stored before are not used")
+                return
+            }
+            let r = store.recovery
+            log.info("proxy cache: \(r.entriesKept) response(s) in \(directory); recovery dropped \(r.entriesDropped) entr(ies), \(r.orphanBodiesRemoved) orphan bod(ies), \(r.temporaryFilesRemoved) temporary file(s)")
+        }
     }
 
     /// The stored variant for `request` and how it may be used now; nil on a miss.
@@ -66,6 +74,7 @@ final class ProxyCache: @unchecked Sendable {
 
     /// Commits the index and closes it (server stop).
     func close() {
+        store.waitUntilLoaded()
         try? index.flush()
         index.close()
     }

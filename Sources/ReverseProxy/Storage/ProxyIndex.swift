@@ -32,6 +32,16 @@ public protocol ProxyIndex: AnyObject {
     func remove(key: String)
     /// Every proxied entry. Throws when the index cannot be read.
     func proxiedEntries() throws -> [ProxyIndexEntry]
+    /// The proxied entries whose key starts with `prefix` (one primary key's
+    /// variants). Throws when the index cannot be read.
+    func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry]
     /// Commit everything queued. Throws when the commit fails.
     func flush() throws
+}
+
+extension ProxyIndex {
+    /// A scan of every entry, for indexes without a prefix search.
+    public func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
+        try proxiedEntries().filter { $0.key.hasPrefix(prefix) }
+    }
 }
