@@ -21,6 +21,8 @@ public final class CacheStore: @unchecked Sendable {
     public let directory: String
     public let options: StoreOptions
     let log: (String) -> Void
+    /// For recoveries and losses (damage, dropped batches, lost durability).
+    let warn: (String) -> Void
     /// Called from the writer when the map cannot grow further: the cache must evict.
     public var onFull: (() -> Void)?
 
@@ -63,10 +65,13 @@ public final class CacheStore: @unchecked Sendable {
     /// A damaged data file is moved aside (logged) and a fresh store made.
     /// Throws `StoreError.schemaMismatch` for another schema version,
     /// `.missingDirectory` read-only without the directory, `.lmdb` otherwise.
-    public init(directory: String, options: StoreOptions = StoreOptions(), log: @escaping (String) -> Void = { _ in }) throws {
+    /// `warn` gets recoveries and losses (default: `log`), `log` the rest.
+    public init(directory: String, options: StoreOptions = StoreOptions(), log: @escaping (String) -> Void = { _ in },
+                warn: ((String) -> Void)? = nil) throws {
         self.directory = directory
         self.options = options
         self.log = log
+        self.warn = warn ?? log
         pthread_rwlock_init(&envLock, nil)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
@@ -75,12 +80,12 @@ public final class CacheStore: @unchecked Sendable {
         if options.readOnly && !isDir.boolValue { throw StoreError.missingDirectory(path: directory) }
         do {
             if !isDir.boolValue { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            env = try Self.openRecovering(directory: directory, options: options, log: log)
+            env = try Self.openRecovering(directory: directory, options: options, warn: self.warn)
             try checkSchema()
         } catch where !options.readOnly && Self.isUnwritable(error) {
             env = LMDBEnvironment(unavailable: directory)
             notPersistingReason = "\(error)"
-            log("cache store \(directory) cannot be written (\(error)); serving WITHOUT persistence: nothing is stored or loaded until the directory is writable and the server restarts")
+            self.warn("cache store \(directory) cannot be written (\(error)); serving WITHOUT persistence: nothing is stored or loaded until the directory is writable and the server restarts")
             return
         }
         if env.staleReadersCleared > 0 {
@@ -112,12 +117,12 @@ public final class CacheStore: @unchecked Sendable {
         return false
     }
 
-    private static func openRecovering(directory: String, options: StoreOptions, log: (String) -> Void) throws -> LMDBEnvironment {
+    private static func openRecovering(directory: String, options: StoreOptions, warn: (String) -> Void) throws -> LMDBEnvironment {
         do {
             return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
         } catch let e as StoreError where !options.readOnly && (e.isDamage || e.lmdbCode == MDB_PANIC) {
             let aside = try moveAside(directory)
-            log("cache store \(directory) is damaged (\(e)); moved it to \(aside) and started an empty store")
+            warn("cache store \(directory) is damaged (\(e)); moved it to \(aside) and started an empty store")
             return try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: false)
         }
     }
@@ -130,7 +135,7 @@ public final class CacheStore: @unchecked Sendable {
         defer { pthread_rwlock_unlock(&envLock) }
         env.close()
         let aside = try Self.moveAside(directory)
-        log("cache store \(directory) is damaged (\(error)); moved it to \(aside) and started an empty store")
+        warn("cache store \(directory) is damaged (\(error)); moved it to \(aside) and started an empty store")
         env = try LMDBEnvironment(path: directory, mapSize: options.mapSize, durability: options.durability, readOnly: options.readOnly)
         try checkSchema()
     }
@@ -278,7 +283,7 @@ public final class CacheStore: @unchecked Sendable {
         } catch {
             // Durability unknown: reopen rather than carry on as if it were safe;
             // the next sync (unsyncedCommits stays > 0) tries again.
-            log("cache store \(directory): sync failed: \(error); the commits of the last second may not be on disk (durability unknown): reopening the environment")
+            warn("cache store \(directory): sync failed: \(error); the commits of the last second may not be on disk (durability unknown): reopening the environment")
             reopen()
         }
     }
@@ -324,14 +329,14 @@ public final class CacheStore: @unchecked Sendable {
                     try env.grow(limit: options.maxMapSize)
                     log("cache store \(directory): map grown to \(env.mapSize) bytes")
                 } catch {
-                    log("cache store \(directory): \(error); dropping this batch's insertions")
+                    warn("cache store \(directory): \(error); dropping this batch's insertions")
                     onFull?()
                     ops.removeAll { if case .put = $0 { return true } else { return false } }
                 }
             } catch let e as StoreError where !reopened && Self.needsReopen(e) {
                 reopened = true
                 if failedBatches == 0 {
-                    log("cache store \(directory): commit failed: \(e); durability unknown: reopening the environment and retrying the batch")
+                    warn("cache store \(directory): commit failed: \(e); durability unknown: reopening the environment and retrying the batch")
                 }
                 reopen()
             } catch {
@@ -356,14 +361,14 @@ public final class CacheStore: @unchecked Sendable {
         droppedOperations += operations
         if failedBatches == 1 || ContinuousClock.now - lastFailureLog > .seconds(30) {
             lastFailureLog = .now
-            log("cache store \(directory): commit failed again after reopening: \(error); dropped \(droppedOperations) operation(s) in \(failedBatches) batch(es) so far; earlier commits are kept, serving goes on")
+            warn("cache store \(directory): commit failed again after reopening: \(error); dropped \(droppedOperations) operation(s) in \(failedBatches) batch(es) so far; earlier commits are kept, serving goes on")
         }
     }
 
     private func commitSucceeded() {
         unsyncedCommits += 1
         if failedBatches > 0 {
-            log("cache store \(directory): commits succeed again after \(failedBatches) failed batch(es) (\(droppedOperations) operation(s) dropped)")
+            warn("cache store \(directory): commits succeed again after \(failedBatches) failed batch(es) (\(droppedOperations) operation(s) dropped)")
             failedBatches = 0
             droppedOperations = 0
         }
@@ -377,7 +382,7 @@ public final class CacheStore: @unchecked Sendable {
         do {
             env = try LMDBEnvironment(path: directory, mapSize: size, durability: options.durability, readOnly: false)
         } catch {
-            if failedBatches == 0 { log("cache store \(directory): reopen failed: \(error); trying again with the next batch") }
+            if failedBatches == 0 { warn("cache store \(directory): reopen failed: \(error); trying again with the next batch") }
         }
     }
 

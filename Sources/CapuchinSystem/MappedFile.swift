@@ -54,8 +54,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Whether the file at `source` is gone or another version now (false without a source).
     public func sourceChanged() -> Bool {
         guard let source else { return false }
-        guard let now = try? statPath(source.path) else { return true }
-        return !(now.isRegular && now.sameVersion(as: source.identity))
+        return !source.identity.isCurrent(at: source.path)
     }
 
     deinit {

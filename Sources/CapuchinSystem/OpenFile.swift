@@ -29,6 +29,13 @@ public struct FileIdentity: Sendable, Equatable, Hashable {
     public func sameVersion(as other: FileIdentity) -> Bool {
         device == other.device && inode == other.inode && size == other.size && mtimeNanos == other.mtimeNanos
     }
+
+    /// Whether `path` names a regular file of this version now. stat follows the
+    /// path: a rename over the file or its removal shows.
+    public func isCurrent(at path: String) -> Bool {
+        guard let now = try? statPath(path) else { return false }
+        return now.isRegular && now.sameVersion(as: self)
+    }
 }
 
 /// An open, read-only file descriptor owned by this object (closed on deinit).

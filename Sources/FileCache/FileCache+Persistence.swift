@@ -124,9 +124,7 @@ extension FileCache {
                                                xCache: config.xCacheHeader) else { return .notAllowed }
         let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
                                     isRegular: true, isDirectory: false)
-        guard let current = try? statPath(r.originPath), current.isRegular, current.sameVersion(as: identity) else {
-            return .stale
-        }
+        guard identity.isCurrent(at: r.originPath) else { return .stale }
         return .usable(CacheEntry(key: r.key, site: site, path: path, hash: CacheKey.hash(site: site, path: path),
                                   originPath: r.originPath, identity: identity, contentType: r.contentType, etag: r.etag,
                                   mapping: nil, headerBytes: headers, insertedAtNanos: r.insertedAtNanos,

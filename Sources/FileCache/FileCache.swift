@@ -125,9 +125,7 @@ public final class FileCache: @unchecked Sendable {
             // Precise without an interval: checks are ordered against arrivals, finer than a tick.
             let checkStart = revalidateNanos == 0 ? Clock.preciseMonotonicNanos() : now
             c.revalidations.wrappingAdd(1, ordering: .relaxed)
-            // stat follows the path: a rename over the file or its removal shows.
-            guard let current = try? statPath(entry.originPath), current.isRegular,
-                  current.sameVersion(as: entry.identity) else {
+            guard entry.identity.isCurrent(at: entry.originPath) else {
                 drop(entry, worker: worker)
                 return nil
             }

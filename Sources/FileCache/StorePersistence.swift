@@ -14,11 +14,8 @@ public final class StorePersistence: CachePersistence, @unchecked Sendable {
         var options = StoreOptions()
         options.commitIntervalMillis = config.commitIntervalMs
         options.durability = config.durability == .sync ? .sync : .batched
-        return StorePersistence(try CacheStore(directory: directory, options: options, log: { message in
-            // The store logs recoveries and losses in prose: those are warnings.
-            let serious = ["WITHOUT persistence", "dropped", "damaged", "failed", "durability unknown", "moved aside"]
-            if serious.contains(where: { message.contains($0) }) { log.warn(message) } else { log.info(message) }
-        }))
+        return StorePersistence(try CacheStore(directory: directory, options: options, log: { log.info($0) },
+                                               warn: { log.warn($0) }))
     }
 
     public func enqueue(_ op: StoreOperation) { store.enqueue(op) }

@@ -29,7 +29,7 @@ let files = args[2]
 var options = StoreOptions()
 options.commitIntervalMillis = 5
 options.mapSize = 1 << 20 // small, so growth happens under the kills too
-let store = try CacheStore(directory: args[1], options: options) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+let store = try CacheStore(directory: args[1], options: options, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
 let start = (try? store.counter("batches")) ?? 0
 var b = start
 while true {

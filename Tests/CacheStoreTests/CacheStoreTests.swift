@@ -125,7 +125,7 @@ final class CacheStoreTests: XCTestCase {
                 try h.close()
             }
             var lines: [String] = []
-            let fresh = try CacheStore(directory: dir, options: fastOptions()) { lines.append($0) }
+            let fresh = try CacheStore(directory: dir, options: fastOptions(), log: { lines.append($0) })
             XCTAssertEqual(try fresh.stats().entries, 0, damage)
             XCTAssertTrue(lines.contains { $0.contains("moved it to") }, "\(damage): \(lines)")
             let parent = (dir as NSString).deletingLastPathComponent

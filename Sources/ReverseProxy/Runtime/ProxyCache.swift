@@ -47,7 +47,7 @@ final class ProxyCache: @unchecked Sendable {
         guard let mapping = store.mappedBody(object),
               let head = object.hitHead.get(orMake: { HitHead(object.response, via: via) }) else { return nil }
         store.recordHit(object)
-        // The server writes Content-Length (from the body), Date and Server.
+        // The head holds no Content-Length, Date or Server: the server writes those.
         var perHit = HTTPHeaders()
         perHit.reserveCapacity(2)
         perHit.add("Age", String(object.response.currentAge(now: now)))

@@ -212,11 +212,16 @@ public final class ProxyBodyStore: @unchecked Sendable {
     /// read from the index and checked as the recovery checks it (not kept:
     /// the load does that).
     private func warmingLookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
-        guard let entries = try? index.proxiedEntries(prefix: Self.keyPrefix + primary + "#") else { return nil }
-        for entry in entries where Self.primary(ofStoreKey: entry.key) == primary {
+        for entry in indexedVariants(of: primary) {
             if let object = Self.checked(entry, root: root).0, object.response.vary.matches(requestHeaders) { return object }
         }
         return nil
+    }
+
+    /// `primary`'s entries as the index has them (empty when it cannot be read).
+    private func indexedVariants(of primary: String) -> [ProxyIndexEntry] {
+        let entries = (try? index.proxiedEntries(prefix: Self.keyPrefix + primary + "#")) ?? []
+        return entries.filter { Self.primary(ofStoreKey: $0.key) == primary }
     }
 
     // MARK: writing
@@ -353,9 +358,9 @@ public final class ProxyBodyStore: @unchecked Sendable {
 
     /// Removes every variant of `primary` (invalidation by an unsafe method).
     public func invalidate(primary: String) {
-        if isWarming, let stored = try? index.proxiedEntries(prefix: Self.keyPrefix + primary + "#") {
+        if isWarming {
             // Not in the table yet: remove from the index; a loaded copy finds its body gone.
-            for e in stored where Self.primary(ofStoreKey: e.key) == primary && e.bodyPath.hasPrefix(root + "/") {
+            for e in indexedVariants(of: primary) where e.bodyPath.hasPrefix(root + "/") {
                 index.remove(key: e.key)
                 BodyFiles.unlinkIfPresent(e.bodyPath)
             }
