@@ -109,8 +109,44 @@ final class BalancerTests: XCTestCase {
         p.reportSuccess(0)
         XCTAssertTrue(p.backends[0].isAlive(at: 1_201))
         p.reportFailure(1, now: 2_000)
-        p.reportFailure(0, now: 2_000)
-        XCTAssertNil(p.pick(path: "/", now: 2_001), "all down: no backend")
+        p.reportFailure(0, now: 2_100)
+        XCTAssertEqual(p.pick(path: "/", now: 2_200), 1, "all down: the one back first is tried, not none")
+        XCTAssertEqual(p.pick(path: "/", now: 2_200, excluding: [1]), 0)
+        XCTAssertNil(p.pick(path: "/", now: 2_200, excluding: [0, 1]))
+    }
+
+    func testASoleBackendIsNeverMarkedDown() {
+        let p = pool(.roundRobin, count: 1, offline: 10_000)
+        for t in 0..<5 { p.reportFailure(0, now: UInt64(t)) }
+        XCTAssertTrue(p.backends[0].isAlive(at: 10))
+        // Nor is the only backend that is not this server.
+        let withSelf = pool(.roundRobin, count: 2, offline: 10_000, isSelf: { $0.host == "10.0.0.1" })
+        withSelf.reportFailure(1, now: 0)
+        XCTAssertTrue(withSelf.backends[1].isAlive(at: 1))
+        XCTAssertEqual(withSelf.pick(path: "/", now: 1), 1)
+    }
+
+    func testMaxFailsWithinFailTimeoutMarksDown() {
+        let backends = (0..<2).map { addr("10.0.0.\($0 + 1):80") }
+        let p = BackendPool(config: PoolConfig(name: "p", backends: backends, maxFails: 3, offlineTimeoutNanos: 1_000))
+        p.reportFailure(0, now: 0)
+        p.reportFailure(0, now: 100)
+        XCTAssertTrue(p.backends[0].isAlive(at: 101), "two of three failures")
+        p.reportFailure(0, now: 200)
+        XCTAssertFalse(p.backends[0].isAlive(at: 201), "the third within fail_timeout")
+        XCTAssertTrue(p.backends[0].isAlive(at: 1_200), "down for fail_timeout")
+        // Failures further apart than fail_timeout never add up.
+        for t: UInt64 in [2_000, 3_100, 4_200, 5_300] { p.reportFailure(1, now: t) }
+        XCTAssertTrue(p.backends[1].isAlive(at: 5_301))
+        // A success forgets the failures counted so far.
+        p.reportFailure(1, now: 6_000); p.reportFailure(1, now: 6_001)
+        p.reportSuccess(1)
+        p.reportFailure(1, now: 6_002)
+        XCTAssertTrue(p.backends[1].isAlive(at: 6_003))
+        // max_fails 0: failures never mark a backend down.
+        let never = BackendPool(config: PoolConfig(name: "p", backends: backends, maxFails: 0, offlineTimeoutNanos: 1_000))
+        for t: UInt64 in 0..<10 { never.reportFailure(0, now: t) }
+        XCTAssertTrue(never.backends[0].isAlive(at: 10))
     }
 
     func testFailoverIsBoundedByAttemptsAndNeverRepeats() {

@@ -125,6 +125,22 @@ final class ProxyConfigTests: XCTestCase {
         assertError(edit("capacity_bytes: 2g", "capacity_bytes: huge"), key: "proxy.cache.capacity_bytes")
     }
 
+    func testFailureMarkingAndKeepaliveKeys() throws {
+        let api = try XCTUnwrap(try parse(valid).pools["api"])
+        XCTAssertEqual(api.maxFails, 1)
+        XCTAssertEqual(api.keepaliveTimeoutNanos, 4_000_000_000, "below common origins' 5 s")
+        XCTAssertEqual(api.failOnStatus, [])
+        let c = try parse(edit("offline_timeout: 5s", "max_fails: 3\n      fail_timeout: 20s\n      fail_on_status: [502, 503]\n      keepalive_timeout: 1s"))
+        let tuned = try XCTUnwrap(c.pools["api"])
+        XCTAssertEqual(tuned.maxFails, 3)
+        XCTAssertEqual(tuned.offlineTimeoutNanos, 20_000_000_000)
+        XCTAssertEqual(tuned.failOnStatus, [502, 503])
+        XCTAssertEqual(tuned.keepaliveTimeoutNanos, 1_000_000_000)
+        assertError(edit("offline_timeout: 5s", "offline_timeout: 5s\n      fail_timeout: 5s"), key: "proxy.pools.api.offline_timeout", contains: "older name")
+        assertError(edit("offline_timeout: 5s", "fail_on_status: [404]"), key: "proxy.pools.api.fail_on_status", contains: "5xx")
+        assertError(edit("offline_timeout: 5s", "max_fails: -1"), key: "proxy.pools.api.max_fails")
+    }
+
     func testAddressRanges() throws {
         let r = try AddressRange(parsing: "192.168.0.0/16", key: "k")
         XCTAssertTrue(r.contains("192.168.44.1"))

@@ -4,6 +4,11 @@ public final class BackendPool: Sendable {
     public let config: PoolConfig
     public let backends: [BackendState]
     public let balancer: any Balancer
+    /// Backends that are not this server. With one, it is never marked down
+    /// (nginx does the same for a group of one server): there is nothing to
+    /// fail over to, and marking it down would turn one dropped connection
+    /// into `offline_timeout` of 502s.
+    private let usableCount: Int
 
     /// `isSelf` marks backends that are this server's own listen address (loop
     /// detection); they are never picked.
@@ -11,21 +16,32 @@ public final class BackendPool: Sendable {
         self.config = config
         self.backends = config.backends.map { BackendState(address: $0, isSelf: isSelf($0)) }
         self.balancer = makeBalancer(config.balance, backends: config.backends)
+        self.usableCount = backends.filter { !$0.isSelf }.count
     }
 
     public var name: String { config.name }
 
-    /// A backend for `path` at monotonic time `now`, never one in `excluding`;
-    /// nil when every backend is down, this server, or excluded.
+    /// A backend for `path` at monotonic time `now`, never one in `excluding`.
+    /// When every other backend is down, the one that comes back first is
+    /// tried rather than none (its down time is a guess, not a certainty);
+    /// nil only when every backend is this server or excluded.
     public func pick(path: String, now: UInt64, excluding: [Int] = []) -> Int? {
-        balancer.pick(path: path, backends: backends) { i in
+        if let i = balancer.pick(path: path, backends: backends, usable: { i in
             backends[i].isAlive(at: now) && !excluding.contains(i)
+        }) { return i }
+        var best: Int?
+        for (i, b) in backends.enumerated() where !b.isSelf && !excluding.contains(i) {
+            if best == nil || b.downUntilNanos < backends[best!].downUntilNanos { best = i }
         }
+        return best
     }
 
-    /// The connect was refused or an attempt timed out.
+    /// A refused connect, a timeout or a configured failure status: counted
+    /// toward `max_fails` within `fail_timeout`.
     public func reportFailure(_ index: Int, now: UInt64) {
-        backends[index].markDown(at: now, for: config.offlineTimeoutNanos)
+        guard usableCount > 1 else { return }
+        backends[index].recordFailure(at: now, maxFails: config.maxFails, windowNanos: config.offlineTimeoutNanos,
+                                      downNanos: config.offlineTimeoutNanos)
     }
 
     /// A response arrived from the backend.

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Run-time state of one backend, shared by every worker: liveness and the
-/// number of requests in flight. Lock-free.
+/// number of requests in flight. The liveness read on every pick is one
+/// relaxed atomic load; failures (rare) take a small lock.
 public final class BackendState: Sendable {
     public let address: BackendAddress
     /// The backend is this server itself (a loop): never picked.
@@ -9,6 +10,15 @@ public final class BackendState: Sendable {
     /// Monotonic nanoseconds until which the backend is considered down (0: up).
     private let downUntil = Atomic<UInt64>(0)
     private let inFlightCount = Atomic<Int>(0)
+    /// Failures counted in the current window (nginx's max_fails within fail_timeout).
+    private let window = Mutex(FailureWindow())
+    /// Whether `window` holds failures: lets a success skip the lock.
+    private let hasFailures = Atomic<Bool>(false)
+
+    struct FailureWindow {
+        var start: UInt64 = 0
+        var count = 0
+    }
 
     public init(address: BackendAddress, isSelf: Bool = false) {
         self.address = address
@@ -18,14 +28,42 @@ public final class BackendState: Sendable {
     /// Whether the backend may be picked at monotonic time `now`.
     public func isAlive(at now: UInt64) -> Bool { !isSelf && downUntil.load(ordering: .relaxed) <= now }
 
-    /// A refusal or timeout: skip the backend until `now + timeout`.
+    /// Monotonic nanoseconds at which a down backend comes back (0: it is up).
+    public var downUntilNanos: UInt64 { downUntil.load(ordering: .relaxed) }
+
+    /// Skips the backend until `now + timeoutNanos`.
     public func markDown(at now: UInt64, for timeoutNanos: UInt64) {
         downUntil.store(now &+ timeoutNanos, ordering: .relaxed)
     }
 
-    /// A success: the backend is up again at once.
+    /// Counts a failure at `now`; the `maxFails`-th failure within `windowNanos`
+    /// of the window's first marks the backend down for `downNanos` (as nginx's
+    /// `max_fails` and `fail_timeout`). Returns whether it was marked down.
+    @discardableResult
+    public func recordFailure(at now: UInt64, maxFails: Int, windowNanos: UInt64, downNanos: UInt64) -> Bool {
+        guard maxFails > 0 else { return false }
+        let trip = window.withLock { w -> Bool in
+            if w.count == 0 || now &- w.start >= windowNanos {
+                w.start = now
+                w.count = 0
+            }
+            w.count += 1
+            hasFailures.store(true, ordering: .relaxed)
+            if w.count < maxFails { return false }
+            w.count = 0
+            return true
+        }
+        if trip { markDown(at: now, for: downNanos) }
+        return trip
+    }
+
+    /// A success: the backend is up again at once and its failures are forgotten.
     public func markUp() {
         if downUntil.load(ordering: .relaxed) != 0 { downUntil.store(0, ordering: .relaxed) }
+        if hasFailures.load(ordering: .relaxed) {
+            hasFailures.store(false, ordering: .relaxed)
+            window.withLock { $0.count = 0 }
+        }
     }
 
     public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }

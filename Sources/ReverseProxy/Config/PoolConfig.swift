@@ -7,8 +7,20 @@ public struct PoolConfig: Sendable {
     public var balance: BalanceAlgorithm
     /// Backends tried for one request before giving up (at least 1).
     public var attempts: Int
-    /// How long a backend stays marked down after a refusal or timeout.
+    /// Failures within `failTimeoutNanos` that mark a backend down (nginx's
+    /// `max_fails`; 0: never marked down by failures).
+    public var maxFails: Int
+    /// The window in which `maxFails` failures are counted, and how long the
+    /// backend then stays down (nginx's `fail_timeout`; `offline_timeout` is
+    /// the older name of the same key).
     public var offlineTimeoutNanos: UInt64
+    /// Response statuses that count as a backend failure (none by default: a
+    /// 5xx is the origin's answer, relayed as it is).
+    public var failOnStatus: Set<Int>
+    /// How long a pooled connection may sit idle before it is closed; below the
+    /// keep-alive timeouts of common origins (Node.js 5 s, Apache 5 s) so the
+    /// origin rarely closes one just as it is reused.
+    public var keepaliveTimeoutNanos: UInt64
     public var connectTimeoutNanos: UInt64
     /// From the request being sent to the first response byte.
     public var firstByteTimeoutNanos: UInt64
@@ -19,14 +31,18 @@ public struct PoolConfig: Sendable {
     public var trustedProxies: [AddressRange]
 
     public init(name: String, backends: [BackendAddress], balance: BalanceAlgorithm = .roundRobin, attempts: Int = 2,
-                offlineTimeoutNanos: UInt64 = 10_000_000_000, connectTimeoutNanos: UInt64 = 3_000_000_000,
+                maxFails: Int = 1, offlineTimeoutNanos: UInt64 = 10_000_000_000, failOnStatus: Set<Int> = [],
+                keepaliveTimeoutNanos: UInt64 = 4_000_000_000, connectTimeoutNanos: UInt64 = 3_000_000_000,
                 firstByteTimeoutNanos: UInt64 = 60_000_000_000, idleTimeoutNanos: UInt64 = 60_000_000_000,
                 hostHeader: HostHeaderMode = .pass, trustedProxies: [AddressRange] = []) {
         self.name = name
         self.backends = backends
         self.balance = balance
         self.attempts = attempts
+        self.maxFails = maxFails
         self.offlineTimeoutNanos = offlineTimeoutNanos
+        self.failOnStatus = failOnStatus
+        self.keepaliveTimeoutNanos = keepaliveTimeoutNanos
         self.connectTimeoutNanos = connectTimeoutNanos
         self.firstByteTimeoutNanos = firstByteTimeoutNanos
         self.idleTimeoutNanos = idleTimeoutNanos
@@ -70,9 +86,22 @@ public struct PoolConfig: Sendable {
             if positive && d <= 0 { throw s.error(key, "must be greater than zero") }
             return UInt64(d * 1e9)
         }
+        if s.contains("offline_timeout") && s.contains("fail_timeout") {
+            throw s.error("offline_timeout", "offline_timeout is the older name of fail_timeout: give one of them")
+        }
+        let failKey = s.contains("offline_timeout") ? "offline_timeout" : "fail_timeout"
+        let statuses = try s.stringList("fail_on_status", default: []).map { text in
+            guard let n = Int(text), (500...599).contains(n) else {
+                throw s.error("fail_on_status", "expected a list of 5xx statuses (e.g. [502, 503, 504]), got \(text)")
+            }
+            return n
+        }
         self.init(name: name, backends: backends, balance: balance,
                   attempts: try s.int("attempts", default: defaults.attempts, range: 1...100),
-                  offlineTimeoutNanos: try nanos("offline_timeout", defaults.offlineTimeoutNanos, positive: false),
+                  maxFails: try s.int("max_fails", default: defaults.maxFails, range: 0...1000),
+                  offlineTimeoutNanos: try nanos(failKey, defaults.offlineTimeoutNanos, positive: false),
+                  failOnStatus: Set(statuses),
+                  keepaliveTimeoutNanos: try nanos("keepalive_timeout", defaults.keepaliveTimeoutNanos, positive: false),
                   connectTimeoutNanos: try nanos("connect_timeout", defaults.connectTimeoutNanos, positive: true),
                   firstByteTimeoutNanos: try nanos("first_byte_timeout", defaults.firstByteTimeoutNanos, positive: true),
                   idleTimeoutNanos: try nanos("idle_timeout", defaults.idleTimeoutNanos, positive: true),

@@ -5,11 +5,12 @@ import HTTPCore
 /// connections. No locks: only that thread touches it.
 final class ProxyWorker {
     let loop: EventLoop
-    let idle = IdleConnections()
+    let idle: IdleConnections
     unowned let plugin: ProxyPlugin
 
     init(loop: EventLoop, plugin: ProxyPlugin) {
         self.loop = loop
+        idle = IdleConnections(loop: loop)
         self.plugin = plugin
     }
 

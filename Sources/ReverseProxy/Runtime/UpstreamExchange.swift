@@ -82,7 +82,7 @@ final class UpstreamExchange: OutboundHandler {
         backend = i
         receivedAny = false
         route.pool.backends[i].requestStarted()
-        if let idle = worker.idle.take(pool: route.pool.name, backend: i, now: loop.now, maxIdleNanos: config.idleTimeoutNanos) {
+        if let idle = worker.idle.take(pool: route.pool.name, backend: i, now: loop.now, maxIdleNanos: config.keepaliveTimeoutNanos) {
             reused = true
             connection = idle
             idle.handler = self
@@ -125,16 +125,21 @@ final class UpstreamExchange: OutboundHandler {
     }
 
     /// Methods a retry on another backend cannot harm after the request was sent.
-    private var idempotent: Bool { ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].contains(request.method) }
+    private var idempotent: Bool {
+        ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].contains(request.method)
+            || request.headers["Idempotency-Key"] != nil
+    }
 
-    private func backendFailed(timedOut: Bool, why: String) {
+    /// `counts`: whether the failure is the backend's (false for a reused
+    /// connection it had closed, which says nothing of its health).
+    private func backendFailed(timedOut: Bool, why: String, counts: Bool = true, sent wasSent: Bool? = nil) {
         timer?.cancel()
-        let sent = connection != nil && connection!.isConnected
+        let sent = wasSent ?? (connection != nil && connection!.isConnected)
         connection?.close()
         connection = nil
         if let i = backend {
             route.pool.backends[i].requestFinished()
-            route.pool.reportFailure(i, now: loop.now)
+            if counts { route.pool.reportFailure(i, now: loop.now) }
             backend = nil
         }
         failures.append(why)
@@ -214,8 +219,12 @@ final class UpstreamExchange: OutboundHandler {
     func outboundClosed(_ c: OutboundConnection, error: SystemError?) {
         guard c === connection, !done else { return }
         connection = nil
-        if reused && !receivedAny, let i = backend {
-            // A kept-alive connection the backend had closed: not the backend's fault.
+        if reused && !receivedAny, let i = backend, idempotent || c.unsentBytes > 0 {
+            // A kept-alive connection the backend had closed (its idle timeout
+            // raced our reuse): not the backend's fault, so it is not counted,
+            // and the request is sent once more on a fresh connection. As
+            // nginx, a request that is not safe to repeat is retried only
+            // when it was not wholly written.
             timer?.cancel()
             connect(i)
             return
@@ -228,7 +237,10 @@ final class UpstreamExchange: OutboundHandler {
             return
         }
         let address = backend.map { route.pool.backends[$0].address.description } ?? "\(c.host):\(c.port)"
-        backendFailed(timedOut: false, why: "\(address): " + (error.map { "\($0)" } ?? "closed the connection without a response"))
+        let why = "\(address): " + (error.map { "\($0)" } ?? "closed the connection without a response")
+        // A reused connection lost before any answer (a request not safe to
+        // repeat, which was sent): not the backend's failure, and not retried.
+        backendFailed(timedOut: false, why: why, counts: !(reused && !receivedAny), sent: c.isConnected)
     }
 
     private func protocolError(_ why: String) {
@@ -269,7 +281,11 @@ final class UpstreamExchange: OutboundHandler {
     }
 
     private func relayHead(_ h: BackendResponseHead) {
-        if let i = backend { route.pool.reportSuccess(i) }
+        if let i = backend {
+            // A status the pool counts as a failure is still the origin's answer: relayed.
+            if config.failOnStatus.contains(h.status) { route.pool.reportFailure(i, now: loop.now) }
+            else { route.pool.reportSuccess(i) }
+        }
         if CacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
         framing = ClientFraming.forRelay(of: h, clientVersion: request.version)
         var headers = route.responseBuilder.headers(for: h, framing: framing)
@@ -309,7 +325,7 @@ final class UpstreamExchange: OutboundHandler {
     /// when the backend keeps it alive, else it is closed.
     private func keepOrCloseConnection() {
         if let c = connection, parser.head?.keepAlive == true, !parser.sawExcessData, let i = backend {
-            worker.idle.put(c, pool: route.pool.name, backend: i, now: loop.now)
+            worker.idle.put(c, pool: route.pool.name, backend: i, now: loop.now, keepaliveNanos: config.keepaliveTimeoutNanos)
         } else {
             connection?.close()
         }
