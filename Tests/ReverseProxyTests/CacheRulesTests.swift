@@ -86,7 +86,66 @@ final class CacheRulesTests: XCTestCase {
         }
         guard case .store = verdict([("Cache-Control", "max-age=60")], status: 302) else { return XCTFail("302 with explicit freshness") }
         XCTAssertEqual(verdict([("Cache-Control", "max-age=60")], status: 206), .notStorable(.status))
-        XCTAssertEqual(verdict([("Cache-Control", "max-age=60")], status: 500), .notStorable(.status))
+        XCTAssertEqual(verdict([("Cache-Control", "max-age=60")], status: 304), .notStorable(.status))
+        // With explicit freshness any final status is the origin's to cache (RFC 9111 3; nginx and ATS agree).
+        for status in [400, 500, 503, 599] {
+            guard case .store = verdict([("Cache-Control", "max-age=60")], status: status) else { return XCTFail("\(status) with max-age") }
+        }
+        // public makes any final status heuristically cacheable.
+        guard case .store = verdict([("Cache-Control", "public"), ("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")], status: 599)
+        else { return XCTFail("599 public") }
+    }
+
+    func testMustUnderstandOverridesNoStoreForUnderstoodStatusesOnly() {
+        let cc = [("Cache-Control", "max-age=3600, no-store, must-understand")]
+        guard case .store = verdict(cc, status: 200) else { return XCTFail("200 is understood") }
+        XCTAssertEqual(verdict(cc, status: 599), .notStorable(.status))
+        XCTAssertEqual(verdict([("Cache-Control", "max-age=3600, no-store")], status: 200), .notStorable(.noStore))
+    }
+
+    func testHeuristicFreshnessIsATenthOfTheTimeSinceLastModified() {
+        let date = HTTPDate.format(epochSeconds: Int(t0)), day = HTTPDate.format(epochSeconds: Int(t0) - 86_400)
+        let lm = [("Date", date), ("Last-Modified", day)]
+        XCTAssertEqual(rules.freshnessLifetime(status: 200, headers: HTTPHeaders(lm), responseTime: t0), 8_640)
+        XCTAssertEqual(rules.freshnessLifetime(status: 404, headers: HTTPHeaders(lm), responseTime: t0), 8_640)
+        XCTAssertEqual(rules.freshnessLifetime(status: 403, headers: HTTPHeaders(lm), responseTime: t0), 0, "not heuristically cacheable")
+        let old = [("Date", date), ("Last-Modified", HTTPDate.format(epochSeconds: Int(t0) - 100 * 86_400))]
+        XCTAssertEqual(rules.freshnessLifetime(status: 200, headers: HTTPHeaders(old), responseTime: t0), 86_400, "capped at a day")
+        XCTAssertEqual(rules.use(of: stored(lm), now: t0 + 8_639), .fresh(age: 8_639))
+        XCTAssertEqual(rules.freshnessLifetime(status: 200, headers: HTTPHeaders([("Date", date)]), responseTime: t0), 0)
+    }
+
+    func testAgeListOrRepeatedLinesCountTheFirstValue() {
+        XCTAssertEqual(stored([("Age", "7200, 0")]).dates.age, 7200)
+        XCTAssertEqual(stored([("Age", "0, 7200")]).dates.age, 0)
+        XCTAssertEqual(stored([("Age", "7200"), ("Age", "0")]).dates.age, 7200)
+        XCTAssertEqual(stored([("Age", " 5")]).dates.age, 5)
+        XCTAssertEqual(stored([("Age", "old")]).dates.age, 0)
+    }
+
+    func testTargetedFieldTakesPrecedenceOverCacheControlAndExpires() {
+        // CDN-Cache-Control decides; Cache-Control and Expires are ignored for this cache.
+        XCTAssertEqual(verdict([("CDN-Cache-Control", "private"), ("Cache-Control", "max-age=10000")]), .notStorable(.privateResponse))
+        guard case .store = verdict([("CDN-Cache-Control", "max-age=600"), ("Cache-Control", "no-store")]) else { return XCTFail("cdn max-age") }
+        let r = stored([("CDN-Cache-Control", "max-age=600"), ("Cache-Control", "max-age=1"), ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT")])
+        XCTAssertEqual(rules.use(of: r, now: t0 + 300), .fresh(age: 300))
+        XCTAssertEqual(rules.use(of: stored([("CDN-Cache-Control", "no-cache"), ("Cache-Control", "max-age=600")]), now: t0),
+                       .revalidate(staleIfErrorAllowed: false))
+        // Our own field comes before the CDN one.
+        let own = stored([("Capuchin-Cache-Control", "max-age=5"), ("CDN-Cache-Control", "max-age=600")])
+        XCTAssertEqual(rules.use(of: own, now: t0 + 4), .fresh(age: 4))
+        XCTAssertEqual(rules.use(of: own, now: t0 + 10), .revalidate(staleIfErrorAllowed: false))
+        // An invalid Structured Field, or a directive of the wrong type, is ignored as a whole.
+        for bad in ["max-age=10000, &&&&&", "max-age=\"10000\"", "max-age =100", "max-age=10,", "", "Max-Age=10", "max-age=-1"] {
+            XCTAssertNil(TargetedCacheControl.parse(bad), bad)
+            XCTAssertEqual(verdict([("CDN-Cache-Control", bad), ("Cache-Control", "no-store")]), .notStorable(.noStore), bad)
+        }
+        let ok = TargetedCacheControl.parse("max-age=99999999999, stale-if-error=30;x=1, foo=\"bar\", no-cache=\"set-cookie\", must-revalidate")
+        XCTAssertEqual(ok?.maxAge, 2_147_483_648)
+        XCTAssertEqual(ok?.staleIfError, 30)
+        XCTAssertEqual(ok?.noCacheFields, ["set-cookie"])
+        XCTAssertEqual(ok?.mustRevalidate, true)
+        XCTAssertEqual(ok?.isTargeted, true)
     }
 
     func testDefaultTTLAppliesOnlyWhenTheOriginIsSilent() {

@@ -40,6 +40,10 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         extra = []
         if path.startswith("/p/v/"):
             return self.validated()
+        if path.startswith("/p/hdr"):
+            # /p/hdr/NAME?Field=value&...: a 200 with exactly those response fields.
+            query = urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query)
+            return self.send(200, ("%s %s #%d\n" % (backend.name, path, backend.count(path))).encode(), query)
         if path.startswith("/p/slow"):
             time.sleep(1.0)
         if path.startswith("/p/hang"):

@@ -20,8 +20,19 @@ public struct CacheControl: Sendable, Equatable {
     public var proxyRevalidate = false
     public var staleWhileRevalidate: Int64?
     public var staleIfError: Int64?
+    /// `must-understand`: store only a status this cache understands, even
+    /// with `no-store` (RFC 9111 5.2.2.3).
+    public var mustUnderstand = false
+    /// From a targeted field (RFC 9213): `Expires` is ignored with it.
+    public var isTargeted = false
 
     public init() {}
+
+    /// The directives this cache follows for a response: its targeted field's
+    /// when one is valid (RFC 9213), else Cache-Control's.
+    public static func forResponse(_ headers: HTTPHeaders) -> CacheControl {
+        TargetedCacheControl.directives(in: headers) ?? CacheControl(headers)
+    }
 
     /// From every Cache-Control field in `headers`.
     public init(_ headers: HTTPHeaders) { self.init(values: headers.values("Cache-Control")) }
@@ -47,6 +58,7 @@ public struct CacheControl: Sendable, Equatable {
             case "private":
                 if let argument, !argument.isEmpty { privateFields = Self.fieldNames(argument) } else { isPrivate = true }
             case "public": isPublic = true
+            case "must-understand": mustUnderstand = true
             case "must-revalidate": mustRevalidate = true
             case "proxy-revalidate": proxyRevalidate = true
             case "stale-while-revalidate": staleWhileRevalidate = Self.deltaSeconds(argument)

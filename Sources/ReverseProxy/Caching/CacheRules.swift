@@ -19,9 +19,16 @@ public enum CacheUse: Sendable, Equatable {
 public struct CacheRules: Sendable {
     /// Statuses cacheable without explicit freshness (RFC 9110 15.1).
     public static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]
-    /// Statuses stored when the origin gives explicit freshness. 206 is never
-    /// stored (partial bodies are not combined).
-    public static let understood: Set<Int> = heuristicallyCacheable.union([302, 303, 307])
+    /// Statuses whose semantics this cache understands (for `must-understand`).
+    /// With explicit freshness any final status but 206 and 304 is stored
+    /// (RFC 9111 3): partial bodies are not combined, and a 304 is an answer
+    /// to a conditional request, not a representation.
+    public static let understood: Set<Int> = heuristicallyCacheable.union([302, 303, 307, 400, 403, 500, 502, 503, 504])
+    /// The share of the time since Last-Modified a response without explicit
+    /// freshness stays fresh (RFC 9111 4.2.2 suggests 10%), and its cap (as
+    /// ATS's heuristic_max_lifetime: a day).
+    public static let heuristicFraction: Int64 = 10
+    public static let heuristicMaxLifetime: Int64 = 86_400
 
     public let defaultTTL: Int64
     public let grace: Int64
@@ -43,8 +50,12 @@ public struct CacheRules: Sendable {
         guard request.method == "GET" else { return .notStorable(.method) }
         let requestCC = CacheControl(request.headers)
         if requestCC.noStore { return .notStorable(.requestNoStore) }
-        let cc = CacheControl(headers)
-        if cc.noStore { return .notStorable(.noStore) }
+        guard status >= 200, status != 206, status != 304 else { return .notStorable(.status) }
+        let cc = CacheControl.forResponse(headers)
+        // must-understand (RFC 9111 5.2.2.3): no-store yields to it for an understood status only.
+        let mustUnderstand = cc.mustUnderstand
+        if mustUnderstand && !Self.understood.contains(status) { return .notStorable(.status) }
+        if cc.noStore && !mustUnderstand { return .notStorable(.noStore) }
         if cc.isPrivate { return .notStorable(.privateResponse) }
         if request.headers.contains("Authorization") && !(cc.isPublic || cc.sMaxAge != nil || cc.mustRevalidate) {
             return .notStorable(.authorization)
@@ -55,15 +66,14 @@ public struct CacheRules: Sendable {
         if headers.contains("Set-Cookie") && !unstorable.contains("set-cookie") { return .notStorable(.setCookie) }
         unstorable.insert("set-cookie")
 
-        let explicit = cc.maxAge != nil || cc.sMaxAge != nil || headers.contains("Expires")
-        let statusOK = explicit || cc.isPublic ? Self.understood.contains(status) : Self.heuristicallyCacheable.contains(status)
-        guard statusOK else { return .notStorable(.status) }
+        let explicit = cc.maxAge != nil || cc.sMaxAge != nil || (!cc.isTargeted && headers.contains("Expires"))
+        guard explicit || cc.isPublic || Self.heuristicallyCacheable.contains(status) else { return .notStorable(.status) }
 
         if let length = headers["Content-Length"].flatMap({ Int($0) }), length > maxObjectSize {
             return .notStorable(.tooLarge)
         }
         let hasValidator = headers.contains("ETag") || headers.contains("Last-Modified")
-        if !hasValidator && (cc.noCache || freshnessLifetime(status: status, headers: headers, responseTime: 0) == 0) {
+        if !hasValidator && (cc.noCache || freshnessLifetime(status: status, cacheControl: cc, dates: StoredDates(headers), responseTime: 0) == 0) {
             return .notStorable(.noFreshness)
         }
 
@@ -77,22 +87,28 @@ public struct CacheRules: Sendable {
     }
 
     /// freshness_lifetime for a shared cache (RFC 9111 4.2.1): s-maxage, then
-    /// max-age, then Expires - Date, then the default TTL for heuristically
-    /// cacheable statuses.
+    /// max-age, then Expires - Date (not with a targeted field), then for a
+    /// heuristically cacheable status (or `public`) the default TTL when one is
+    /// configured, else 10% of the time since Last-Modified (RFC 9111 4.2.2).
     public func freshnessLifetime(status: Int, headers: HTTPHeaders, responseTime: Int64) -> Int64 {
-        freshnessLifetime(status: status, cacheControl: CacheControl(headers), dates: StoredDates(headers), responseTime: responseTime)
+        freshnessLifetime(status: status, cacheControl: CacheControl.forResponse(headers), dates: StoredDates(headers),
+                          responseTime: responseTime)
     }
 
     /// The same from the fields already parsed (a stored response keeps them).
     public func freshnessLifetime(status: Int, cacheControl cc: CacheControl, dates: StoredDates, responseTime: Int64) -> Int64 {
         if let s = cc.sMaxAge { return s }
         if let m = cc.maxAge { return m }
-        if let parsed = dates.expires {
+        if !cc.isTargeted, let parsed = dates.expires {
             // Invalid dates (e.g. "0") mean already expired.
             guard let expires = parsed else { return 0 }
             return max(0, expires - (dates.date ?? responseTime))
         }
-        return Self.heuristicallyCacheable.contains(status) ? defaultTTL : 0
+        guard cc.isPublic || Self.heuristicallyCacheable.contains(status) else { return 0 }
+        if defaultTTL > 0 { return defaultTTL }
+        guard let modified = dates.lastModified else { return 0 }
+        let since = (dates.date ?? responseTime) - Int64(modified)
+        return since > 0 ? min(since / Self.heuristicFraction, Self.heuristicMaxLifetime) : 0
     }
 
     /// How `stored` may be used at wall-clock `now` (RFC 9111 4.2, 4.2.4;

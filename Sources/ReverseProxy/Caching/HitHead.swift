@@ -23,8 +23,10 @@ struct HitHead: Sendable {
         var contentType: String?
         var viaValues: [String] = []
         var asStored = HTTPHeaders()
+        let own = TargetedCacheControl.ownField
         for f in response.headers {
             if Self.dropped.contains(where: { f.name.caseInsensitiveEquals($0) }) { continue }
+            if let own, f.name.caseInsensitiveEquals(own) { continue }
             if f.name.caseInsensitiveEquals("Via") { viaValues.append(f.value); continue }
             asStored.add(f.name, f.value)
             if f.name.caseInsensitiveEquals("Content-Type") {

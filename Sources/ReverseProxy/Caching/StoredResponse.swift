@@ -7,7 +7,7 @@ public struct StoredResponse: Sendable, Equatable {
     public var status: Int
     public var headers: HTTPHeaders {
         didSet {
-            cacheControl = CacheControl(headers)
+            cacheControl = CacheControl.forResponse(headers)
             dates = StoredDates(headers)
         }
     }
@@ -25,7 +25,7 @@ public struct StoredResponse: Sendable, Equatable {
     public init(status: Int, headers: HTTPHeaders, requestTime: Int64, responseTime: Int64, vary: VaryKey, bodySize: Int) {
         self.status = status
         self.headers = headers
-        cacheControl = CacheControl(headers)
+        cacheControl = CacheControl.forResponse(headers)
         dates = StoredDates(headers)
         self.requestTime = requestTime
         self.responseTime = responseTime
@@ -64,7 +64,11 @@ public struct StoredDates: Sendable, Equatable {
 
     public init(_ headers: HTTPHeaders) {
         date = headers["Date"].flatMap { HTTPDate.parse($0) }.map(Int64.init)
-        age = headers["Age"].flatMap { CacheControl.deltaSeconds(Substring($0)) } ?? 0
+        // A list ("7200, 0") or repeated lines: the first value counts (RFC 9111 5.1 asks
+        // for a single value; taking the first keeps an old age from being hidden).
+        age = headers["Age"].flatMap { v in
+            CacheControl.deltaSeconds(FieldSyntax.trimOWS(v.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)[0]))
+        } ?? 0
         expires = headers["Expires"].map { HTTPDate.parse($0).map(Int64.init) }
         lastModified = headers["Last-Modified"].flatMap { HTTPDate.parse($0) }.map { Int($0) }
     }

@@ -25,10 +25,15 @@ public struct ProxyCacheConfig: Sendable {
     /// Total size and count of stored responses; past it the least valuable
     /// are evicted (CachePolicies' default policy).
     public var limit: ProxyCacheLimit
+    /// The targeted cache-control field addressed to this cache (RFC 9213),
+    /// nil for none; `CDN-Cache-Control` applies too when `cdnCacheControl`.
+    public var targetedField: String?
+    public var cdnCacheControl: Bool
 
     public init(enabled: Bool = false, defaultTTLSeconds: Int64 = 0, graceSeconds: Int64 = 0,
                 maxObjectSize: Int = 64 << 20, directory: String = "", durability: BodyDurability = .batched,
-                limit: ProxyCacheLimit = ProxyCacheLimit(bytes: 1 << 30, entries: 100_000)) {
+                limit: ProxyCacheLimit = ProxyCacheLimit(bytes: 1 << 30, entries: 100_000),
+                targetedField: String? = "Capuchin-Cache-Control", cdnCacheControl: Bool = true) {
         self.enabled = enabled
         self.defaultTTLSeconds = defaultTTLSeconds
         self.graceSeconds = graceSeconds
@@ -36,6 +41,8 @@ public struct ProxyCacheConfig: Sendable {
         self.directory = directory
         self.durability = durability
         self.limit = limit
+        self.targetedField = targetedField
+        self.cdnCacheControl = cdnCacheControl
     }
 
     /// Reads the cache mapping (every key read; the caller calls `finish()`).
@@ -52,10 +59,16 @@ public struct ProxyCacheConfig: Sendable {
         let capacityEntries = try s.int("capacity_entries", default: d.limit.entries, range: 1...100_000_000)
         // A response larger than the whole cache could never stay.
         let maxSize = min(capacityBytes, try s.size("max_object_size", default: d.maxObjectSize, range: 1...(1 << 40)))
+        let field = try s.string("targeted_field", default: d.targetedField ?? "")
+        if !field.isEmpty && !FieldSyntax.isToken(field) {
+            throw s.error("targeted_field", "expected a header field name (a token), or \"\" for none")
+        }
         self.init(enabled: enabled,
                   defaultTTLSeconds: Int64(try s.duration("default_ttl", default: 0, range: 0...(86400 * 3650))),
                   graceSeconds: Int64(try s.duration("grace", default: 0, range: 0...(86400 * 3650))),
                   maxObjectSize: maxSize, directory: dir, durability: durability,
-                  limit: ProxyCacheLimit(bytes: capacityBytes, entries: capacityEntries))
+                  limit: ProxyCacheLimit(bytes: capacityBytes, entries: capacityEntries),
+                  targetedField: field.isEmpty ? nil : field,
+                  cdnCacheControl: try s.bool("cdn_cache_control", default: d.cdnCacheControl))
     }
 }

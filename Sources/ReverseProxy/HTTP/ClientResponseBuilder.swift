@@ -11,6 +11,7 @@ public struct ClientResponseBuilder: Sendable {
     /// The header fields to send to the client for `head` framed as `framing`.
     public func headers(for head: BackendResponseHead, framing: ClientFraming) -> HTTPHeaders {
         var h = HopByHop.stripped(head.headers)
+        if let own = TargetedCacheControl.ownField { h.remove(own) }
         let version = head.version == .http10 ? "1.0" : "1.1"
         h.set("Via", (h.values("Via") + ["\(version) \(loopGuard.pseudonym)"]).joined(separator: ", "))
         switch framing {

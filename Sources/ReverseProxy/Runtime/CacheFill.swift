@@ -11,6 +11,8 @@ final class CacheFill {
     let requestTime: Int64
     private var writer: BodyWriter?
     private var stored: StoredResponse?
+    /// Why the response is not being stored (for Cache-Status' detail).
+    private(set) var notStoredReason: String?
 
     init(store: ProxyBodyStore, rules: CacheRules, request: HTTPRequest, primary: String) {
         self.store = store
@@ -22,13 +24,24 @@ final class CacheFill {
 
     /// Decides on the head; true when the response is being stored.
     func begin(head: BackendResponseHead, now: UInt64) -> Bool {
-        guard case .store(let headers) = rules.storability(request: request, status: head.status, headers: head.headers) else { return false }
-        guard let w = try? store.makeWriter() else { return false }
+        let verdict = rules.storability(request: request, status: head.status, headers: head.headers)
+        guard case .store(let headers) = verdict else {
+            if case .notStorable(let why) = verdict { notStoredReason = why.rawValue }
+            return false
+        }
+        guard let w = try? store.makeWriter() else { notStoredReason = "store-error"; return false }
         writer = w
         stored = StoredResponse(status: head.status, headers: headers, requestTime: requestTime,
                                 responseTime: Clock.wallNanos() / 1_000_000_000,
                                 vary: VaryKey(responseHeaders: head.headers, request: request.headers), bodySize: 0)
         return true
+    }
+
+    /// Seconds the response being stored stays fresh (nil when not storing).
+    var ttl: Int64? {
+        guard let s = stored else { return nil }
+        return rules.freshnessLifetime(status: s.status, cacheControl: s.cacheControl, dates: s.dates, responseTime: s.responseTime)
+            - s.currentAge(now: s.responseTime)
     }
 
     func append(_ bytes: [UInt8]) {

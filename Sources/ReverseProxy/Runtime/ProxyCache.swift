@@ -39,21 +39,57 @@ final class ProxyCache: @unchecked Sendable {
         return (object, rules.use(of: object.response, now: now))
     }
 
+    /// How a stored object came to answer a request: its `X-Cache` and `Cache-Status`.
+    enum Served {
+        /// Fresh: no origin request.
+        case fresh
+        /// Stale within stale-while-revalidate or grace; refreshed in the background.
+        case staleWhileRevalidate
+        /// Revalidated by a 304 just now.
+        case revalidated
+        /// Stale, served because the origin failed (`status`: its answer, nil when none).
+        case staleIfError(status: Int?)
+        /// Stored by the coalesced request this one waited for.
+        case collapsed(Int)
+
+        var xCache: String {
+            switch self {
+            case .fresh, .collapsed: return "HIT"
+            case .staleWhileRevalidate, .staleIfError: return "STALE"
+            case .revalidated: return "REVALIDATED"
+            }
+        }
+
+        func cacheStatus(ttl: Int64) -> String {
+            switch self {
+            case .fresh: return CacheStatus.hit(ttl: ttl)
+            case .staleWhileRevalidate: return CacheStatus.hit(ttl: ttl, detail: "stale-while-revalidate")
+            case .revalidated: return CacheStatus.forwarded(.stale, status: 304, ttl: ttl)
+            case .staleIfError(let status): return CacheStatus.forwarded(.stale, status: status, ttl: ttl, detail: "stale-if-error")
+            case .collapsed(let status): return CacheStatus.forwarded(.uriMiss, status: status, stored: true, ttl: ttl, collapsed: true)
+            }
+        }
+    }
+
     /// The response to `request` from a stored object: a 200 stored response
     /// goes through the server's shared conditional/Range logic (304, 206,
     /// 412, 416), other statuses are sent as stored. nil when the body file is gone.
-    /// A plain request gets the object's prebuilt head plus Age and X-Cache.
-    func response(for object: CachedObject, request: HTTPRequest, now: Int64, via: String, xCache: String) -> Response? {
+    /// A plain request gets the object's prebuilt head plus Age, X-Cache and Cache-Status.
+    func response(for object: CachedObject, request: HTTPRequest, now: Int64, via: String, served: Served) -> Response? {
         guard let mapping = store.mappedBody(object),
               let head = object.hitHead.get(orMake: { HitHead(object.response, via: via) }) else { return nil }
         store.recordHit(object)
+        let stored = object.response
+        let age = stored.currentAge(now: now)
+        let ttl = rules.freshnessLifetime(status: stored.status, cacheControl: stored.cacheControl, dates: stored.dates,
+                                          responseTime: stored.responseTime) - age
         // The head holds no Content-Length, Date or Server: the server writes those.
         var perHit = HTTPHeaders()
-        perHit.reserveCapacity(2)
-        perHit.add("Age", String(object.response.currentAge(now: now)))
-        perHit.add("X-Cache", xCache)
+        perHit.reserveCapacity(3)
+        perHit.add("Age", String(age))
+        perHit.add("X-Cache", served.xCache)
+        perHit.add(CacheStatus.fieldName, served.cacheStatus(ttl: ttl))
         let size = Int(object.entry.size)
-        let stored = object.response
         if stored.status != 200 || !ConditionalEvaluator.hasPreconditionOrRange(request.headers) {
             return Response(status: stored.status, headers: perHit,
                             body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty,
@@ -65,6 +101,11 @@ final class ProxyCache: @unchecked Sendable {
                                                contentType: head.contentType, size: size, headers: h) { offset, count in
             count > 0 ? .mapped(mapping, offset: offset, count: count) : .empty
         }
+    }
+
+    /// Why a request found nothing to serve: nothing under its URI, or only other variants.
+    func missReason(primary: String) -> CacheStatus.Forward {
+        store.hasVariants(primary: primary) ? .varyMiss : .uriMiss
     }
 
     /// Claims the background refresh of `primary`; false when one is under way.

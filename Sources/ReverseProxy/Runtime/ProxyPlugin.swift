@@ -36,6 +36,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         var pools: [String: PoolRuntime] = [:]
         for (name, p) in config.pools { pools[name] = PoolRuntime(config: p, loopGuard: loopGuard, log: { log.warn($0) }) }
         self.pools = pools
+        TargetedCacheControl.configure(own: config.cache.targetedField, cdn: config.cache.cdnCacheControl)
         cache = config.cache.enabled ? try ProxyCache(config: config.cache, log: log) : nil
         workers = .allocate(capacity: Self.maxWorkers)
         workers.initialize(repeating: nil, count: Self.maxWorkers)
@@ -104,9 +105,9 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             // A usable hit is answered at once, without a deferred response.
             switch found.use {
             case .fresh:
-                if let hit = cache.response(for: found.object, request: request, now: now, via: via, xCache: "HIT") { return hit }
+                if let hit = cache.response(for: found.object, request: request, now: now, via: via, served: .fresh) { return hit }
             case .staleWhileRevalidate:
-                if let hit = cache.response(for: found.object, request: request, now: now, via: via, xCache: "STALE") {
+                if let hit = cache.response(for: found.object, request: request, now: now, via: via, served: .staleWhileRevalidate) {
                     refreshInBackground(found.object, request: request, primary: primary, via: via, route: pool, worker: worker, client: client)
                     return hit
                 }
@@ -116,7 +117,9 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         }
         guard let sink = context.deferResponse(request: request) else { return ErrorPage.response(500) }
         guard let cache, cacheable else {
-            UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
+            let exchange = UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink)
+            if self.cache != nil { exchange.forward = .method }
+            exchange.begin()
             return .deferred
         }
         if let expired, request.method == "GET" {
@@ -124,7 +127,10 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
                                       via: via, client: sink)
         }
         guard request.method == "GET" else {
-            UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink).begin()
+            // A HEAD miss is relayed, not stored (a GET fills the cache).
+            let exchange = UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink)
+            exchange.forward = .method
+            exchange.begin()
             return .deferred
         }
         // The leader may finish on another worker: a waiter's answer is posted to its own.
@@ -139,6 +145,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         }) {
         case .leader:
             let exchange = fetch(request, primary: primary, stale: stale?.stale, route: pool, worker: worker, client: client, sink: sink)
+            exchange.forward = expired != nil ? .stale : cache.missReason(primary: primary)
             stale?.attach(to: exchange)
             exchange.onComplete = { [coalescing] outcome in coalescing.complete(primary, with: outcome) }
             exchange.begin()
@@ -179,16 +186,18 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         sink.onCancel = nil
         let now = Clock.wallNanos() / 1_000_000_000
         if case .stored(let object) = outcome, object.response.vary.matches(request.headers),
-           let r = cache?.response(for: object, request: request, now: now, via: via, xCache: "HIT") {
+           let r = cache?.response(for: object, request: request, now: now, via: via, served: .collapsed(object.response.status)) {
             sink.respond(r)
             return
         }
         // The leader's origin failed: serve what this waiter may serve stale.
         if case .failed = outcome, let stale, stale.staleIfError,
-           let r = cache?.response(for: stale.stale, request: request, now: now, via: via, xCache: "STALE") {
+           let r = cache?.response(for: stale.stale, request: request, now: now, via: via, served: .staleIfError(status: nil)) {
             sink.respond(r)
             return
         }
-        UpstreamExchange(route: route, worker: worker, request: request, client: client, sink: sink).begin()
+        let exchange = UpstreamExchange(route: route, worker: worker, request: request, client: client, sink: sink)
+        exchange.forward = .uriMiss
+        exchange.begin()
     }
 }

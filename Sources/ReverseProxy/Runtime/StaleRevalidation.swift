@@ -22,10 +22,10 @@ struct StaleRevalidation {
         let requestTime = Clock.wallNanos() / 1_000_000_000
         exchange.interceptHead = { head in
             if head.status == 304 { return notModified(head.headers, requestTime: requestTime) }
-            if staleIfError && CacheRules.isServerError(head.status) { return serveStale() }
+            if staleIfError && CacheRules.isServerError(head.status) { return serveStale(originStatus: head.status) }
             return nil
         }
-        exchange.onGiveUp = { staleIfError ? serveStale() : nil }
+        exchange.onGiveUp = { staleIfError ? serveStale(originStatus: nil) : nil }
     }
 
     private func notModified(_ headers: HTTPHeaders, requestTime: Int64) -> UpstreamExchange.Outcome {
@@ -33,23 +33,23 @@ struct StaleRevalidation {
         guard let merged = Revalidation.merge(notModified: headers, into: stale.response, requestTime: requestTime, responseTime: now) else {
             // The 304 validates another response: serve this one a last time,
             // then drop it so the next request fetches the current one.
-            let outcome = serveStale()
+            let outcome = serveStale(originStatus: 304)
             cache.store.remove(key: stale.entry.key)
             return outcome
         }
         let updated = cache.store.updateMetadata(of: stale, to: merged)
-        answer(updated, xCache: "REVALIDATED")
+        answer(updated, served: .revalidated)
         return .stored(updated)
     }
 
-    private func serveStale() -> UpstreamExchange.Outcome {
-        answer(stale, xCache: "STALE")
+    private func serveStale(originStatus: Int?) -> UpstreamExchange.Outcome {
+        answer(stale, served: .staleIfError(status: originStatus))
         return .failed
     }
 
-    private func answer(_ object: CachedObject, xCache: String) {
+    private func answer(_ object: CachedObject, served: ProxyCache.Served) {
         guard let client else { return }
         let now = Clock.wallNanos() / 1_000_000_000
-        client.respond(cache.response(for: object, request: request, now: now, via: via, xCache: xCache) ?? ErrorPage.response(502))
+        client.respond(cache.response(for: object, request: request, now: now, via: via, served: served) ?? ErrorPage.response(502))
     }
 }

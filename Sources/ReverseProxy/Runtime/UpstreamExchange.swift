@@ -22,6 +22,9 @@ final class UpstreamExchange: OutboundHandler {
     let sink: ExchangeClient
     /// Tees a cacheable response into the store.
     var fill: CacheFill?
+    /// Why the cache sent this request to the origin: set when a cache is on,
+    /// it makes the relayed response carry `Cache-Status`.
+    var forward: CacheStatus.Forward?
     /// Called once when the exchange ends (coalescing leader).
     var onComplete: ((Outcome) -> Void)?
     /// Sees the backend's head before anything is relayed. Non-nil: the hook
@@ -294,6 +297,9 @@ final class UpstreamExchange: OutboundHandler {
         headers.remove("Server")
         if let fill, fill.begin(head: h, now: loop.now) {
             headers.add("X-Cache", "MISS")
+            headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward ?? .uriMiss, status: h.status, stored: true, ttl: fill.ttl))
+        } else if let forward {
+            headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward, status: h.status, detail: fill?.notStoredReason))
         }
         headSent = true
         sink.start(Response(status: h.status, headers: headers))

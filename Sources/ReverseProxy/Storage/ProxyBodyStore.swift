@@ -344,6 +344,12 @@ public final class ProxyBodyStore: @unchecked Sendable {
         return state.withLock { $0.table[primary]?.first { $0.response.vary.matches(requestHeaders) } }
     }
 
+    /// Whether any response is stored under `primary` (a Vary miss, not a URI miss).
+    public func hasVariants(primary: String) -> Bool {
+        if isWarming { return !indexedVariants(of: primary).isEmpty }
+        return state.withLock { $0.table[primary]?.isEmpty == false }
+    }
+
     /// The body mapped for sending (mapped on the object's first hit); nil (and
     /// the entry dropped) when the file is gone or no longer has the stored size.
     public func mappedBody(_ object: CachedObject) -> MappedFile? {
