@@ -52,6 +52,10 @@ public struct Response {
     /// Header lines already serialized ("Name: value\r\n"...), written after the
     /// ones in `headers`; the cache keeps these per entry so a hit builds nothing.
     public var preformattedHeaders: [UInt8]?
+    /// The headers (or preformatted lines) carry the origin's Date, which a
+    /// cache or proxy must pass on unchanged (RFC 9111 4): the server then
+    /// writes none of its own.
+    public var carriesDate = false
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: ResponseBody = .empty,
                 origin: FileOrigin? = nil, preformattedHeaders: [UInt8]? = nil) {

@@ -178,9 +178,10 @@ def test_max_age_response_is_served_from_cache(server_factory, docroot, backends
 
 
 def test_hit_head_has_each_field_once_with_age_via_and_type(server_factory, docroot, backends, tmp_path):
-    # A hit's head is built once per stored response: the origin's Date, Server
-    # and Content-Length are replaced by the server's, Age is per hit, Via gains
-    # this server, and the other stored fields are sent as the miss sent them.
+    # A hit's head is built once per stored response: the origin's Server and
+    # Content-Length are replaced by the server's, its Date is kept (RFC 9111 4),
+    # Age is per hit, Via gains this server, and the other stored fields are sent
+    # as the miss sent them.
     b = backends(1)
     s = server_factory(proxy_config(docroot, [b[0].address], cache_dir=str(tmp_path / "cache")))
 
@@ -206,6 +207,7 @@ def test_hit_head_has_each_field_once_with_age_via_and_type(server_factory, docr
         assert h["age"].isdigit() and int(h["age"]) < 60
         assert h["x-backend"] == dict((k.lower(), v) for k, v in miss_headers)["x-backend"]
         assert h["via"].startswith("1.1 ") and h["via"] == dict((k.lower(), v) for k, v in miss_headers)["via"]
+        assert h["date"] == dict((k.lower(), v) for k, v in miss_headers)["date"], "the origin's Date, unchanged"
     assert b[0].count("/p/cache-head") == 1
 
 

@@ -24,7 +24,7 @@ enum ResponseHeadWriter {
     static func write(_ r: Response, into buf: inout [UInt8], dateLine: [UInt8], keepAlive: Bool, http10: Bool, omitLength: Bool = false) {
         let status = (100..<600).contains(r.status) ? r.status : 500
         buf.append(contentsOf: statusLines[status])
-        buf.append(contentsOf: dateLine)
+        if !r.carriesDate { buf.append(contentsOf: dateLine) }
         buf.append(contentsOf: serverLine)
         var hasLength = false
         for f in r.headers.fields {

@@ -83,7 +83,7 @@ final class ProxyCache: @unchecked Sendable {
         let age = stored.currentAge(now: now)
         let ttl = rules.freshnessLifetime(status: stored.status, cacheControl: stored.cacheControl, dates: stored.dates,
                                           responseTime: stored.responseTime) - age
-        // The head holds no Content-Length, Date or Server: the server writes those.
+        // The head holds no Content-Length or Server: the server writes those.
         var perHit = HTTPHeaders()
         perHit.reserveCapacity(3)
         perHit.add("Age", String(age))
@@ -91,16 +91,21 @@ final class ProxyCache: @unchecked Sendable {
         perHit.add(CacheStatus.fieldName, served.cacheStatus(ttl: ttl))
         let size = Int(object.entry.size)
         if stored.status != 200 || !ConditionalEvaluator.hasPreconditionOrRange(request.headers) {
-            return Response(status: stored.status, headers: perHit,
-                            body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty,
-                            preformattedHeaders: head.plainLines)
+            var r = Response(status: stored.status, headers: perHit,
+                             body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty,
+                             preformattedHeaders: head.plainLines)
+            r.carriesDate = head.carriesDate
+            return r
         }
         var h = head.fields
         for f in perHit { h.add(f.name, f.value) }
-        return RepresentationResponder.respond(request: request, etag: stored.etag, lastModifiedSeconds: stored.dates.lastModified,
-                                               contentType: head.contentType, size: size, headers: h) { offset, count in
+        var r = RepresentationResponder.respond(request: request, etag: stored.etag, lastModifiedSeconds: stored.dates.lastModified,
+                                                contentType: head.contentType, size: size, headers: h) { offset, count in
             count > 0 ? .mapped(mapping, offset: offset, count: count) : .empty
         }
+        // 412 and 416 are the server's own answers, without the stored fields.
+        r.carriesDate = head.carriesDate && r.headers.contains("Date")
+        return r
     }
 
     /// Why a request found nothing to serve: nothing under its URI, or only other variants.

@@ -292,9 +292,10 @@ final class UpstreamExchange: OutboundHandler {
         if CacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
         framing = ClientFraming.forRelay(of: h, clientVersion: request.version)
         var headers = route.responseBuilder.headers(for: h, framing: framing)
-        // The server writes its own Date and Server lines.
-        headers.remove("Date")
+        // The server writes its own Server line, and a Date only when the
+        // origin sent none (a proxy passes the origin's on, RFC 9110 6.6.1).
         headers.remove("Server")
+        let carriesDate = headers.contains("Date")
         if let fill, fill.begin(head: h, now: loop.now) {
             headers.add("X-Cache", "MISS")
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward ?? .uriMiss, status: h.status, stored: true, ttl: fill.ttl))
@@ -302,7 +303,9 @@ final class UpstreamExchange: OutboundHandler {
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward, status: h.status, detail: fill?.notStoredReason))
         }
         headSent = true
-        sink.start(Response(status: h.status, headers: headers))
+        var response = Response(status: h.status, headers: headers)
+        response.carriesDate = carriesDate
+        sink.start(response)
     }
 
     private func relayBody(_ b: [UInt8]) {
