@@ -14,3 +14,6 @@ export CAPUCHIN_BIN="$PWD/.build/debug/capuchin" CACHEDUMP_BIN="$PWD/.build/debu
 for d in Tools/differential Tests/e2e_cache Tests/e2e Tests/e2e_reliability; do
   python3 -m pytest -q -p no:cacheprovider "$d"
 done
+# The public HTTP caching test suite against `capuchin proxy` with its defaults
+# (../shared/cache-tests; prints that it did not run when the suite is absent).
+CACHE_TESTS_GATE=1 bash Tools/conformance/cache-tests.sh

@@ -5,8 +5,9 @@
 # Usage: Tools/conformance/cache-tests.sh [--fail-list]
 #   CAPUCHIN_BIN (default .build/debug/capuchin), CACHE_TESTS (default ../shared/cache-tests)
 #   CACHE_TESTS_ID=test-id runs one test with its requests and responses shown.
-# Exit status: 0 when the suite ran (whatever the score), 0 with a "did not run" line when
-# the suite or node is absent, 1 when the run itself broke.
+# Exit status: 0 when the suite ran (whatever the score; with CACHE_TESTS_GATE=1, only when
+# no required test fails and the optimal passes beat every published reverse proxy), 0 with
+# a "did not run" line when the suite or node is absent, 1 when the run itself broke.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SUITE=${CACHE_TESTS:-$ROOT/../shared/cache-tests}
@@ -48,5 +49,12 @@ if ! (cd "$SUITE" && npm_config_base="http://127.0.0.1:$proxy" npm_config_id= np
 fi
 out=${CACHE_TESTS_RESULTS:-}
 [ -n "$out" ] && cp "$work/results.json" "$out"
-node "$ROOT/Tools/conformance/score.mjs" "$SUITE" "$work/results.json" "${1:-}"
-cp "$work/proxy.log" /tmp/ct-proxy.log 2>/dev/null; grep -c "no live backend\|closed the connection" "$work/proxy.log" | sed "s/^/proxy log lines about failed backend exchanges: /"
+# The four interim (1xx) tests import undici and use Agent.compose (undici >= 6);
+# Debian 12's node-undici is 5.15. Without it they are listed as not run.
+notrun=()
+(cd "$SUITE" && node -e "import('undici').then(u => process.exit(typeof new u.Agent().compose === 'function' ? 0 : 1), () => process.exit(1))") 2>/dev/null \
+  || notrun=(--not-run interim-)
+node "$ROOT/Tools/conformance/score.mjs" "$SUITE" "$work/results.json" ${1:+"$1"} "${notrun[@]}"
+status=$?
+echo "proxy log lines about failed backend exchanges: $(grep -c "no live backend\|closed the connection" "$work/proxy.log")"
+exit $status
