@@ -114,3 +114,39 @@ def test_own_targeted_field_is_used_and_not_forwarded(proxy):
     assert "capuchin-cache-control" not in h and h["cdn-cache-control"] == "no-store"
     _, h, _ = fetch(proxy, path)
     assert members(h).get("hit") is True and "capuchin-cache-control" not in h
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill9"])
+@pytest.mark.parametrize("staleness", ["grace", "stale-if-error"])
+def test_restarted_with_the_origin_down_every_stored_response_is_served_stale(server_factory, docroot, tmp_path,
+                                                                              stop, staleness):
+    # The headline case: a proxy restarted (cleanly or after kill -9) while its
+    # origin is down still answers every stored response, stale, from disk.
+    import signal
+    b = Backend("origin")
+    cc = "max-age=1" if staleness == "grace" else "max-age=1, stale-if-error=3600"
+    extra = {"grace": "1h"} if staleness == "grace" else {}
+    config = proxy_config(docroot, [b.address], cache_dir=str(tmp_path / "cache"), cache_extra=extra)
+    s = server_factory(config)
+    paths = ["/p/v/doc%d?cc=%s" % (i, urllib.parse.quote(cc)) for i in range(20)]
+    bodies = {p: fetch(s, p)[2] for p in paths}
+    time.sleep(0.5)  # past the index's commit interval
+    if stop == "sigterm":
+        assert s.stop() == 0
+    else:
+        s.proc.send_signal(signal.SIGKILL)
+        s.proc.wait()
+    b.stop()
+    time.sleep(1.2)  # every stored response is now stale
+    s2 = server_factory(config)
+    for p in paths:
+        status, h, body = fetch(s2, p)
+        assert status == 200 and body == bodies[p], (p, status, body)
+        m = members(h)
+        assert h["x-cache"] == "STALE" and int(m["ttl"]) <= 0, h["cache-status"]
+        if staleness == "grace":
+            # Within grace it is served at once and refreshed in the background.
+            assert m.get("hit") is True and m["detail"] == "stale-while-revalidate", h["cache-status"]
+        else:
+            # The origin was tried and did not answer.
+            assert m["fwd"] == "stale" and "fwd-status" not in m and m["detail"] == "stale-if-error", h["cache-status"]
