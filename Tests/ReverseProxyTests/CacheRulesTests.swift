@@ -254,9 +254,38 @@ final class CacheRulesTests: XCTestCase {
         XCTAssertTrue(CacheRules.invalidates(method: "DELETE", status: 204))
         XCTAssertFalse(CacheRules.invalidates(method: "POST", status: 500))
         XCTAssertFalse(CacheRules.invalidates(method: "GET", status: 200))
-        XCTAssertEqual(CacheRules.primaryKey(for: makeRequest("GET", "/a?b=1")), CacheRules.primaryKey(for: makeRequest("HEAD", "/a?b=1")))
-        XCTAssertNotEqual(CacheRules.primaryKey(for: makeRequest("GET", "/a")),
-                          CacheRules.primaryKey(for: makeRequest("GET", "/a", headers: [("Host", "other.example")])))
+        let key = CacheKey()
+        XCTAssertEqual(key.primary(for: makeRequest("GET", "/a?b=1")), key.primary(for: makeRequest("HEAD", "/a?b=1")))
+        XCTAssertNotEqual(key.primary(for: makeRequest("GET", "/a")),
+                          key.primary(for: makeRequest("GET", "/a", headers: [("Host", "other.example")])))
+    }
+
+    func testPrimaryKeyHasSchemeHostPortPathAndQuery() {
+        let key = CacheKey()
+        XCTAssertEqual(key.primary(for: makeRequest("GET", "/a/b?x=1&y=2")), "http://example.com/a/b?x=1&y=2")
+        XCTAssertEqual(key.primary(for: makeRequest("GET", "/a", headers: [("Host", "example.com:80")])), "http://example.com/a")
+        XCTAssertEqual(key.primary(for: makeRequest("GET", "/a", headers: [("Host", "example.com:8080")])), "http://example.com:8080/a")
+        XCTAssertEqual(key.primary(for: makeRequest("GET", "/a"), scheme: "https"), "https://example.com/a")
+        XCTAssertEqual(key.primary(for: makeRequest("GET", "http://other.example/z?q")), "http://example.com/z?q")
+        // Tracking parameters dropped, the rest optionally sorted.
+        let tuned = CacheKey(ignoredQueryParameters: ["utm_*", "gclid"], sortsQuery: true)
+        XCTAssertEqual(tuned.primary(for: makeRequest("GET", "/p?b=2&utm_source=x&a=1&gclid=9&utm_medium=y")), "http://example.com/p?a=1&b=2")
+        XCTAssertEqual(tuned.primary(for: makeRequest("GET", "/p?utm_source=x")), "http://example.com/p")
+        XCTAssertEqual(tuned.primary(for: makeRequest("GET", "/p?gclidx=1")), "http://example.com/p?gclidx=1", "exact names match exactly")
+        XCTAssertEqual(CacheKey(sortsQuery: false).primary(for: makeRequest("GET", "/p?b=2&a=1")), "http://example.com/p?b=2&a=1")
+    }
+
+    func testAcceptEncodingIsNormalisedInTheVaryKey() {
+        let vary = HTTPHeaders([("Vary", "Accept-Encoding")])
+        let chrome = VaryKey(responseHeaders: vary, request: HTTPHeaders([("Accept-Encoding", "gzip, deflate, br, zstd")]))
+        for same in ["zstd,br , deflate,gzip", "br;q=1.0, gzip;q=0.8, deflate, zstd;q=0.5", "*;q=0.1, compress;q=0", "x-gzip, br, zstd, deflate, compress;q=0"] {
+            XCTAssertTrue(chrome.matches(HTTPHeaders([("Accept-Encoding", same)])), same)
+        }
+        XCTAssertFalse(chrome.matches(HTTPHeaders([("Accept-Encoding", "gzip")])))
+        XCTAssertFalse(chrome.matches(HTTPHeaders([("Accept-Encoding", "gzip, deflate, br;q=0, zstd")])))
+        let identity = VaryKey(responseHeaders: vary, request: HTTPHeaders([("Accept-Encoding", "identity")]))
+        XCTAssertTrue(identity.matches(HTTPHeaders([("Accept-Encoding", "gzip;q=0")])))
+        XCTAssertFalse(identity.matches(HTTPHeaders()), "absent and present differ")
     }
 
     func testTooLarge() {

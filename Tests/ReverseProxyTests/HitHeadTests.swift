@@ -17,21 +17,24 @@ final class HitHeadTests: XCTestCase {
     func testFieldsDropWhatTheServerOrAHitWritesAndMergeVia() {
         let head = HitHead(stored(origin), via: "1.1 me")
         XCTAssertEqual(head.contentType, "text/plain")
-        XCTAssertEqual(head.fields.fields.map(\.name), ["ETag", "Cache-Control", "Via"])
+        // The origin's Date is passed on unchanged (RFC 9111 4); Server, Content-Length, Age, Connection are the server's.
+        XCTAssertEqual(head.fields.fields.map(\.name), ["Date", "ETag", "Cache-Control", "Via"])
+        XCTAssertTrue(head.carriesDate)
+        XCTAssertFalse(HitHead(stored([("ETag", "\"v1\"")]), via: "1.1 me").carriesDate)
         XCTAssertEqual(head.fields["Via"], "1.1 edge, 1.1 me")
     }
 
     func testPlainLinesOfA200MatchTheRepresentationResponderOrder() {
         let head = HitHead(stored(origin), via: "1.1 me")
         XCTAssertEqual(String(decoding: head.plainLines, as: UTF8.self),
-                       "Content-Type: text/plain\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\nVia: 1.1 edge, 1.1 me\r\nAccept-Ranges: bytes\r\n")
+                       "Content-Type: text/plain\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nETag: \"v1\"\r\nCache-Control: max-age=60\r\nVia: 1.1 edge, 1.1 me\r\nAccept-Ranges: bytes\r\n")
     }
 
     func testPlainLinesOfOtherStatusesKeepTheStoredFields() {
         let head = HitHead(stored([("Location", "/b"), ("Content-Type", "text/html"), ("Date", "x"), ("Age", "1")], status: 301),
                            via: "1.1 me")
         XCTAssertEqual(String(decoding: head.plainLines, as: UTF8.self),
-                       "Location: /b\r\nContent-Type: text/html\r\nVia: 1.1 me\r\n")
+                       "Location: /b\r\nContent-Type: text/html\r\nDate: x\r\nVia: 1.1 me\r\n")
     }
 
     func testStoredDatesAreParsedOnceAndFollowHeaderChanges() {

@@ -30,6 +30,7 @@ final class ProxyConfigTests: XCTestCase {
         max_object_size: 8m
         capacity_bytes: 2g
         capacity_entries: 5000
+        key: {ignore_query: ['utm_*', gclid], sort_query: true}
     """
 
     private func parse(_ text: String) throws -> ProxyConfig {
@@ -57,6 +58,8 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(c.cache.maxObjectSize, 8 << 20)
         XCTAssertTrue(c.cache.enabled)
         XCTAssertEqual(c.cache.limit, ProxyCacheLimit(bytes: 2 << 30, entries: 5000))
+        XCTAssertEqual(c.cache.key, CacheKey(ignoredQueryParameters: ["utm_*", "gclid"], sortsQuery: true))
+        XCTAssertEqual(c.cache.targetedField, "Capuchin-Cache-Control")
     }
 
     func testFirstMatchingRouteWins() throws {
@@ -123,6 +126,10 @@ final class ProxyConfigTests: XCTestCase {
         assertError(edit("node_id: n1", "node_id: has space"), key: "proxy.node_id")
         assertError(edit("capacity_entries: 5000", "capacity_entries: 0"), key: "proxy.cache.capacity_entries")
         assertError(edit("capacity_bytes: 2g", "capacity_bytes: huge"), key: "proxy.cache.capacity_bytes")
+        assertError(edit("sort_query: true", "sort_query: sometimes"), key: "proxy.cache.key.sort_query")
+        assertError(edit("gclid]", "'a=b']"), key: "proxy.cache.key.ignore_query", contains: "not a query parameter")
+        assertError(edit("sort_query: true", "sort: true"), key: "proxy.cache.key.sort", contains: "unknown key")
+        assertError(edit("capacity_entries: 5000", "capacity_entries: 5000\n    targeted_field: 'two words'"), key: "proxy.cache.targeted_field")
     }
 
     func testFailureMarkingAndKeepaliveKeys() throws {

@@ -6,7 +6,14 @@ func makeRequest(_ method: String = "GET", _ target: String = "/", version: HTTP
     let h = HTTPHeaders(headers)
     let path = String(target.split(separator: "?", maxSplits: 1).first ?? "/")
     return HTTPRequest(method: method, target: target, path: path, query: nil, version: version, headers: h,
-                       framing: framing, keepAlive: true, host: h["Host"].map { $0.lowercased() })
+                       framing: framing, keepAlive: true, host: h["Host"].map(hostWithoutPort))
+}
+
+/// The host as the request parser gives it: lowercased, without its port.
+private func hostWithoutPort(_ value: String) -> String {
+    let lower = value.lowercased()
+    guard let colon = lower.lastIndex(of: ":"), !lower.hasSuffix("]") else { return lower }
+    return String(lower[..<colon])
 }
 
 func addr(_ s: String) -> BackendAddress { try! BackendAddress(parsing: s, key: "test") }

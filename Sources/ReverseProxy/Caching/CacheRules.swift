@@ -138,9 +138,4 @@ public struct CacheRules: Sendable {
     public static func invalidates(method: String, status: Int) -> Bool {
         !["GET", "HEAD", "OPTIONS", "TRACE"].contains(method) && (200..<400).contains(status)
     }
-
-    /// The primary cache key: host and request-target; HEAD shares GET's entry.
-    public static func primaryKey(for request: HTTPRequest) -> String {
-        "\(request.host ?? ""):\(UpstreamRequestBuilder.originForm(request.target))"
-    }
 }

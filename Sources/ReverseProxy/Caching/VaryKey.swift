@@ -39,6 +39,9 @@ public struct VaryKey: Sendable, Equatable {
             out += name
             if values.isEmpty {
                 out += "\u{0}"
+            } else if name == "accept-encoding" {
+                out += "="
+                out += Self.normalizedAcceptEncoding(values)
             } else {
                 out += "="
                 out += FieldSyntax.listElements(values).joined(separator: ",")
@@ -46,5 +49,31 @@ public struct VaryKey: Sendable, Equatable {
             out += "\u{1}"
         }
         return out
+    }
+
+    /// The content codings an origin may choose from, in a fixed order.
+    static let knownCodings = ["br", "zstd", "gzip", "deflate", "compress"]
+
+    /// Accept-Encoding reduced to the known codings it accepts (q > 0, `*`
+    /// standing for every one not named), so the many spellings browsers send
+    /// ("gzip, deflate, br", "br;q=1.0, gzip;q=0.8, *;q=0.1") share variants.
+    /// Identity is always acceptable to a cache's origin, so it is left out.
+    static func normalizedAcceptEncoding(_ values: [String]) -> String {
+        var accepted = Set<String>()
+        var named = Set<String>()
+        var star = false
+        for element in FieldSyntax.listElements(values) {
+            let parts = element.split(separator: ";")
+            let coding = FieldSyntax.lowercased(FieldSyntax.trimOWS(parts[0]))
+            var q = 1.0
+            for p in parts.dropFirst() {
+                let kv = FieldSyntax.trimOWS(p)
+                if kv.lowercased().hasPrefix("q="), let v = Double(kv.dropFirst(2)) { q = v }
+            }
+            named.insert(coding == "x-gzip" ? "gzip" : coding)
+            if coding == "*" { star = q > 0; continue }
+            if q > 0 { accepted.insert(coding == "x-gzip" ? "gzip" : coding) }
+        }
+        return knownCodings.filter { accepted.contains($0) || (star && !named.contains($0)) }.joined(separator: ",")
     }
 }

@@ -29,11 +29,14 @@ public struct ProxyCacheConfig: Sendable {
     /// nil for none; `CDN-Cache-Control` applies too when `cdnCacheControl`.
     public var targetedField: String?
     public var cdnCacheControl: Bool
+    /// How primary keys are made (`key.ignore_query`, `key.sort_query`).
+    public var key: CacheKey
 
     public init(enabled: Bool = false, defaultTTLSeconds: Int64 = 0, graceSeconds: Int64 = 0,
                 maxObjectSize: Int = 64 << 20, directory: String = "", durability: BodyDurability = .batched,
                 limit: ProxyCacheLimit = ProxyCacheLimit(bytes: 1 << 30, entries: 100_000),
-                targetedField: String? = "Capuchin-Cache-Control", cdnCacheControl: Bool = true) {
+                targetedField: String? = "Capuchin-Cache-Control", cdnCacheControl: Bool = true,
+                key: CacheKey = CacheKey()) {
         self.enabled = enabled
         self.defaultTTLSeconds = defaultTTLSeconds
         self.graceSeconds = graceSeconds
@@ -43,6 +46,7 @@ public struct ProxyCacheConfig: Sendable {
         self.limit = limit
         self.targetedField = targetedField
         self.cdnCacheControl = cdnCacheControl
+        self.key = key
     }
 
     /// Reads the cache mapping (every key read; the caller calls `finish()`).
@@ -63,12 +67,19 @@ public struct ProxyCacheConfig: Sendable {
         if !field.isEmpty && !FieldSyntax.isToken(field) {
             throw s.error("targeted_field", "expected a header field name (a token), or \"\" for none")
         }
+        let keySection = try s.section("key")
+        let ignored = try keySection.stringList("ignore_query", default: [])
+        for (i, name) in ignored.enumerated() where name.isEmpty || name.contains("&") || name.contains("=") || name.dropLast().contains("*") {
+            throw keySection.error("ignore_query", "entry \(i) (\(name)) is not a query parameter name (a trailing * matches a prefix)")
+        }
+        let key = CacheKey(ignoredQueryParameters: ignored, sortsQuery: try keySection.bool("sort_query", default: false))
+        try keySection.finish()
         self.init(enabled: enabled,
                   defaultTTLSeconds: Int64(try s.duration("default_ttl", default: 0, range: 0...(86400 * 3650))),
                   graceSeconds: Int64(try s.duration("grace", default: 0, range: 0...(86400 * 3650))),
                   maxObjectSize: maxSize, directory: dir, durability: durability,
                   limit: ProxyCacheLimit(bytes: capacityBytes, entries: capacityEntries),
                   targetedField: field.isEmpty ? nil : field,
-                  cdnCacheControl: try s.bool("cdn_cache_control", default: d.cdnCacheControl))
+                  cdnCacheControl: try s.bool("cdn_cache_control", default: d.cdnCacheControl), key: key)
     }
 }

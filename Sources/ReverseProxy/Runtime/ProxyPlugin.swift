@@ -97,7 +97,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         guard id < Self.maxWorkers, let worker = workers[id] else { return ErrorPage.response(500) }
         let client = ClientInfo(address: context.connection.peerAddress)
         let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
-        let primary = CacheRules.primaryKey(for: request)
+        let primary = config.cache.key.primary(for: request)
         let now = Clock.wallNanos() / 1_000_000_000
         var stale: StaleRevalidation?
         var expired: (object: CachedObject, staleIfError: Bool)?
