@@ -21,9 +21,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self, workdir, config, extra_args=()):
+    def __init__(self, workdir, config, extra_args=(), port=None):
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port or free_port()
         self.config_path = os.path.join(workdir, "capuchin.yaml")
         self.write_config(config)
         self.log_path = os.path.join(workdir, "server.log")
@@ -129,8 +129,9 @@ def docroot(tmp_path):
 def server_factory(tmp_path):
     started = []
 
-    def make(config, extra_args=()):
-        s = Server(str(tmp_path), config, extra_args)
+    def make(config, extra_args=(), port=None):
+        """`port`: listen on this one (a restart keeps its clients' Host, part of the proxy's cache key)."""
+        s = Server(str(tmp_path), config, extra_args, port)
         started.append(s)
         return s.start()
 

@@ -301,7 +301,7 @@ def test_cache_survives_restart(server_factory, docroot, backends, tmp_path):
     s = server_factory(config)
     bodies = {p: fetch(s, p)[2] for p in ("/p/cache-r1", "/p/cache-r2")}
     assert s.stop() == 0
-    s2 = server_factory(config)
+    s2 = server_factory(config, port=s.port)
     for p, body in bodies.items():
         status, headers, got = fetch(s2, p)
         assert (status, got, headers["x-cache"]) == (200, body, "HIT")
@@ -317,7 +317,7 @@ def test_cache_survives_kill_9_without_dangling_entries(server_factory, docroot,
     time.sleep(0.5)  # past the index's commit interval (100 ms)
     s.proc.send_signal(signal.SIGKILL)
     s.proc.wait()
-    s2 = server_factory(config)
+    s2 = server_factory(config, port=s.port)
     log = s2.read_log()
     assert "proxy cache: 5 response(s)" in log and "recovery dropped 0 entr" in log, log
     for p, body in bodies.items():

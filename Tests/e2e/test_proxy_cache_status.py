@@ -138,7 +138,7 @@ def test_restarted_with_the_origin_down_every_stored_response_is_served_stale(se
         s.proc.wait()
     b.stop()
     time.sleep(1.2)  # every stored response is now stale
-    s2 = server_factory(config)
+    s2 = server_factory(config, port=s.port)
     for p in paths:
         status, h, body = fetch(s2, p)
         assert status == 200 and body == bodies[p], (p, status, body)
