@@ -14,4 +14,10 @@ public protocol AdminBackend: AnyObject, Sendable {
     func purge(key: String) -> Int
     func purge(prefix: String) -> Int
     func clear() -> Int
+    /// The reverse proxy's backends; empty without a proxy.
+    func backendFigures() -> [BackendFigures]
+}
+
+extension AdminBackend {
+    public func backendFigures() -> [BackendFigures] { [] }
 }

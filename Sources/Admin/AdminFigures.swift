@@ -26,6 +26,33 @@ public struct ServerFigures: Sendable, Equatable {
     public init() {}
 }
 
+/// One proxy backend's state: passive marking, active health checks, load.
+public struct BackendFigures: Sendable, Equatable {
+    public var pool: String
+    public var backend: String
+    /// Picked for new requests now (not marked down, health checks passing).
+    public var up: Bool
+    /// The active health checks' verdict; nil when the pool has none.
+    public var healthy: Bool?
+    /// Seconds until a passive mark ends (0 when not marked down).
+    public var downForSeconds: Double
+    public var inFlight: Int
+    public var checksPassed: Int
+    public var checksFailed: Int
+
+    public init(pool: String, backend: String, up: Bool, healthy: Bool?, downForSeconds: Double, inFlight: Int,
+                checksPassed: Int, checksFailed: Int) {
+        self.pool = pool
+        self.backend = backend
+        self.up = up
+        self.healthy = healthy
+        self.downForSeconds = downForSeconds
+        self.inFlight = inFlight
+        self.checksPassed = checksPassed
+        self.checksFailed = checksFailed
+    }
+}
+
 /// The persistent store's state.
 public struct StoreFigures: Sendable, Equatable {
     public var entries: Int = 0

@@ -63,7 +63,8 @@ final class AdminRouter: @unchecked Sendable {
             try authorize(authorization)
             try require(method, in: ["GET", "HEAD"])
             let text = PrometheusExposition.render(uptime: uptimeSeconds, server: backend.serverFigures(),
-                                                   cache: backend.cacheFigures(), store: backend.storeFigures())
+                                                   cache: backend.cacheFigures(), store: backend.storeFigures(),
+                                                   backends: backend.backendFigures())
             return AdminReply(status: 200, contentType: PrometheusExposition.contentType, body: Array(text.utf8))
         default:
             throw AdminError.notFound
@@ -73,7 +74,7 @@ final class AdminRouter: @unchecked Sendable {
     func statsDocument() -> StatsDocument {
         StatsDocument(uptime: uptimeSeconds, server: backend.serverFigures(),
                       rate1s: rates.rate(window: 1), rate1m: rates.rate(window: 60),
-                      cache: backend.cacheFigures(), store: backend.storeFigures(),
+                      cache: backend.cacheFigures(), store: backend.storeFigures(), backends: backend.backendFigures(),
                       nowUnixNanos: Int64(Date().timeIntervalSince1970 * 1e9))
     }
 

@@ -36,7 +36,7 @@ enum DashboardPage {
   input { font:inherit; padding:6px 8px; border:1px solid var(--line); border-radius:6px; min-width:0; }
   .row { display:flex; gap:8px; flex-wrap:wrap; align-items:center; margin:8px 0; }
   #status { color:var(--muted); }
-  #status.err { color:#c92a2a; }
+  #status.err, td.err { color:#c92a2a; }
   @media (max-width: 900px) { .wide, .narrow { grid-column: span 12; } main { padding:10px; } td.key { max-width:160px; } }
 </style>
 </head>
@@ -79,6 +79,10 @@ enum DashboardPage {
   <section class="card narrow">
     <h2>Store</h2>
     <table><tbody id="t-store"></tbody></table>
+  </section>
+  <section class="card full" id="backends" hidden>
+    <h2>Proxy backends</h2>
+    <table><thead><tr><th>pool</th><th>backend</th><th>state</th><th>health checks</th><th>in flight</th></tr></thead><tbody id="t-backends"></tbody></table>
   </section>
   <section class="card full">
     <h2>Top entries</h2>
@@ -124,7 +128,8 @@ async function api(method, path) {
 async function tick() {
   try {
     const s = await api("GET", "/api/stats");
-    const c = s.cache;
+    // Without the file cache plugin (capuchin proxy) there are no cache figures.
+    const c = s.cache || { hits: 0, misses: 0, hit_ratio: 0, entries: 0, bytes_held: 0, capacity_bytes: 0, capacity_entries: 0 };
     $("k-rps").textContent = fmtNum(s.requests_per_second_1s);
     $("k-rps60").textContent = fmtNum(s.requests_per_second_1m);
     $("k-hits").textContent = fmtNum(c.hits); $("k-misses").textContent = fmtNum(c.misses);
@@ -137,15 +142,27 @@ async function tick() {
     const now = new Date().toLocaleTimeString();
     if (last) {
       const dt = Math.max(0.001, (s.uptime_seconds - last.uptime_seconds));
-      push(now, s.requests_per_second_1s, Math.max(0, (c.hits - last.cache.hits) / dt), Math.max(0, (c.misses - last.cache.misses) / dt));
+      push(now, s.requests_per_second_1s, Math.max(0, (c.hits - last.c.hits) / dt), Math.max(0, (c.misses - last.c.misses) / dt));
     } else {
       push(now, s.requests_per_second_1s, 0, 0);
     }
-    last = s;
+    last = { uptime_seconds: s.uptime_seconds, c };
     const st = s.store || {};
     $("t-store").innerHTML = "";
     for (const [k, v] of Object.entries({ "map used": fmtBytes(st.map_used_bytes || 0) + " / " + fmtBytes(st.map_size_bytes || 0), "last commit": st.last_commit_age_seconds == null ? "–" : st.last_commit_age_seconds.toFixed(1) + " s ago", "schema": st.schema_version ?? "–", "connections": (s.connections_per_worker || []).join(" / ") })) {
       const tr = document.createElement("tr"); tr.innerHTML = "<td></td><td></td>"; tr.children[0].textContent = k; tr.children[1].textContent = v; $("t-store").appendChild(tr);
+    }
+    const bs = s.backends || [];
+    $("backends").hidden = bs.length === 0;
+    $("t-backends").innerHTML = "";
+    for (const b of bs) {
+      const tr = document.createElement("tr"); tr.innerHTML = "<td></td><td></td><td></td><td></td><td></td>";
+      const state = b.up ? "up" : (b.healthy === false ? "unhealthy" : "down " + b.down_for_seconds.toFixed(1) + " s");
+      tr.children[0].textContent = b.pool; tr.children[1].textContent = b.backend;
+      tr.children[2].textContent = state; tr.children[2].className = b.up ? "" : "err";
+      tr.children[3].textContent = b.healthy == null ? "none" : (b.healthy ? "passing" : "failing") + " (" + fmtNum(b.checks_passed) + " ok, " + fmtNum(b.checks_failed) + " failed)";
+      tr.children[4].textContent = fmtNum(b.in_flight);
+      $("t-backends").appendChild(tr);
     }
     $("status").textContent = "live"; $("status").className = "";
   } catch (e) { $("status").textContent = "error: " + e.message; $("status").className = "err"; }

@@ -3,7 +3,8 @@
 enum PrometheusExposition {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(uptime: Double, server: ServerFigures, cache: CacheFigures?, store: StoreFigures?) -> String {
+    static func render(uptime: Double, server: ServerFigures, cache: CacheFigures?, store: StoreFigures?,
+                       backends: [BackendFigures] = []) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -38,7 +39,24 @@ enum PrometheusExposition {
             metric("capuchin_store_last_commit_timestamp_seconds", "gauge", "Unix time of the last store commit.",
                    [("", formatDouble(Double(s.lastCommitNanos) / 1e9))])
         }
+        if !backends.isEmpty {
+            func labels(_ b: BackendFigures) -> String { "{pool=\"\(escape(b.pool))\",backend=\"\(escape(b.backend))\"}" }
+            metric("capuchin_backend_up", "gauge", "1 when the proxy picks the backend for new requests (not marked down, health checks passing).",
+                   backends.map { (labels($0), $0.up ? "1" : "0") })
+            let checked = backends.filter { $0.healthy != nil }
+            if !checked.isEmpty {
+                metric("capuchin_backend_healthy", "gauge", "The active health checks' verdict.", checked.map { (labels($0), $0.healthy! ? "1" : "0") })
+                metric("capuchin_backend_checks_failed_total", "counter", "Health checks failed.", checked.map { (labels($0), String($0.checksFailed)) })
+                metric("capuchin_backend_checks_passed_total", "counter", "Health checks passed.", checked.map { (labels($0), String($0.checksPassed)) })
+            }
+            metric("capuchin_backend_in_flight", "gauge", "Requests in flight to the backend.", backends.map { (labels($0), String($0.inFlight)) })
+        }
         return out
+    }
+
+    /// A label value with backslash, quote and newline escaped.
+    private static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     private static func formatDouble(_ v: Double) -> String {

@@ -29,6 +29,17 @@ struct StatsDocument: Encodable {
         var schema_version: Int
     }
 
+    struct Backend: Encodable {
+        var pool: String
+        var backend: String
+        var up: Bool
+        var healthy: Bool?
+        var down_for_seconds: Double
+        var in_flight: Int
+        var checks_passed: Int
+        var checks_failed: Int
+    }
+
     var uptime_seconds: Double
     var requests: UInt64
     var requests_per_second_1s: Double
@@ -37,9 +48,15 @@ struct StatsDocument: Encodable {
     var connections_per_worker: [Int]
     var cache: Cache?
     var store: Store?
+    /// The proxy's backends (empty without a proxy).
+    var backends: [Backend]
 
     init(uptime: Double, server: ServerFigures, rate1s: Double, rate1m: Double,
-         cache c: CacheFigures?, store s: StoreFigures?, nowUnixNanos: Int64) {
+         cache c: CacheFigures?, store s: StoreFigures?, backends: [BackendFigures] = [], nowUnixNanos: Int64) {
+        self.backends = backends.map {
+            Backend(pool: $0.pool, backend: $0.backend, up: $0.up, healthy: $0.healthy, down_for_seconds: $0.downForSeconds,
+                    in_flight: $0.inFlight, checks_passed: $0.checksPassed, checks_failed: $0.checksFailed)
+        }
         uptime_seconds = uptime
         requests = server.requests
         requests_per_second_1s = rate1s

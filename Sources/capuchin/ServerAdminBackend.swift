@@ -1,6 +1,7 @@
 import Admin
 import CacheStore
 import CapuchinServer
+import CapuchinSystem
 import FileCache
 import ReverseProxy
 
@@ -73,4 +74,15 @@ final class ServerAdminBackend: AdminBackend, @unchecked Sendable {
         (link.cache?.purge(prefix: prefix).count ?? 0) + (link.proxy?.purgeCache(prefix: prefix) ?? 0)
     }
     func clear() -> Int { (link.cache?.clear() ?? 0) + (link.proxy?.clearCache() ?? 0) }
+
+    func backendFigures() -> [BackendFigures] {
+        guard let proxy = link.proxy else { return [] }
+        let now = Clock.monotonicNanos()
+        return proxy.backendStates().map { pool, b, checked in
+            let down = b.downUntilNanos > now ? Double(b.downUntilNanos - now) / 1e9 : 0
+            return BackendFigures(pool: pool, backend: b.address.description, up: b.isAlive(at: now),
+                                  healthy: checked ? b.isHealthy : nil, downForSeconds: down, inFlight: b.inFlight,
+                                  checksPassed: b.checksPassed, checksFailed: b.checksFailed)
+        }
+    }
 }

@@ -10,9 +10,9 @@ final class EventLoopSeamTests: XCTestCase {
             q.schedule(TimerHandle(deadline: UInt64(d)) { ran.append(i) })
         }
         XCTAssertEqual(q.nextDeadline, 10)
-        q.runDue(now: 25)
+        TimerQueue.fire(q.takeDue(now: 25))
         XCTAssertEqual(ran, [1, 3])
-        q.runDue(now: 100)
+        TimerQueue.fire(q.takeDue(now: 100))
         XCTAssertEqual(ran, [1, 3, 2, 4, 0])
         XCTAssertTrue(q.isEmpty)
     }
@@ -25,7 +25,7 @@ final class EventLoopSeamTests: XCTestCase {
         XCTAssertTrue(t.isPending)
         t.cancel()
         XCTAssertFalse(t.isPending)
-        q.runDue(now: 10)
+        TimerQueue.fire(q.takeDue(now: 10))
         XCTAssertFalse(ran)
         XCTAssertTrue(q.isEmpty)
     }

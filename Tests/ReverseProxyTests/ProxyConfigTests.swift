@@ -148,6 +148,33 @@ final class ProxyConfigTests: XCTestCase {
         assertError(edit("offline_timeout: 5s", "max_fails: -1"), key: "proxy.pools.api.max_fails")
     }
 
+    func testHealthCheckKeys() throws {
+        XCTAssertNil(try parse(valid).pools["api"]?.healthCheck)
+        let c = try parse(edit("offline_timeout: 5s", "health_check: {path: /healthz, interval: 2s, timeout: 500ms, expect_status: [200, 3xx], rise: 1, fall: 4}"))
+        let hc = try XCTUnwrap(c.pools["api"]?.healthCheck)
+        XCTAssertEqual(hc.path, "/healthz")
+        XCTAssertEqual(hc.intervalNanos, 2_000_000_000)
+        XCTAssertEqual(hc.timeoutNanos, 500_000_000)
+        XCTAssertEqual(hc.expectStatus, Set([200] + Array(300..<400)))
+        XCTAssertEqual(hc.rise, 1)
+        XCTAssertEqual(hc.fall, 4)
+        let d = try XCTUnwrap(try parse(edit("offline_timeout: 5s", "health_check: {}")).pools["api"]?.healthCheck)
+        XCTAssertEqual(d, HealthCheckConfig())
+        XCTAssertEqual(d.expectStatus, Set(200..<400))
+        assertError(edit("offline_timeout: 5s", "health_check: {path: healthz}"), key: "proxy.pools.api.health_check.path")
+        assertError(edit("offline_timeout: 5s", "health_check: {expect_status: [2yy]}"), key: "proxy.pools.api.health_check.expect_status")
+        assertError(edit("offline_timeout: 5s", "health_check: {interval: 1s, timeout: 2s}"), key: "proxy.pools.api.health_check.timeout")
+        assertError(edit("offline_timeout: 5s", "health_check: {rise: 0}"), key: "proxy.pools.api.health_check.rise")
+        assertError(edit("offline_timeout: 5s", "health_check: {patth: /}"), key: "proxy.pools.api.health_check.patth", contains: "unknown key")
+    }
+
+    func testHealthProbeReadsTheStatusLine() {
+        XCTAssertEqual(HealthProbe.status(ofLine: ArraySlice("HTTP/1.1 204 No Content\r".utf8)), 204)
+        XCTAssertEqual(HealthProbe.status(ofLine: ArraySlice("HTTP/1.0 503".utf8)), 503)
+        XCTAssertNil(HealthProbe.status(ofLine: ArraySlice("SSH-2.0-OpenSSH".utf8)))
+        XCTAssertNil(HealthProbe.status(ofLine: ArraySlice("HTTP/1.1 2000 x".utf8)))
+    }
+
     func testAddressRanges() throws {
         let r = try AddressRange(parsing: "192.168.0.0/16", key: "k")
         XCTAssertTrue(r.contains("192.168.44.1"))

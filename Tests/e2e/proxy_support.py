@@ -40,6 +40,11 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         extra = []
         if path.startswith("/p/v/"):
             return self.validated()
+        if path.startswith("/p/health"):
+            # The health check target: 503 while the backend is failing.
+            if backend.failing:
+                return self.send(503, b"unhealthy\n", [("Cache-Control", "no-store")])
+            return self.send(200, b"ok\n", [("Cache-Control", "no-store")])
         if path.startswith("/p/hdr"):
             # /p/hdr/NAME?Field=value&...: a 200 with exactly those response fields.
             query = urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query)

@@ -55,10 +55,18 @@ struct TimerQueue {
         return top
     }
 
-    /// Runs every due timer (those scheduled by a running action run on a later pass).
-    mutating func runDue(now: UInt64) {
+    /// Removes every due timer; the caller fires them with `fire(_:)` once
+    /// this mutation has ended: an action may schedule a timer, and running
+    /// it inside a mutating method of the queue would be an overlapping
+    /// access (a crash in debug builds, heap corruption without the checks).
+    mutating func takeDue(now: UInt64) -> [TimerHandle] {
         var due: [TimerHandle] = []
         while let t = popDue(now: now) { due.append(t) }
+        return due
+    }
+
+    /// Runs the timers `takeDue` returned (those an action schedules run on a later pass).
+    static func fire(_ due: [TimerHandle]) {
         for t in due {
             if let a = t.action { t.action = nil; a() }
         }

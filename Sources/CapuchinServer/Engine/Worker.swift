@@ -130,7 +130,7 @@ final class Worker {
                 }
             }
             if !flushList.isEmpty { flushDeferredBatches() }
-            if !timers.isEmpty { timers.runDue(now: Clock.monotonicNanos()) }
+            if !timers.isEmpty { TimerQueue.fire(timers.takeDue(now: Clock.monotonicNanos())) }
             if !resumeQueue.isEmpty { resumeDeferred() }
             if now &- lastSweep >= Self.sweepNanos || n == 0 { sweep() }
             if draining && (connectionCount == 0 || now >= drainDeadline) { break }

@@ -29,9 +29,12 @@ public final class BackendPool: Sendable {
         if let i = balancer.pick(path: path, backends: backends, usable: { i in
             backends[i].isAlive(at: now) && !excluding.contains(i)
         }) { return i }
+        // A backend the health checks pass (only passively marked) before one they fail.
         var best: Int?
         for (i, b) in backends.enumerated() where !b.isSelf && !excluding.contains(i) {
-            if best == nil || b.downUntilNanos < backends[best!].downUntilNanos { best = i }
+            guard let j = best else { best = i; continue }
+            let o = backends[j]
+            if (b.isHealthy && !o.isHealthy) || (b.isHealthy == o.isHealthy && b.downUntilNanos < o.downUntilNanos) { best = i }
         }
         return best
     }

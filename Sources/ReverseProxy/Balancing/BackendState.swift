@@ -10,6 +10,8 @@ public final class BackendState: Sendable {
     /// Monotonic nanoseconds until which the backend is considered down (0: up).
     private let downUntil = Atomic<UInt64>(0)
     private let inFlightCount = Atomic<Int>(0)
+    /// The active health checks' verdict (true without checks).
+    private let healthyFlag = Atomic<Bool>(true)
     /// Failures counted in the current window (nginx's max_fails within fail_timeout).
     private let window = Mutex(FailureWindow())
     /// Whether `window` holds failures: lets a success skip the lock.
@@ -26,7 +28,24 @@ public final class BackendState: Sendable {
     }
 
     /// Whether the backend may be picked at monotonic time `now`.
-    public func isAlive(at now: UInt64) -> Bool { !isSelf && downUntil.load(ordering: .relaxed) <= now }
+    public func isAlive(at now: UInt64) -> Bool {
+        !isSelf && downUntil.load(ordering: .relaxed) <= now && healthyFlag.load(ordering: .relaxed)
+    }
+
+    /// Whether the active health checks (if any) pass.
+    public var isHealthy: Bool { healthyFlag.load(ordering: .relaxed) }
+
+    private let checksPassedCount = Atomic<Int>(0)
+    private let checksFailedCount = Atomic<Int>(0)
+    public var checksPassed: Int { checksPassedCount.load(ordering: .relaxed) }
+    public var checksFailed: Int { checksFailedCount.load(ordering: .relaxed) }
+
+    func countCheck(passed: Bool) {
+        if passed { checksPassedCount.add(1, ordering: .relaxed) } else { checksFailedCount.add(1, ordering: .relaxed) }
+    }
+
+    /// Set by the pool's health checker after `rise`/`fall` checks in a row.
+    public func setHealthy(_ healthy: Bool) { healthyFlag.store(healthy, ordering: .relaxed) }
 
     /// Monotonic nanoseconds at which a down backend comes back (0: it is up).
     public var downUntilNanos: UInt64 { downUntil.load(ordering: .relaxed) }

@@ -26,6 +26,8 @@ public struct PoolConfig: Sendable {
     public var firstByteTimeoutNanos: UInt64
     /// Longest silence while reading a response (and for a pooled idle connection).
     public var idleTimeoutNanos: UInt64
+    /// Active health checks; nil: passive marking only.
+    public var healthCheck: HealthCheckConfig?
     public var hostHeader: HostHeaderMode
     /// Clients whose X-Forwarded-* headers are kept (and extended).
     public var trustedProxies: [AddressRange]
@@ -34,7 +36,7 @@ public struct PoolConfig: Sendable {
                 maxFails: Int = 1, offlineTimeoutNanos: UInt64 = 10_000_000_000, failOnStatus: Set<Int> = [],
                 keepaliveTimeoutNanos: UInt64 = 4_000_000_000, connectTimeoutNanos: UInt64 = 3_000_000_000,
                 firstByteTimeoutNanos: UInt64 = 60_000_000_000, idleTimeoutNanos: UInt64 = 60_000_000_000,
-                hostHeader: HostHeaderMode = .pass, trustedProxies: [AddressRange] = []) {
+                hostHeader: HostHeaderMode = .pass, trustedProxies: [AddressRange] = [], healthCheck: HealthCheckConfig? = nil) {
         self.name = name
         self.backends = backends
         self.balance = balance
@@ -48,6 +50,7 @@ public struct PoolConfig: Sendable {
         self.idleTimeoutNanos = idleTimeoutNanos
         self.hostHeader = hostHeader
         self.trustedProxies = trustedProxies
+        self.healthCheck = healthCheck
     }
 
     /// Reads one pool mapping (every key read; the caller calls `finish()`).
@@ -105,7 +108,15 @@ public struct PoolConfig: Sendable {
                   connectTimeoutNanos: try nanos("connect_timeout", defaults.connectTimeoutNanos, positive: true),
                   firstByteTimeoutNanos: try nanos("first_byte_timeout", defaults.firstByteTimeoutNanos, positive: true),
                   idleTimeoutNanos: try nanos("idle_timeout", defaults.idleTimeoutNanos, positive: true),
-                  hostHeader: host, trustedProxies: trusted)
+                  hostHeader: host, trustedProxies: trusted, healthCheck: try Self.healthCheck(in: s))
+    }
+
+    private static func healthCheck(in s: ConfigSection) throws -> HealthCheckConfig? {
+        guard s.contains("health_check") else { return nil }
+        let hs = try s.section("health_check")
+        let config = try HealthCheckConfig(section: hs)
+        try hs.finish()
+        return config
     }
 
     /// Whether a client at `address` may supply X-Forwarded-* headers.

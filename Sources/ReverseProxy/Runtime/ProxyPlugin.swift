@@ -80,12 +80,30 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
 
     public func workerStarted(workerID: Int, loop: EventLoop) {
         guard workerID < Self.maxWorkers else { return }
-        workers[workerID] = ProxyWorker(loop: loop, plugin: self)
+        let worker = ProxyWorker(loop: loop, plugin: self)
+        workers[workerID] = worker
+        // One worker checks every pool's backends (their state is shared by all workers).
+        if workerID == 0 {
+            for (_, runtime) in pools.sorted(by: { $0.key < $1.key }) {
+                guard let check = runtime.pool.config.healthCheck else { continue }
+                let checker = HealthChecker(runtime: runtime, config: check, loop: loop, log: { [log] in log.warn($0) })
+                worker.healthCheckers.append(checker)
+                checker.start()
+            }
+        }
     }
 
     public func workerStopping(workerID: Int) {
         guard workerID < Self.maxWorkers else { return }
         workers[workerID]?.idle.closeAll()
+        for checker in workers[workerID]?.healthCheckers ?? [] { checker.stop() }
+    }
+
+    /// Every backend's state, pool by pool (the admin API's and metrics' view).
+    public func backendStates() -> [(pool: String, backend: BackendState, healthChecked: Bool)] {
+        pools.sorted(by: { $0.key < $1.key }).flatMap { name, runtime in
+            runtime.pool.backends.map { (name, $0, runtime.pool.config.healthCheck != nil) }
+        }
     }
 
     public func serverStopped() { cache?.close() }

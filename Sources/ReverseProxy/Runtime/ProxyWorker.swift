@@ -6,6 +6,8 @@ import HTTPCore
 final class ProxyWorker {
     let loop: EventLoop
     let idle: IdleConnections
+    /// The pools' active health checks (worker 0 only).
+    var healthCheckers: [HealthChecker] = []
     unowned let plugin: ProxyPlugin
 
     init(loop: EventLoop, plugin: ProxyPlugin) {
