@@ -11,9 +11,12 @@ it started) and its threads' context switches, and wrk's (getrusage of children)
 
 Rounds alternate the servers; one line per run (no medians: read it as a profile).
 
-usage: cpu_per_request.py [--only capuchin,capuchin-r1,nginx,h2o,lighttpd]
+usage: cpu_per_request.py [--only capuchin,capuchin-base,floor,capuchin-r1,nginx,h2o,lighttpd]
                           [--cases small,medium,...] [--dur S] [--rounds N]
-Env: CAPUCHIN_BIN (else a release build in .build-bench2).
+Env: CAPUCHIN_BIN (else a release build in .build-bench2); CAPUCHIN_BASE_BIN: another
+build run as `capuchin-base` with the same settings (before/after a change, in one run).
+`floor`: ../shared/tools/floor-responder.c (built with gcc), a minimal C epoll responder
+writing a response of the case's size: the floor of server CPU per request.
 """
 import argparse
 import glob
@@ -24,7 +27,7 @@ import subprocess
 
 import benchlib as b
 
-SERVERS = ["capuchin", "capuchin-r1", "nginx", "h2o", "lighttpd"]
+SERVERS = ["capuchin", "capuchin-base", "floor", "capuchin-r1", "nginx", "h2o", "lighttpd"]
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -59,9 +62,29 @@ def switches(pids):
     return v, nv
 
 
+def floor_servers(bench, cases):
+    """One floor responder per case, answering with that case's file size."""
+    src = b.SHARED / "tools" / "floor-responder.c"
+    exe = bench.tmp / "floor-responder"
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(src), "-lpthread"], check=True)
+    out = {}
+    for case in cases:
+        size = (bench.docroot / b.CASES[case].lstrip("/")).stat().st_size
+        port = b.free_port()
+        d = bench.tmp / f"floor-{case}"
+        d.mkdir()
+        out[case] = bench.add(b.Server("floor", [str(exe), str(port), str(size)], port, d))
+    return out
+
+
 def start(bench, name, binary):
     if name == "capuchin":
         return bench.capuchin(binary, name=name, cache=True)
+    if name == "capuchin-base":
+        base = os.environ.get("CAPUCHIN_BASE_BIN")
+        if not base or not os.access(base, os.X_OK):
+            raise RuntimeError("capuchin-base needs CAPUCHIN_BASE_BIN, an executable capuchin build")
+        return bench.capuchin(base, name=name, cache=True)
     if name == "capuchin-r1":
         return bench.capuchin(binary, name=name, cache=True, cache_yaml="  revalidate_interval: 1\n")
     return getattr(bench, name)()
@@ -101,15 +124,19 @@ def main():
     binary = b.find_capuchin() if any(n.startswith("capuchin") for n in a.only) else None
     with b.Bench() as bench:
         bench.make_docroot()
-        servers = [start(bench, n, binary) for n in a.only]
+        servers = [start(bench, n, binary) for n in a.only if n != "floor"]
         for s in servers:
             bench.verify(s, [b.CASES[c] for c in a.cases])
             for c in a.cases:
                 b.run_wrk(s.port, c, bench.docroot, 1)
+        # The floor answers any path with the case's size (not the file: nothing to verify).
+        floors = floor_servers(bench, a.cases) if "floor" in a.only else {}
+        for c, f in floors.items():
+            b.run_wrk(f.port, c, bench.docroot, 1)
         b.log("us per request: server user + kernel, wrk user + kernel; switches per request")
         for r in range(a.rounds):
             for case in a.cases:
-                for s in servers:
+                for s in servers + ([floors[case]] if floors else []):
                     m = measure(s, case, bench.docroot, a.dur)
                     b.log(f"round {r + 1} {case:6s} {s.name:12s} {m['rps']:9,.0f} req/s  "
                           f"server {m['srv_user']:5.2f} + {m['srv_kernel']:5.2f}  "

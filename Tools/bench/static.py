@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Static-file benchmark: Capuchin vs nginx, h2o and lighttpd on the standard docroot.
 
-usage: static.py [--only capuchin,nginx,h2o,lighttpd] [--dur S] [--rounds N]
+usage: static.py [--only capuchin,capuchin-base,nginx,h2o,lighttpd] [--dur S] [--rounds N]
                  [--cases small,medium,large,mix] [--warmup S] [--keep]
-Env: CAPUCHIN_BIN (else a release build in .build-bench2), DUR, ROUNDS (defaults).
+Env: CAPUCHIN_BIN (else a release build in .build-bench2), DUR, ROUNDS (defaults);
+CAPUCHIN_BASE_BIN: another build run as `capuchin-base` with capuchin's settings (before
+and after a change, alternating in one run; listed with --only).
 """
 import argparse
 import os
@@ -14,13 +16,13 @@ import benchlib as b
 # capuchin: the default config (every cache hit revalidated with stat).
 # capuchin-r1: revalidate_interval 1 s, the freshness lighttpd's default stat
 # cache gives (nginx here runs open_file_cache_valid 60s).
-SERVERS = ["capuchin", "capuchin-r1", "nginx", "h2o", "lighttpd"]
-OURS = ["capuchin", "capuchin-r1"]
+SERVERS = ["capuchin", "capuchin-r1", "nginx", "h2o", "lighttpd", "capuchin-base"]
+OURS = ["capuchin", "capuchin-r1", "capuchin-base"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", type=b.csv_list(SERVERS), default=SERVERS, help="servers to run")
+    ap.add_argument("--only", type=b.csv_list(SERVERS), default=SERVERS[:-1], help="servers to run")
     ap.add_argument("--dur", type=int, default=int(os.environ.get("DUR", 10)), help="seconds per wrk run")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 3)))
     ap.add_argument("--cases", type=b.csv_list(list(b.CASES)), default=list(b.CASES))
@@ -38,7 +40,9 @@ def main():
         servers = []
         for name in a.only:
             if name in OURS:
-                binary = b.find_capuchin()
+                binary = os.environ.get("CAPUCHIN_BASE_BIN", "") if name == "capuchin-base" else b.find_capuchin()
+                if not os.access(binary, os.X_OK):
+                    raise RuntimeError("capuchin-base needs CAPUCHIN_BASE_BIN, an executable capuchin build")
                 no_cache, cache_dir = b.capuchin_cache_flags(binary)
                 b.log(f"capuchin: {binary}  (cache flags: --no-cache {'yes' if no_cache else 'NOT accepted'}, "
                       f"--cache-dir {'yes' if cache_dir else 'NOT accepted'}; cache at the build's default)")
