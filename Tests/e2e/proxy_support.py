@@ -12,6 +12,20 @@ import urllib.parse
 from conftest import Server, free_port
 
 
+_PATTERN = bytes(i % 251 for i in range(251)) * 300
+
+
+def big_block(offset, n):
+    """Bytes offset..offset+n of the repeating 0..250 pattern the /p/big bodies carry."""
+    start = offset % 251
+    out = bytearray()
+    while len(out) < n:
+        take = min(n - len(out), len(_PATTERN) - start)
+        out += _PATTERN[start:start + take]
+        start = 0
+    return bytes(out)
+
+
 class BackendHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -40,6 +54,27 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         extra = []
         if path.startswith("/p/v/"):
             return self.validated()
+        if path.startswith("/p/big"):
+            # /p/big/NAME?size=N&chunk=C&delay=S: a cacheable body of N bytes sent C at a time, S seconds apart.
+            q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+            size, chunk, delay = int(q.get("size", 1 << 20)), int(q.get("chunk", 65536)), float(q.get("delay", 0))
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.send_header("Cache-Control", "max-age=60")
+            self.send_header("X-Backend", backend.name)
+            self.end_headers()
+            sent = 0
+            try:
+                while sent < size:
+                    n = min(chunk, size - sent)
+                    self.wfile.write(bytes((sent + i) % 251 for i in range(n)) if n <= 4096 else big_block(sent, n))
+                    self.wfile.flush()
+                    sent += n
+                    if delay:
+                        time.sleep(delay)
+            except OSError:
+                pass
+            return
         if path.startswith("/p/health"):
             # The health check target: 503 while the backend is failing.
             if backend.failing:

@@ -44,6 +44,14 @@ public struct CoalescingWaitlist<Key: Hashable, Waiter> {
         (pending.removeValue(forKey: key) ?? []).map(\.waiter)
     }
 
+    /// The waiters of `key` so far that `wanted` picks, removed from it; the
+    /// fetch stays in flight (the others, and later callers, still follow it).
+    public mutating func takeWaiters(_ key: Key, where wanted: (Waiter) -> Bool) -> [Waiter] {
+        guard let list = pending[key] else { return [] }
+        pending[key] = list.filter { !wanted($0.waiter) }
+        return list.filter { wanted($0.waiter) }.map(\.waiter)
+    }
+
     public func isInFlight(_ key: Key) -> Bool { pending[key] != nil }
     public func waiterCount(_ key: Key) -> Int { pending[key]?.count ?? 0 }
     /// Keys with a fetch in flight.

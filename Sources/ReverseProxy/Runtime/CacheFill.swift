@@ -37,6 +37,13 @@ final class CacheFill {
         return true
     }
 
+    /// Whether the body is still being written to the store.
+    var isStoring: Bool { writer != nil }
+    /// Body bytes written so far.
+    var bytesWritten: Int { writer?.bytesWritten ?? 0 }
+    /// The file the body is being written to (its waiters read it as it grows).
+    var bodyPath: String? { writer?.tempPath }
+
     /// Seconds the response being stored stays fresh (nil when not storing).
     var ttl: Int64? {
         guard let s = stored else { return nil }

@@ -154,7 +154,10 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         // The leader may finish on another worker: a waiter's answer is posted to its own.
         let poster = worker.loop.poster
         let waiter = WorkerBound((stale: stale, route: pool, worker: worker, sink: sink))
-        switch coalescing.join(primary, onResult: { [self] outcome in
+        // A plain GET can stream the response its leader is storing; one with
+        // preconditions or a Range waits for the stored response.
+        let streams = !ConditionalEvaluator.hasPreconditionOrRange(request.headers)
+        switch coalescing.join(primary, acceptsInterim: streams, onResult: { [self] outcome in
             poster.post {
                 let w = waiter.value
                 self.follow(outcome, request: request, primary: primary, stale: w.stale, route: w.route, worker: w.worker,
@@ -166,6 +169,9 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             exchange.forward = expired != nil ? .stale : cache.missReason(primary: primary)
             stale?.attach(to: exchange)
             exchange.onComplete = { [coalescing] outcome in coalescing.complete(primary, with: outcome) }
+            exchange.onStreamReady = { [coalescing] body in coalescing.publish(primary, .streaming(body)) }
+            // Its client leaving must not cancel what the waiters wait for.
+            exchange.continuesWithoutClient = true
             exchange.begin()
         case .follower(let ticket):
             sink.onCancel = { [coalescing] in coalescing.cancel(primary, ticket: ticket) }
@@ -197,21 +203,47 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         exchange.begin()
     }
 
-    /// A coalesced waiter: serve what the leader stored, else fetch on its own.
+    /// A coalesced waiter: stream what the leader is storing, serve what it
+    /// stored, serve stale (or an error) when its origin failed; fetch on its
+    /// own only when the leader's response was not stored (it may be private).
     private func follow(_ outcome: UpstreamExchange.Outcome, request: HTTPRequest, primary: String,
                         stale: StaleRevalidation?, route: PoolRuntime, worker: ProxyWorker, client: ClientInfo, sink: ResponseSink) {
         guard !sink.isCancelled else { return }
         sink.onCancel = nil
         let now = Clock.wallNanos() / 1_000_000_000
+        if case .streaming(let body) = outcome {
+            if body.vary.matches(request.headers) {
+                let waiter = StreamingWaiter(body: body, sink: sink, poster: worker.loop.poster)
+                let status = CacheStatus.forwarded(.uriMiss, status: body.status, stored: true, collapsed: true)
+                if request.method == "GET" && waiter.start(cacheStatus: status) { return }
+            }
+            // Stored meanwhile (the file was renamed), or another variant: a lookup decides.
+            if let cache, let found = cache.lookup(request, primary: primary, now: now), case .fresh = found.use,
+               let r = cache.response(for: found.object, request: request, now: now, via: via, served: .collapsed(found.object.response.status)) {
+                sink.respond(r)
+                return
+            }
+            return follow(.notStored, request: request, primary: primary, stale: stale, route: route, worker: worker, client: client, sink: sink)
+        }
         if case .stored(let object) = outcome, object.response.vary.matches(request.headers),
            let r = cache?.response(for: object, request: request, now: now, via: via, served: .collapsed(object.response.status)) {
             sink.respond(r)
             return
         }
-        // The leader's origin failed: serve what this waiter may serve stale.
-        if case .failed = outcome, let stale, stale.staleIfError,
-           let r = cache?.response(for: stale.stale, request: request, now: now, via: via, served: .staleIfError(status: nil)) {
-            sink.respond(r)
+        // The leader's origin failed: serve what this waiter may serve stale,
+        // else the error, without a second origin request per waiter.
+        if case .failed = outcome {
+            if let stale, stale.staleIfError,
+               let r = cache?.response(for: stale.stale, request: request, now: now, via: via, served: .staleIfError(status: nil)) {
+                sink.respond(r)
+                return
+            }
+            var h = HTTPHeaders()
+            h.add("Content-Type", "text/plain; charset=utf-8")
+            h.add("Cache-Control", "no-store")
+            h.add(CacheStatus.fieldName, CacheStatus.forwarded(.uriMiss, status: nil, collapsed: true))
+            sink.respond(Response(status: 502, headers: h,
+                                  body: .bytes(Array("502 Bad Gateway: the origin request this one waited for failed\n".utf8))))
             return
         }
         let exchange = UpstreamExchange(route: route, worker: worker, request: request, client: client, sink: sink)

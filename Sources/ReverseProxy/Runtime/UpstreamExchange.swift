@@ -13,6 +13,8 @@ final class UpstreamExchange: OutboundHandler {
         case stored(CachedObject)
         case notStored
         case failed
+        /// Interim, for coalesced waiters: the response is being stored; stream it.
+        case streaming(StreamingBody)
     }
 
     let route: PoolRuntime
@@ -27,6 +29,11 @@ final class UpstreamExchange: OutboundHandler {
     var forward: CacheStatus.Forward?
     /// Called once when the exchange ends (coalescing leader).
     var onComplete: ((Outcome) -> Void)?
+    /// Called when a response begins to be stored (coalescing leader): its
+    /// waiters can stream it from the body file as it arrives.
+    var onStreamReady: ((StreamingBody) -> Void)?
+    /// The fetch goes on when the client leaves (others wait for it); set for coalescing leaders.
+    var continuesWithoutClient = false
     /// Sees the backend's head before anything is relayed. Non-nil: the hook
     /// answered the client itself (a 304 refreshing a stored response, or
     /// stale-if-error); the backend's body is read and dropped and the
@@ -51,6 +58,10 @@ final class UpstreamExchange: OutboundHandler {
     private var done = false
     /// Set when `interceptHead` took the response: its body is not relayed.
     private var intercepted: Outcome?
+    /// The response being stored, as its coalesced waiters read it.
+    private var stream: StreamingBody?
+    /// The client left while others wait for this fetch: it goes on, storing, relaying nothing.
+    private var clientGone = false
 
     init(route: PoolRuntime, worker: ProxyWorker, request: HTTPRequest, client: ClientInfo, sink: ExchangeClient) {
         self.route = route
@@ -179,6 +190,7 @@ final class UpstreamExchange: OutboundHandler {
         done = true
         timer?.cancel()
         if isFailure(outcome) { fill?.abort() }
+        if case .stored = outcome { stream?.complete() } else { stream?.fail() }
         sink.onDrain = nil
         let cb = onComplete
         onComplete = nil
@@ -187,9 +199,16 @@ final class UpstreamExchange: OutboundHandler {
 
     private func isFailure(_ o: Outcome) -> Bool { if case .failed = o { return true } else { return false } }
 
-    /// The client left: drop the backend connection (its response is unread).
+    /// The client left: drop the backend connection (its response is unread),
+    /// unless coalesced waiters depend on this fetch: then it goes on.
     private func cancel() {
         guard !done else { return }
+        if continuesWithoutClient {
+            clientGone = true
+            sink.onDrain = nil
+            connection?.resumeReading()
+            return
+        }
         connection?.close()
         connection = nil
         if let i = backend { route.pool.backends[i].requestFinished(); backend = nil }
@@ -303,13 +322,28 @@ final class UpstreamExchange: OutboundHandler {
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward, status: h.status, detail: fill?.notStoredReason))
         }
         headSent = true
+        if let fill, fill.isStoring, let onStreamReady, let path = fill.bodyPath {
+            var shared = headers
+            shared.remove("X-Cache")
+            shared.remove(CacheStatus.fieldName)
+            let s = StreamingBody(status: h.status, headers: shared, chunked: framing == .chunked, path: path,
+                                  vary: VaryKey(responseHeaders: h.headers, request: request.headers))
+            stream = s
+            onStreamReady(s)
+        }
         var response = Response(status: h.status, headers: headers)
         response.carriesDate = carriesDate
-        sink.start(response)
+        if !clientGone { sink.start(response) }
     }
 
     private func relayBody(_ b: [UInt8]) {
-        fill?.append(b)
+        if let fill {
+            fill.append(b)
+            if let stream {
+                if fill.isStoring { stream.appended(total: fill.bytesWritten) } else { stream.fail() }
+            }
+        }
+        if clientGone { return }
         sink.write(framing == .chunked ? ChunkedEncoder.chunk(b) : b)
         if sink.isCongested, let c = connection {
             c.pauseReading()
@@ -323,11 +357,14 @@ final class UpstreamExchange: OutboundHandler {
             keepOrCloseConnection()
             return finish(outcome)
         }
-        if framing == .chunked { sink.write(ChunkedEncoder.end) }
+        if framing == .chunked && !clientGone { sink.write(ChunkedEncoder.end) }
         let stored = fill?.commit()
+        let status = parser.head?.status ?? 0
         keepOrCloseConnection()
-        finish(stored.map { .stored($0) } ?? .notStored)
-        sink.finish()
+        // An origin error not stored counts as a failure for coalesced waiters:
+        // they get an error (or stale) rather than each asking the failing origin again.
+        finish(stored.map { .stored($0) } ?? (CacheRules.isServerError(status) ? .failed : .notStored))
+        if !clientGone { sink.finish() }
     }
 
     /// The response is complete: the connection goes back to the idle pool

@@ -1,0 +1,70 @@
+import HTTPCore
+import Synchronization
+
+/// A response a coalescing leader is storing, readable by its waiters while
+/// it arrives (read-while-write, as Varnish's streaming and ATS's read-while-
+/// writer): the head as the leader's client got it, and the body file being
+/// written, which each waiter reads from its own descriptor at its own pace.
+/// Memory stays bounded however large the body: the bytes live in the file.
+/// Thread-safe: the leader appends on its worker, waiters read on theirs.
+public final class StreamingBody: Sendable {
+    public let status: Int
+    /// The client-facing head fields (framing fields included), without X-Cache and Cache-Status.
+    public let headers: HTTPHeaders
+    /// Whether the body is sent chunked (an origin body of unknown length).
+    public let chunked: Bool
+    /// The leader's temporary body file (renamed when stored: open it early).
+    public let path: String
+    public let vary: VaryKey
+
+    /// How far the body has arrived and how it ended.
+    public enum End: Sendable, Equatable { case open, complete, failed }
+
+    private struct State {
+        var written = 0
+        var end = End.open
+        /// Waiters that caught up: woken once when more arrives or the body ends.
+        var wakers: [@Sendable () -> Void] = []
+    }
+    private let state = Mutex(State())
+
+    public init(status: Int, headers: HTTPHeaders, chunked: Bool, path: String, vary: VaryKey) {
+        self.status = status
+        self.headers = headers
+        self.chunked = chunked
+        self.path = path
+        self.vary = vary
+    }
+
+    /// Bytes written so far and whether the body ended.
+    public var progress: (written: Int, end: End) { state.withLock { ($0.written, $0.end) } }
+
+    /// The progress, or nil after registering `wake` when nothing past
+    /// `offset` has arrived and the body is still open (`wake` then runs once,
+    /// on the leader's thread, when that changes).
+    public func progress(beyond offset: Int, orWake wake: @escaping @Sendable () -> Void) -> (written: Int, end: End)? {
+        state.withLock { s in
+            if s.written > offset || s.end != .open { return (s.written, s.end) }
+            s.wakers.append(wake)
+            return nil
+        }
+    }
+
+    /// The leader appended: `total` bytes are in the file.
+    public func appended(total: Int) { update { $0.written = total } }
+
+    /// The whole body is in the file (and the response stored).
+    public func complete() { update { $0.end = .complete } }
+
+    /// The fetch failed or stopped storing: readers stop where they are.
+    public func fail() { update { if $0.end == .open { $0.end = .failed } } }
+
+    private func update(_ change: (inout State) -> Void) {
+        let wakers = state.withLock { s -> [@Sendable () -> Void] in
+            change(&s)
+            defer { s.wakers = [] }
+            return s.wakers
+        }
+        for w in wakers { w() }
+    }
+}

@@ -1,0 +1,138 @@
+"""Streaming coalescing (issue 14, item 7): waiters of a coalesced miss get the
+response as the leader receives it, read from the body file being written;
+one origin fetch; a leader whose client leaves keeps fetching for the others;
+an origin failure answers every waiter without a second origin request."""
+import socket
+import threading
+import time
+
+import pytest
+
+from proxy_support import Backend, big_block, fetch, proxy_config
+
+
+@pytest.fixture
+def backend():
+    b = Backend("origin")
+    yield b
+    b.stop()
+
+
+def read_response(port, path, results, i, started, stop_after=None):
+    """GET path on a raw socket; records (time of first byte, status line, body bytes, complete)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % path.encode())
+        buf = b""
+        first = None
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(65536)
+            if not d:
+                break
+            first = first or time.monotonic()
+            buf += d
+        head, _, body = buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        while len(body) < length:
+            if stop_after is not None and len(body) >= stop_after:
+                break
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            body += d
+        results[i] = (first - started, head.split(b"\r\n")[0], head, body, len(body) == length)
+    except OSError as e:
+        results[i] = (None, b"", b"", b"", repr(e))
+    finally:
+        s.close()
+
+
+def test_waiters_stream_the_leaders_response_as_it_arrives(server_factory, docroot, backend, tmp_path):
+    # 32 MiB sent in 64 KiB pieces 4 ms apart: about 2 s at the origin.
+    size = 32 << 20
+    path = "/p/big/a?size=%d&chunk=65536&delay=0.004" % size
+    s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair",
+                                    cache_dir=str(tmp_path / "cache"), cache_extra={"max_object_size": "64m"}))
+    results = [None] * 20
+    started = time.monotonic()
+    threads = [threading.Thread(target=read_response, args=(s.port, path, results, i, started)) for i in range(20)]
+    for t in threads:
+        t.start()
+        time.sleep(0.005)
+    for t in threads:
+        t.join(60)
+    done = time.monotonic() - started
+    want = big_block(0, size)
+    assert backend.count(path) == 1, "one origin fetch for every client"
+    for i, r in enumerate(results):
+        first, status, head, body, complete = r
+        assert status == b"HTTP/1.1 200 OK" and complete is True and body == want, (i, status, complete, len(body))
+        # Every client's first byte long before the whole body had arrived at the proxy.
+        assert first < done / 2, (i, first, done)
+    collapsed = [r for r in results if b"collapsed" in r[2]]
+    assert len(collapsed) == 19, [r[2] for r in results]
+
+
+def test_a_leader_whose_client_leaves_keeps_fetching_for_the_waiters(server_factory, docroot, backend, tmp_path):
+    size = 8 << 20
+    path = "/p/big/b?size=%d&chunk=65536&delay=0.002" % size
+    s = server_factory(proxy_config(docroot, [backend.address], cache_dir=str(tmp_path / "cache")))
+    results = [None] * 6
+    started = time.monotonic()
+    # The first client (the leader) hangs up after 256 KiB.
+    leader = threading.Thread(target=read_response, args=(s.port, path, results, 0, started, 256 << 10))
+    leader.start()
+    time.sleep(0.1)
+    waiters = [threading.Thread(target=read_response, args=(s.port, path, results, i, started)) for i in range(1, 6)]
+    for t in waiters:
+        t.start()
+    for t in [leader] + waiters:
+        t.join(60)
+    want = big_block(0, size)
+    for i in range(1, 6):
+        assert results[i][4] is True and results[i][3] == want, (i, results[i][1], len(results[i][3]))
+    assert backend.count(path) == 1
+    # And it was stored whole: the next request is a hit.
+    assert fetch(s, path, headers={"Host": "t"})[1]["x-cache"] == "HIT"
+
+
+def test_an_origin_failure_answers_every_waiter_without_a_second_fetch(server_factory, docroot, backend, tmp_path):
+    # /p/v/ answers 503 while failing, after a delay: the waiters pile up behind the leader.
+    backend.failing = True
+    path = "/p/v/fail?delay=0.5"
+    s = server_factory(proxy_config(docroot, [backend.address], cache_dir=str(tmp_path / "cache")))
+    out = [None] * 10
+
+    def get(i):
+        out[i] = fetch(s, path)[0]
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join(30)
+    assert all(st in (502, 503) for st in out), out
+    assert backend.kinds("/p/v/fail")["error"] == 1, "the waiters did not each go to the origin"
+
+
+def test_an_origin_timeout_answers_every_waiter_without_a_second_fetch(server_factory, docroot, backend, tmp_path):
+    s = server_factory(proxy_config(docroot, [backend.address], attempts=1, first_byte="500ms",
+                                    cache_dir=str(tmp_path / "cache")))
+    out = [None] * 8
+
+    def get(i):
+        out[i] = fetch(s, "/p/hang/x")[0]
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join(30)
+    assert sorted(out) == [502] * 7 + [504], out
+    assert backend.count("/p/hang/x") == 1
