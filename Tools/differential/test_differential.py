@@ -216,7 +216,7 @@ CHUNKED_STRICTER = {
     "whitespace": "trailer lines are checked like header lines",
     "control character": "trailer lines are checked like header lines",
     "obsolete line folding": "trailer lines are checked like header lines",
-    "invalid character in field name": "trailer lines are checked like header lines",
+    "invalid header field name": "trailer lines are checked like header lines",
     "field line without a colon": "trailer lines are checked like header lines",
     "empty field name": "trailer lines are checked like header lines",
     "framing field in trailer section": "Content-Length/Transfer-Encoding/Host/Trailer are refused in trailers (RFC 9110 6.5.1)",

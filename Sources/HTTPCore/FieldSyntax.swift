@@ -1,9 +1,8 @@
-import HTTPCore
-
-/// RFC 9110 section 5 character classes and list splitting, shared by the
-/// response parser, the header rewriters and Cache-Control parsing.
-enum FieldSyntax {
-    static func isToken<S: Sequence>(_ s: S) -> Bool where S.Element == UInt8 {
+/// RFC 9110 section 5 on field values held as Strings: tokens, list splitting,
+/// quoted strings; shared by the response parser, the proxy's header rewriters
+/// and Cache-Control parsing. Byte classes come from `ByteClass`, the one table.
+public enum FieldSyntax {
+    public static func isToken<S: Sequence>(_ s: S) -> Bool where S.Element == UInt8 {
         var any = false
         for c in s {
             if !ByteClass.isToken(c) { return false }
@@ -12,13 +11,13 @@ enum FieldSyntax {
         return any
     }
 
-    static func isToken(_ s: String) -> Bool { isToken(s.utf8) }
+    public static func isToken(_ s: String) -> Bool { isToken(s.utf8) }
 
     /// A value that can be written as a field value without breaking framing.
-    static func isValidFieldValue(_ s: String) -> Bool { s.utf8.allSatisfy(ByteClass.isFieldValueByte) }
+    public static func isValidFieldValue(_ s: String) -> Bool { s.utf8.allSatisfy(ByteClass.isFieldValueByte) }
 
     /// Removes leading and trailing SP/HTAB.
-    static func trimOWS(_ s: Substring) -> Substring {
+    public static func trimOWS(_ s: Substring) -> Substring {
         var lo = s.startIndex, hi = s.endIndex
         while lo < hi, s[lo] == " " || s[lo] == "\t" { lo = s.index(after: lo) }
         while hi > lo {
@@ -30,7 +29,7 @@ enum FieldSyntax {
 
     /// Splits a comma-separated list (RFC 9110 5.6.1) across every given field
     /// value, honouring quoted strings; empty elements are dropped.
-    static func listElements(_ values: [String]) -> [Substring] {
+    public static func listElements(_ values: [String]) -> [Substring] {
         var out: [Substring] = []
         for value in values {
             var start = value.startIndex
@@ -62,7 +61,7 @@ enum FieldSyntax {
 
     /// The content of a quoted-string (without quotes, escapes resolved), or
     /// the input itself when it is not quoted.
-    static func unquote(_ s: Substring) -> Substring {
+    public static func unquote(_ s: Substring) -> Substring {
         guard s.count >= 2, s.first == "\"", s.last == "\"" else { return s }
         let inner = s.dropFirst().dropLast()
         guard inner.contains("\\") else { return inner }
@@ -75,7 +74,7 @@ enum FieldSyntax {
     }
 
     /// ASCII lowercase (header names and directives are ASCII).
-    static func lowercased<S: StringProtocol>(_ s: S) -> String {
-        String(decoding: s.utf8.map { ($0 >= 65 && $0 <= 90) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    public static func lowercased<S: StringProtocol>(_ s: S) -> String {
+        String(decoding: s.utf8.map(ByteClass.lower), as: UTF8.self)
     }
 }
