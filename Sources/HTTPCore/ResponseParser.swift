@@ -251,9 +251,10 @@ public struct ResponseParser: Sendable {
     /// chunked alone, and differing or invalid lengths are all errors.
     private func framing(status: Int, version: HTTPVersion, headers: HTTPHeaders) throws -> ResponseFraming {
         if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 { return .noBody }
+        let lengths = headers.values("Content-Length")
         if headers.contains("Transfer-Encoding") {
             if version == .http10 { throw ResponseParseError("Transfer-Encoding in an HTTP/1.0 response") }
-            if headers.contains("Content-Length") { throw ResponseParseError("both Transfer-Encoding and Content-Length") }
+            if !lengths.isEmpty { throw ResponseParseError("both Transfer-Encoding and Content-Length") }
             let values = headers.values("Transfer-Encoding")
             let codings = FieldSyntax.listElements(values)
             guard codings.count == 1, String(codings[0]).caseInsensitiveEquals("chunked") else {
@@ -261,15 +262,27 @@ public struct ResponseParser: Sendable {
             }
             return .chunked
         }
-        if headers.contains("Content-Length") {
-            let lengths = FieldSyntax.listElements(headers.values("Content-Length"))
-            guard let first = lengths.first else { throw ResponseParseError("empty Content-Length") }
-            for l in lengths where l != first { throw ResponseParseError("conflicting Content-Length values") }
-            guard first.utf8.count <= 18, first.utf8.allSatisfy(ByteClass.isDigit), let n = Int(first) else {
-                throw ResponseParseError("invalid Content-Length \"\(first)\"")
-            }
-            return .contentLength(n)
-        }
+        if !lengths.isEmpty { return .contentLength(try Self.contentLength(lengths)) }
         return .untilClose
+    }
+
+    /// Content-Length (RFC 9112 6.3 rule 5): every field and list element the
+    /// same 1 to 18 digits; an empty element is refused (the field is not a
+    /// list, only a repetition of one value is tolerated).
+    private static func contentLength(_ values: [String]) throws -> Int {
+        var length: Substring?
+        for value in values {
+            for element in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let digits = FieldSyntax.trimOWS(element)
+                guard !digits.isEmpty else { throw ResponseParseError("empty Content-Length") }
+                guard digits.utf8.count <= 18, digits.utf8.allSatisfy(ByteClass.isDigit) else {
+                    throw ResponseParseError("invalid Content-Length \"\(digits)\"")
+                }
+                if let length, length != digits { throw ResponseParseError("conflicting Content-Length values") }
+                length = digits
+            }
+        }
+        guard let length, let n = Int(length) else { throw ResponseParseError("empty Content-Length") }
+        return n
     }
 }

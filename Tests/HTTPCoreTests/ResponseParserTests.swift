@@ -5,26 +5,9 @@ final class ResponseParserTests: XCTestCase {
     /// Feeds `text` in pieces of `step` bytes, then EOF; returns head, body, trailers.
     private func parse(_ text: String, method: String = "GET", step: Int = Int.max, eof: Bool = true) throws
         -> (head: HTTPResponseHead?, body: String, trailers: HTTPHeaders?, interim: [Int], parser: ResponseParser) {
-        var p = ResponseParser(requestMethod: method)
-        let bytes = Array(text.utf8)
-        var events: [ResponseEvent] = []
-        var i = 0
-        while i < bytes.count {
-            let j = min(bytes.count, i + step)
-            events += try p.feed(Array(bytes[i..<j]))
-            i = j
-        }
-        if eof { events += try p.finishAtEOF() }
-        var head: HTTPResponseHead?, body: [UInt8] = [], trailers: HTTPHeaders?, interim: [Int] = []
-        for e in events {
-            switch e {
-            case .informational(let h): interim.append(h.status)
-            case .head(let h): head = h
-            case .body(let b): body += b
-            case .end(let t): trailers = t
-            }
-        }
-        return (head, String(decoding: body, as: UTF8.self), trailers, interim, p)
+        let r = ResponseCorpusTests.run(Array(text.utf8), method: method, step: step, eof: eof)
+        if let error = r.error { throw ResponseParseError(error) }
+        return (r.parser.head, String(decoding: r.body, as: UTF8.self), r.trailers, r.interim, r.parser)
     }
 
     private func assertInvalid(_ text: String, method: String = "GET", _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
