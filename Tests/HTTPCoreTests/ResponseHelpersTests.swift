@@ -17,6 +17,16 @@ final class ResponseHelpersTests: XCTestCase {
         XCTAssertEqual(String(decoding: open, as: UTF8.self), "HTTP/1.0 200 OK\r\n")
     }
 
+    func testHeadSerializerUncheckedForParsedFields() {
+        let head = HeadSerializer.serialize(startLine: "GET /a HTTP/1.1", headers: HTTPHeaders([("Host", "b"), ("X-Empty", "")]))
+        XCTAssertEqual(String(decoding: head, as: UTF8.self), "GET /a HTTP/1.1\r\nHost: b\r\nX-Empty: \r\n\r\n")
+        var out: [UInt8] = []
+        HeadSerializer.appendField(name: "Server", value: "capuchin", to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "Server: capuchin\r\n")
+        XCTAssertThrowsError(try HeadSerializer.appendCheckedField(name: "X", value: "a\u{0}b", to: &out))
+        XCTAssertEqual(out.count, 18, "a refused field writes nothing")
+    }
+
     func testMultipartLayout() {
         let m = MultipartByteranges(boundary: "B")
         let (heads, length) = m.layout(ranges: [0...1, 5...9], totalLength: 10, contentType: "text/plain")
