@@ -135,19 +135,20 @@ public struct ResponseParser: Sendable {
         let start = buffer.count
         let take = min(input.count - i, limits.maxHeadBytes - start + 1)
         buffer.append(contentsOf: input[i..<(i + take)])
-        let found = try buffer.withUnsafeBytes { whole -> Int? in
-            let searchable = min(whole.count, limits.maxHeadBytes)
-            guard let end = try Self.headEnd(UnsafeRawBufferPointer(rebasing: whole[..<searchable]), from: max(0, start - 3)) else {
-                return nil
-            }
-            try headComplete(UnsafeRawBufferPointer(rebasing: whole[..<end]), events: &events)
-            return end
+        // Moved out (no copy: the array stays uniquely referenced) so that parsing,
+        // which mutates self, does not overlap an access to self.buffer.
+        let collected = buffer
+        buffer = []
+        let searchable = min(collected.count, limits.maxHeadBytes)
+        let found = try collected.withUnsafeBytes {
+            try Self.headEnd(UnsafeRawBufferPointer(rebasing: $0[..<searchable]), from: max(0, start - 3))
         }
         guard let end = found else {
-            if buffer.count > limits.maxHeadBytes { throw headTooLarge() }
+            if collected.count > limits.maxHeadBytes { throw headTooLarge() }
+            buffer = collected
             return take
         }
-        buffer = []
+        try collected.withUnsafeBytes { try headComplete(UnsafeRawBufferPointer(rebasing: $0[..<end]), events: &events) }
         return end - start
     }
 
