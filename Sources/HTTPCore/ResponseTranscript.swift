@@ -38,9 +38,23 @@ struct ResponseTranscript {
     }
 
     /// Everything but the error's wording, for comparing two splits of one input.
-    var outline: String {
-        let head = parser.head.map { "\($0.status) \($0.framing) keepAlive=\($0.keepAlive) fields=\($0.headers.count)" } ?? "no head"
-        return "\(error == nil ? "accepted" : "refused") \(head) interim=\(interim) body=\(body) "
-            + "trailers=\(trailers?.count ?? -1) complete=\(parser.isComplete) excess=\(parser.sawExcessData)"
+    struct Outline: Equatable {
+        var accepted: Bool
+        var status: Int?
+        var framing: ResponseFraming?
+        var keepAlive: Bool?
+        var fieldCount: Int?
+        var interim: [Int]
+        var body: [UInt8]
+        var trailerCount: Int?
+        var complete: Bool
+        var excess: Bool
+    }
+
+    var outline: Outline {
+        let head = parser.head
+        return Outline(accepted: error == nil, status: head?.status, framing: head?.framing, keepAlive: head?.keepAlive,
+                       fieldCount: head?.headers.count, interim: interim, body: body, trailerCount: trailers?.count,
+                       complete: parser.isComplete, excess: parser.sawExcessData)
     }
 }
