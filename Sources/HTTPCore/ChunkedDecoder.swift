@@ -8,6 +8,10 @@ public struct ChunkedLimits: Sendable {
     public var maxTrailerBytes: Int = 8192
     /// Most trailer fields; over it: 431.
     public var maxTrailerCount: Int = 32
+    /// Largest single chunk; over it: 400. Requests are bounded by
+    /// `maxBodyBytes` instead; a response body has no total bound, so its
+    /// parser bounds each chunk's size here.
+    public var maxChunkSize: Int = Int.max
 
     public init() {}
 }
@@ -50,7 +54,7 @@ public struct ChunkedDecoder: Sendable {
                 // bytes that can never be valid are refused at once.
                 let c = input[i]
                 i += 1
-                if line.isEmpty, ByteClass.hexValue(c) == nil { throw fail(400, "invalid chunk size") }
+                if line.isEmpty, ByteClass.hexValue(c) == nil { throw fail(400, "missing chunk size") }
                 try checkLineByte(c)
                 line.append(c)
                 if line.count > limits.maxSizeLineBytes { throw fail(400, "chunk-size line too long") }
@@ -108,7 +112,12 @@ public struct ChunkedDecoder: Sendable {
             size = size << 4 | h
             i += 1
         }
-        guard i > 0 else { throw fail(400, "invalid chunk size") }
+        guard i > 0 else { throw fail(400, "missing chunk size") }
+        if size > limits.maxChunkSize { throw fail(400, "chunk size too large") }
+        // After the digits only BWS or ";" may follow: anything else is part of a bad size.
+        if i < n - 2, b[i] != UInt8(ascii: ";"), b[i] != ByteClass.sp, b[i] != ByteClass.htab {
+            throw fail(400, "invalid chunk size")
+        }
         try Self.checkExtensions(b, from: i, to: n - 2)
         line.removeAll(keepingCapacity: true)
         if size > limits.maxBodyBytes - bodyBytes { throw fail(413, "chunked body too large") }

@@ -24,9 +24,9 @@ struct FieldLine {
         if i == n { return nil }
         let sep = p[i]
         if sep != UInt8(ascii: ":") {
-            if sep == ByteClass.sp || sep == ByteClass.htab { throw HTTPParseError(status: 400, reason: "whitespace between field name and colon") }
+            if sep == ByteClass.sp || sep == ByteClass.htab { throw HTTPParseError(status: 400, reason: "invalid header field name: whitespace before the colon") }
             if sep == ByteClass.cr || sep == ByteClass.lf { throw HTTPParseError(status: 400, reason: "field line without a colon") }
-            throw HTTPParseError(status: 400, reason: "invalid character in field name")
+            throw HTTPParseError(status: 400, reason: "invalid header field name: invalid character")
         }
         guard i > start else { throw HTTPParseError(status: 400, reason: "empty field name") }
         let name = start..<i

@@ -1,9 +1,11 @@
-/// What the fuzzer (Tools/fuzz) runs on each input, and what CorpusTests
-/// replays on every corpus file: every HTTPCore entry point that takes
-/// untrusted bytes, with invariants that trap (a finding) when broken.
+/// What the fuzzer (Tools/fuzz) runs on each input, and what CorpusTests and
+/// ResponseCorpusTests replay on every corpus file: every HTTPCore entry point
+/// that takes untrusted bytes (request and response parsers, chunked decoder,
+/// field helpers), with invariants that trap (a finding) when broken.
 public enum FuzzTarget {
     public static func check(_ bytes: UnsafeRawBufferPointer) {
         checkParser(bytes)
+        checkResponseParser(bytes)
         checkChunked(bytes)
         checkFieldHelpers(bytes)
     }
@@ -34,6 +36,39 @@ private func checkParser(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count <= limits.maxRequestLine + limits.maxHeaderBytes + 64, "incomplete past the limits")
     case .invalid(let error):
         precondition([400, 414, 431, 501, 505].contains(error.status), "unexpected status \(error.status)")
+    }
+}
+
+/// A response parsed whole and byte by byte gets the same verdict, head and
+/// body; a body has the length its framing says; a response to HEAD has none.
+private func checkResponseParser(_ bytes: UnsafeRawBufferPointer) {
+    var limits = ResponseParserLimits()
+    limits.maxHeadBytes = 2048   // small limits so the fuzzer reaches them
+    limits.maxHeaderCount = 20
+    limits.maxChunkLine = 256
+    limits.maxTrailerBytes = 512
+    limits.maxTrailerCount = 8
+    limits.maxInterimResponses = 3
+    // GET whole and byte by byte; HEAD whole (its split behaves as GET's head does).
+    for method in ["GET", "HEAD"] {
+        let whole = ResponseTranscript(bytes, method: method, limits: limits, step: bytes.count)
+        if method == "GET" {
+            let single = ResponseTranscript(bytes, method: method, limits: limits, step: 1)
+            precondition((whole.error == nil) == (single.error == nil), "response split changes the verdict")
+            precondition(whole.error != nil || whole.outline == single.outline, "response split changes the response")
+        }
+        guard whole.error == nil, let head = whole.parser.head else { continue }
+        precondition(head.status >= 200 && head.status <= 599 && head.status != 101, "final status out of range")
+        precondition(whole.interim.count <= limits.maxInterimResponses && whole.interim.allSatisfy { $0 >= 100 && $0 < 200 && $0 != 101 },
+                     "interim responses out of range")
+        precondition(whole.trailers != nil && whole.parser.isComplete, "complete response without its end")
+        switch head.framing {
+        case .noBody: precondition(whole.body.isEmpty, "body in a response without one")
+        case .contentLength(let n): precondition(whole.body.count == n, "body length differs from Content-Length")
+        case .chunked: precondition(head.version == .http11, "chunked in HTTP/1.0")
+        case .untilClose: precondition(!head.keepAlive, "close-delimited body on a reusable connection")
+        }
+        if method == "HEAD" { precondition(head.framing == .noBody, "a response to HEAD with a body") }
     }
 }
 

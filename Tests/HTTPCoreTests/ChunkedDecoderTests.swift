@@ -67,4 +67,16 @@ final class ChunkedDecoderTests: XCTestCase {
             XCTAssertEqual(($0 as? HTTPParseError)?.status, 431)
         }
     }
+
+    func testChunkSizeLimitAndReasons() throws {
+        var limits = ChunkedLimits()
+        limits.maxChunkSize = 15
+        XCTAssertEqual(String(decoding: try decode("f\r\n0123456789abcde\r\n0\r\n\r\n", limits: limits).0, as: UTF8.self), "0123456789abcde")
+        for (text, reason) in [("10\r\n", "chunk size too large"), ("zz\r\n", "missing chunk size"),
+                               ("5x\r\nhello\r\n", "invalid chunk size"), ("5;\r\nhello\r\n", "invalid chunk extension")] {
+            XCTAssertThrowsError(try decode(text, limits: limits), text.debugDescription) {
+                XCTAssertEqual($0 as? HTTPParseError, HTTPParseError(status: 400, reason: reason), text.debugDescription)
+            }
+        }
+    }
 }

@@ -16,11 +16,14 @@ final class CorpusTests: XCTestCase {
         var expect: [String: String]
     }
 
-    static func loadCases() throws -> [Case] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: corpusDirectory.path)
+    static func loadCases() throws -> [Case] { try loadCases(from: corpusDirectory) }
+
+    /// Every `.http` file of `directory` with its `.expect` keys (also the response corpus).
+    static func loadCases(from directory: URL) throws -> [Case] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".http") }.sorted()
         return try names.map { name in
-            let base = corpusDirectory.appendingPathComponent(String(name.dropLast(5)))
+            let base = directory.appendingPathComponent(String(name.dropLast(5)))
             let raw = try [UInt8](Data(contentsOf: base.appendingPathExtension("http")))
             let text = try String(contentsOf: base.appendingPathExtension("expect"), encoding: .utf8)
             var expect: [String: String] = [:]

@@ -87,7 +87,8 @@ final class GeneratedVerdictTests: XCTestCase {
         if let out = ProcessInfo.processInfo.environment["CAPUCHIN_VERDICTS_OUT"] {
             try data.write(to: URL(fileURLWithPath: out))
         }
-        try compareWithReferences(data)
+        try Self.compareWithReferences(data, script: "test_differential.py", variable: "CAPUCHIN_VERDICTS",
+                                       expecting: ["generated vs h11: 3000 cases", "chunked vs llhttp: 2000 cases"])
     }
 
     static let chunkedSeeds = ["5\r\nhello\r\n0\r\n\r\n", "3;a=b\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
@@ -125,8 +126,10 @@ final class GeneratedVerdictTests: XCTestCase {
         }
     }
 
-    /// Runs the differential script on `verdicts`; fails on any unexplained disagreement.
-    private func compareWithReferences(_ verdicts: Data) throws {
+    /// Runs Tools/differential/`script` on `verdicts` (its path in the environment
+    /// `variable`); fails on any unexplained disagreement or when the report
+    /// lacks one of the `expecting` lines (the cases were really compared).
+    static func compareWithReferences(_ verdicts: Data, script name: String, variable: String, expecting: [String]) throws {
         guard run(["python3", "-c", "import h11, httptools"], timeout: 30).status == 0 else {
             throw XCTSkip("python3 with h11 and httptools is not available")
         }
@@ -136,15 +139,14 @@ final class GeneratedVerdictTests: XCTestCase {
         let file = dir.appendingPathComponent("verdicts.json")
         try verdicts.write(to: file)
         let script = CorpusTests.corpusDirectory.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tools/differential/test_differential.py").path
-        let result = run(["python3", script], timeout: 120, environment: ["CAPUCHIN_VERDICTS": file.path])
+            .appendingPathComponent("Tools/differential/\(name)").path
+        let result = run(["python3", script], timeout: 120, environment: [variable: file.path])
         XCTAssertEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.output.contains("generated vs h11: 3000 cases"), result.output)
-        XCTAssertTrue(result.output.contains("chunked vs llhttp: 2000 cases"), result.output)
+        for line in expecting { XCTAssertTrue(result.output.contains(line), result.output) }
     }
 
     /// Runs a child bounded in time (terminated by PID when over); returns its status and output.
-    private func run(_ arguments: [String], timeout: Double, environment: [String: String] = [:]) -> (status: Int32, output: String) {
+    private static func run(_ arguments: [String], timeout: Double, environment: [String: String] = [:]) -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments

@@ -9,12 +9,22 @@ final class ResponseHelpersTests: XCTestCase {
     }
 
     func testResponseHead() throws {
-        let head = try ResponseHead.serialize(status: 206, headers: HTTPHeaders([("Content-Range", "bytes 0-1/2"), ("X", "")]))
+        let head = try HeadSerializer.response(status: 206, headers: HTTPHeaders([("Content-Range", "bytes 0-1/2"), ("X", "")]))
         XCTAssertEqual(String(decoding: head, as: UTF8.self), "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-1/2\r\nX: \r\n\r\n")
-        XCTAssertThrowsError(try ResponseHead.serialize(status: 302, headers: HTTPHeaders([("Location", "/a\r\nSet-Cookie: x")])))
-        XCTAssertThrowsError(try ResponseHead.serialize(status: 200, headers: HTTPHeaders([("Bad Name", "v")])))
-        let open = try ResponseHead.serialize(status: 200, headers: HTTPHeaders(), version: .http10, terminate: false)
+        XCTAssertThrowsError(try HeadSerializer.response(status: 302, headers: HTTPHeaders([("Location", "/a\r\nSet-Cookie: x")])))
+        XCTAssertThrowsError(try HeadSerializer.response(status: 200, headers: HTTPHeaders([("Bad Name", "v")])))
+        let open = try HeadSerializer.response(status: 200, headers: HTTPHeaders(), version: .http10, terminate: false)
         XCTAssertEqual(String(decoding: open, as: UTF8.self), "HTTP/1.0 200 OK\r\n")
+    }
+
+    func testHeadSerializerUncheckedForParsedFields() {
+        let head = HeadSerializer.serialize(startLine: "GET /a HTTP/1.1", headers: HTTPHeaders([("Host", "b"), ("X-Empty", "")]))
+        XCTAssertEqual(String(decoding: head, as: UTF8.self), "GET /a HTTP/1.1\r\nHost: b\r\nX-Empty: \r\n\r\n")
+        var out: [UInt8] = []
+        HeadSerializer.appendField(name: "Server", value: "capuchin", to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "Server: capuchin\r\n")
+        XCTAssertThrowsError(try HeadSerializer.appendCheckedField(name: "X", value: "a\u{0}b", to: &out))
+        XCTAssertEqual(out.count, 18, "a refused field writes nothing")
     }
 
     func testMultipartLayout() {

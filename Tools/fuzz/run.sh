@@ -1,9 +1,11 @@
 #!/bin/sh
-# Fuzzes HTTPCore (request parser, chunked decoder, dates, entity-tags,
-# ranges, conditional evaluation) with libFuzzer for SECONDS seconds.
+# Fuzzes HTTPCore (request parser, response parser, chunked decoder, dates,
+# entity-tags, ranges, conditional evaluation) with libFuzzer for SECONDS
+# seconds: every input goes through FuzzTarget.check, which runs all of them.
 # Usage: Tools/fuzz/run.sh SECONDS        (work files: $FUZZ_WORK, default .build-fuzz)
-# Seeds: Fixtures/http/*.http. A crash is saved as Fixtures/http/fuzz-<sha1>.http
-# with a `status: any` expectation, so CorpusTests replays it from then on.
+# Seeds: Fixtures/http/*.http (requests) and Fixtures/http-responses/*.http.
+# A crash is saved as Fixtures/http/fuzz-<sha1>.http with a `status: any`
+# expectation, so CorpusTests replays it through FuzzTarget.check from then on.
 set -eu
 SECS=${1:?usage: Tools/fuzz/run.sh SECONDS}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,7 +20,7 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O \
     | grep -v "Cannot export local symbol" || true
 [ -x "$WORK/fuzz-httpcore" ] || { echo "build failed" >&2; exit 2; }
 
-cp Fixtures/http/*.http "$WORK/corpus/"
+cp Fixtures/http/*.http Fixtures/http-responses/*.http "$WORK/corpus/"
 rm -f "$WORK/artifacts/"crash-* "$WORK/artifacts/"oom-* "$WORK/artifacts/"timeout-*
 status=0
 "$WORK/fuzz-httpcore" -max_total_time="$SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \

@@ -1,3 +1,5 @@
+import HTTPCore
+
 /// A backend's `host:port` (IPv6 literals as `[::1]:8080`).
 public struct BackendAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String

@@ -1,4 +1,5 @@
 import CapuchinServer
+import HTTPCore
 
 /// The reverse proxy's whole configuration: routes, pools and the cache.
 public struct ProxyConfig: Sendable {
