@@ -1,4 +1,5 @@
 import CapuchinServer
+import HTTPCore
 
 /// Whether a stored body is fsynced before it is indexed.
 public enum BodyDurability: String, Sendable {
