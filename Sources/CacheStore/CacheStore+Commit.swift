@@ -78,15 +78,21 @@ extension CacheStore {
     /// At the writer's start: a store without valid totals gets them now, once,
     /// rather than at its first commit. A failure is logged; the next commit counts again.
     func keepTotalsFromOpen() {
+        withOpenEnvironment { e in
+            do {
+                if try e.read({ try StoreTotals.kept($0, meta: e.meta) }) != nil { return }
+                try e.write { txn in try finishCommit(txn, e, try currentTotals(txn, e)) }
+            } catch {
+                warn("cache store \(directory): counting the entries' totals failed: \(error); the next commit counts them again")
+            }
+        }
+    }
+
+    /// Runs `body` with the environment held shared (it cannot grow or be
+    /// reopened meanwhile); not at all when it is closed.
+    func withOpenEnvironment(_ body: (LMDBEnvironment) -> Void) {
         pthread_rwlock_rdlock(&envLock)
         defer { pthread_rwlock_unlock(&envLock) }
-        let e = env
-        guard e.env != nil else { return }
-        do {
-            if try e.read({ try StoreTotals.kept($0, meta: e.meta) }) != nil { return }
-            try e.write { txn in try finishCommit(txn, e, try currentTotals(txn, e)) }
-        } catch {
-            warn("cache store \(directory): counting the entries' totals failed: \(error); the next commit counts them again")
-        }
+        if env.env != nil { body(env) }
     }
 }

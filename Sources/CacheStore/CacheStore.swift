@@ -16,7 +16,9 @@ import Synchronization
 /// the store not persisting (`notPersistingReason`, logged): every operation
 /// is dropped and reads are empty, so the server serves without persistence.
 public final class CacheStore: @unchecked Sendable {
-    public static let schemaVersion: UInt32 = 1
+    /// 2: compact records (`EntryRecordCodec`). A schema-1 store is migrated
+    /// at open by the writer (`migrateIfNeeded`); others are refused.
+    public static let schemaVersion: UInt32 = 2
 
     public let directory: String
     public let options: StoreOptions
@@ -37,7 +39,7 @@ public final class CacheStore: @unchecked Sendable {
     private let inbox = Mutex<(ops: [StoreOperation], count: UInt64)>(([], 0))
     private var committed: UInt64 = 0
     private var flushWanted = false
-    /// Set by the writer once its work at open (`keepTotalsFromOpen`) is done.
+    /// Set by the writer once its work at open (`keepTotalsFromOpen`, `migrateIfNeeded`) is done.
     private var writerReady = false
     private var stopping = false
     private var lastError: Error?
@@ -154,27 +156,6 @@ public final class CacheStore: @unchecked Sendable {
         return aside
     }
 
-    private func checkSchema() throws {
-        guard env.hasDatabases else { return }
-        let found: UInt32? = try env.read { txn in
-            try txn.get(env.meta, Array("schema_version".utf8)).map { Self.decodeU64($0).map(UInt32.init) ?? 0 }
-        }
-        if let found {
-            if found != Self.schemaVersion {
-                throw StoreError.schemaMismatch(found: found, expected: Self.schemaVersion, path: directory)
-            }
-        } else if !options.readOnly {
-            let now = Self.wallNanos()
-            try env.write { txn in
-                try txn.put(env.meta, Array("schema_version".utf8), Self.encodeU64(UInt64(Self.schemaVersion)))
-                try txn.put(env.meta, Array("created_at".utf8), Self.encodeU64(UInt64(now)))
-                // A store with no records yet, or one written before a schema
-                // version was recorded (recounted by the writer then).
-                if try txn.count(env.entries) == 0 { try StoreTotals().keep(txn, meta: env.meta, stamp: 0) }
-            }
-        }
-    }
-
     // MARK: writing
 
     /// Queues an operation. Never blocks on disk; callable from any thread.
@@ -233,6 +214,7 @@ public final class CacheStore: @unchecked Sendable {
 
     private func writerLoop() {
         keepTotalsFromOpen()
+        migrateIfNeeded()
         let interval = Double(options.commitIntervalMillis) / 1000
         queue.lock()
         writerReady = true

@@ -52,6 +52,11 @@ var t0 = Date()
 fill(0..<atStats)
 try store.flush()
 print(String(format: "fill:            %d entries in %.2f s", atStats, Date().timeIntervalSince(t0)))
+let filled = try store.stats()
+let treeBytes = (filled.branchPages + filled.leafPages + filled.overflowPages) * filled.pageSize
+let keyBytes = (0..<atStats).reduce(0) { $0 + key($1).utf8.count }
+print(String(format: "entries tree:    %.0f bytes per entry at %d entries (of which key %.0f; B-tree pages, inserted out of key order)",
+             Double(treeBytes) / Double(atStats), atStats, Double(keyBytes) / Double(atStats)))
 var l = try latency(runs: 2000) { _ in
     let s = try store.stats()
     precondition(s.entries == atStats)

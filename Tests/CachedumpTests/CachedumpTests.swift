@@ -36,7 +36,7 @@ final class CachedumpTests: XCTestCase {
         let (st, text, _) = try dump("stat", dir)
         XCTAssertEqual(st, 0)
         XCTAssertTrue(text.contains("entries:        4"), text)
-        XCTAssertTrue(text.contains("schema version: 1"), text)
+        XCTAssertTrue(text.contains("schema version: 2"), text)
         let (_, j, _) = try dump("stat", dir, "--json")
         let o = try XCTUnwrap(try json(j) as? [String: Any])
         XCTAssertEqual(o["entries"] as? Int, 4)
