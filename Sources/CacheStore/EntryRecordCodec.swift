@@ -1,133 +1,184 @@
-/// The binary encoding of `EntryRecord`: a format byte, fixed-width
-/// little-endian fields, length-prefixed strings, and a CRC-32 of all before it.
+/// The binary encoding of `EntryRecord`. Format 2 (store schema 2), what this
+/// build writes, is compact (issue 16: about 50 bytes plus the etag, the extra and
+/// the origin path less what it shares with the key):
+///
+///     format (2) | kind, 0x80 when the key is stored | size i64
+///     | last access i64 | access count u64 | policy state u64 | policy sequence u64
+///     | varints: device, inode, zigzag mtime, zigzag inserted-at
+///     | [key, when stored] (varint length) | origin path | content type | etag, extra (varint length each)
+///     | CRC-32 of everything before it
+///
+/// The key is stored only when it is not the LMDB key itself (keys over 511
+/// bytes, stored under a hash: `StoreKey`); otherwise the reader supplies it.
+/// The origin path is stored as a literal head (varint length) and how many
+/// of the key's last bytes follow it: "site/a/b.html" from "/srv/www/a/b.html"
+/// keeps "/srv/www" and 9. The content type is a varint: odd, an index into
+/// `commonContentTypes` (so 1 byte for the usual ones); even, twice the length
+/// of the literal that follows.
+/// `size` and the four touched fields sit at fixed offsets: the totals read
+/// the size and touches rewrite the access fields without decoding.
+/// Format 1 records (`EntryRecordFormat1`) are still read.
 enum EntryRecordCodec {
-    /// Bump when the layout changes; decoding another format is an error.
-    static let format: UInt8 = 1
+    /// The format this build writes; decoding a format other than 1 or 2 is an error.
+    static let format: UInt8 = 2
+    static let keyStored: UInt8 = 0x80
+    static let sizeOffset = 2, touchOffset = 10, varintOffset = 42
+    /// The fixed part, four 1-byte varints, the path's two, the content type's, two lengths, the CRC.
+    static let minimumCount = 42 + 4 + 2 + 1 + 2 + 4
 
     static func encode(_ r: EntryRecord) -> [UInt8] {
+        let storeKey = !StoreKey.isDirect(r.key)
         var out: [UInt8] = []
-        out.reserveCapacity(96 + r.key.utf8.count + r.originPath.utf8.count + r.contentType.utf8.count + r.etag.utf8.count + r.extra.count)
+        out.reserveCapacity(80 + (storeKey ? r.key.utf8.count : 0) + r.originPath.utf8.count + r.contentType.utf8.count
+                            + r.etag.utf8.count + r.extra.count)
         out.append(format)
-        out.append(r.kind.rawValue)
-        for v in [r.device, r.inode, UInt64(bitPattern: r.size), UInt64(bitPattern: r.mtimeNanos),
-                  UInt64(bitPattern: r.insertedAtNanos), UInt64(bitPattern: r.lastAccessNanos),
-                  r.accessCount, r.policyState, r.policySequence] {
-            appendLE(&out, v)
+        out.append(r.kind.rawValue | (storeKey ? keyStored : 0))
+        for v in [UInt64(bitPattern: r.size), UInt64(bitPattern: r.lastAccessNanos), r.accessCount, r.policyState, r.policySequence] {
+            RecordWriter.appendLE(&out, v)
         }
-        for s in [r.key, r.originPath, r.contentType, r.etag] { appendBytes(&out, Array(s.utf8)) }
-        appendBytes(&out, r.extra)
-        appendLE32(&out, CRC32.checksum(out[...]))
+        for v in [r.device, r.inode, RecordWriter.zigzag(r.mtimeNanos), RecordWriter.zigzag(r.insertedAtNanos)] {
+            RecordWriter.appendVarint(&out, v)
+        }
+        func appendField(_ b: [UInt8]) {
+            RecordWriter.appendVarint(&out, UInt64(b.count))
+            out.append(contentsOf: b)
+        }
+        if storeKey { appendField(Array(r.key.utf8)) }
+        let path = Array(r.originPath.utf8), shared = Self.sharedSuffix(path, Array(r.key.utf8))
+        appendField(Array(path.dropLast(shared)))
+        RecordWriter.appendVarint(&out, UInt64(shared))
+        if let i = Self.commonContentTypes.firstIndex(of: r.contentType) {
+            RecordWriter.appendVarint(&out, UInt64(i) << 1 | 1)
+        } else {
+            let b = Array(r.contentType.utf8)
+            RecordWriter.appendVarint(&out, UInt64(b.count) << 1)
+            out.append(contentsOf: b)
+        }
+        appendField(Array(r.etag.utf8))
+        appendField(r.extra)
+        RecordWriter.seal(&out)
         return out
     }
 
-    /// Decodes a record stored under `storedKey`. Throws `StoreError.corruptRecord`
-    /// naming the key for another format, a bad checksum or a short record.
+    /// Decodes a record stored under `storedKey` (the cache key when it is the
+    /// LMDB key). Throws `StoreError.corruptRecord` naming the key for an
+    /// unknown format, a bad checksum or a short record.
     static func decode(_ bytes: UnsafeRawBufferPointer, storedKey: String) throws -> EntryRecord {
         func fail(_ why: String) -> StoreError { .corruptRecord(key: storedKey, reason: why) }
         guard bytes.count >= 1 + 4 else { throw fail("only \(bytes.count) bytes") }
-        guard bytes[0] == format else { throw fail("record format \(bytes[0]), this build reads \(format)") }
-        let body = bytes.count - 4
-        var crc: UInt32 = 0
-        for i in 0..<4 { crc |= UInt32(bytes[body + i]) << (8 * i) }
-        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<body])) == crc else { throw fail("checksum mismatch") }
-        var r = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<body]), at: 1)
-        guard let kindByte = r.u8(), let kind = EntryKind(rawValue: kindByte) else { throw fail("unknown entry kind") }
-        guard body >= 2 + 9 * 8 else { throw fail("truncated") }
-        let n = (0..<9).map { _ in r.u64()! }
-        var strings: [String] = []
-        for _ in 0..<4 {
-            guard let b = r.field(), let s = String(validating: b, as: UTF8.self) else { throw fail("bad string field") }
-            strings.append(s)
+        guard bytes[0] == format || bytes[0] == EntryRecordFormat1.format else {
+            throw fail("record format \(bytes[0]), this build reads \(EntryRecordFormat1.format) and \(format)")
         }
+        guard CRC32.sealed(bytes) else { throw fail("checksum mismatch") }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])
+        if bytes[0] == EntryRecordFormat1.format { return try EntryRecordFormat1.decode(body, fail: fail) }
+        guard body.count >= varintOffset else { throw fail("truncated") }
+        guard let kind = EntryKind(rawValue: body[1] & ~keyStored) else { throw fail("unknown entry kind") }
+        var r = RecordReader(bytes: body, at: sizeOffset)
+        let fixed = (0..<5).map { _ in r.u64()! }
+        var n: [UInt64] = []
+        for _ in 0..<4 {
+            guard let v = r.varint() else { throw fail("truncated") }
+            n.append(v)
+        }
+        var key = storedKey
+        if body[1] & keyStored != 0 {
+            guard let b = r.field(), let k = String(validating: b, as: UTF8.self) else { throw fail("bad key field") }
+            key = k
+        }
+        guard let head = r.field(), let shared = r.varint(), shared <= UInt64(key.utf8.count),
+              let path = String(validating: Array(head) + key.utf8.suffix(Int(shared)), as: UTF8.self) else { throw fail("bad origin path") }
+        let contentType: String
+        guard let ct = r.varint() else { throw fail("bad content type") }
+        if ct & 1 == 1 {
+            guard ct >> 1 < UInt64(Self.commonContentTypes.count) else { throw fail("unknown content type \(ct >> 1)") }
+            contentType = Self.commonContentTypes[Int(ct >> 1)]
+        } else {
+            guard ct >> 1 <= UInt64(body.count), let b = r.raw(Int(ct >> 1)), let t = String(validating: b, as: UTF8.self) else {
+                throw fail("bad content type")
+            }
+            contentType = t
+        }
+        guard let etagBytes = r.field(), let etag = String(validating: etagBytes, as: UTF8.self) else { throw fail("bad etag") }
         guard let extra = r.field(), r.atEnd else { throw fail("bad trailing field") }
-        return EntryRecord(key: strings[0], kind: kind, originPath: strings[1], device: n[0], inode: n[1],
-                           size: Int64(bitPattern: n[2]), mtimeNanos: Int64(bitPattern: n[3]), contentType: strings[2],
-                           etag: strings[3], insertedAtNanos: Int64(bitPattern: n[4]), lastAccessNanos: Int64(bitPattern: n[5]),
-                           accessCount: n[6], policyState: n[7], policySequence: n[8], extra: extra)
+        return EntryRecord(key: key, kind: kind, originPath: path, device: n[0], inode: n[1],
+                           size: Int64(bitPattern: fixed[0]), mtimeNanos: RecordWriter.unzigzag(n[2]), contentType: contentType,
+                           etag: etag, insertedAtNanos: RecordWriter.unzigzag(n[3]), lastAccessNanos: Int64(bitPattern: fixed[1]),
+                           accessCount: fixed[2], policyState: fixed[3], policySequence: fixed[4], extra: Array(extra))
     }
 
-    /// True when the record has this format and its checksum matches.
+    /// How many last bytes `path` shares with `key`.
+    private static func sharedSuffix(_ path: [UInt8], _ key: [UInt8]) -> Int {
+        var n = 0
+        while n < path.count && n < key.count && path[path.count - 1 - n] == key[key.count - 1 - n] { n += 1 }
+        return n
+    }
+
+    /// Content types stored as a one-byte index (HTTPCore's MIME table and the
+    /// proxy's usual ones). Part of format 2: append only, never reorder.
+    static let commonContentTypes: [String] = [
+        "", "application/octet-stream", "text/html; charset=utf-8", "text/css; charset=utf-8",
+        "text/javascript; charset=utf-8", "application/json", "application/manifest+json", "text/plain; charset=utf-8",
+        "text/markdown; charset=utf-8", "text/csv; charset=utf-8", "application/xml", "application/rss+xml",
+        "application/atom+xml", "image/svg+xml", "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
+        "image/x-icon", "image/bmp", "image/tiff", "application/pdf", "application/wasm", "application/zip",
+        "application/gzip", "application/x-tar", "video/mp4", "video/webm", "video/ogg", "video/quicktime", "audio/mpeg",
+        "audio/ogg", "audio/wav", "audio/flac", "audio/mp4", "audio/aac", "font/woff", "font/woff2", "font/ttf", "font/otf",
+        "application/vnd.ms-fontobject", "application/vnd.apple.mpegurl", "video/mp2t", "application/yaml",
+        "application/toml", "application/epub+zip", "text/html", "text/css", "text/plain", "application/javascript",
+        "text/javascript", "application/json; charset=utf-8", "text/html; charset=UTF-8", "text/plain; charset=UTF-8",
+    ]
+
+    /// Where `size` and the touched fields are, by format; nil for an unknown one.
+    private static func offsets(_ bytes: UnsafeRawBufferPointer) -> (size: Int, touch: Int, minimum: Int)? {
+        guard let f = bytes.first else { return nil }
+        if f == format { return (sizeOffset, touchOffset, minimumCount) }
+        if f == EntryRecordFormat1.format {
+            return (EntryRecordFormat1.sizeOffset, EntryRecordFormat1.touchOffset, EntryRecordFormat1.minimumCount)
+        }
+        return nil
+    }
+
+    /// True when the record has a known format, its fixed part, and a matching checksum.
     static func isIntact(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count >= 2 + 9 * 8 + 4, bytes[0] == format else { return false }
-        let body = bytes.count - 4
-        var crc: UInt32 = 0
-        for i in 0..<4 { crc |= UInt32(bytes[body + i]) << (8 * i) }
-        return CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<body])) == crc
+        guard let o = offsets(bytes), bytes.count >= o.minimum else { return false }
+        return CRC32.sealed(bytes)
     }
 
-    /// Rewrites the access fields of an encoded record in place (touches skip a full decode).
+    /// The `size` field of an encoded record, read at its fixed offset without
+    /// decoding; 0 for a record of unknown format or too short to hold it. The
+    /// one definition of a record's bytes for the store's totals.
+    static func storedSize(_ bytes: UnsafeRawBufferPointer) -> Int64 {
+        guard let o = offsets(bytes), bytes.count >= o.size + 8 else { return 0 }
+        return Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[o.size + $1]) << (8 * $1) })
+    }
+
+    /// The cache key kept in an encoded record, read without decoding the rest
+    /// or checking the checksum (a prefix scan's filter over hashed long keys);
+    /// nil when the record does not keep it (its LMDB key is the key), is too
+    /// short or of unknown format.
+    static func key(of bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let f = bytes.first else { return nil }
+        if f == EntryRecordFormat1.format { return EntryRecordFormat1.key(of: bytes) }
+        guard f == format, bytes.count >= minimumCount, bytes[1] & keyStored != 0 else { return nil }
+        var r = RecordReader(bytes: bytes, at: varintOffset)
+        for _ in 0..<4 { guard r.varint() != nil else { return nil } }
+        return r.field()
+    }
+
+    /// Rewrites the access fields of an intact encoded record in place (touches
+    /// skip a full decode); the record keeps its format.
     static func applyTouch(_ bytes: inout [UInt8], hits: UInt64, lastAccessNanos: Int64, policyState: UInt64, policySequence: UInt64) {
-        // Offsets: format(1) kind(1) then nine u64; lastAccess is #5, count #6, state #7, seq #8.
-        func at(_ i: Int) -> Int { 2 + 8 * i }
-        func read(_ i: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at(i) + $1]) << (8 * $1) } }
-        func write(_ i: Int, _ v: UInt64) { for k in 0..<8 { bytes[at(i) + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) } }
-        write(5, UInt64(bitPattern: max(lastAccessNanos, Int64(bitPattern: read(5)))))
-        write(6, read(6) &+ hits)
-        write(7, policyState)
-        write(8, policySequence)
+        guard let base = bytes.withUnsafeBytes({ offsets($0)?.touch }) else { return }
+        // Consecutive u64 from `base`: last access, count, state, sequence.
+        func read(_ i: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[base + 8 * i + $1]) << (8 * $1) } }
+        func write(_ i: Int, _ v: UInt64) { for k in 0..<8 { bytes[base + 8 * i + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) } }
+        write(0, UInt64(bitPattern: max(lastAccessNanos, Int64(bitPattern: read(0)))))
+        write(1, read(1) &+ hits)
+        write(2, policyState)
+        write(3, policySequence)
         let body = bytes.count - 4
         let crc = CRC32.checksum(bytes[0..<body])
         for k in 0..<4 { bytes[body + k] = UInt8(truncatingIfNeeded: crc >> (8 * k)) }
-    }
-
-    private static func appendLE(_ out: inout [UInt8], _ v: UInt64) {
-        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
-    }
-
-    private static func appendLE32(_ out: inout [UInt8], _ v: UInt32) {
-        for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
-    }
-
-    private static func appendBytes(_ out: inout [UInt8], _ b: [UInt8]) {
-        appendLE32(&out, UInt32(b.count))
-        out.append(contentsOf: b)
-    }
-
-    /// A bounds-checked little-endian reader.
-    private struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        var at: Int
-        var atEnd: Bool { at == bytes.count }
-
-        mutating func u8() -> UInt8? {
-            guard at < bytes.count else { return nil }
-            defer { at += 1 }
-            return bytes[at]
-        }
-
-        mutating func u64() -> UInt64? {
-            guard bytes.count - at >= 8 else { return nil }
-            var v: UInt64 = 0
-            for k in 0..<8 { v |= UInt64(bytes[at + k]) << (8 * k) }
-            at += 8
-            return v
-        }
-
-        mutating func field() -> [UInt8]? {
-            guard bytes.count - at >= 4 else { return nil }
-            var n = 0
-            for k in 0..<4 { n |= Int(bytes[at + k]) << (8 * k) }
-            at += 4
-            guard bytes.count - at >= n else { return nil }
-            defer { at += n }
-            return Array(UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)]))
-        }
-    }
-}
-
-/// CRC-32 (IEEE), table-driven.
-enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        table.withUnsafeBufferPointer { t in
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-            return c ^ 0xFFFF_FFFF
-        }
     }
 }

@@ -5,9 +5,14 @@ enum StoreKey {
     static let maxDirect = 511
     static let hashedPrefix: [UInt8] = Array("#h:".utf8)
 
+    /// Whether `key` is its own LMDB key (not stored under a hash).
+    static func isDirect(_ key: String) -> Bool {
+        key.utf8.count <= maxDirect && !key.utf8.starts(with: hashedPrefix)
+    }
+
     static func lmdbKey(_ key: String) -> [UInt8] {
         let bytes = Array(key.utf8)
-        if bytes.count <= maxDirect && !bytes.starts(with: hashedPrefix) { return bytes }
+        if isDirect(key) { return bytes }
         let (a, b) = Murmur3.hash128(bytes)
         return hashedPrefix + Array(hex(a).utf8) + Array(hex(b).utf8)
     }

@@ -45,3 +45,53 @@ final class EntryRecordCodecTests: XCTestCase {
         XCTAssertNotEqual(StoreKey.lmdbKey("#h:abc"), Array("#h:abc".utf8))
     }
 }
+
+/// Format 2 (compact) beside format 1 (what schema-1 stores hold).
+final class EntryRecordFormatsTests: XCTestCase {
+    func testFormat2OmitsADirectKeyAndKeepsAHashedOne() throws {
+        let short = record("site/a.html"), long = record("site/" + String(repeating: "d/", count: 300))
+        for r in [short, long] {
+            let v2 = EntryRecordCodec.encode(r)
+            XCTAssertEqual(v2[0], 2)
+            let back = try v2.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: String(decoding: StoreKey.lmdbKey(r.key), as: UTF8.self)) }
+            XCTAssertEqual(back, r)
+            let keyInRecord = v2.withUnsafeBytes { EntryRecordCodec.key(of: $0).map { String(decoding: $0, as: UTF8.self) } }
+            XCTAssertEqual(keyInRecord, StoreKey.isDirect(r.key) ? nil : r.key)
+            let v1 = EntryRecordFormat1.encode(r)
+            // The key (when direct) and about 40 bytes of fixed fields less.
+            XCTAssertLessThanOrEqual(v2.count, v1.count - (StoreKey.isDirect(r.key) ? r.key.utf8.count : 0) - 30, "\(v1.count) -> \(v2.count)")
+        }
+    }
+
+    func testBothFormatsDecodeTouchAndReportTheirSize() throws {
+        var r = record("k", size: 1 << 33, hits: 3)
+        r.mtimeNanos = -5 // before the epoch: zigzag
+        r.insertedAtNanos = .max
+        r.device = .max
+        for bytes in [EntryRecordFormat1.encode(r), EntryRecordCodec.encode(r)] {
+            var b = bytes
+            XCTAssertTrue(b.withUnsafeBytes { EntryRecordCodec.isIntact($0) })
+            XCTAssertEqual(b.withUnsafeBytes { EntryRecordCodec.storedSize($0) }, 1 << 33)
+            XCTAssertEqual(try b.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: "k") }, r)
+            EntryRecordCodec.applyTouch(&b, hits: 4, lastAccessNanos: 77, policyState: 11, policySequence: 12)
+            XCTAssertEqual(b[0], bytes[0], "a touch keeps the format")
+            var expected = r
+            expected.accessCount = 7
+            expected.lastAccessNanos = 77
+            expected.policyState = 11
+            expected.policySequence = 12
+            XCTAssertEqual(try b.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: "k") }, expected)
+        }
+    }
+
+    func testTruncatedFormat2RecordsAreErrorsNotCrashes() {
+        let good = EntryRecordCodec.encode(record("site/" + String(repeating: "x", count: 600)))
+        for n in 0..<good.count {
+            var cut = Array(good.prefix(n))
+            // Reseal so the decoder reaches the field parsing, not just the checksum.
+            if cut.count >= 4 { cut.removeLast(4); RecordWriter.seal(&cut) }
+            XCTAssertThrowsError(try cut.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: "k") }, "\(n) bytes")
+            _ = cut.withUnsafeBytes { (EntryRecordCodec.key(of: $0), EntryRecordCodec.storedSize($0), EntryRecordCodec.isIntact($0)) }
+        }
+    }
+}
