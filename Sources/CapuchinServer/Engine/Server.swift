@@ -140,6 +140,10 @@ public final class Server {
                                      ("server.balance", config.balance.rawValue, new.balance.rawValue),
                                      ("server.state_dir", config.stateDir, new.stateDir),
                                      ("logging.access_log", config.accessLog ?? "off", new.accessLog ?? "off"),
+                                     // [service] fixed at start: the drop, the log writer's files and format
+                                     ("server.user", config.user ?? "-", new.user ?? "-"), ("server.group", config.group ?? "-", new.group ?? "-"),
+                                     ("logging.access_log_format", config.accessLogFormat.rawValue, new.accessLogFormat.rawValue),
+                                     ("sites[].access_log", "\(Set(config.sites.compactMap(\.accessLog)).sorted())", "\(Set(new.sites.compactMap(\.accessLog)).sorted())"),
                                      ("plugins", "\(config.pluginSwitches.sorted { $0.key < $1.key })", "\(new.pluginSwitches.sorted { $0.key < $1.key })")]
             where old != now {
                 log.warn("reload: \(name) changed (\(old) -> \(now)); not reloadable, restart to apply")
