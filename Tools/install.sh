@@ -48,7 +48,15 @@ bindir=$prefix/bin
 confdir=$sysconfdir/capuchin
 config=$confdir/capuchin.yaml
 manifest=$prefix/share/capuchin/installed-files
-limit_nofile=16384   # the example's max_connections (10000) + 1024, rounded up
+# LimitNOFILE: server.max_connections (the installed config's, else the
+# example's 10000) + 1024 for files, the store and spares, rounded up to 1024.
+max_connections=10000
+if [ -f "$destdir$config" ]; then
+  n=$(sed -n 's/^[[:space:]]*max_connections:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$destdir$config" | head -n 1)
+  [ -n "$n" ] && max_connections=$n
+fi
+limit_nofile=$(( (max_connections + 1024 + 1023) / 1024 * 1024 ))
+[ "$limit_nofile" -ge 16384 ] || limit_nofile=16384
 
 # Fills the @...@ placeholders of a template.
 render() {

@@ -64,11 +64,15 @@ def test_install_runs_verifies_and_upgrades_keeping_the_edited_config(prefix):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
-    with open(config, "a") as f:
-        f.write("# edited by the operator\n")
+    edited = open(config).read().replace("max_connections: 10000", "max_connections: 40000")
+    assert "max_connections: 40000" in edited
+    with open(config, "w") as f:
+        f.write(edited + "# edited by the operator\n")
     r = install(prefix, "--user", "nobody")
-    assert open(config).read().endswith("# edited by the operator\n")
+    assert open(config).read() == edited + "# edited by the operator\n"
     assert "kept your" in r.stdout
+    # The upgraded unit's descriptor limit follows the kept config: 40000 + 1024, rounded up to 1024.
+    assert "LimitNOFILE=41984\n" in open(unit).read()
     assert not open(config + ".example").read().endswith("# edited by the operator\n")
 
     # The cache and logs outlive an uninstall; what was installed does not.

@@ -227,3 +227,22 @@ def test_root_without_user_warns_naming_the_key(tmp_path):
         stop(proc)
     log = (tmp_path / "server.log").read_text()
     assert "[warn] running as root: set server.user" in log
+
+
+def test_json_access_log_names_the_upstream_and_proxy_cache_result(server_factory, docroot, tmp_path):
+    from proxy_support import Backend, fetch, proxy_config
+    backend = Backend("b0")
+    access = tmp_path / "proxy-access.log"
+    try:
+        config = proxy_config(docroot, [backend.address], cache_dir=str(tmp_path / "pcache")).replace(
+            "logging:\n  level: debug\n", "logging:\n  level: debug\n  access_log: %s\n  access_log_format: json\n" % access)
+        s = server_factory(config)
+        first, second = fetch(s, "/p/cache1"), fetch(s, "/p/cache1")
+        assert [first[1].get("x-cache"), second[1].get("x-cache")] == ["MISS", "HIT"]
+        wait_for(lambda: len(lines(access)) >= 2, "two access log lines")
+    finally:
+        backend.stop()
+    miss, hit = [json.loads(l) for l in lines(access)]
+    assert (miss["target"], miss["status"], miss["cache"], miss["upstream"]) == ("/p/cache1", 200, "MISS", backend.address)
+    assert (hit["cache"], hit["upstream"]) == ("HIT", None)    # answered from the proxy cache
+    assert miss["bytes"] == len(first[2]) and hit["bytes"] == len(second[2])

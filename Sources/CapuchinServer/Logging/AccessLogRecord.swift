@@ -50,12 +50,11 @@ struct AccessLogRecord {
     static let cacheNote = "x-cache"
     static let upstreamNote = "upstream"
 
-    /// Keeps a response's X-Cache verdict for the log when no note says it
-    /// (the proxy's hits and misses set the field, not the note).
-    /// A plain file-cache hit carries its X-Cache line among the preformatted
-    /// header lines and leaves no note (it builds nothing per hit).
+    /// Records the X-Cache verdict the client is sent, which wins over an
+    /// earlier stage's note (the file cache notes MISS before the proxy answers
+    /// a request with its own HIT). A plain file-cache hit carries the field among
+    /// its preformatted lines. Without the field (x_cache_header off) the note stays.
     static func noteCacheVerdict(of response: Response, in context: RequestContext) {
-        guard context.notes[cacheNote] == nil else { return }
         if let v = response.headers["X-Cache"] {
             context.notes[cacheNote] = v
         } else if let lines = response.preformattedHeaders, let v = fieldValue(xCacheLine, in: lines) {
