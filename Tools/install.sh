@@ -58,10 +58,13 @@ fi
 limit_nofile=$(( (max_connections + 1024 + 1023) / 1024 * 1024 ))
 [ "$limit_nofile" -ge 16384 ] || limit_nofile=16384
 
-# Fills the @...@ placeholders of a template.
+# Fills the @...@ placeholders of a template. The group is the user's primary
+# group (nobody's is nogroup), or one named as the user when it does not exist yet.
 render() {
+  local group
+  group=$(id -gn "$user" 2>/dev/null || echo "$user")
   sed -e "s|@BINDIR@|$bindir|g" -e "s|@CONFIG@|$config|g" -e "s|@STATEDIR@|$statedir|g" \
-      -e "s|@LOGDIR@|$logdir|g" -e "s|@WWWDIR@|$wwwdir|g" -e "s|@USER@|$user|g" \
+      -e "s|@LOGDIR@|$logdir|g" -e "s|@WWWDIR@|$wwwdir|g" -e "s|@USER@|$user|g" -e "s|@GROUP@|$group|g" \
       -e "s|@LIMIT_NOFILE@|$limit_nofile|g" "$1"
 }
 
@@ -163,7 +166,7 @@ Package: capuchin
 Version: $version
 Architecture: $arch
 Maintainer: Capuchin developers <capuchin@localhost>
-Depends: liblmdb0, adduser
+Depends: liblmdb0, libstdc++6, libgcc-s1, adduser
 Section: httpd
 Priority: optional
 Description: HTTP/1.1 server with a file cache that survives restarts

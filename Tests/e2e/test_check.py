@@ -148,3 +148,11 @@ def test_unreadable_file_is_an_error(tmp_path):
     r = run("check", "--config", str(tmp_path / "absent.yaml"))
     assert r.returncode == 2
     assert "absent.yaml: cannot read the file" in r.stderr
+
+
+def test_serve_names_the_line_of_a_missing_root_at_start(tmp_path):
+    path = write(tmp_path, "server:\n  listen: 127.0.0.1\n  port: %d\n  state_dir: %s\nsites:\n  - root: %s\n"
+                 % (free_port(), tmp_path / "state", tmp_path / "nowhere"))
+    r = run("serve", "--config", path)
+    assert r.returncode == 2
+    assert "%s:6: sites[0].root: " % path in r.stderr + r.stdout, r.stderr
