@@ -141,3 +141,38 @@ def test_unknown_group_is_a_start_error(world):
     assert proc.wait(30) == 2
     out = open(os.path.join(d, "stdout.log")).read()
     assert "capuchin.yaml:7: server.group: no such group 'no-such-group-xyz'" in out, out
+
+
+def test_notifications_and_log_reopen_work_after_the_drop(world):
+    """The notify socket is writable by root only (0755): it was connected before
+    the drop, so STOPPING=1 still arrives. SIGUSR1 reopens the logs as the user."""
+    from test_service import Notified
+    d = world
+    pw = pwd.getpwnam(USER)
+    n = Notified(os.path.join(d, "notify.sock"))
+    os.chmod(n.path, 0o755)
+    port = free_port()
+    path = os.path.join(d, "capuchin.yaml")
+    with open(path, "w") as f:
+        f.write(config(d, port))
+    out = open(os.path.join(d, "stdout.log"), "a")
+    proc = subprocess.Popen([BIN, "serve", "--config", path], stdout=out, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, SWIFT_BACKTRACE="enable=no", NOTIFY_SOCKET=n.path))
+    try:
+        assert n.next().get("READY") == "1"
+        assert ids(proc.pid)[0] == [pw.pw_uid] * 4
+        assert get(port, "/a.txt?before")[0] == 200
+        access = os.path.join(d, "logs/access.log")
+        wait_for(lambda: os.path.exists(access) and "before" in open(access).read(), "first line logged")
+        os.rename(access, access + ".1")
+        proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(access), "access log reopened")
+        assert os.stat(access).st_uid == pw.pw_uid
+        assert get(port, "/a.txt?after")[0] == 200
+        wait_for(lambda: "after" in open(access).read(), "next line in the new file")
+        proc.send_signal(signal.SIGTERM)
+        assert n.next().get("STOPPING") == "1"
+        assert proc.wait(15) == 0
+    finally:
+        stop(proc)
+        n.close()
