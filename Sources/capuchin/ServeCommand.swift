@@ -66,7 +66,7 @@ struct ServeCommand: ParsableCommand {
         }
         let configPath = config
         let load = { () throws -> ServerConfig in
-            var c = try configPath.map(ConfigLoader.load(path:)) ?? ServerConfig()
+            var c = try configPath.map(ConfigLoader.loadReportingAll(path:)) ?? ServerConfig()
             try overrides.apply(to: &c)
             return c
         }

@@ -156,3 +156,20 @@ def test_serve_names_the_line_of_a_missing_root_at_start(tmp_path):
     r = run("serve", "--config", path)
     assert r.returncode == 2
     assert "%s:6: sites[0].root: " % path in r.stderr + r.stdout, r.stderr
+
+
+def test_serve_reports_every_error_of_the_file_at_start(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    path = write(tmp_path, "server:\n  port: %d\n  workers: many\n  keepalive_timeot: 5\nsites:\n  - root: %s\n"
+                 "cache:\n  polcy: lru\n" % (free_port(), root))
+    r = run("serve", "--config", path)
+    assert r.returncode == 2
+    out = r.stderr + r.stdout
+    assert "%s:3: server.workers: expected an integer" % path in out, out
+    assert "%s:4: server.keepalive_timeot: unknown key" % path in out, out
+    # A plugin's section is validated when the plugin is built: its error is named too.
+    r = run("serve", "--config", write(tmp_path, "server:\n  port: %d\nsites:\n  - root: %s\ncache:\n  polcy: lru\n"
+                                       % (free_port(), root), name="plugin.yaml"))
+    assert r.returncode == 2
+    assert "plugin.yaml:6: cache.polcy: unknown key" in r.stderr + r.stdout

@@ -4,12 +4,16 @@
 public final class ConfigDiagnostics {
     /// true: getters record an error and go on with the default (`check`);
     /// false: the first error is thrown (start-up, reload).
-    public let collecting: Bool
+    public private(set) var collecting: Bool
     public private(set) var errors: [ConfigError] = []
     /// Line of each key read, by its dotted path ("sites[0].root").
     public private(set) var lines: [String: Int] = [:]
 
     public init(collecting: Bool = false) { self.collecting = collecting }
+
+    /// From now on the first error is thrown (the file was parsed; what reads
+    /// sections later, the plugins being built, must not go on with defaults).
+    public func stopCollecting() { collecting = false }
 
     /// Throws `error`, or records it when collecting (once: a key read twice reports once).
     public func report(_ error: ConfigError) throws {
