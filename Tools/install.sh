@@ -124,6 +124,8 @@ install_files() {
   fi
   if systemd_running; then
     systemctl daemon-reload
+    # An upgrade: a running server restarts on the new binary (SIGTERM drains it first).
+    systemctl try-restart capuchin.service || true
     echo "installed. Start with: systemctl enable --now capuchin"
   else
     echo "installed under ${destdir:-/}: $bindir/capuchin, $config, $unitdir/capuchin.service"
