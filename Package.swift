@@ -48,7 +48,9 @@ let package = Package(
         .executableTarget(name: "capuchin", dependencies: [
             "CapuchinServer", "FileCache", "Admin", "ReverseProxy", "CachePolicies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], plugins: ["BuildRevision"]),
+        // Records `git describe` for `capuchin --version` before each build.
+        .plugin(name: "BuildRevision", capability: .buildTool()),
         .executableTarget(name: "cachedump", dependencies: [
             "CacheStore", "CapuchinSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,7 +3,7 @@
 # The Swift toolchain itself (6.x) must already be on PATH.
 set -euo pipefail
 need_apt=()
-for p in liblmdb-dev lmdb-utils pkg-config curl strace util-linux slowhttptest python3-pip libjs-chart.js chromium; do
+for p in liblmdb-dev lmdb-utils pkg-config curl strace util-linux slowhttptest python3-pip libjs-chart.js chromium systemd logrotate; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

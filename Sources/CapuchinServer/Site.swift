@@ -10,13 +10,16 @@ public final class Site: Sendable {
     public let allowSymlinksOutsideRoot: Bool
     /// The open root directory that files are resolved beneath (nil until the server opens it).
     public let rootHandle: DirectoryHandle?
+    /// The site's own access log path (nil: the server's).
+    public let accessLog: String?
 
     public init(names: [String], root: String, indexFiles: [String] = ["index.html"], allowSymlinksOutsideRoot: Bool = false,
-                rootHandle: DirectoryHandle? = nil) {
+                rootHandle: DirectoryHandle? = nil, accessLog: String? = nil) {
         self.names = names
         self.root = root
         self.indexFiles = indexFiles
         self.allowSymlinksOutsideRoot = allowSymlinksOutsideRoot
         self.rootHandle = rootHandle
+        self.accessLog = accessLog
     }
 }

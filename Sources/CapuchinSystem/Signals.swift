@@ -3,7 +3,7 @@ import Glibc
 /// Process signal set-up: SIGPIPE ignored, termination and reload signals
 /// blocked in every thread and taken synchronously by one thread with sigwait.
 public enum Signals {
-    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGUSR1]
 
     /// Ignores SIGPIPE (writes to a closed socket return EPIPE instead) and blocks
     /// `handled` in the calling thread; call before starting any thread so they inherit the mask.

@@ -41,8 +41,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warn, info or debug.", valueName: "level"))
     var logLevel: String?
 
+    @Flag(name: .long, help: "Validate the configuration as `capuchin check` does and exit (0 or 2) without serving.")
+    var check = false
+
     func validate() throws {
         if config == nil && root == nil { throw ValidationError("give --config FILE or --root DIR") }
+        if check && config == nil { throw ValidationError("--check needs --config FILE") }
         if let balance, BalanceMode(rawValue: balance) == nil { throw ValidationError("--balance must be reuseport or fair") }
         if let logLevel, LogLevel(name: logLevel) == nil { throw ValidationError("--log-level must be error, warn, info or debug") }
     }
@@ -57,9 +61,12 @@ struct ServeCommand: ParsableCommand {
         overrides.noCache = noCache
         overrides.adminPort = adminPort
         overrides.logLevel = logLevel.flatMap(LogLevel.init(name:))
+        if check, let config {
+            throw ExitCode(CheckCommand.report(ConfigCheck.run(path: config, overrides: overrides, plugins: PluginCatalog.validators), file: config))
+        }
         let configPath = config
         let load = { () throws -> ServerConfig in
-            var c = try configPath.map(ConfigLoader.load(path:)) ?? ServerConfig()
+            var c = try configPath.map(ConfigLoader.loadReportingAll(path:)) ?? ServerConfig()
             try overrides.apply(to: &c)
             return c
         }

@@ -10,6 +10,9 @@ enum ServerLauncher {
         } catch let e as ConfigError {
             log.error("configuration error: \(e)")
             throw ExitCode(2)
+        } catch let list as ConfigErrorList {
+            for e in list.errors { log.error("configuration error: \(e)") }
+            throw ExitCode(2)
         } catch {
             log.error("cannot start: \(error)")
             throw ExitCode(1)

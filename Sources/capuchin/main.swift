@@ -6,7 +6,8 @@ struct Capuchin: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capuchin",
         abstract: "A Linux HTTP/1.1 server with a file cache that survives restarts.",
-        subcommands: [ServeCommand.self, Simulate.self, ProxyCommand.self],
+        version: Version.text,
+        subcommands: [ServeCommand.self, CheckCommand.self, Simulate.self, ProxyCommand.self],
         defaultSubcommand: nil
     )
 }

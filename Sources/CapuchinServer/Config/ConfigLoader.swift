@@ -8,16 +8,22 @@ public enum ConfigLoader {
 
     /// Reads `path` and parses it. Throws `ConfigError` (unreadable file, YAML
     /// syntax, unknown key, bad value), naming the file, line and key.
+    /// With collecting `diagnostics` (`capuchin check`), every error is recorded
+    /// there and parsing goes on; only an unreadable file or broken YAML throws.
     public static func load(path: String) throws -> ServerConfig {
+        try load(path: path, diagnostics: ConfigDiagnostics())
+    }
+
+    public static func load(path: String, diagnostics: ConfigDiagnostics) throws -> ServerConfig {
         guard let text = readFile(path) else {
             throw ConfigError(file: path, line: nil, key: "", message: "cannot read the file: \(String(cString: strerror(errno)))")
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, diagnostics: diagnostics)
     }
 
     /// Parses configuration text. Relative site roots are resolved against the
     /// file's directory. Throws `ConfigError` as `load` does.
-    public static func parse(_ text: String, file: String) throws -> ServerConfig {
+    public static func parse(_ text: String, file: String, diagnostics: ConfigDiagnostics = ConfigDiagnostics()) throws -> ServerConfig {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -26,9 +32,10 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(file: file, line: nil, key: "", message: "YAML error: \(error)")
         }
-        let top = try ConfigSection(file: file, path: "", node: node)
+        let top = try ConfigSection(file: file, path: "", node: node, diagnostics: diagnostics)
         var c = ServerConfig()
         c.file = file
+        c.diagnostics = diagnostics
         let base = directoryOf(file)
 
         let server = try top.section("server")
@@ -45,33 +52,41 @@ public enum ConfigLoader {
         c.maxRequestBody = try server.size("max_request_body", default: c.maxRequestBody, range: 0...(1 << 40))
         c.sendfileThreshold = try server.size("sendfile_threshold", default: c.sendfileThreshold, range: 0...(1 << 30))
         c.stateDir = resolve(try server.string("state_dir", default: c.stateDir), against: base)
+        c.user = try server.optionalString("user")
+        c.group = try server.optionalString("group")
+        if c.group != nil && c.user == nil { try server.report(server.error("group", "needs server.user (the group is set when dropping to a user)")) }
         try server.finish()
 
         for (i, s) in try top.sectionList("sites").enumerated() {
             var site = SiteConfig(names: try s.stringList("names", default: []), root: "")
-            guard let root = try s.optionalString("root") else { throw s.error("root", "every site needs a root directory") }
+            guard let root = try s.optionalString("root") else {
+                try s.report(s.error("root", "every site needs a root directory"))
+                continue
+            }
             site.root = resolve(root, against: base)
             site.index = try s.stringList("index", default: site.index)
             if let bad = site.index.first(where: { $0.isEmpty || $0.contains("/") }) {
-                throw s.error("index", "index entries are file names without '/', got '\(bad)'")
+                try s.report(s.error("index", "index entries are file names without '/', got '\(bad)'"))
             }
+            if let a = try s.optionalString("access_log"), a != "off" { site.accessLog = resolveLog(a, base) }
             site.allowSymlinks = try s.bool("allow_symlinks", default: false)
             site.isDefault = try s.bool("default", default: false)
             site.names = site.names.map { $0.lowercased() }
             if site.names.isEmpty && !site.isDefault && i > 0 {
-                throw s.error("names", "only the default site may have no names")
+                try s.report(s.error("names", "only the default site may have no names"))
             }
             try s.finish()
             c.sites.append(site)
         }
         if c.sites.filter(\.isDefault).count > 1 {
-            throw ConfigError(file: file, line: nil, key: "sites", message: "more than one site has default: true")
+            try diagnostics.report(ConfigError(file: file, line: diagnostics.lines["sites"], key: "sites", message: "more than one site has default: true"))
         }
 
         for (ext, type) in try top.stringMap("mime") {
             let e = ext.hasPrefix(".") ? String(ext.dropFirst()) : ext
             if e.isEmpty || type.isEmpty || !type.contains("/") {
-                throw top.error("mime", "entry '\(ext): \(type)' needs an extension and a type/subtype")
+                try top.report(top.error("mime", "entry '\(ext): \(type)' needs an extension and a type/subtype"))
+                continue
             }
             c.mimeOverrides[e.lowercased()] = type
         }
@@ -81,6 +96,8 @@ public enum ConfigLoader {
         let level = try logging.choice("level", LogLevel.allCases.map(\.name), default: c.logLevel.name)
         c.logLevel = LogLevel(name: level)!
         if let a = try logging.optionalString("access_log"), a != "off" { c.accessLog = resolveLog(a, base) }
+        let format = try logging.choice("access_log_format", AccessLogFormat.allCases.map(\.rawValue), default: c.accessLogFormat.rawValue)
+        c.accessLogFormat = AccessLogFormat(rawValue: format) ?? .combined
         try logging.finish()
 
         let plugins = try top.section("plugins")

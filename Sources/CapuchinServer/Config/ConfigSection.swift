@@ -10,11 +10,14 @@ public final class ConfigSection {
     public let line: Int?
     private var entries: [(key: String, value: Node, line: Int?)]
     private var readKeys = Set<String>()
+    /// Shared by the sections of one file: key lines, and errors when collecting.
+    public let diagnostics: ConfigDiagnostics
 
-    init(file: String, path: String, node: Node?) throws {
+    init(file: String, path: String, node: Node?, diagnostics: ConfigDiagnostics = ConfigDiagnostics()) throws {
         self.file = file
         self.path = path
         self.line = node?.mark?.line
+        self.diagnostics = diagnostics
         entries = []
         guard let node else { return }
         guard let mapping = node.mapping else {
@@ -32,9 +35,9 @@ public final class ConfigSection {
     }
 
     /// An empty section (the key was absent from the file).
-    public static func empty(file: String, path: String) -> ConfigSection {
+    public static func empty(file: String, path: String, diagnostics: ConfigDiagnostics = ConfigDiagnostics()) -> ConfigSection {
         // A nil node never throws.
-        try! ConfigSection(file: file, path: path, node: nil)
+        try! ConfigSection(file: file, path: path, node: nil, diagnostics: diagnostics)
     }
 
     /// Keys present in the file, in order.
@@ -54,19 +57,24 @@ public final class ConfigSection {
         ConfigError(file: file, line: entry(key)?.line ?? line, key: qualified(key), message: message)
     }
 
-    /// Throws `ConfigError` for every key present but never read (the first one).
+    /// Throws `ConfigError` for every key present but never read (the first one;
+    /// every one when the diagnostics collect).
     public func finish() throws {
         for e in entries where !readKeys.contains(e.key) {
-            throw ConfigError(file: file, line: e.line, key: qualified(e.key), message: "unknown key")
+            try diagnostics.report(ConfigError(file: file, line: e.line, key: qualified(e.key), message: "unknown key"))
         }
     }
+
+    /// Throws `error` or, when collecting every error (`capuchin check`), records it
+    /// so the caller goes on with a default.
+    public func report(_ error: ConfigError) throws { try diagnostics.report(error) }
 
     // MARK: typed getters; each throws `ConfigError` when the value has the wrong type or range.
 
     /// A string value; nil when absent.
     public func optionalString(_ key: String) throws -> String? {
         guard let e = take(key) else { return nil }
-        guard let s = e.value.scalar?.string else { throw error(key, "expected a string") }
+        guard let s = e.value.scalar?.string else { try report(error(key, "expected a string")); return nil }
         return s
     }
 
@@ -77,14 +85,14 @@ public final class ConfigSection {
     /// A string that must be one of `allowed`.
     public func choice(_ key: String, _ allowed: [String], default value: String) throws -> String {
         let s = try string(key, default: value)
-        if !allowed.contains(s) { throw error(key, "expected one of \(allowed.joined(separator: ", ")), got '\(s)'") }
+        if !allowed.contains(s) { try report(error(key, "expected one of \(allowed.joined(separator: ", ")), got '\(s)'")); return value }
         return s
     }
 
     public func optionalInt(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let e = take(key) else { return nil }
-        guard let s = e.value.scalar?.string, let n = Int(s) else { throw error(key, "expected an integer") }
-        if let range, !range.contains(n) { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(n)") }
+        guard let s = e.value.scalar?.string, let n = Int(s) else { try report(error(key, "expected an integer")); return nil }
+        if let range, !range.contains(n) { try report(error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(n)")); return nil }
         return n
     }
 
@@ -97,7 +105,7 @@ public final class ConfigSection {
         switch e.value.scalar?.string.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw error(key, "expected true or false")
+        default: try report(error(key, "expected true or false")); return value
         }
     }
 
@@ -105,9 +113,10 @@ public final class ConfigSection {
     public func size(_ key: String, default value: Int, range: ClosedRange<Int>? = nil) throws -> Int {
         guard let e = take(key) else { return value }
         guard let s = e.value.scalar?.string, let n = Self.parseSize(s) else {
-            throw error(key, "expected a size in bytes (e.g. 65536, 64k, 1m, 2g)")
+            try report(error(key, "expected a size in bytes (e.g. 65536, 64k, 1m, 2g)"))
+            return value
         }
-        if let range, !range.contains(n) { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound) bytes, got \(n)") }
+        if let range, !range.contains(n) { try report(error(key, "must be between \(range.lowerBound) and \(range.upperBound) bytes, got \(n)")); return value }
         return n
     }
 
@@ -115,9 +124,10 @@ public final class ConfigSection {
     public func duration(_ key: String, default value: Double, range: ClosedRange<Double>? = nil) throws -> Double {
         guard let e = take(key) else { return value }
         guard let s = e.value.scalar?.string, let d = Self.parseDuration(s) else {
-            throw error(key, "expected a duration (e.g. 10, 10s, 500ms, 2m)")
+            try report(error(key, "expected a duration (e.g. 10, 10s, 500ms, 2m)"))
+            return value
         }
-        if let range, !range.contains(d) { throw error(key, "must be between \(range.lowerBound)s and \(range.upperBound)s, got \(d)s") }
+        if let range, !range.contains(d) { try report(error(key, "must be between \(range.lowerBound)s and \(range.upperBound)s, got \(d)s")); return value }
         return d
     }
 
@@ -125,41 +135,55 @@ public final class ConfigSection {
     public func stringList(_ key: String, default value: [String]) throws -> [String] {
         guard let e = take(key) else { return value }
         if let s = e.value.scalar?.string { return [s] }
-        guard let seq = e.value.sequence else { throw error(key, "expected a list of strings") }
-        return try seq.map { item in
-            guard let s = item.scalar?.string else { throw error(key, "expected a list of strings") }
-            return s
+        guard let seq = e.value.sequence, seq.allSatisfy({ $0.scalar != nil }) else {
+            try report(error(key, "expected a list of strings"))
+            return value
         }
+        return seq.compactMap { $0.scalar?.string }
     }
 
     /// A mapping of strings to strings, in file order.
     public func stringMap(_ key: String) throws -> [(String, String)] {
         guard let e = take(key) else { return [] }
-        guard let m = e.value.mapping else { throw error(key, "expected a mapping of strings to strings") }
-        return try m.map { k, v in
+        guard let m = e.value.mapping else { try report(error(key, "expected a mapping of strings to strings")); return [] }
+        var pairs: [(String, String)] = []
+        for (k, v) in m {
             guard let ks = k.scalar?.string, let vs = v.scalar?.string else {
-                throw ConfigError(file: file, line: k.mark?.line, key: qualified(key), message: "expected string keys and values")
+                try report(ConfigError(file: file, line: k.mark?.line, key: qualified(key), message: "expected string keys and values"))
+                continue
             }
-            return (ks, vs)
+            pairs.append((ks, vs))
         }
+        return pairs
     }
 
     /// A nested mapping; an empty section when absent.
     public func section(_ key: String) throws -> ConfigSection {
-        guard let e = take(key) else { return .empty(file: file, path: qualified(key)) }
+        guard let e = take(key) else { return .empty(file: file, path: qualified(key), diagnostics: diagnostics) }
         if case .scalar(let s) = e.value, s.string.isEmpty || s.string == "~" || s.string == "null" {
-            return .empty(file: file, path: qualified(key))
+            return .empty(file: file, path: qualified(key), diagnostics: diagnostics)
         }
-        return try ConfigSection(file: file, path: qualified(key), node: e.value)
+        do {
+            return try ConfigSection(file: file, path: qualified(key), node: e.value, diagnostics: diagnostics)
+        } catch let failure as ConfigError {
+            try report(failure)
+            return .empty(file: file, path: qualified(key), diagnostics: diagnostics)
+        }
     }
 
     /// A list of mappings.
     public func sectionList(_ key: String) throws -> [ConfigSection] {
         guard let e = take(key) else { return [] }
-        guard let seq = e.value.sequence else { throw error(key, "expected a list of mappings") }
-        return try seq.enumerated().map { i, item in
-            try ConfigSection(file: file, path: "\(qualified(key))[\(i)]", node: item)
+        guard let seq = e.value.sequence else { try report(error(key, "expected a list of mappings")); return [] }
+        var list: [ConfigSection] = []
+        for (i, item) in seq.enumerated() {
+            do {
+                list.append(try ConfigSection(file: file, path: "\(qualified(key))[\(i)]", node: item, diagnostics: diagnostics))
+            } catch let failure as ConfigError {
+                try report(failure)
+            }
         }
+        return list
     }
 
     // MARK: helpers
@@ -171,6 +195,7 @@ public final class ConfigSection {
     private func take(_ key: String) -> (key: String, value: Node, line: Int?)? {
         readKeys.insert(key)
         guard let e = entry(key) else { return nil }
+        diagnostics.noteLine(e.line, of: qualified(key))
         if case .scalar(let s) = e.value, s.style == .plain, s.string.isEmpty || s.string == "~" || s.string == "null" {
             return nil
         }

@@ -25,6 +25,8 @@ public struct SiteConfig: Sendable, Equatable {
     public var index: [String]
     public var allowSymlinks: Bool
     public var isDefault: Bool
+    /// This site's own access log (a path); nil: the server's `logging.access_log`.
+    public var accessLog: String?
 
     public init(names: [String], root: String, index: [String] = ["index.html"], allowSymlinks: Bool = false, isDefault: Bool = false) {
         self.names = names
@@ -55,6 +57,9 @@ public struct ServerConfig {
     public var maxRequestBody = 1 << 20
     public var sendfileThreshold = 64 << 10
     public var stateDir = "capuchin-state"
+    /// `server.user` / `server.group`: who to run as after binding (nil: stay as started).
+    public var user: String?
+    public var group: String?
 
     public var sites: [SiteConfig] = []
     public var mimeOverrides: [String: String] = [:]
@@ -65,11 +70,18 @@ public struct ServerConfig {
     public var logLevel = LogLevel.info
     /// nil: no access log.
     public var accessLog: String?
+    public var accessLogFormat = AccessLogFormat.combined
 
     /// Explicit `plugins:` switches, by name.
     public var pluginSwitches: [String: Bool] = [:]
     /// Pass-through sections (`cache`, `admin`, `proxy`), validated by their plugins.
     public var pluginSections: [String: ConfigSection] = [:]
+    /// The file's key lines (errors found after parsing name them) and, for
+    /// `capuchin check`, the errors collected.
+    public var diagnostics = ConfigDiagnostics()
+
+    /// The line of a key path ("sites[0].root") in the file, when it was there.
+    public func line(of key: String) -> Int? { diagnostics.lines[key] }
 
     public init() {}
 

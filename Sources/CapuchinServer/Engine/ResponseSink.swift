@@ -23,7 +23,7 @@ public final class ResponseSink {
     public var isDone: Bool { state == .done }
 
     let request: HTTPRequest
-    let context: RequestContext
+    public let context: RequestContext
     unowned(unsafe) let worker: Worker
     let connection: Connection
     var state = State.open

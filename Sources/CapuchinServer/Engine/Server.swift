@@ -15,6 +15,9 @@ public final class Server {
 
     private let core: ServerCore
     private let workerCount: Int
+    // [service] privilege drop after binding; sd_notify readiness (Service/).
+    private let privileges: PrivilegeDrop
+    private let notifier: ServiceNotifier
 
     /// Validates everything before any socket is bound: opens the sites' roots,
     /// builds the plugins (each validating its config section), raises the
@@ -27,7 +30,12 @@ public final class Server {
         self.config = config
         self.log = log
         log.setLevel(config.logLevel)
-        try log.open(destination: config.errorLog)
+        let privileges = try PrivilegeDrop(config: config)   // [service]
+        self.privileges = privileges
+        try privileges.prepareStateDirectory(config: config)
+        try privileges.asTarget { try log.open(destination: config.errorLog) }
+        privileges.announce(config: config, log: log)
+        notifier = ServiceNotifier(log: log)
         let settings = try RuntimeSettings.make(config)
         workerCount = config.effectiveWorkers(processors: SystemThread.processorCount)
         statistics = ServerStatistics(workerCount: workerCount, startedNanos: Clock.wallNanos())
@@ -35,8 +43,10 @@ public final class Server {
         if limit < config.maxConnections + 64 {
             log.warn("descriptor limit \(limit) is below max_connections \(config.maxConnections); connections past it are refused")
         }
-        plugins = try PluginRegistry.instantiate(factories, config: config, log: log, statistics: statistics)
-        let accessLog = try config.accessLog.map { try AccessLogWriter(path: $0, log: log) }
+        // [service] created as server.user: the store and logs belong to it.
+        let counters = statistics
+        plugins = try privileges.asTarget { try PluginRegistry.instantiate(factories, config: config, log: log, statistics: counters) }
+        let accessLog = try privileges.asTarget { try AccessLogWriter.make(config: config, log: log) }
         core = ServerCore(plugins: plugins, config: config, log: log, settings: SettingsStore(settings), statistics: statistics,
                           accessLog: accessLog, parser: RequestParser())
     }
@@ -69,6 +79,7 @@ public final class Server {
                     log.info("plugin '\(spec.pluginName)' listening on \(spec.host):\(actual)")
                 }
             }
+            try privileges.dropPermanently(log: log)   // [service] listeners bound: run as server.user
         } catch {
             for l in perWorker.flatMap({ $0 }) + shared { FileIO.close(l.fd) }
             throw error
@@ -84,10 +95,18 @@ public final class Server {
             acceptorThread = try SystemThread(name: "acceptor") { a.run() }
         }
         log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(getpid()))")
+        notifier.ready(status: "listening on \(config.listenAddress):\(port)")   // [service]
 
         while true {
             let sig = Signals.wait()
-            if sig == SIGHUP { reload(); continue }
+            if sig == SIGHUP {
+                notifier.reloading()   // [service]
+                reload()
+                notifier.ready(status: "reloaded")
+                continue
+            }
+            if sig == SIGUSR1 { LogReopener.reopen(errorLog: log, destination: config.errorLog, accessLog: core.accessLog); continue }   // [service]
+            notifier.stopping()   // [service]
             log.info("received signal \(sig): draining (up to \(config.drainTimeout)s)")
             break
         }
@@ -121,6 +140,10 @@ public final class Server {
                                      ("server.balance", config.balance.rawValue, new.balance.rawValue),
                                      ("server.state_dir", config.stateDir, new.stateDir),
                                      ("logging.access_log", config.accessLog ?? "off", new.accessLog ?? "off"),
+                                     // [service] fixed at start: the drop, the log writer's files and format
+                                     ("server.user", config.user ?? "-", new.user ?? "-"), ("server.group", config.group ?? "-", new.group ?? "-"),
+                                     ("logging.access_log_format", config.accessLogFormat.rawValue, new.accessLogFormat.rawValue),
+                                     ("sites[].access_log", "\(Set(config.sites.compactMap(\.accessLog)).sorted())", "\(Set(new.sites.compactMap(\.accessLog)).sorted())"),
                                      ("plugins", "\(config.pluginSwitches.sorted { $0.key < $1.key })", "\(new.pluginSwitches.sorted { $0.key < $1.key })")]
             where old != now {
                 log.warn("reload: \(name) changed (\(old) -> \(now)); not reloadable, restart to apply")

@@ -41,7 +41,8 @@ final class Worker {
     private var batch = OutputQueue()
     private var batchResponses = 0
     private var dates = DateCache()
-    private var accessLines: [UInt8] = []
+    // [service] access-log lines by file, formatted here, written by the writer thread.
+    private let accessLog: AccessLogBuffer?
     private var serial: UInt64 = 0
     private var reserveFD: Int32 = -1
     private var now: UInt64 = 0
@@ -81,6 +82,7 @@ final class Worker {
         epoll = try Epoll(capacity: 256)
         (settings, generation) = core.settings.snapshot()
         readBuffer = .allocate(byteCount: Self.readCapacity, alignment: 16)
+        accessLog = core.accessLog.map { AccessLogBuffer(writer: $0) }
         batch.inlineFileLimit = settings.config.sendfileThreshold
         try epoll.add(mailbox.wake.fd, events: Epoll.readable, token: Self.wakeToken)
         for (i, l) in listeners.enumerated() {
@@ -505,7 +507,9 @@ final class Worker {
         batch.append(r.body)
         batchResponses += 1
         counters.countRequest(bytes: r.body.count)
-        if core.accessLog != nil { logAccess(c, requestLine: nil, status: status, bytes: r.body.count, referer: nil, agent: nil) }
+        accessLog?.append(AccessLogRecord(badRequestFrom: c.info.peerAddress, status: status, bytes: r.body.count,
+                                          wallMillis: AccessLogBuffer.wallMillis()),
+                          site: nil, commonLogStamp: dates.logStamp)
     }
 
     private func answer(_ request: HTTPRequest, on c: Connection) {
@@ -575,6 +579,7 @@ final class Worker {
     private func finishAnswer(_ request: HTTPRequest, _ ctx: RequestContext, _ c: Connection, _ response: inout Response,
                               keepAlive: Bool, forceClose: Bool) {
         runFilters(request, &response, ctx, c)
+        if accessLog != nil { AccessLogRecord.noteCacheVerdict(of: response, in: ctx) }   // [service]
         if !keepAlive {
             c.closeWhenDone = true
             c.serverClosing = forceClose || (request.keepAlive && !draining)
@@ -601,9 +606,10 @@ final class Worker {
     @inline(__always)
     private func recordAnswer(_ request: HTTPRequest, _ ctx: RequestContext, _ c: Connection, status: Int, bytes: Int) {
         counters.countRequest(bytes: bytes)
-        if core.accessLog != nil {
-            logAccess(c, requestLine: "\(request.method) \(request.target) \(request.version.text)", status: status,
-                      bytes: bytes, referer: request.headers["Referer"], agent: request.headers["User-Agent"])
+        if let accessLog {   // [service] combined or JSON, per site
+            accessLog.append(AccessLogRecord(request: request, context: ctx, client: c.info.peerAddress, status: status, bytes: bytes,
+                                             nowNanos: Clock.monotonicNanos(), wallMillis: AccessLogBuffer.wallMillis()),
+                             site: ctx.site, commonLogStamp: dates.logStamp)
         }
         if let p = c.pluginIndex {
             core.plugins[p].requestDone(request, status: status, bytes: bytes, context: ctx)
@@ -654,6 +660,7 @@ final class Worker {
     private func prepareDeferredHead(_ sink: ResponseSink, _ response: inout Response) -> (keepAlive: Bool, sendBody: Bool) {
         let c = sink.connection
         runFilters(sink.request, &response, sink.context, c)
+        if accessLog != nil { AccessLogRecord.noteCacheVerdict(of: response, in: sink.context) }   // [service]
         let keepAlive = sink.keepAlive && !Self.asksToClose(response)
         if !keepAlive {
             c.closeWhenDone = true
@@ -852,40 +859,5 @@ final class Worker {
 
     // MARK: access log
 
-    private func logAccess(_ c: Connection, requestLine: String?, status: Int, bytes: Int, referer: String?, agent: String?) {
-        accessLines.append(contentsOf: c.info.peerAddress.utf8)
-        accessLines.append(contentsOf: " - - ".utf8)
-        accessLines.append(contentsOf: dates.logStamp)
-        accessLines.append(contentsOf: " \"".utf8)
-        appendEscaped(requestLine ?? "-")
-        accessLines.append(contentsOf: "\" ".utf8)
-        ResponseHeadWriter.appendDecimal(status, to: &accessLines)
-        accessLines.append(32)
-        ResponseHeadWriter.appendDecimal(bytes, to: &accessLines)
-        accessLines.append(contentsOf: " \"".utf8)
-        appendEscaped(referer ?? "-")
-        accessLines.append(contentsOf: "\" \"".utf8)
-        appendEscaped(agent ?? "-")
-        accessLines.append(contentsOf: "\"\n".utf8)
-        if accessLines.count >= 32 << 10 { flushAccessLog() }
-    }
-
-    /// Quotes, backslashes and control bytes become \xHH so a line cannot be forged.
-    private func appendEscaped(_ s: String) {
-        let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
-        for b in s.utf8 {
-            if b < 0x20 || b == 0x7f || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-                accessLines.append(contentsOf: [92, 120, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            } else {
-                accessLines.append(b)
-            }
-        }
-    }
-
-    private func flushAccessLog() {
-        guard !accessLines.isEmpty, let w = core.accessLog else { return }
-        w.submit(accessLines)
-        accessLines = []
-        accessLines.reserveCapacity(32 << 10 + 1024)
-    }
+    private func flushAccessLog() { accessLog?.flush() }
 }

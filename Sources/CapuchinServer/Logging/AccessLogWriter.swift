@@ -1,35 +1,64 @@
 import CapuchinSystem
-import Glibc
 import Synchronization
 
-/// Receives filled access-log buffers from workers and writes them to the file
-/// on its own thread, so no request waits on disk.
+/// Receives filled access-log buffers from workers and writes them to their
+/// files on its own thread, so no request waits on disk. Several files: the
+/// server's `logging.access_log` and each site's own `access_log`. `reopen()`
+/// (SIGUSR1, logrotate's postrotate) reopens them all on this thread, after
+/// the lines already handed over were written, so none is lost.
 public final class AccessLogWriter: @unchecked Sendable {
-    private let state = Mutex<(queue: [[UInt8]], stopping: Bool, path: String?)>((queue: [], stopping: false, path: nil))
+    private let state = Mutex<(queue: [(slot: Int, lines: [UInt8])], stopping: Bool, reopen: Bool)>((queue: [], stopping: false, reopen: false))
     private let wake: EventFD
-    private var fd: Int32 = -1
+    private let files: [AppendOnlyFile]
     private var thread: SystemThread?
     private let log: ErrorLog
+    /// The file paths, by slot.
+    public let paths: [String]
+    /// The slot of the server's log (nil: only sites have their own).
+    private let serverSlot: Int?
+    public let format: AccessLogFormat
 
-    /// Opens `path` for appending and starts the writer thread. Throws `SystemError`.
-    public init(path: String, log: ErrorLog) throws {
+    /// The writer for `config`'s access logs; nil when none is configured.
+    /// Throws `SystemError` when a file cannot be opened.
+    public static func make(config: ServerConfig, log: ErrorLog) throws -> AccessLogWriter? {
+        var paths: [String] = config.accessLog.map { [$0] } ?? []
+        for site in config.sites { if let p = site.accessLog, !paths.contains(p) { paths.append(p) } }
+        if paths.isEmpty { return nil }
+        return try AccessLogWriter(paths: paths, serverLog: config.accessLog, format: config.accessLogFormat, log: log)
+    }
+
+    /// Opens every path for appending and starts the writer thread. Throws `SystemError`.
+    public init(paths: [String], serverLog: String?, format: AccessLogFormat = .combined, log: ErrorLog) throws {
         self.log = log
+        self.paths = paths
+        self.format = format
+        serverSlot = serverLog.flatMap { paths.firstIndex(of: $0) }
         wake = try EventFD()
-        fd = try Self.openLog(path)
-        state.withLock { $0.path = path }
+        files = try paths.map { try AppendOnlyFile(path: $0) }
         thread = try SystemThread(name: "access-log") { [unowned self] in self.run() }
     }
 
-    static func openLog(_ path: String) throws -> Int32 {
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw SystemError(call: "open(\(path))", errno: errno) }
-        return fd
+    /// Opens `path` alone in the combined format (tests, tools).
+    public convenience init(path: String, log: ErrorLog) throws {
+        try self.init(paths: [path], serverLog: path, log: log)
+    }
+
+    /// The slot a site's lines go to: its own file, else the server's; nil when neither.
+    func slot(for siteLog: String?) -> Int? {
+        if let siteLog, let i = paths.firstIndex(of: siteLog) { return i }
+        return serverSlot
     }
 
     /// Hands over a buffer of complete lines (cheap: one short lock).
-    public func submit(_ lines: [UInt8]) {
+    public func submit(_ lines: [UInt8], to slot: Int = 0) {
         if lines.isEmpty { return }
-        state.withLock { $0.queue.append(lines) }
+        state.withLock { $0.queue.append((slot, lines)) }
+        wake.signal()
+    }
+
+    /// Asks the writer thread to reopen every file (after writing what it holds).
+    public func reopen() {
+        state.withLock { $0.reopen = true }
         wake.signal()
     }
 
@@ -39,33 +68,29 @@ public final class AccessLogWriter: @unchecked Sendable {
         wake.signal()
         thread?.join()
         thread = nil
-        if fd >= 0 { FileIO.close(fd); fd = -1 }
     }
 
     private func run() {
-        var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
         while true {
-            _ = poll(&pfd, 1, 1000)
+            AppendOnlyFile.waitReadable(wake.fd, millis: 1000)
             wake.drain()
-            let (batch, stopping) = state.withLock { s -> ([[UInt8]], Bool) in
+            let (batch, stopping, reopen) = state.withLock { s -> ([(slot: Int, lines: [UInt8])], Bool, Bool) in
                 let q = s.queue
+                let r = s.reopen
                 s.queue.removeAll()
-                return (q, s.stopping)
+                s.reopen = false
+                return (q, s.stopping, r)
             }
-            for buf in batch { writeAll(buf) }
+            for b in batch {
+                do { try files[b.slot].writeAll(b.lines) } catch { log.error("access log write failed: \(error)") }
+            }
+            if reopen {
+                for f in files {
+                    do { try f.reopen() } catch { log.error("access log: reopening failed, still writing to the old file: \(error)") }
+                }
+                log.info("access logs reopened (\(paths.joined(separator: ", ")))")
+            }
             if stopping { return }
-        }
-    }
-
-    private func writeAll(_ buf: [UInt8]) {
-        buf.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { log.error("access log write failed: \(String(cString: strerror(errno)))"); return }
-                off += n
-            }
         }
     }
 }

@@ -19,7 +19,12 @@ public final class RuntimeSettings: @unchecked Sendable {
 
     /// Builds a snapshot, opening the sites' roots. Throws `ConfigError`.
     public static func make(_ config: ServerConfig) throws -> RuntimeSettings {
-        RuntimeSettings(config: config, sites: try SiteTable.open(config.sites, file: config.file))
+        do {
+            return RuntimeSettings(config: config, sites: try SiteTable.open(config.sites, file: config.file))
+        } catch let e as ConfigError where e.line == nil {
+            // Name the line of the key in the file (e.g. sites[0].root), as parse errors do.
+            throw ConfigError(file: e.file, line: config.line(of: e.key), key: e.key, message: e.message)
+        }
     }
 
     /// The media type for a file name, by its extension.

@@ -55,7 +55,8 @@ public final class SiteTable: @unchecked Sendable {
             do { handle = try DirectoryHandle(path: path) } catch {
                 throw ConfigError(file: file, line: nil, key: "sites[\(i)].root", message: "'\(c.root)' is not an openable directory: \(error)")
             }
-            sites.append(Site(names: c.names, root: path, indexFiles: c.index, allowSymlinksOutsideRoot: c.allowSymlinks, rootHandle: handle))
+            sites.append(Site(names: c.names, root: path, indexFiles: c.index, allowSymlinksOutsideRoot: c.allowSymlinks, rootHandle: handle,
+                              accessLog: c.accessLog))
         }
         let def = configs.firstIndex(where: \.isDefault) ?? 0
         return SiteTable(sites: sites, defaultIndex: def)

@@ -95,6 +95,8 @@ final class UpstreamExchange: OutboundHandler {
         guard let i = failover.next(now: loop.now) else { return giveUp() }
         backend = i
         receivedAny = false
+        // The access log's `upstream` field (the last backend tried).
+        (sink as? ResponseSink)?.context.notes["upstream"] = route.pool.backends[i].address.description
         route.pool.backends[i].requestStarted()
         if let idle = worker.idle.take(pool: route.pool.name, backend: i, now: loop.now, maxIdleNanos: config.keepaliveTimeoutNanos) {
             reused = true
