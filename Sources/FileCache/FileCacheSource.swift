@@ -8,7 +8,7 @@ import Glibc
 /// opener, offers that open file to the cache, and is served from the one
 /// copy or mapping admission made of it. Marks responses HIT, MISS or BYPASS
 /// (config `x_cache_header`).
-public final class FileCacheSource: FileSource, @unchecked Sendable {
+public final class FileCacheSource: FileSource {
     public let cache: FileCache
     let direct: DirectFileSource
 
@@ -17,7 +17,7 @@ public final class FileCacheSource: FileSource, @unchecked Sendable {
         self.direct = direct
     }
 
-    public var markWithoutOpening: CacheMark? { mark(.bypass) }
+    public var marksResponses: Bool { cache.config.xCacheHeader }
 
     public func servedHit(bytes: Int, workerID: Int) { cache.countServed(bytes: bytes, worker: workerID) }
 
@@ -29,7 +29,7 @@ public final class FileCacheSource: FileSource, @unchecked Sendable {
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
            let mapping = entry.mapping, Self.isInside(entry.originPath, root: request.site.root) {
             return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: entry.etag,
-                                                body: .mapped(mapping), head: entry.headerBytes)), mark: mark(.hit))
+                                                body: .mapped(mapping), head: entry.headerBytes)), mark: .hit)
         }
         return openUncached(request, site: site, mark: .miss)
     }
@@ -40,8 +40,8 @@ public final class FileCacheSource: FileSource, @unchecked Sendable {
     private func openUncached(_ request: FileRequest, site: String, mark base: CacheMark) -> FileLookup {
         let file: OpenFile, identity: FileIdentity, relativePath: String
         switch direct.resolve(request) {
-        case .failure(let status): return FileLookup(.failure(status: status), mark: mark(base))
-        case .redirect: return FileLookup(.redirect, mark: mark(base))
+        case .failure(let status): return FileLookup(.failure(status: status), mark: base)
+        case .redirect: return FileLookup(.redirect, mark: base)
         case .file(let f, let id, let rel): (file, identity, relativePath) = (f, id, rel)
         }
         let root = request.site.root
@@ -56,7 +56,7 @@ public final class FileCacheSource: FileSource, @unchecked Sendable {
         let body = admission.body.map(FileBody.mapped)
             ?? uncachedBody(candidate, sendfileThreshold: request.settings.config.sendfileThreshold)
         return FileLookup(.file(SourcedFile(identity: identity, contentType: candidate.contentType, etag: candidate.etag, body: body)),
-                          mark: mark(outcome))
+                          mark: outcome)
     }
 
     /// The body of a file the cache does not hold. Up to `max_file_size`, a
@@ -71,9 +71,6 @@ public final class FileCacheSource: FileSource, @unchecked Sendable {
               let m = try? MappedFile(fd: c.file.fd, count: c.identity.size, source: (c.path, c.identity)) else { return .file(c.file) }
         return .mapped(m)
     }
-
-    @inline(__always)
-    private func mark(_ m: CacheMark) -> CacheMark? { cache.config.xCacheHeader ? m : nil }
 
     /// `path` lies under the directory `root`: a byte comparison (String's
     /// `hasPrefix` and `starts(with:)` cost 2% of a hit in grapheme checks).

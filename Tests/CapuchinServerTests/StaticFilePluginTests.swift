@@ -89,11 +89,17 @@ final class StaticFilePluginTests: XCTestCase {
         XCTAssertEqual(missing.headers["X-Cache"], "MISS")
         XCTAssertEqual(source.requests.map(\.path), ["/a.txt", "/a.txt", "/a.txt", "/a.txt", "/gone"])
         XCTAssertEqual(Set(source.requests.map(\.workerID)), [3])
+        source.fail = false
+        source.marksResponses = false
+        XCTAssertNil(try serve(h, "/a.txt", headers: [("Range", "bytes=0-0")]).headers["X-Cache"])
+        XCTAssertNil(try serve(h, "/a.txt", method: "PUT").headers["X-Cache"])
+        XCTAssertEqual(source.served, [5, 3, 1], "a hit is counted whether or not it is marked")
     }
 }
 
 /// A source answering every path with one mapped file and a canned head, marked HIT.
-private final class CannedSource: FileSource {
+/// Unchecked: the test calls it from one thread only.
+private final class CannedSource: FileSource, @unchecked Sendable {
     let file: MappedFile
     let identity: FileIdentity
     let head = Array("X-Canned: 1\r\nX-Cache: HIT\r\n".utf8)
@@ -107,7 +113,7 @@ private final class CannedSource: FileSource {
         file = try MappedFile(fd: f.fd, count: identity.size)
     }
 
-    var markWithoutOpening: CacheMark? { .bypass }
+    var marksResponses = true
 
     func open(_ request: FileRequest) -> FileLookup {
         requests.append(request)

@@ -224,12 +224,15 @@ final class FileCachePluginTests: XCTestCase {
     func testXCacheHeaderSwitch() throws {
         let dir = TempDir()
         dir.write("a.txt", "hello")
-        let h = handler(makeCache(testConfig { $0.xCacheHeader = false }))
+        let cache = makeCache(testConfig { $0.xCacheHeader = false })
+        let h = handler(cache)
         XCTAssertNil(try serve(h, "/a.txt", in: dir).headers["X-Cache"])
         let hit = try serve(h, "/a.txt", in: dir)
         guard case .mapped = hit.body else { return XCTFail("a hit: \(hit.body)") }
         XCTAssertFalse(String(decoding: hit.preformattedHeaders ?? [], as: UTF8.self).contains("X-Cache"))
+        XCTAssertNil(try serve(h, "/a.txt", in: dir, headers: [("Range", "bytes=0-1")]).headers["X-Cache"])
         XCTAssertNil(try serve(h, "/a.txt", in: dir, method: "POST").headers["X-Cache"])
+        XCTAssertEqual(cache.stats().bytesServed, 7, "hits are counted without the header too")
     }
 
     /// The factory puts the cache beneath the static handler the registry appends last.

@@ -4,7 +4,7 @@ import CapuchinSystem
 /// (openat2 RESOLVE_BENEATH, `StaticPathMapper`) on every request and hands
 /// the open descriptor to the writer (read behind the head or sendfile'd).
 /// Stateless, so one instance serves every worker.
-public final class DirectFileSource: FileSource, @unchecked Sendable {
+public final class DirectFileSource: FileSource {
     public init() {}
 
     /// The open file, its identity and the path below the root it was found at

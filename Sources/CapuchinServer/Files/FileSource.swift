@@ -5,14 +5,14 @@ import CapuchinSystem
 /// handler, as nginx's open_file_cache and h2o's filecache do: the handler
 /// answers every file response the same way and only the source knows whether
 /// the bytes came from a cached entry.
-/// Called on worker threads: an implementation shared by workers is thread-safe.
-public protocol FileSource: AnyObject {
+/// Called on every worker thread at once: implementations are thread-safe.
+public protocol FileSource: AnyObject, Sendable {
     /// The file `request.path` names in `request.site`, for a GET or HEAD.
     func open(_ request: FileRequest) -> FileLookup
 
-    /// The mark of a request the handler answers without opening a file (a
-    /// method other than GET or HEAD); nil: no `X-Cache` header.
-    var markWithoutOpening: CacheMark? { get }
+    /// Whether responses carry the lookups' marks in `X-Cache` (and BYPASS
+    /// for a method the source is not asked about).
+    var marksResponses: Bool { get }
 
     /// A response carried `bytes` of a cache hit's body (not called for HEAD
     /// or an empty body), for the source's statistics.
@@ -20,7 +20,7 @@ public protocol FileSource: AnyObject {
 }
 
 extension FileSource {
-    public var markWithoutOpening: CacheMark? { nil }
+    public var marksResponses: Bool { false }
     public func servedHit(bytes: Int, workerID: Int) {}
 }
 
@@ -91,7 +91,7 @@ public struct SourcedFile {
     }
 }
 
-/// How a source answered, and the mark the response carries.
+/// How a source answered, and whether the answer came from a cache.
 public struct FileLookup {
     public enum Outcome {
         case file(SourcedFile)
@@ -101,7 +101,7 @@ public struct FileLookup {
     }
 
     public var outcome: Outcome
-    /// nil: no `X-Cache` header (no cache, or `x_cache_header` off).
+    /// What a caching source did (nil: not a caching source).
     public var mark: CacheMark?
 
     public init(_ outcome: Outcome, mark: CacheMark? = nil) {

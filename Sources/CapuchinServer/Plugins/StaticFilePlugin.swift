@@ -6,7 +6,7 @@ import HTTPCore
 /// kernel keeps beneath the root's descriptor with openat2 RESOLVE_BENEATH, or
 /// the file cache around it). Conditional and Range requests are answered by
 /// `RepresentationResponder`; a caching source's mark goes in `X-Cache`.
-public final class StaticFilePlugin: Plugin, @unchecked Sendable {
+public final class StaticFilePlugin: Plugin {
     public let name = "static"
     /// Replaced only during start-up (`PluginSetup.serveFiles(from:)`), before any worker reads it.
     public private(set) var source: any FileSource
@@ -23,7 +23,7 @@ public final class StaticFilePlugin: Plugin, @unchecked Sendable {
         guard request.method == "GET" || request.method == "HEAD" else {
             var r = Self.knownMethods.contains(request.method)
                 ? ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) : ErrorPage.response(501)
-            if let mark = source.markWithoutOpening { r.headers.add("X-Cache", mark.rawValue) }
+            if source.marksResponses { r.headers.add("X-Cache", CacheMark.bypass.rawValue) }
             return r
         }
         let lookup = source.open(FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
@@ -49,7 +49,7 @@ public final class StaticFilePlugin: Plugin, @unchecked Sendable {
                 source.servedHit(bytes: response.body.count, workerID: context.connection.workerID)
             }
         }
-        if let mark = lookup.mark { response.headers.add("X-Cache", mark.rawValue) }
+        if let mark = lookup.mark, source.marksResponses { response.headers.add("X-Cache", mark.rawValue) }
         return response
     }
 
