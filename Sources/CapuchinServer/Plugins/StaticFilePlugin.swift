@@ -8,8 +8,10 @@ import HTTPCore
 /// `RepresentationResponder`; a caching source's mark goes in `X-Cache`.
 public final class StaticFilePlugin: Plugin {
     public let name = "static"
-    /// Replaced only during start-up (`PluginSetup.serveFiles(from:)`), before any worker reads it.
-    public private(set) var source: any FileSource
+    /// Replaced only during start-up (`PluginSetup.serveFiles(from:)`), before any
+    /// worker reads it: no access is ever concurrent with the write, so the
+    /// per-request runtime exclusivity check is left out.
+    @exclusivity(unchecked) public private(set) var source: any FileSource
 
     /// Methods this server knows; the static handler answers them with 405.
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
