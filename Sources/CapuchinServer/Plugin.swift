@@ -28,8 +28,6 @@ public final class RequestContext {
     /// request had been received: its worker's loop iteration start. `.max`
     /// outside a worker (received "now").
     public let receivedByNanos: UInt64
-    /// Free-form notes one stage leaves for a later one (e.g. "x-cache" = "MISS").
-    public var notes: [String: String] = [:]
     /// The configuration snapshot this request is served under (MIME overrides,
     /// limits); replaced as a whole on reload.
     public let settings: RuntimeSettings

@@ -23,32 +23,12 @@ public enum ResponseBody {
     }
 }
 
-/// Where a file response came from, so a later stage (the cache's filter) can
-/// admit it without resolving the path again.
-public struct FileOrigin {
-    public var path: String
-    public var identity: FileIdentity
-    public var file: OpenFile
-    public var contentType: String
-    public var etag: String
-
-    public init(path: String, identity: FileIdentity, file: OpenFile, contentType: String, etag: String) {
-        self.path = path
-        self.identity = identity
-        self.file = file
-        self.contentType = contentType
-        self.etag = etag
-    }
-}
-
 /// A response a content handler produced. The server adds Date, Connection and
 /// Content-Length (from `body`, unless `headers` has one, as for HEAD).
 public struct Response {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: ResponseBody
-    /// Set by the static handler for file responses.
-    public var origin: FileOrigin?
     /// Header lines already serialized ("Name: value\r\n"...), written after the
     /// ones in `headers`; the cache keeps these per entry so a hit builds nothing.
     public var preformattedHeaders: [UInt8]?
@@ -58,11 +38,10 @@ public struct Response {
     public var carriesDate = false
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: ResponseBody = .empty,
-                origin: FileOrigin? = nil, preformattedHeaders: [UInt8]? = nil) {
+                preformattedHeaders: [UInt8]? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
-        self.origin = origin
         self.preformattedHeaders = preformattedHeaders
     }
 }

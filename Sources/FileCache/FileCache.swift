@@ -206,34 +206,36 @@ public final class FileCache: @unchecked Sendable {
         return copy
     }
 
-    /// Offers a file the static handler just opened (its descriptor is mapped;
-    /// the file is not opened or stat'ed again). `observedSince`: a precise
-    /// monotonic time before the handler's fstat of `origin` (the request's loop
-    /// iteration start); it stands for the entry's first check (0: none yet).
-    func admit(site: String, path: String, origin: FileOrigin, worker: Int, observedSince: UInt64 = 0) -> AdmitOutcome {
+    /// Offers a file the direct opener just opened (its descriptor is mapped or
+    /// copied; the file is not opened or stat'ed again). The body read for it
+    /// comes back whether or not it was admitted, so a miss reads its file once.
+    /// `observedSince`: a precise monotonic time before the opener's fstat of
+    /// `origin` (the request's loop iteration start); it stands for the entry's
+    /// first check (0: none yet).
+    func admit(site: String, path: String, file origin: CandidateFile, worker: Int, observedSince: UInt64 = 0) -> Admission {
         // The loading index restores each shard's policy whole: admissions wait for it.
-        if warming.load(ordering: .acquiring) { return .notAdmitted }
+        if warming.load(ordering: .acquiring) { return Admission(outcome: .notAdmitted) }
         let c = counters[worker]
         let size = origin.identity.size
         if let r = origin.identity.isRegular ? rules.check(path: path, filePath: origin.path, size: size, contentType: origin.contentType) : .notRegular {
             c.rejectionsByRule.wrappingAdd(1, ordering: .relaxed)
-            return .rejected(r)
+            return Admission(outcome: .rejected(r))
         }
         let h = CacheKey.hash(site: site, path: path)
         let shard = shard(for: h)
         let resident = shard.state.withLock { s in
             s.entries[h].map { $0.site == site && $0.path == path && $0.identity.sameVersion(as: origin.identity) } ?? false
         }
-        if resident { return .alreadyCached }
+        if resident { return Admission(outcome: .alreadyCached) }
         guard let headers = EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
                                                mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) else {
-            return .failed
+            return Admission(outcome: .failed)
         }
         let mapping: MappedFile
         do { mapping = try Self.body(of: origin.file, identity: origin.identity, path: origin.path) } catch {
             // One line a second at most: a full map table fails every admission.
             if mapFailureLog.due(now: Clock.monotonicNanos()) { log("cache: cannot map \(origin.path): \(error)") }
-            return .failed
+            return Admission(outcome: .failed)
         }
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
@@ -278,6 +280,6 @@ public final class FileCache: @unchecked Sendable {
         }
         if outcome == .admitted { c.admissions.wrappingAdd(1, ordering: .relaxed) }
         if totals.due(now: now) { sendCounters(now: now) }
-        return outcome
+        return Admission(outcome: outcome, body: mapping)
     }
 }

@@ -15,6 +15,7 @@ extension FileCachePlugin {
                                onCreate: @escaping (FileCachePlugin) -> Void = { _ in }) -> PluginFactory {
         PluginFactory(name: "cache", enabledByDefault: true) { setup in
             let plugin = try make(setup, openStore: openStore)
+            setup.serveFiles(from: plugin.source)
             onCreate(plugin)
             return plugin
         }

@@ -31,8 +31,8 @@ final class ConcurrencyTests: XCTestCase {
                     // The mapping must hold this file's content (some version of it).
                     if !body(of: e).hasSuffix("-\(i)") { wrongBodies.add() }
                     cache.countServed(bytes: e.identity.size, worker: t)
-                } else if let origin = try? makeOrigin(dir.path + path) {
-                    _ = cache.admit(site: "s", path: path, origin: origin, worker: t)
+                } else if let candidate = try? makeCandidate(dir.path + path) {
+                    _ = cache.admit(site: "s", path: path, file: candidate, worker: t)
                 }
                 if r % 100 == 0 { _ = cache.stats(); _ = cache.topEntries(3) }
                 if t == 2 && r % 100 == 50 { try? cache.persistState() }
@@ -51,7 +51,7 @@ final class ConcurrencyTests: XCTestCase {
         let dir = TempDir()
         let store = MemoryPersistence()
         let first = makeCache(testConfig(), persistence: store, shards: 2)
-        for i in 0..<16 { _ = first.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(dir.write("f\(i)", "body \(i)")), worker: 0) }
+        for i in 0..<16 { _ = first.admit(site: "s", path: "/f\(i)", file: try makeCandidate(dir.write("f\(i)", "body \(i)")), worker: 0) }
         try first.persistState()
         let second = makeCache(testConfig(), persistence: store, shards: 2)
         XCTAssertEqual(try second.load().loaded, 16)

@@ -9,11 +9,11 @@ final class FileCacheIndexTests: XCTestCase {
         let p = dir.write("a.txt", "hello")
         let cache = makeCache(testConfig())
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
-        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0), .admitted)
+        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0).outcome, .admitted)
         let e = try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(body(of: e), "hello")
         XCTAssertNil(cache.lookup(site: "other", path: "/a.txt", worker: 0), "sites do not share entries")
-        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0), .alreadyCached)
+        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0).outcome, .alreadyCached)
         let s = cache.stats()
         XCTAssertEqual([s.hits, s.misses, s.admissions, s.revalidations], [1, 2, 1, 1])
         XCTAssertEqual(s.entries, 1)
@@ -25,7 +25,7 @@ final class FileCacheIndexTests: XCTestCase {
         let p = dir.write("a.css", "body{}")
         dir.setMtime("a.css", seconds: 784_111_777)
         let cache = makeCache(testConfig())
-        _ = cache.admit(site: "s", path: "/a.css", origin: try makeOrigin(p, contentType: "text/css"), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.css", file: try makeCandidate(p, contentType: "text/css"), worker: 0)
         let e = try XCTUnwrap(cache.lookup(site: "s", path: "/a.css", worker: 0))
         let text = String(decoding: e.headerBytes, as: UTF8.self)
         XCTAssertTrue(text.contains("Content-Type: text/css\r\n"))
@@ -33,7 +33,7 @@ final class FileCacheIndexTests: XCTestCase {
         XCTAssertTrue(text.contains("ETag: \(e.etag)\r\n"))
         XCTAssertTrue(text.contains("Accept-Ranges: bytes\r\nX-Cache: HIT\r\n"))
         let quiet = makeCache(testConfig { $0.xCacheHeader = false })
-        _ = quiet.admit(site: "s", path: "/a.css", origin: try makeOrigin(p, contentType: "text/css"), worker: 0)
+        _ = quiet.admit(site: "s", path: "/a.css", file: try makeCandidate(p, contentType: "text/css"), worker: 0)
         let q = try XCTUnwrap(quiet.lookup(site: "s", path: "/a.css", worker: 0))
         XCTAssertFalse(String(decoding: q.headerBytes, as: UTF8.self).contains("X-Cache"))
     }
@@ -42,7 +42,7 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("big.bin", String(repeating: "x", count: 200))
         let cache = makeCache(testConfig { $0.maxFileSize = 100 })
-        XCTAssertEqual(cache.admit(site: "s", path: "/big.bin", origin: try makeOrigin(p), worker: 3), .rejected(.tooLarge))
+        XCTAssertEqual(cache.admit(site: "s", path: "/big.bin", file: try makeCandidate(p), worker: 3).outcome, .rejected(.tooLarge))
         XCTAssertNil(cache.lookup(site: "s", path: "/big.bin", worker: 3))
         XCTAssertEqual(cache.stats().rejectionsByRule, 1)
     }
@@ -52,7 +52,7 @@ final class FileCacheIndexTests: XCTestCase {
         let cache = makeCache(testConfig { $0.capacityBytes = 250; $0.capacityEntries = 1000 })
         for i in 0..<3 {
             let p = dir.write("f\(i)", String(repeating: "x", count: 100))
-            XCTAssertEqual(cache.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(p), worker: 0), .admitted)
+            XCTAssertEqual(cache.admit(site: "s", path: "/f\(i)", file: try makeCandidate(p), worker: 0).outcome, .admitted)
         }
         let s = cache.stats()
         XCTAssertEqual(s.entries, 2)
@@ -67,7 +67,7 @@ final class FileCacheIndexTests: XCTestCase {
         let cache = makeCache(testConfig { $0.capacityBytes = 1 << 20; $0.capacityEntries = 3 })
         for i in 0..<5 {
             let p = dir.write("f\(i)", "tiny")
-            _ = cache.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(p), worker: 0)
+            _ = cache.admit(site: "s", path: "/f\(i)", file: try makeCandidate(p), worker: 0)
         }
         XCTAssertEqual(cache.stats().entries, 3)
         XCTAssertEqual(cache.stats().evictions, 2)
@@ -77,7 +77,7 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", "version one")
         let cache = makeCache(testConfig())
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         // Same size, other content, other mtime: only the mtime tells them apart.
         let fd = open(p, O_WRONLY)
         XCTAssertEqual(pwrite(fd, "VERSION ONE", 11, 0), 11)
@@ -86,7 +86,7 @@ final class FileCacheIndexTests: XCTestCase {
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(cache.stats().staleDrops, 1)
         XCTAssertEqual(cache.stats().entries, 0)
-        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0), .admitted)
+        XCTAssertEqual(cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0).outcome, .admitted)
         XCTAssertEqual(body(of: try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))), "VERSION ONE")
     }
 
@@ -94,10 +94,10 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", "old")
         let cache = makeCache(testConfig())
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         dir.replaceByRename("a.txt", "new")
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         XCTAssertEqual(body(of: try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))), "new")
     }
 
@@ -106,7 +106,7 @@ final class FileCacheIndexTests: XCTestCase {
         let p = dir.write("a.txt", "gone soon")
         let persistence = MemoryPersistence()
         let cache = makeCache(testConfig(), persistence: persistence)
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         XCTAssertEqual(try persistence.entries(prefix: nil).map(\.key), ["s/a.txt"])
         unlink(p)
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
@@ -120,7 +120,7 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", String(repeating: "z", count: size))
         let cache = makeCache(testConfig())
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         let held = try XCTUnwrap(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(truncate(p, 0), 0)
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0), "a truncated file is not served")
@@ -156,7 +156,7 @@ final class FileCacheIndexTests: XCTestCase {
         let p = dir.write("a.txt", "abc")
         let cache = makeCache(testConfig { $0.revalidateInterval = 3600 })
         let before = Clock.preciseMonotonicNanos()
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0, observedSince: before)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0, observedSince: before)
         XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(cache.stats().revalidations, 0)
@@ -167,7 +167,7 @@ final class FileCacheIndexTests: XCTestCase {
         let p = dir.write("a.txt", "abc")
         let cache = makeCache(testConfig())
         let batch1 = Clock.preciseMonotonicNanos()
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0, observedSince: batch1)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0, observedSince: batch1)
         // The handler's fstat counts as the first check for requests of its batch.
         XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: batch1))
         XCTAssertEqual(cache.stats().revalidations, 0)
@@ -188,7 +188,7 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", "abc")
         let cache = makeCache(testConfig())
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         _ = dir.write("a.txt", "xyz!")
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0, receivedBy: 1), "changed since the handler's fstat")
     }
@@ -197,7 +197,7 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", "abc")
         let cache = makeCache(testConfig { $0.ttl = 0.02 })
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         usleep(100_000)
         XCTAssertNil(cache.lookup(site: "s", path: "/a.txt", worker: 0))
         XCTAssertEqual(cache.stats().staleDrops, 1)
@@ -207,7 +207,7 @@ final class FileCacheIndexTests: XCTestCase {
         let dir = TempDir()
         let p = dir.write("a.txt", "abcd")
         let cache = makeCache(testConfig())
-        _ = cache.admit(site: "s", path: "/a.txt", origin: try makeOrigin(p), worker: 0)
+        _ = cache.admit(site: "s", path: "/a.txt", file: try makeCandidate(p), worker: 0)
         for w in 0..<8 {
             for _ in 0...w {
                 XCTAssertNotNil(cache.lookup(site: "s", path: "/a.txt", worker: w))
@@ -224,7 +224,7 @@ final class FileCacheIndexTests: XCTestCase {
         let persistence = MemoryPersistence()
         let cache = makeCache(testConfig(), persistence: persistence)
         for (i, name) in ["a/1", "a/2", "b/1", "b/2", "c"].enumerated() {
-            _ = cache.admit(site: "s", path: "/" + name, origin: try makeOrigin(dir.write(name, String(repeating: "x", count: 10 - i))), worker: 0)
+            _ = cache.admit(site: "s", path: "/" + name, file: try makeCandidate(dir.write(name, String(repeating: "x", count: 10 - i))), worker: 0)
             usleep(5000)   // distinct admission times (coarse clock)
         }
         for _ in 0..<3 { _ = cache.lookup(site: "s", path: "/b/2", worker: 0) }
@@ -240,7 +240,7 @@ final class FileCacheIndexTests: XCTestCase {
         XCTAssertEqual(cache.entries(prefix: "s/", sort: .size, limit: 1, offset: 0).rows.map(\.key), ["s/a/1"])
         XCTAssertEqual(cache.shed(fraction: 0.2), 1)
         XCTAssertNil(cache.purge(key: "s/a/1"), "shedding took the least recently used entry")
-        _ = cache.admit(site: "s", path: "/a/1", origin: try makeOrigin(dir.path + "/a/1"), worker: 0)
+        _ = cache.admit(site: "s", path: "/a/1", file: try makeCandidate(dir.path + "/a/1"), worker: 0)
         XCTAssertEqual(cache.purge(key: "s/c")?.key, "s/c")
         XCTAssertNil(cache.purge(key: "s/c"))
         XCTAssertEqual(cache.purge(prefix: "s/a/"), ["s/a/1", "s/a/2"])
@@ -269,6 +269,6 @@ final class FileCacheIndexTests: XCTestCase {
         c.maxFileSize = 1 << 20
         let cache = FileCache(config: c, persistence: nil, policyFactory: { makePolicy(.default, capacity: $0) })
         let p = dir.write("big", String(repeating: "b", count: 1 << 20))
-        XCTAssertEqual(cache.admit(site: "s", path: "/big", origin: try makeOrigin(p), worker: 0), .admitted)
+        XCTAssertEqual(cache.admit(site: "s", path: "/big", file: try makeCandidate(p), worker: 0).outcome, .admitted)
     }
 }

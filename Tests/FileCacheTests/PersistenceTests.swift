@@ -8,7 +8,7 @@ final class PersistenceTests: XCTestCase {
         let store = MemoryPersistence()
         let first = makeCache(testConfig(), persistence: store, shards: 2)
         for i in 0..<6 {
-            _ = first.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(dir.write("f\(i)", "file \(i)")), worker: 0)
+            _ = first.admit(site: "s", path: "/f\(i)", file: try makeCandidate(dir.write("f\(i)", "file \(i)")), worker: 0)
         }
         for i in [3, 1, 3, 3] { XCTAssertNotNil(first.lookup(site: "s", path: "/f\(i)", worker: 1)) }
         try first.persistState()
@@ -33,7 +33,7 @@ final class PersistenceTests: XCTestCase {
         let store = MemoryPersistence()
         let first = makeCache(testConfig(), persistence: store)
         for name in ["keep", "edit", "swap", "gone"] {
-            _ = first.admit(site: "s", path: "/" + name, origin: try makeOrigin(dir.write(name, name)), worker: 0)
+            _ = first.admit(site: "s", path: "/" + name, file: try makeCandidate(dir.write(name, name)), worker: 0)
         }
         try first.persistState()
         dir.write("edit", "edited, longer")
@@ -53,8 +53,8 @@ final class PersistenceTests: XCTestCase {
         let dir = TempDir()
         let store = MemoryPersistence()
         let first = makeCache(testConfig(), persistence: store)
-        _ = first.admit(site: "s", path: "/a.css", origin: try makeOrigin(dir.write("a.css", "x")), worker: 0)
-        _ = first.admit(site: "s", path: "/a.js", origin: try makeOrigin(dir.write("a.js", "y")), worker: 0)
+        _ = first.admit(site: "s", path: "/a.css", file: try makeCandidate(dir.write("a.css", "x")), worker: 0)
+        _ = first.admit(site: "s", path: "/a.js", file: try makeCandidate(dir.write("a.js", "y")), worker: 0)
         let second = makeCache(testConfig { $0.excludeExtensions = ["js"] }, persistence: store)
         let report = try second.load()
         XCTAssertEqual(report.loaded, 1)
@@ -66,7 +66,7 @@ final class PersistenceTests: XCTestCase {
         let dir = TempDir()
         let store = MemoryPersistence()
         let first = makeCache(testConfig(), persistence: store)
-        _ = first.admit(site: "s", path: "/a", origin: try makeOrigin(dir.write("a", "one")), worker: 0)
+        _ = first.admit(site: "s", path: "/a", file: try makeCandidate(dir.write("a", "one")), worker: 0)
         let second = makeCache(testConfig { $0.revalidateInterval = 3600 }, persistence: store)
         XCTAssertEqual(try second.load().loaded, 1)
         dir.replaceByRename("a", "two")

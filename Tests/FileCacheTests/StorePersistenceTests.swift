@@ -35,7 +35,7 @@ final class StorePersistenceTests: XCTestCase {
         var store = try openStore(state.path + "/cache")
         let first = cache(store, .default)
         for i in 0..<10 {
-            _ = first.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(docs.write("f\(i)", "file \(i)")), worker: 0)
+            _ = first.admit(site: "s", path: "/f\(i)", file: try makeCandidate(docs.write("f\(i)", "file \(i)")), worker: 0)
         }
         try first.persistState()
         store.store.close()
@@ -49,7 +49,7 @@ final class StorePersistenceTests: XCTestCase {
         XCTAssertNotNil(hit.mapping)
         XCTAssertNil(second.lookup(site: "s", path: "/f1", worker: 0), "a changed file is not")
         XCTAssertNil(second.lookup(site: "s", path: "/nothing", worker: 0))
-        XCTAssertEqual(second.admit(site: "s", path: "/g", origin: try makeOrigin(docs.write("g", "g")), worker: 0), .notAdmitted)
+        XCTAssertEqual(second.admit(site: "s", path: "/g", file: try makeCandidate(docs.write("g", "g")), worker: 0).outcome, .notAdmitted)
         XCTAssertTrue(second.shards.allSatisfy { $0.state.withLock { $0.entries.isEmpty } }, "point reads insert nothing")
         second.warming.store(false, ordering: .releasing)
 
@@ -73,7 +73,7 @@ final class StorePersistenceTests: XCTestCase {
             var store = try openStore(state.path + "/cache")
             let first = cache(store, kind)
             for i in 0..<40 {
-                _ = first.admit(site: "s", path: "/f\(i)", origin: try makeOrigin(docs.write("f\(i)", "file \(i)")), worker: 0)
+                _ = first.admit(site: "s", path: "/f\(i)", file: try makeCandidate(docs.write("f\(i)", "file \(i)")), worker: 0)
             }
             for r in 0..<200 { _ = first.lookup(site: "s", path: "/f\((r * r) % 40)", worker: r % 4) }
             try first.persistState()

@@ -40,12 +40,58 @@ final class TempDir {
     }
 }
 
-/// What the static handler hands the cache's filter for a file.
-func makeOrigin(_ path: String, contentType: String = "text/plain") throws -> FileOrigin {
+/// What the cache's source offers for admission after the direct opener opened a file.
+func makeCandidate(_ path: String, contentType: String = "text/plain") throws -> CandidateFile {
     let file = try OpenFile(path: path)
     let id = try file.identity()
-    return FileOrigin(path: path, identity: id, file: file, contentType: contentType,
-                      etag: "\"\(String(id.mtimeNanos, radix: 16))-\(String(id.size, radix: 16))\"")
+    return CandidateFile(path: path, file: file, identity: id, contentType: contentType,
+                         etag: "\"\(String(id.mtimeNanos, radix: 16))-\(String(id.size, radix: 16))\"")
+}
+
+/// The bytes a response body sends, read the way the writer would.
+func bytes(of body: ResponseBody) -> String {
+    switch body {
+    case .empty: return ""
+    case .bytes(let b): return String(decoding: b, as: UTF8.self)
+    case .mapped(let m, let off, let n):
+        guard let base = m.base else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: base + off, count: n), as: UTF8.self)
+    case .file(let f, let off, let n):
+        var buf = [UInt8](repeating: 0, count: n)
+        let got = buf.withUnsafeMutableBytes { pread(f.fd, $0.baseAddress, n, off) }
+        return String(decoding: buf.prefix(max(0, got)), as: UTF8.self)
+    case .parts(let parts): return parts.map(bytes(of:)).joined()
+    }
+}
+
+/// How many read-family syscalls (read, pread, readv) this thread made in
+/// `work`, from the kernel's own count (`syscr` in /proc/thread-self/io).
+func readSyscalls(_ work: () throws -> Void) throws -> Int {
+    func sample() throws -> Int {
+        let fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError(call: "open /proc/thread-self/io", errno: errno) }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 1024)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 1024) }
+        let text = String(decoding: buf.prefix(max(0, n)), as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("syscr:") }),
+              let count = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) else {
+            throw SystemError(call: "parse /proc/thread-self/io", errno: EINVAL)
+        }
+        return count
+    }
+    let first = try sample()
+    let probe = try sample() - first  // what one sample itself counts
+    let before = try sample()
+    try work()
+    return try sample() - before - probe
+}
+
+/// How many mappings of the file at `path` this process holds (/proc/self/maps).
+func mappings(of path: String) -> Int {
+    // Read to EOF: procfs files report size 0.
+    let maps = String(decoding: FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+    return maps.split(separator: "\n").filter { $0.hasSuffix(" " + path) }.count
 }
 
 /// The bytes a mapped entry would send (tests only: the cache itself never reads a mapping).

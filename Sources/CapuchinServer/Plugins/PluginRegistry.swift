@@ -21,6 +21,7 @@ public enum PluginRegistry {
             throw ConfigError(file: config.file, line: nil, key: "plugins.static", message: "the static file handler cannot be disabled")
         }
         var plugins: [any Plugin] = []
+        let staticHandler = StaticFilePlugin()
         for f in factories where f.name != "static" {
             let section = config.section(for: f.name)
             guard config.pluginSwitches[f.name] ?? f.enabledByDefault else {
@@ -28,7 +29,8 @@ public enum PluginRegistry {
                 continue
             }
             do {
-                plugins.append(try f.make(PluginSetup(section: section, config: config, log: log, statistics: statistics)))
+                plugins.append(try f.make(PluginSetup(section: section, config: config, log: log, statistics: statistics,
+                                                       staticHandler: staticHandler)))
                 try section.finish()
             } catch {
                 // Let the plugins already built release what they hold (the cache's store writer).
@@ -36,7 +38,7 @@ public enum PluginRegistry {
                 throw error
             }
         }
-        plugins.append(StaticFilePlugin())
+        plugins.append(staticHandler)
         return plugins
     }
 }

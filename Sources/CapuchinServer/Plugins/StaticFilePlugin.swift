@@ -1,32 +1,58 @@
 import CapuchinSystem
-import Glibc
 import HTTPCore
 
-/// The default content handler: files under the site's document root, resolved
-/// by the kernel beneath the root's descriptor (openat2 RESOLVE_BENEATH), so
-/// ".." and symlinks leaving the root are refused whatever the path says.
+/// The default content handler: GET and HEAD of the files under the site's
+/// document root, taken from its `FileSource` (the direct opener, which the
+/// kernel keeps beneath the root's descriptor with openat2 RESOLVE_BENEATH, or
+/// the file cache around it). Conditional and Range requests are answered by
+/// `RepresentationResponder`; a caching source's mark goes in `X-Cache`.
 public final class StaticFilePlugin: Plugin {
     public let name = "static"
+    /// Replaced only during start-up (`PluginSetup.serveFiles(from:)`), before any
+    /// worker reads it: no access is ever concurrent with the write, so the
+    /// per-request runtime exclusivity check is left out.
+    @exclusivity(unchecked) public private(set) var source: any FileSource
 
     /// Methods this server knows; the static handler answers them with 405.
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
-    public init() {}
+    public init(source: any FileSource = DirectFileSource()) { self.source = source }
+
+    /// Puts `source` beneath the handler (at setup, before workers start).
+    func install(_ source: any FileSource) { self.source = source }
 
     public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
         guard request.method == "GET" || request.method == "HEAD" else {
-            if Self.knownMethods.contains(request.method) { return ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) }
-            return ErrorPage.response(501)
+            var r = Self.knownMethods.contains(request.method)
+                ? ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) : ErrorPage.response(501)
+            if source.marksResponses { r.headers.add("X-Cache", CacheMark.bypass.rawValue) }
+            return r
         }
-        guard let root = context.site.rootHandle else { return ErrorPage.response(404) }
-        switch StaticPathMapper.resolve(request.path, site: context.site, root: root) {
+        let lookup = source.open(FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
+                                             workerID: context.connection.workerID, settings: context.settings))
+        var response: Response
+        switch lookup.outcome {
         case .failure(let status):
-            return ErrorPage.response(status)
+            response = ErrorPage.response(status)
         case .redirect:
-            return redirectToDirectory(request)
-        case .file(let file, let identity, let relativePath):
-            return respond(request, file: file, identity: identity, relativePath: relativePath, context: context)
+            response = redirectToDirectory(request)
+        case .file(let file):
+            if let head = file.head, !ConditionalEvaluator.hasPreconditionOrRange(request.headers) {
+                // A plain request for a cached file: its prebuilt head (mark included)
+                // and its body, written with one writev. HEAD gets the same response:
+                // the server writes no body for HEAD and takes Content-Length from the body.
+                // Returned without a local: holding it first cost a copy of the response.
+                let size = file.identity.size
+                if lookup.mark == .hit && !request.isHead && size > 0 { source.servedHit(bytes: size, workerID: context.connection.workerID) }
+                return Response(status: 200, body: file.body.slice(offset: 0, count: size), preformattedHeaders: head)
+            }
+            response = respond(request, file)
+            if lookup.mark == .hit && !request.isHead && response.body.count > 0 {
+                source.servedHit(bytes: response.body.count, workerID: context.connection.workerID)
+            }
         }
+        if let mark = lookup.mark, source.marksResponses { response.headers.add("X-Cache", mark.rawValue) }
+        return response
     }
 
     /// 301 to the same target with a trailing slash (the raw path is reused, so
@@ -41,21 +67,13 @@ public final class StaticFilePlugin: Plugin {
         return ErrorPage.response(301, headers: [("Location", rawPath + "/" + query)])
     }
 
-    private func respond(_ request: HTTPRequest, file: OpenFile, identity: FileIdentity, relativePath: String, context: RequestContext) -> Response {
-        let settings = context.settings
-        let contentType = settings.contentType(forPath: relativePath)
-        let rep = Representation(contentType: contentType, etag: Self.etag(identity),
-                                 lastModifiedSeconds: Int(identity.mtimeNanos / 1_000_000_000), size: identity.size)
-        // The writer copies small slices behind the head (one writev) and
-        // sendfiles the rest; nothing is read here.
-        var response = RepresentationResponder.respond(request: request, representation: rep) { offset, count in
-            .file(file, offset: offset, count: count)
-        }
-        if response.status == 200 {
-            let path = context.site.root.hasSuffix("/") ? context.site.root + relativePath : context.site.root + "/" + relativePath
-            response.origin = FileOrigin(path: path, identity: identity, file: file, contentType: contentType, etag: rep.etag)
-        }
-        return response
+    /// 200, 304, 412, 206 or 416 with headers built here. Nothing is read:
+    /// the writer copies small file slices behind the head (one writev) and
+    /// sendfiles the rest, or writes a cached file's slices from memory.
+    private func respond(_ request: HTTPRequest, _ file: SourcedFile) -> Response {
+        let rep = Representation(contentType: file.contentType, etag: file.etag,
+                                 lastModifiedSeconds: Int(file.identity.mtimeNanos / 1_000_000_000), size: file.identity.size)
+        return RepresentationResponder.respond(request: request, representation: rep) { file.body.slice(offset: $0, count: $1) }
     }
 
     /// `"<inode hex>-<size hex>-<mtime ns hex>"`: changes whenever the file is replaced or modified.

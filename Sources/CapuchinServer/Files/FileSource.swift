@@ -1,0 +1,111 @@
+import CapuchinSystem
+
+/// Where the static handler gets its files. The default opens them beneath the
+/// site's root (`DirectFileSource`); the file cache sits here too, beneath the
+/// handler, as nginx's open_file_cache and h2o's filecache do: the handler
+/// answers every file response the same way and only the source knows whether
+/// the bytes came from a cached entry.
+/// Called on every worker thread at once: implementations are thread-safe.
+public protocol FileSource: AnyObject, Sendable {
+    /// The file `request.path` names in `request.site`, for a GET or HEAD.
+    func open(_ request: FileRequest) -> FileLookup
+
+    /// Whether responses carry the lookups' marks in `X-Cache` (and BYPASS
+    /// for a method the source is not asked about).
+    var marksResponses: Bool { get }
+
+    /// A response carried `bytes` of a cache hit's body (not called for HEAD
+    /// or an empty body), for the source's statistics.
+    func servedHit(bytes: Int, workerID: Int)
+}
+
+extension FileSource {
+    public var marksResponses: Bool { false }
+    public func servedHit(bytes: Int, workerID: Int) {}
+}
+
+/// What the handler asks a source for. A struct of references: building one allocates nothing.
+public struct FileRequest {
+    /// The parser's decoded, dot-segment-free absolute path.
+    public var path: String
+    public var site: Site
+    /// A precise monotonic time by which the request had been received (see
+    /// `RequestContext.receivedByNanos`): the cache's revalidation rule orders
+    /// its stat checks against it.
+    public var receivedByNanos: UInt64
+    public var workerID: Int
+    /// The configuration the request is served under (MIME types, sendfile threshold).
+    public var settings: RuntimeSettings
+
+    public init(path: String, site: Site, receivedByNanos: UInt64, workerID: Int, settings: RuntimeSettings) {
+        self.path = path
+        self.site = site
+        self.receivedByNanos = receivedByNanos
+        self.workerID = workerID
+        self.settings = settings
+    }
+}
+
+/// The `X-Cache` value of a response served through a caching source.
+public enum CacheMark: String, Sendable {
+    case hit = "HIT", miss = "MISS", bypass = "BYPASS"
+}
+
+/// A file's body as the source holds it; the handler slices it for ranges.
+public enum FileBody {
+    /// A mapping or private snapshot (a cached file): written with writev
+    /// straight from memory. A later change to the file cannot show through a
+    /// snapshot, and a send of a mapping stops once the file's version changed.
+    case mapped(MappedFile)
+    /// An open file: small slices are read behind the head, larger ones sendfile'd.
+    case file(OpenFile)
+
+    /// The bytes `offset..<offset+count` as a response body.
+    @inline(__always)
+    public func slice(offset: Int, count: Int) -> ResponseBody {
+        switch self {
+        case .mapped(let m): return count > 0 ? .mapped(m, offset: offset, count: count) : .empty
+        case .file(let f): return .file(f, offset: offset, count: count)
+        }
+    }
+}
+
+/// An open regular file and what its response needs.
+public struct SourcedFile {
+    public var identity: FileIdentity
+    public var contentType: String
+    /// A strong entity tag, quotes included (`StaticFilePlugin.etag`).
+    public var etag: String
+    public var body: FileBody
+    /// The header lines of a plain 200 ("Content-Type", "ETag", "Last-Modified",
+    /// "Accept-Ranges" and the mark), serialized once per cached entry so a hit
+    /// builds nothing; nil: the handler builds the head.
+    public var head: [UInt8]?
+
+    public init(identity: FileIdentity, contentType: String, etag: String, body: FileBody, head: [UInt8]? = nil) {
+        self.identity = identity
+        self.contentType = contentType
+        self.etag = etag
+        self.body = body
+        self.head = head
+    }
+}
+
+/// How a source answered, and whether the answer came from a cache.
+public struct FileLookup {
+    public enum Outcome {
+        case file(SourcedFile)
+        /// A directory requested without its trailing slash.
+        case redirect
+        case failure(status: Int)
+    }
+
+    public var outcome: Outcome
+    /// What a caching source did (nil: not a caching source).
+    public var mark: CacheMark?
+
+    public init(_ outcome: Outcome, mark: CacheMark? = nil) {
+        self.outcome = outcome
+        self.mark = mark
+    }
+}

@@ -1,0 +1,86 @@
+import CapuchinServer
+import CapuchinSystem
+import Glibc
+
+/// The file cache beneath the static handler (as nginx's open_file_cache and
+/// h2o's filecache): a hit is the entry's mapping or snapshot and its prebuilt
+/// head, found with one lookup; a miss opens the file once through the direct
+/// opener, offers that open file to the cache, and is served from the one
+/// copy or mapping admission made of it. Marks responses HIT, MISS or BYPASS
+/// (config `x_cache_header`).
+public final class FileCacheSource: FileSource {
+    public let cache: FileCache
+    let direct: DirectFileSource
+
+    public init(cache: FileCache, direct: DirectFileSource = DirectFileSource()) {
+        self.cache = cache
+        self.direct = direct
+    }
+
+    public var marksResponses: Bool { cache.config.xCacheHeader }
+
+    public func servedHit(bytes: Int, workerID: Int) { cache.countServed(bytes: bytes, worker: workerID) }
+
+    public func open(_ request: FileRequest) -> FileLookup {
+        let site = request.site.names.first ?? ""
+        guard cache.config.enabled else { return openUncached(request, site: site, mark: .bypass) }
+        // An entry from another document root (the site's root changed on reload) is a miss;
+        // the admission that follows replaces it.
+        if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
+           let mapping = entry.mapping, Self.isInside(entry.originPath, root: request.site.root) {
+            return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: entry.etag,
+                                                body: .mapped(mapping), head: entry.headerBytes)), mark: .hit)
+        }
+        return openUncached(request, site: site, mark: .miss)
+    }
+
+    /// Opens the file with the direct opener and offers it for admission; the
+    /// response is served from what admission read (a rejected or failed
+    /// admission read nothing: see `uncachedBody`). A rule's rejection marks BYPASS.
+    private func openUncached(_ request: FileRequest, site: String, mark base: CacheMark) -> FileLookup {
+        let file: OpenFile, identity: FileIdentity, relativePath: String
+        switch direct.resolve(request) {
+        case .failure(let status): return FileLookup(.failure(status: status), mark: base)
+        case .redirect: return FileLookup(.redirect, mark: base)
+        case .file(let f, let id, let rel): (file, identity, relativePath) = (f, id, rel)
+        }
+        let root = request.site.root
+        let candidate = CandidateFile(path: root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath,
+                                      file: file, identity: identity,
+                                      contentType: request.settings.contentType(forPath: relativePath),
+                                      etag: StaticFilePlugin.etag(identity))
+        let admission = cache.admit(site: site, path: request.path, file: candidate, worker: request.workerID,
+                                    observedSince: request.receivedByNanos == .max ? 0 : request.receivedByNanos)
+        var outcome = base
+        if case .rejected = admission.outcome { outcome = .bypass }
+        let body = admission.body.map(FileBody.mapped)
+            ?? uncachedBody(candidate, sendfileThreshold: request.settings.config.sendfileThreshold)
+        return FileLookup(.file(SourcedFile(identity: identity, contentType: candidate.contentType, etag: candidate.etag, body: body)),
+                          mark: outcome)
+    }
+
+    /// The body of a file the cache does not hold. Up to `max_file_size`, a
+    /// file larger than the sendfile threshold is sent from a mapping (copied
+    /// into the socket by writev) instead of by sendfile: the pages sendfile
+    /// queues stay shared with the file, so a truncation after the call would
+    /// still change the bytes a client reads (a 200 with wrong bytes), while a
+    /// mapped send stops once the version changed. Smaller files are read behind
+    /// the head; larger ones keep sendfile, as in nginx.
+    private func uncachedBody(_ c: CandidateFile, sendfileThreshold: Int) -> FileBody {
+        guard c.identity.size > sendfileThreshold, c.identity.size <= cache.config.maxFileSize,
+              let m = try? MappedFile(fd: c.file.fd, count: c.identity.size, source: (c.path, c.identity)) else { return .file(c.file) }
+        return .mapped(m)
+    }
+
+    /// `path` lies under the directory `root`: a byte comparison (String's
+    /// `hasPrefix` and `starts(with:)` cost 2% of a hit in grapheme checks).
+    static func isInside(_ path: String, root: String) -> Bool {
+        var path = path, root = root
+        return path.withUTF8 { p in
+            root.withUTF8 { r in
+                guard p.count >= r.count, r.count > 0, memcmp(p.baseAddress!, r.baseAddress!, r.count) == 0 else { return false }
+                return p.count == r.count || r[r.count - 1] == UInt8(ascii: "/") || p[r.count] == UInt8(ascii: "/")
+            }
+        }
+    }
+}
