@@ -31,6 +31,11 @@ public final class RequestContext {
     /// The configuration snapshot this request is served under (MIME overrides,
     /// limits); replaced as a whole on reload.
     public let settings: RuntimeSettings
+    /// For the access log: the cache verdict the client was sent (its X-Cache),
+    /// nil when no cache answered. Set by the logger from the response.
+    public var cacheVerdict: String?
+    /// For the access log: the backend a proxied request went to ("host:port").
+    public var upstream: String?
 
     /// Set by the worker that owns the connection (not retained: they outlive the request).
     unowned(unsafe) var worker: Worker?

@@ -19,9 +19,8 @@ struct AccessLogRecord {
     /// Wall clock when the record was made (milliseconds since the epoch).
     var wallMillis: Int
 
-    /// The record of an answered request. The cache verdict comes from the
-    /// context's notes ("x-cache", left by the file cache and the proxy) or the
-    /// response's X-Cache field; the backend from the "upstream" note.
+    /// The record of an answered request: the cache verdict and the backend
+    /// come from the context (`cacheVerdict`, `upstream`).
     init(request: HTTPRequest, context: RequestContext, client: String, status: Int, bytes: Int, nowNanos: UInt64, wallMillis: Int) {
         self.client = client
         method = request.method
@@ -30,8 +29,8 @@ struct AccessLogRecord {
         self.status = status
         self.bytes = bytes
         durationMicros = nowNanos > context.startNanos ? Int((nowNanos - context.startNanos) / 1000) : 0
-        cache = context.notes[AccessLogRecord.cacheNote]
-        upstream = context.notes[AccessLogRecord.upstreamNote]
+        cache = context.cacheVerdict
+        upstream = context.upstream
         referer = request.headers["Referer"]
         userAgent = request.headers["User-Agent"]
         self.wallMillis = wallMillis
@@ -46,19 +45,13 @@ struct AccessLogRecord {
         self.wallMillis = wallMillis
     }
 
-    /// The note names a stage leaves in `RequestContext.notes` for the log.
-    static let cacheNote = "x-cache"
-    static let upstreamNote = "upstream"
-
-    /// Records the X-Cache verdict the client is sent, which wins over an
-    /// earlier stage's note (the file cache notes MISS before the proxy answers
-    /// a request with its own HIT). A plain file-cache hit carries the field among
-    /// its preformatted lines. Without the field (x_cache_header off) the note stays.
+    /// Records the X-Cache verdict the client is sent (a plain file-cache hit
+    /// carries the field among its preformatted lines).
     static func noteCacheVerdict(of response: Response, in context: RequestContext) {
         if let v = response.headers["X-Cache"] {
-            context.notes[cacheNote] = v
+            context.cacheVerdict = v
         } else if let lines = response.preformattedHeaders, let v = fieldValue(xCacheLine, in: lines) {
-            context.notes[cacheNote] = v
+            context.cacheVerdict = v
         }
     }
 

@@ -30,6 +30,8 @@ public final class StaticFilePlugin: Plugin {
         }
         let lookup = source.open(FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
                                              workerID: context.connection.workerID, settings: context.settings))
+        // Without X-Cache on the response the access log takes the verdict from the context.
+        if !source.marksResponses, let mark = lookup.mark { context.cacheVerdict = mark.rawValue }
         var response: Response
         switch lookup.outcome {
         case .failure(let status):

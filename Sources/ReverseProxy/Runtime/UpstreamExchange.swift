@@ -96,7 +96,7 @@ final class UpstreamExchange: OutboundHandler {
         backend = i
         receivedAny = false
         // The access log's `upstream` field (the last backend tried).
-        (sink as? ResponseSink)?.context.notes["upstream"] = route.pool.backends[i].address.description
+        (sink as? ResponseSink)?.context.upstream = route.pool.backends[i].address.description
         route.pool.backends[i].requestStarted()
         if let idle = worker.idle.take(pool: route.pool.name, backend: i, now: loop.now, maxIdleNanos: config.keepaliveTimeoutNanos) {
             reused = true
