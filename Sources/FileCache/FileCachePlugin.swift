@@ -24,7 +24,15 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         cache.persistence?.close()
     }
 
-    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
+    public var phases: PluginPhases { [.handle, .filter] }
+
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult {
+        hit(request, context: context).map(HandlerResult.respond) ?? .pass
+    }
+
+    /// The cached response for a hit, nil for a miss (noted for `filter`).
+    @inline(__always)
+    func hit(_ request: HTTPRequest, context: RequestContext) -> Response? {
         guard cache.config.enabled, request.method == "GET" || request.method == "HEAD" else { return nil }
         let worker = context.connection.workerID
         // An entry from another document root (the site's root changed on reload) is a miss;

@@ -22,7 +22,7 @@ final class FileCachePluginTests: XCTestCase {
 
     /// Runs one request through the plugin the way the server does.
     private func serve(_ plugin: FileCachePlugin, _ req: HTTPRequest, _ ctx: RequestContext, file: String?) throws -> Response {
-        var r = try plugin.handle(req, context: ctx) ?? (file.map(staticResponse) ?? Response(status: 404))
+        var r = try plugin.handle(req, context: ctx).response ?? (file.map(staticResponse) ?? Response(status: 404))
         plugin.filter(req, response: &r, context: ctx)
         return r
     }
@@ -82,15 +82,15 @@ final class FileCachePluginTests: XCTestCase {
         let plugin = FileCachePlugin(cache: makeCache(testConfig()))
         let first = try serve(plugin, request("/a.txt"), context(dir.path), file: file)
         let etag = try XCTUnwrap(first.origin?.etag)
-        let ranged = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("Range", "bytes=1-2")]), context: context(dir.path)))
+        let ranged = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("Range", "bytes=1-2")]), context: context(dir.path)).response)
         XCTAssertEqual(ranged.status, 206)
         XCTAssertEqual(ranged.headers["Content-Range"], "bytes 1-2/5")
         guard case .mapped(_, 1, 2) = ranged.body else { return XCTFail("a range of the mapping: \(ranged.body)") }
         XCTAssertEqual(ranged.headers["X-Cache"], "HIT")
-        let notModified = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("If-None-Match", etag)]), context: context(dir.path)))
+        let notModified = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("If-None-Match", etag)]), context: context(dir.path)).response)
         XCTAssertEqual(notModified.status, 304)
         XCTAssertEqual(notModified.body.count, 0)
-        let bad = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("Range", "bytes=9-")]), context: context(dir.path)))
+        let bad = try XCTUnwrap(plugin.handle(request("/a.txt", headers: [("Range", "bytes=9-")]), context: context(dir.path)).response)
         XCTAssertEqual(bad.status, 416)
         var filtered = notModified
         let ctx = context(dir.path)

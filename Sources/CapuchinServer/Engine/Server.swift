@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 import HTTPCore
 
 /// The HTTP server: listeners, worker threads, the fair acceptor, signals and
@@ -83,11 +82,11 @@ public final class Server {
             acceptor = a
             acceptorThread = try SystemThread(name: "acceptor") { a.run() }
         }
-        log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(getpid()))")
+        log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(ProcessIdentity.id))")
 
         while true {
             let sig = Signals.wait()
-            if sig == SIGHUP { reload(); continue }
+            if sig == Signals.hangup { reload(); continue }
             log.info("received signal \(sig): draining (up to \(config.drainTimeout)s)")
             break
         }
@@ -102,7 +101,7 @@ public final class Server {
     }
 
     /// Asks a running server to drain and stop, as SIGTERM does.
-    public func stop() { Signals.raiseInProcess(SIGTERM) }
+    public func stop() { Signals.raiseInProcess(Signals.terminate) }
 
     /// Re-reads the configuration and applies what can change live (sites, MIME
     /// overrides, log level, timeouts and limits); logs anything that needs a

@@ -13,7 +13,13 @@ public final class StaticFilePlugin: Plugin {
 
     public init() {}
 
-    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
+    public var phases: PluginPhases { .handle }
+
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult {
+        .respond(answer(request, context: context))
+    }
+
+    private func answer(_ request: HTTPRequest, context: RequestContext) -> Response {
         guard request.method == "GET" || request.method == "HEAD" else {
             if Self.knownMethods.contains(request.method) { return ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) }
             return ErrorPage.response(501)
