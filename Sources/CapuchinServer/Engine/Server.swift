@@ -46,6 +46,9 @@ public final class Server {
     public func run() throws {
         let mailboxes = try statistics.workers.map { try WorkerMailbox(counters: $0) }
         var perWorker = [[Worker.Listener]](repeating: [], count: workerCount)
+        // Plugins' own listeners (admin) get a loop thread of their own: their
+        // O(N) work (stats, entry listings) never runs on a serving thread.
+        var pluginListeners: [Worker.Listener] = []
         var shared: [Worker.Listener] = []
         var port = config.port
         do {
@@ -64,17 +67,23 @@ public final class Server {
                 for spec in p.extraListeners(config: config) {
                     let fd = try Socket.listen(host: spec.host, port: spec.port, reusePort: false)
                     let actual = Socket.localPort(of: fd)
-                    perWorker[0].append(.init(fd: fd, port: actual, pluginIndex: i))
+                    pluginListeners.append(.init(fd: fd, port: actual, pluginIndex: i))
                     log.info("plugin '\(spec.pluginName)' listening on \(spec.host):\(actual)")
                 }
             }
         } catch {
-            for l in perWorker.flatMap({ $0 }) + shared { FileIO.close(l.fd) }
+            for l in perWorker.flatMap({ $0 }) + shared + pluginListeners { FileIO.close(l.fd) }
             throw error
         }
 
-        let workers = try (0..<workerCount).map { try Worker(id: $0, core: core, mailbox: mailboxes[$0], listeners: perWorker[$0]) }
-        let threads = try workers.map { w in try SystemThread(name: "worker-\(w.id)") { w.run() } }
+        var workers = try (0..<workerCount).map { try Worker(id: $0, core: core, mailbox: mailboxes[$0], listeners: perWorker[$0]) }
+        var wakeUps = mailboxes
+        if !pluginListeners.isEmpty {
+            let mailbox = try WorkerMailbox(counters: statistics.pluginListenerLoop)
+            wakeUps.append(mailbox)
+            workers.append(try Worker(id: workerCount, core: core, mailbox: mailbox, listeners: pluginListeners, serving: false))
+        }
+        let threads = try workers.map { w in try SystemThread(name: w.serving ? "worker-\(w.id)" : "plugin-listeners") { w.run() } }
         var acceptor: Acceptor?
         var acceptorThread: SystemThread?
         if !shared.isEmpty {
@@ -93,7 +102,7 @@ public final class Server {
         core.stopping.store(true, ordering: .relaxed)
         acceptor?.requestStop()
         acceptorThread?.join()
-        for m in mailboxes { m.wake.signal() }
+        for m in wakeUps { m.wake.signal() }
         for t in threads { t.join() }
         for p in plugins { p.serverStopped() }
         core.accessLog?.stop()

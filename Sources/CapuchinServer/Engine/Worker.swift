@@ -16,6 +16,9 @@ final class Worker {
     private static let readInterest = Epoll.readable | Epoll.readHangup
 
     let id: Int
+    /// False for the loop of plugins' own listeners (admin): plugins' per-worker
+    /// hooks (`workerStarted`, `workerStopping`) run only on serving workers.
+    let serving: Bool
     let core: ServerCore
     let mailbox: WorkerMailbox
     /// The plugins' handle on this loop (outbound connections, timers).
@@ -36,8 +39,9 @@ final class Worker {
     var loopNow: UInt64 { environment.now }
 
     /// Throws `SystemError` when epoll cannot be created or a listener registered.
-    init(id: Int, core: ServerCore, mailbox: WorkerMailbox, listeners: [Listener]) throws {
+    init(id: Int, core: ServerCore, mailbox: WorkerMailbox, listeners: [Listener], serving: Bool = true) throws {
         self.id = id
+        self.serving = serving
         self.core = core
         self.mailbox = mailbox
         self.listeners = listeners
@@ -66,7 +70,7 @@ final class Worker {
 
     func run() {
         environment.now = Clock.monotonicNanos()
-        for p in core.plugins { p.workerStarted(workerID: id, loop: loop) }
+        if serving { for p in core.plugins { p.workerStarted(workerID: id, loop: loop) } }
         environment.dates.refresh()
         while true {
             let n: Int
@@ -101,7 +105,7 @@ final class Worker {
             if environment.now &- lastSweep >= Self.sweepNanos || n == 0 { sweep() }
             if environment.draining && (clients.count == 0 || environment.now >= drainDeadline) { break }
         }
-        for p in core.plugins { p.workerStopping(workerID: id) }
+        if serving { for p in core.plugins { p.workerStopping(workerID: id) } }
         for s in clients.all { close(s, reset: s.http.outputBlocked) }
         outbound.closeAll()
         loop.worker = nil

@@ -35,6 +35,8 @@ public struct ServerCountersSnapshot: Sendable, Equatable {
 /// Read access to the workers' counters (for the admin plugin).
 public final class ServerStatistics: @unchecked Sendable {
     let workers: [WorkerCounters]
+    /// The loop serving plugins' own listeners (admin): in the totals, not a worker.
+    let pluginListenerLoop = WorkerCounters()
     public let startedNanos: Int64
 
     init(workerCount: Int, startedNanos: Int64) {
@@ -50,6 +52,9 @@ public final class ServerStatistics: @unchecked Sendable {
             s.connectionsAccepted &+= w.accepted.load(ordering: .relaxed)
             s.connectionsPerWorker.append(w.active.load(ordering: .relaxed))
         }
+        s.requests &+= pluginListenerLoop.requests.load(ordering: .relaxed)
+        s.bytesServed &+= pluginListenerLoop.bytes.load(ordering: .relaxed)
+        s.connectionsAccepted &+= pluginListenerLoop.accepted.load(ordering: .relaxed)
         return s
     }
 }
