@@ -236,9 +236,8 @@ final class HTTP1Connection {
         }
         let sendBody = !request.isHead && !ResponseHeadWriter.statusForbidsBody(response.status)
         let dateLine = environment.dates.headerLine
-        let r = response
         output.appendOwned {
-            ResponseHeadWriter.write(r, into: &$0, dateLine: dateLine, keepAlive: keepAlive, http10: request.version == .http10)
+            ResponseHeadWriter.write(response, into: &$0, dateLine: dateLine, keepAlive: keepAlive, http10: request.version == .http10)
         }
         let bodyBytes = sendBody ? response.body.count : 0
         if sendBody { output.append(response.body) }
