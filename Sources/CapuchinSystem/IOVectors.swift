@@ -1,22 +1,30 @@
+import CSystemShims
 import Glibc
 
 /// A bounded list of memory ranges for one writev(2), in scratch memory that
 /// lives only for a `with` call (no allocation per write). Callers outside this
 /// module build it without touching `iovec`.
 public struct IOVectors {
-    private let storage: UnsafeMutablePointer<iovec>
+    // Inlinable: a response batch's writev goes through here, and an
+    // unspecialised generic call across the module boundary cost a little on
+    // every write.
+    @usableFromInline let storage: UnsafeMutablePointer<iovec>
     public let capacity: Int
-    public private(set) var count = 0
-    /// Sum of the ranges' lengths.
-    public private(set) var totalBytes = 0
+    @usableFromInline var _count = 0
+    @usableFromInline var _totalBytes = 0
 
-    private init(storage: UnsafeMutablePointer<iovec>, capacity: Int) {
+    @usableFromInline
+    init(storage: UnsafeMutablePointer<iovec>, capacity: Int) {
         self.storage = storage
         self.capacity = capacity
     }
 
+    @inlinable public var count: Int { _count }
+    /// Sum of the ranges' lengths.
+    @inlinable public var totalBytes: Int { _totalBytes }
+
     /// Runs `body` with an empty list of up to `capacity` ranges on the stack.
-    @inline(__always)
+    @inlinable
     public static func with<R>(capacity: Int, _ body: (inout IOVectors) throws -> R) rethrows -> R {
         try withUnsafeTemporaryAllocation(of: iovec.self, capacity: capacity) { buf in
             var v = IOVectors(storage: buf.baseAddress!, capacity: capacity)
@@ -24,15 +32,15 @@ public struct IOVectors {
         }
     }
 
-    public var isFull: Bool { count >= capacity }
+    @inlinable public var isFull: Bool { _count >= capacity }
 
     /// Adds a range; the memory must stay valid until the write returns.
-    @inline(__always)
+    @inlinable
     public mutating func append(_ base: UnsafeRawPointer, count n: Int) {
-        precondition(count < capacity, "IOVectors full")
-        storage[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: n)
-        count += 1
-        totalBytes += n
+        precondition(_count < capacity, "IOVectors full")
+        storage[_count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: n)
+        _count += 1
+        _totalBytes += n
     }
 
     /// The range at `i` (for transports that copy instead of writev: TLS, tests).
@@ -42,8 +50,8 @@ public struct IOVectors {
 
     /// writev(2) of the whole list to `fd`. Throws `SystemError` (EPIPE,
     /// ECONNRESET, EFAULT for a truncated mapping, ...).
-    @inline(__always)
+    @inlinable
     public func write(to fd: Int32) throws -> IOResult<Int> {
-        try FileIO.writev(fd, storage, count: count)
+        try FileIO.writev(fd, storage, count: _count)
     }
 }
