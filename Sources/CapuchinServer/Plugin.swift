@@ -34,15 +34,18 @@ public final class RequestContext {
     /// limits); replaced as a whole on reload.
     public let settings: RuntimeSettings
 
-    /// The connection the request arrived on (not retained: it outlives the request).
+    /// The connection the request arrived on, for `deferResponse` while the
+    /// pipeline runs (not retained: set per request on the hot path).
     unowned(unsafe) var client: HTTP1Connection?
+    /// The loop of the worker that parsed the request (outlives every request of it).
+    unowned(unsafe) var loop: EventLoop?
     private(set) var sink: ResponseSink?
 
     /// Called by the sink when it is done (breaks the context/sink cycle).
     func detachSink() { sink = nil }
 
     /// This worker's event loop (outbound connections, timers); nil outside a worker (tests).
-    public var eventLoop: EventLoop? { client?.environment.eventLoop }
+    public var eventLoop: EventLoop? { loop }
 
     /// Answer later: return `.deferred(sink)` from `handle` and complete the
     /// sink on this worker thread. nil outside a connection (tests).

@@ -127,6 +127,26 @@ final class HTTP1ConnectionTests: XCTestCase {
         XCTAssertEqual(conn.state, .closed(reset: true))
     }
 
+    func testStreamedResponseToAClosingRequestIsWholeBeforeTheClose() {
+        let (conn, handler) = make()
+        conn.feed(get("/defer-s", "Connection: close\r\n"))
+        let sink = handler.sinks["/defer-s"]!
+        var h = HTTPHeaders()
+        h.add("Content-Length", "6")
+        sink.start(Response(status: 200, headers: h))
+        conn.endIteration()
+        sink.write(Array("abc".utf8))
+        conn.endIteration()
+        XCTAssertEqual(conn.state, .open)
+        sink.write(Array("def".utf8))
+        sink.finish()
+        conn.endIteration()
+        let r = ParsedResponse.parseAll(conn.takeOutput())
+        XCTAssertEqual(r.map(\.body), ["abcdef"])
+        XCTAssertEqual(r.first?.header("Connection"), "close")
+        XCTAssertEqual(conn.state, .closed(reset: false))
+    }
+
     func testClosingCancelsThePendingDeferredResponse() {
         let (conn, handler) = make()
         conn.feed(get("/defer-x"))

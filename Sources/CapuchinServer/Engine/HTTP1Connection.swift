@@ -200,6 +200,7 @@ final class HTTP1Connection {
         let ctx = RequestContext(connection: info, site: pipeline.site(for: request, in: settings), startNanos: env.now,
                                  settings: settings, receivedByNanos: env.receivedBy)
         ctx.client = self
+        ctx.loop = env.eventLoop
         var tooLarge = false
         switch request.framing {
         case .none: break
@@ -215,7 +216,9 @@ final class HTTP1Connection {
             return finishAnswer(request, ctx, &response, keepAlive: false, forceClose: true)
         }
         let keepAlive = request.keepAlive && served < settings.config.keepaliveRequests && !env.draining
-        switch pipeline.produce(request, ctx) {
+        let result = pipeline.produce(request, ctx)
+        ctx.client = nil  // a context kept past the handlers must not reach a closed connection
+        switch result {
         case .respond(var response):
             finishAnswer(request, ctx, &response, keepAlive: keepAlive, forceClose: false)
         case .deferred(let sink):
@@ -295,7 +298,8 @@ final class HTTP1Connection {
             }
             let stoppedForLimit = responsesInBatch >= Self.batchLimitResponses
             responsesInBatch = 0
-            if closeWhenDone {
+            // A deferred response still streaming is part of what must be written first.
+            if closeWhenDone && deferred == nil {
                 guard lingerOnClose, !environment.draining else { return .close(reset: false) }
                 // Lingering close: the client may still be sending; closing with unread
                 // data would reset the connection and could destroy the response.
