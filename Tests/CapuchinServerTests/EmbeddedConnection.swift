@@ -62,7 +62,7 @@ final class EmbeddedConnection {
         var config = ServerConfig()
         configure(&config)
         let settings = RuntimeSettings(config: config, sites: RuntimeSettings.standalone.sites)
-        environment = ConnectionEnvironment(workerID: 0, settings: settings, parser: RequestParser(), counters: WorkerCounters(),
+        environment = ConnectionEnvironment(workerID: 0, settings: settings, parser: RequestParser(), counters: LoopCounters(),
                                             log: ErrorLog(level: .error), accessLog: nil)
         environment.now = 1_000_000_000
         environment.dates.refresh()

@@ -9,7 +9,7 @@ import HTTPCore
 final class ConnectionEnvironment {
     let workerID: Int
     let parser: RequestParser
-    let counters: WorkerCounters
+    let counters: LoopCounters
     let log: ErrorLog
     /// The logger stage's buffer (nil: no access log).
     let accessLog: AccessLogStage?
@@ -33,7 +33,7 @@ final class ConnectionEnvironment {
     private static let maxSpareQueues = 64
     private static let maxSpareQueueBytes = 16 << 10
 
-    init(workerID: Int, settings: RuntimeSettings, parser: RequestParser, counters: WorkerCounters, log: ErrorLog,
+    init(workerID: Int, settings: RuntimeSettings, parser: RequestParser, counters: LoopCounters, log: ErrorLog,
          accessLog: AccessLogStage?) {
         self.workerID = workerID
         self.settings = settings

@@ -35,7 +35,7 @@ final class Worker {
     private var lastSweep: UInt64 = 0
     private var lastDescriptorWarning: UInt64 = 0
     private var drainDeadline: UInt64 = 0
-    private var counters: WorkerCounters { mailbox.counters }
+    private var counters: LoopCounters { mailbox.counters }
     var loopNow: UInt64 { environment.now }
 
     /// Throws `SystemError` when epoll cannot be created or a listener registered.
