@@ -42,13 +42,15 @@ public final class AdminPlugin: Plugin, @unchecked Sendable {
 
     public func serverStopped() { sampler.stop() }
 
-    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
+    public var phases: PluginPhases { .handle }
+
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult {
         let reply = router.respond(method: request.method, path: request.path, query: request.query,
                                    authorization: request.headers["Authorization"])
         var headers = HTTPHeaders()
         headers.add("Content-Type", reply.contentType)
         for (n, v) in reply.headers { headers.add(n, v) }
-        return Response(status: reply.status, headers: headers, body: .bytes(reply.body))
+        return .respond(Response(status: reply.status, headers: headers, body: .bytes(reply.body)))
     }
 }
 

@@ -37,24 +37,25 @@ public final class RequestContext {
     /// For the access log: the backend a proxied request went to ("host:port").
     public var upstream: String?
 
-    /// Set by the worker that owns the connection (not retained: they outlive the request).
-    unowned(unsafe) var worker: Worker?
-    unowned(unsafe) var client: Connection?
+    /// The connection the request arrived on, for `deferResponse` while the
+    /// pipeline runs (not retained: set per request on the hot path).
+    unowned(unsafe) var client: HTTP1Connection?
+    /// The loop of the worker that parsed the request (outlives every request of it).
+    unowned(unsafe) var loop: EventLoop?
     private(set) var sink: ResponseSink?
 
     /// Called by the sink when it is done (breaks the context/sink cycle).
     func detachSink() { sink = nil }
 
     /// This worker's event loop (outbound connections, timers); nil outside a worker (tests).
-    public var eventLoop: EventLoop? { worker?.loop }
+    public var eventLoop: EventLoop? { loop }
 
-    /// Answer later: return `Response.deferred` from `handle` and complete the
-    /// returned sink on this worker thread. nil outside a worker (tests).
+    /// Answer later: return `.deferred(sink)` from `handle` and complete the
+    /// sink on this worker thread. nil outside a connection (tests).
     public func deferResponse(request: HTTPRequest) -> ResponseSink? {
         if let sink { return sink }
-        guard let worker, let client else { return nil }
-        let complete = client.bodyRemaining == 0 && client.chunked == nil
-        let s = ResponseSink(request: request, context: self, worker: worker, connection: client, bodyComplete: complete)
+        guard let client else { return nil }
+        let s = ResponseSink(request: request, context: self, connection: client, bodyComplete: !client.isReadingBody)
         sink = s
         return s
     }
@@ -77,6 +78,10 @@ public protocol Plugin: AnyObject {
     /// The name used in the config's `plugins` section.
     var name: String { get }
 
+    /// The per-request and per-connection stages this plugin implements (read
+    /// once at start-up); the default, `.all`, visits it at every stage.
+    var phases: PluginPhases { get }
+
     /// Once per worker thread, before it serves; and once as it stops.
     func workerStarted(workerID: Int)
     /// Once per worker thread with its event loop; the default calls `workerStarted(workerID:)`.
@@ -89,9 +94,9 @@ public protocol Plugin: AnyObject {
     /// The head is parsed; return a response to answer at once (no content handler runs).
     func requestParsed(_ request: HTTPRequest, context: RequestContext) -> Response?
 
-    /// The content handler: answer, or return nil to decline to the next plugin.
+    /// The content handler: answer, defer, or `.pass` to the next plugin.
     /// Plugins are asked in registration order; the static file handler is last.
-    func handle(_ request: HTTPRequest, context: RequestContext) -> Response?
+    func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult
 
     /// Every response passes every enabled plugin's filter, in order.
     func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext)
@@ -110,12 +115,13 @@ public protocol Plugin: AnyObject {
 }
 
 extension Plugin {
+    public var phases: PluginPhases { .all }
     public func workerStarted(workerID: Int) {}
     public func workerStarted(workerID: Int, loop: EventLoop) { workerStarted(workerID: workerID) }
     public func workerStopping(workerID: Int) {}
     public func connectionAccepted(_ connection: ConnectionInfo) -> Bool { true }
     public func requestParsed(_ request: HTTPRequest, context: RequestContext) -> Response? { nil }
-    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? { nil }
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult { .pass }
     public func filter(_ request: HTTPRequest, response: inout Response, context: RequestContext) {}
     public func requestDone(_ request: HTTPRequest, status: Int, bytes: Int, context: RequestContext) {}
     public func connectionClosed(_ connection: ConnectionInfo) {}

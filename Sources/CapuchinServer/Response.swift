@@ -45,9 +45,3 @@ public struct Response {
         self.preformattedHeaders = preformattedHeaders
     }
 }
-
-extension Response {
-    /// Returned by a content handler that called `context.deferResponse()`:
-    /// the answer comes later through the `ResponseSink`.
-    public static let deferred = Response(status: 0)
-}

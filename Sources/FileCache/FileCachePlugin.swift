@@ -14,6 +14,9 @@ public final class FileCachePlugin: Plugin, @unchecked Sendable {
         source = FileCacheSource(cache: cache)
     }
 
+    /// It answers no request: no request phase visits it.
+    public var phases: PluginPhases { [] }
+
     /// After the last worker stopped: hit counts, policy state and counters go
     /// to the store, which is flushed (a SIGTERM stop loses nothing).
     public func serverStopped() { shutdown() }

@@ -27,7 +27,7 @@ final class StaticFilePluginTests: XCTestCase {
         let site = Site(names: ["x"], root: root, rootHandle: try DirectoryHandle(path: root))
         let ctx = RequestContext(connection: ConnectionInfo(id: 1, workerID: 3, peerAddress: "127.0.0.1", peerPort: 1, localPort: 2),
                                  site: site, startNanos: 0)
-        return try XCTUnwrap(h.handle(req, context: ctx))
+        return try XCTUnwrap(h.handle(req, context: ctx).response)
     }
 
     func testDirectSourceServesTheOpenFileWithoutAMark() throws {
@@ -58,7 +58,7 @@ final class StaticFilePluginTests: XCTestCase {
                               headers: HTTPHeaders(), framing: .none, keepAlive: true, host: "x")
         let ctx = RequestContext(connection: ConnectionInfo(id: 1, workerID: 0, peerAddress: "", peerPort: 1, localPort: 2),
                                  site: Site(names: ["x"], root: root), startNanos: 0)
-        XCTAssertEqual(StaticFilePlugin().handle(req, context: ctx)?.status, 404)
+        XCTAssertEqual(StaticFilePlugin().handle(req, context: ctx).response?.status, 404)
     }
 
     func testACachingSourcesHeadIsUsedForPlainRequestsOnly() throws {

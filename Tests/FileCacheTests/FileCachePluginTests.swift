@@ -23,7 +23,7 @@ final class FileCachePluginTests: XCTestCase {
 
     /// Runs one request through the static handler the way the server does.
     private func serve(_ h: StaticFilePlugin, _ req: HTTPRequest, _ ctx: RequestContext) throws -> Response {
-        try XCTUnwrap(h.handle(req, context: ctx), "the static handler answers every request")
+        try XCTUnwrap(h.handle(req, context: ctx).response, "the static handler answers every request")
     }
 
     private func serve(_ h: StaticFilePlugin, _ path: String, in dir: TempDir, method: String = "GET",

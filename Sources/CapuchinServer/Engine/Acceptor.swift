@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// `balance: fair`: one thread accepts on the shared listener and hands each
 /// connection to the worker with the fewest open connections.
@@ -9,7 +8,7 @@ final class Acceptor {
     private let listeners: [Worker.Listener]
     private let mailboxes: [WorkerMailbox]
     private let log: ErrorLog
-    private var reserveFD: Int32
+    private var accepting = ListenerAccepting()
     /// Where the search for the least-loaded worker starts; rotating it spreads
     /// a burst the workers have not counted yet.
     private var next = 0
@@ -23,7 +22,6 @@ final class Acceptor {
         self.log = log
         try epoll.add(stop.fd, events: Epoll.readable, token: UInt64.max)
         for (i, l) in listeners.enumerated() { try epoll.add(l.fd, events: Epoll.readable, token: UInt64(i)) }
-        reserveFD = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     /// Wakes the thread and makes `run` return (callable from any thread).
@@ -41,32 +39,16 @@ final class Acceptor {
                 let (_, token) = epoll.event(at: i)
                 if token == UInt64.max { break loop }
                 let l = listeners[Int(token)]
-                acceptLoop: for _ in 0..<64 {
-                    do {
-                        switch try Socket.accept(l.fd) {
-                        case .wouldBlock: break acceptLoop
-                        case .processed(let fd): handOff(fd, l)
-                        }
-                    } catch let e as SystemError where e.errno == EMFILE || e.errno == ENFILE {
-                        log.warn("acceptor: out of file descriptors; refusing connections")
-                        if reserveFD >= 0 {
-                            FileIO.close(reserveFD)
-                            if case .processed(let fd)? = try? Socket.accept(l.fd) { FileIO.close(fd) }
-                            reserveFD = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
-                        }
-                        if reserveFD < 0 {
-                            for l in listeners { epoll.remove(l.fd) }
-                            paused = true
-                        }
-                        break acceptLoop
-                    } catch {
-                        continue
+                if case .outOfDescriptors(let mustPause) = accepting.acceptBatch(l.fd, { handOff($0, l) }) {
+                    log.warn("acceptor: out of file descriptors; refusing connections")
+                    if mustPause {
+                        for l in listeners { epoll.remove(l.fd) }
+                        paused = true
                     }
                 }
             }
         }
         for l in listeners { epoll.remove(l.fd); FileIO.close(l.fd) }
-        if reserveFD >= 0 { FileIO.close(reserveFD) }
     }
 
     private func handOff(_ fd: Int32, _ l: Worker.Listener) {

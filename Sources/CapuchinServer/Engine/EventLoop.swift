@@ -24,8 +24,8 @@ public final class EventLoop {
     /// the connect fails at once (ECONNREFUSED on loopback, EMFILE, EINVAL for
     /// a host that is not a literal).
     public func connect(host: String, port: Int, handler: OutboundHandler) throws -> OutboundConnection {
-        guard let worker else { throw SystemError(call: "connect (worker stopped)", errno: 107) }
-        return try worker.openOutbound(host: host, port: port, handler: handler)
+        guard let worker else { throw SystemError.notConnected("connect (worker stopped)") }
+        return try worker.outbound.open(host: host, port: port, handler: handler)
     }
 
     /// Runs `action` on this worker after `nanoseconds` (millisecond precision).

@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// Callbacks of an outbound connection, on the worker thread that opened it.
 public protocol OutboundHandler: AnyObject {
@@ -16,7 +15,7 @@ public protocol OutboundHandler: AnyObject {
 
 /// A non-blocking TCP connection a plugin opened through `EventLoop.connect`.
 /// Only its owning worker touches it; the descriptor stays inside the server.
-public final class OutboundConnection {
+public final class OutboundConnection: DescriptorOwner {
     public let host: String
     public let port: Int
     /// Who gets the callbacks; may be replaced (e.g. when a pooled connection is reused).
@@ -52,23 +51,23 @@ public final class OutboundConnection {
     public func send(_ bytes: [UInt8]) {
         guard !isClosed, !bytes.isEmpty else { return }
         sendBuffer.append(contentsOf: bytes)
-        if isConnected { loop.worker?.flushOutbound(self) }
+        if isConnected { loop.worker?.outbound.flush(self) }
     }
 
     /// Closes at once; no callback follows.
-    public func close() { loop.worker?.closeOutbound(self, error: nil, notify: false) }
+    public func close() { loop.worker?.outbound.close(self, error: nil, notify: false) }
 
     /// Stops reading (the client is slow); `resumeReading` starts again.
     public func pauseReading() {
         guard !readPaused else { return }
         readPaused = true
-        loop.worker?.updateOutboundInterest(self)
+        loop.worker?.outbound.updateInterest(self)
     }
 
     public func resumeReading() {
         guard readPaused else { return }
         readPaused = false
-        loop.worker?.updateOutboundInterest(self)
+        loop.worker?.outbound.updateInterest(self)
     }
 
     // MARK: worker side

@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// Bytes waiting for a socket: owned bytes (head lines, small bodies, copied
 /// into one buffer), slices of mappings (writev straight from them) and file
@@ -131,25 +130,25 @@ struct OutputQueue {
 
     enum FlushOutcome { case done, blocked }
 
-    /// Writes as much as the socket takes. Throws `SystemError` when the peer is
-    /// gone (EPIPE, ECONNRESET) or a file shrank under a sendfile.
-    mutating func flush(to fd: Int32) throws -> FlushOutcome {
+    /// Writes as much as the transport takes. Throws `SystemError` when the peer
+    /// is gone (EPIPE, ECONNRESET) or a file changed or shrank under the send.
+    mutating func flush<T: Transport>(to transport: inout T) throws -> FlushOutcome {
         if resumed, first < chunks.count, case .mapped(let m, _, _) = chunks[first], m.sourceChanged() {
-            throw SystemError(call: "writev (file changed during the send)", errno: EIO)
+            throw SystemError.ioFailure("writev (file changed during the send)")
         }
         resumed = false
         while first < chunks.count {
             if case .file(let f, let off, let n) = chunks[first] {
-                switch try FileIO.sendfile(socket: fd, file: f.fd, offset: off, count: min(n, 1 << 30)) {
+                switch try transport.send(file: f, offset: off, count: min(n, 1 << 30)) {
                 case .wouldBlock: resumed = true; return .blocked
                 case .processed(let sent):
-                    if sent == 0 { throw SystemError(call: "sendfile (file shrank)", errno: EIO) }
+                    if sent == 0 { throw SystemError.ioFailure("sendfile (file shrank)") }
                     if sent < n { chunks[first] = .file(f, offset: off + sent, count: n - sent) }
                     else { first += 1 }
                 }
                 continue
             }
-            let (total, result) = try writeMemoryChunks(fd)
+            let (total, result) = try writeMemoryChunks(&transport)
             guard case .processed(let written) = result else { resumed = true; return .blocked }
             advance(by: written)
             if written < total { resumed = true; return .blocked }
@@ -158,30 +157,35 @@ struct OutputQueue {
         return .done
     }
 
+    /// Bytes of `buffer` already written while later ones wait: after a partial
+    /// write, a queue past this is compacted so a slow reader of a long stream
+    /// does not keep everything ever sent.
+    private static let compactAfter = 256 << 10
+
+    /// Drops written bytes when they dominate the buffer (called after a blocked flush).
+    mutating func compactIfWasteful() {
+        guard first > 0, buffer.count > Self.compactAfter else { return }
+        let limit = inlineFileLimit
+        self = remainder()
+        inlineFileLimit = limit
+    }
+
     private static let maxIOVecs = 64
 
     /// One writev over the memory chunks from `first` up to the next file chunk.
-    private func writeMemoryChunks(_ fd: Int32) throws -> (Int, IOResult<Int>) {
-        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) { iov in
+    private func writeMemoryChunks<T: Transport>(_ transport: inout T) throws -> (Int, IOResult<Int>) {
+        try IOVectors.with(capacity: Self.maxIOVecs) { iov in
             try buffer.withUnsafeBytes { raw in
-                var count = 0, total = 0
                 var i = first
-                while i < chunks.count && count < Self.maxIOVecs {
+                loop: while i < chunks.count && !iov.isFull {
                     switch chunks[i] {
-                    case .owned(let s, let e):
-                        iov[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + s), iov_len: e - s)
-                        total += e - s
-                    case .mapped(let m, let off, let n):
-                        iov[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: m.base! + off), iov_len: n)
-                        total += n
-                    case .file:
-                        i = chunks.count
-                        continue
+                    case .owned(let s, let e): iov.append(raw.baseAddress! + s, count: e - s)
+                    case .mapped(let m, let off, let n): iov.append(m.base! + off, count: n)
+                    case .file: break loop
                     }
-                    count += 1
                     i += 1
                 }
-                return (total, try FileIO.writev(fd, iov.baseAddress!, count: count))
+                return (iov.totalBytes, try transport.write(iov))
             }
         }
     }

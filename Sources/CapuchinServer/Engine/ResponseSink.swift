@@ -6,6 +6,8 @@ import HTTPCore
 /// Later pipelined requests on the connection wait until it is complete.
 public final class ResponseSink {
     enum State { case open, streaming, done }
+    /// What happened before the handler returned `.deferred` (the sink is attached then).
+    enum EarlyAnswer { case pending, responded(Response), streaming, aborted }
 
     /// Request body bytes as they arrive (valid during the call), and its end.
     /// Set them inside `handle`; bytes that arrive before are not kept.
@@ -24,38 +26,31 @@ public final class ResponseSink {
 
     let request: HTTPRequest
     public let context: RequestContext
-    unowned(unsafe) let worker: Worker
-    let connection: Connection
+    let connection: HTTP1Connection
     var state = State.open
-    /// Set while `handle` is still running (the sink is not attached yet).
-    var early: Response?
-    var attached = false
+    private var early = EarlyAnswer.pending
+    private var attached = false
     var keepAlive = true
     var sendBody = true
     var status = 0
     var bytesSent = 0
 
-    init(request: HTTPRequest, context: RequestContext, worker: Worker, connection: Connection, bodyComplete: Bool) {
+    init(request: HTTPRequest, context: RequestContext, connection: HTTP1Connection, bodyComplete: Bool) {
         self.request = request
         self.context = context
-        self.worker = worker
         self.connection = connection
         self.requestBodyComplete = bodyComplete
     }
 
     /// The client's unsent output is large: pause the source until `onDrain`.
-    public var isCongested: Bool { state == .streaming && worker.isCongested(connection) }
+    public var isCongested: Bool { state == .streaming && connection.isCongested }
 
     /// Completes with a whole response (the server frames it as for `handle`).
     public func respond(_ response: Response) {
         guard state == .open else { return }
-        if !attached {
-            early = response
-            state = .done
-            return
-        }
         state = .done
-        worker.completeDeferred(self, response)
+        if !attached { early = .responded(response); return }
+        connection.completeDeferred(self, response)
     }
 
     /// Sends the head of a streamed response. Its headers must frame the body:
@@ -64,41 +59,40 @@ public final class ResponseSink {
     /// if the sink was already completed.
     public func start(_ response: Response) {
         guard state == .open else { return }
-        if !attached { early = response; earlyStreaming = true }
         state = .streaming
-        if attached { worker.startDeferred(self, response) }
+        if !attached { early = .streaming; return }
+        connection.startDeferred(self, response)
     }
 
     /// Body bytes of a streamed response, framed as the head said.
     public func write(_ bytes: [UInt8]) {
-        guard state == .streaming, !bytes.isEmpty else { return }
-        if !attached { earlyBody += bytes; return }
-        worker.writeDeferred(self, bytes)
+        guard state == .streaming, !bytes.isEmpty, attached else { return }
+        connection.writeDeferred(self, bytes)
     }
 
     /// Ends a streamed response.
     public func finish() {
         guard state == .streaming else { return }
         state = .done
-        if !attached { earlyFinished = true; return }
-        worker.finishDeferred(self)
+        if attached { connection.finishDeferred(self) }
     }
 
     /// Gives up mid-response (the source failed after the head was sent): the
     /// client connection is reset so it cannot take a truncated body as whole.
     public func abort() {
-        if !attached { earlyAborted = true; state = .done; return }
+        if !attached { early = .aborted; state = .done; return }
         guard !isCancelled else { return }
         state = .done
-        worker.abortDeferred(self)
+        connection.abortDeferred(self)
     }
 
-    var earlyBody: [UInt8] = []
-    var earlyStreaming = false
-    var earlyFinished = false
-    var earlyAborted = false
+    // MARK: connection side
 
-    // MARK: worker side
+    /// The handler returned `.deferred`: from now on calls reach the connection.
+    func attach() -> EarlyAnswer {
+        attached = true
+        return early
+    }
 
     func deliverBody(_ bytes: UnsafeRawBufferPointer) {
         if !isCancelled { onRequestBody?(bytes) }
@@ -128,8 +122,7 @@ public final class ResponseSink {
     /// and response (with its open body file) alive after it finished.
     func release() {
         onCancel = nil; onDrain = nil; onRequestBody = nil; onRequestBodyEnd = nil
-        early = nil
-        earlyBody = []
+        early = .pending
         context.detachSink()
     }
 }

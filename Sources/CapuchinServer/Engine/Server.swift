@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 import HTTPCore
 
 /// The HTTP server: listeners, worker threads, the fair acceptor, signals and
@@ -57,6 +56,9 @@ public final class Server {
     public func run() throws {
         let mailboxes = try statistics.workers.map { try WorkerMailbox(counters: $0) }
         var perWorker = [[Worker.Listener]](repeating: [], count: workerCount)
+        // Plugins' own listeners (admin) get a loop thread of their own: their
+        // O(N) work (stats, entry listings) never runs on a serving thread.
+        var pluginListeners: [Worker.Listener] = []
         var shared: [Worker.Listener] = []
         var port = config.port
         do {
@@ -75,18 +77,24 @@ public final class Server {
                 for spec in p.extraListeners(config: config) {
                     let fd = try Socket.listen(host: spec.host, port: spec.port, reusePort: false)
                     let actual = Socket.localPort(of: fd)
-                    perWorker[0].append(.init(fd: fd, port: actual, pluginIndex: i))
+                    pluginListeners.append(.init(fd: fd, port: actual, pluginIndex: i))
                     log.info("plugin '\(spec.pluginName)' listening on \(spec.host):\(actual)")
                 }
             }
             try privileges.dropPermanently(log: log)   // [service] listeners bound: run as server.user
         } catch {
-            for l in perWorker.flatMap({ $0 }) + shared { FileIO.close(l.fd) }
+            for l in perWorker.flatMap({ $0 }) + shared + pluginListeners { FileIO.close(l.fd) }
             throw error
         }
 
-        let workers = try (0..<workerCount).map { try Worker(id: $0, core: core, mailbox: mailboxes[$0], listeners: perWorker[$0]) }
-        let threads = try workers.map { w in try SystemThread(name: "worker-\(w.id)") { w.run() } }
+        var workers = try (0..<workerCount).map { try Worker(id: $0, core: core, mailbox: mailboxes[$0], listeners: perWorker[$0]) }
+        var wakeUps = mailboxes
+        if !pluginListeners.isEmpty {
+            let mailbox = try WorkerMailbox(counters: statistics.pluginListenerLoop)
+            wakeUps.append(mailbox)
+            workers.append(try Worker(id: workerCount, core: core, mailbox: mailbox, listeners: pluginListeners, serving: false))
+        }
+        let threads = try workers.map { w in try SystemThread(name: w.serving ? "worker-\(w.id)" : "plugin-listeners") { w.run() } }
         var acceptor: Acceptor?
         var acceptorThread: SystemThread?
         if !shared.isEmpty {
@@ -94,18 +102,18 @@ public final class Server {
             acceptor = a
             acceptorThread = try SystemThread(name: "acceptor") { a.run() }
         }
-        log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(getpid()))")
+        log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(ProcessIdentity.id))")
         notifier.ready(status: "listening on \(config.listenAddress):\(port)")   // [service]
 
         while true {
             let sig = Signals.wait()
-            if sig == SIGHUP {
+            if sig == Signals.hangup {
                 notifier.reloading()   // [service]
                 reload()
                 notifier.ready(status: "reloaded")
                 continue
             }
-            if sig == SIGUSR1 { LogReopener.reopen(errorLog: log, destination: config.errorLog, accessLog: core.accessLog); continue }   // [service]
+            if sig == Signals.userDefined1 { LogReopener.reopen(errorLog: log, destination: config.errorLog, accessLog: core.accessLog); continue }   // [service]
             notifier.stopping()   // [service]
             log.info("received signal \(sig): draining (up to \(config.drainTimeout)s)")
             break
@@ -113,7 +121,7 @@ public final class Server {
         core.stopping.store(true, ordering: .relaxed)
         acceptor?.requestStop()
         acceptorThread?.join()
-        for m in mailboxes { m.wake.signal() }
+        for m in wakeUps { m.wake.signal() }
         for t in threads { t.join() }
         for p in plugins { p.serverStopped() }
         core.accessLog?.stop()
@@ -121,7 +129,7 @@ public final class Server {
     }
 
     /// Asks a running server to drain and stop, as SIGTERM does.
-    public func stop() { Signals.raiseInProcess(SIGTERM) }
+    public func stop() { Signals.raiseInProcess(Signals.terminate) }
 
     /// Re-reads the configuration and applies what can change live (sites, MIME
     /// overrides, log level, timeouts and limits); logs anything that needs a

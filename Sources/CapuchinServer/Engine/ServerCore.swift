@@ -5,9 +5,11 @@ import Synchronization
 /// State shared by all workers: immutable after start, apart from atomics.
 final class ServerCore: @unchecked Sendable {
     let plugins: [any Plugin]
-    /// The plugins that see requests on the public listeners: those owning a
-    /// listener of their own (admin) see only that listener's requests.
-    let publicPlugins: [any Plugin]
+    /// Requests on the public listeners: every plugin but those owning a
+    /// listener of their own (admin), which see only that listener's requests.
+    let publicPipeline: RequestPipeline
+    /// Per plugin index, the pipeline of that plugin's own listeners.
+    private let listenerPipelines: [Int: RequestPipeline]
     let log: ErrorLog
     let settings: SettingsStore
     let statistics: ServerStatistics
@@ -20,12 +22,24 @@ final class ServerCore: @unchecked Sendable {
     init(plugins: [any Plugin], config: ServerConfig, log: ErrorLog, settings: SettingsStore, statistics: ServerStatistics,
          accessLog: AccessLogWriter?, parser: RequestParser) {
         self.plugins = plugins
-        self.publicPlugins = plugins.filter { $0.extraListeners(config: config).isEmpty }
+        var owned: [Int: RequestPipeline] = [:]
+        for (i, p) in plugins.enumerated() where !p.extraListeners(config: config).isEmpty {
+            owned[i] = RequestPipeline(requestPlugins: [p], connectionPlugins: plugins, selectsSiteByHost: false)
+        }
+        publicPipeline = RequestPipeline(requestPlugins: plugins.filter { $0.extraListeners(config: config).isEmpty },
+                                         connectionPlugins: plugins, selectsSiteByHost: true)
+        listenerPipelines = owned
         self.log = log
         self.settings = settings
         self.statistics = statistics
         self.accessLog = accessLog
         self.parser = parser
+    }
+
+    /// The pipeline for connections from a listener (`pluginIndex` nil: a public one).
+    func pipeline(forListenerOf pluginIndex: Int?) -> RequestPipeline {
+        guard let i = pluginIndex, let p = listenerPipelines[i] else { return publicPipeline }
+        return p
     }
 
     /// The reply to a connection past max_connections (written best-effort, then closed).

@@ -8,12 +8,12 @@ final class WorkerMailbox: @unchecked Sendable {
     struct Handoff { var fd: Int32; var localPort: Int; var pluginIndex: Int? }
 
     let wake: EventFD
-    let counters: WorkerCounters
+    let counters: LoopCounters
     private let inbox = Mutex<[Handoff]>([])
     private let tasks = Mutex<[@Sendable () -> Void]>([])
 
     /// Throws `SystemError` from eventfd.
-    init(counters: WorkerCounters) throws {
+    init(counters: LoopCounters) throws {
         wake = try EventFD()
         self.counters = counters
     }

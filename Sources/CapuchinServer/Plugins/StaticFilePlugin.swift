@@ -21,7 +21,13 @@ public final class StaticFilePlugin: Plugin {
     /// Puts `source` beneath the handler (at setup, before workers start).
     func install(_ source: any FileSource) { self.source = source }
 
-    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
+    public var phases: PluginPhases { .handle }
+
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult {
+        .respond(answer(request, context: context))
+    }
+
+    private func answer(_ request: HTTPRequest, context: RequestContext) -> Response {
         guard request.method == "GET" || request.method == "HEAD" else {
             var r = Self.knownMethods.contains(request.method)
                 ? ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) : ErrorPage.response(501)

@@ -108,11 +108,13 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
 
     public func serverStopped() { cache?.close() }
 
-    public func handle(_ request: HTTPRequest, context: RequestContext) -> Response? {
-        guard let route = config.route(for: request.path), let pool = pools[route.pool] else { return nil }
-        if loopGuard.isLoop(request.headers) { return loopGuard.loopDetectedResponse() }
+    public var phases: PluginPhases { .handle }
+
+    public func handle(_ request: HTTPRequest, context: RequestContext) -> HandlerResult {
+        guard let route = config.route(for: request.path), let pool = pools[route.pool] else { return .pass }
+        if loopGuard.isLoop(request.headers) { return .respond(loopGuard.loopDetectedResponse()) }
         let id = context.connection.workerID
-        guard id < Self.maxWorkers, let worker = workers[id] else { return ErrorPage.response(500) }
+        guard id < Self.maxWorkers, let worker = workers[id] else { return .respond(ErrorPage.response(500)) }
         let client = ClientInfo(address: context.connection.peerAddress)
         let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
         let primary = config.cache.key.primary(for: request)
@@ -123,22 +125,22 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             // A usable hit is answered at once, without a deferred response.
             switch found.use {
             case .fresh:
-                if let hit = cache.response(for: found.object, request: request, now: now, via: via, served: .fresh) { return hit }
+                if let hit = cache.response(for: found.object, request: request, now: now, via: via, served: .fresh) { return .respond(hit) }
             case .staleWhileRevalidate:
                 if let hit = cache.response(for: found.object, request: request, now: now, via: via, served: .staleWhileRevalidate) {
                     refreshInBackground(found.object, request: request, primary: primary, via: via, route: pool, worker: worker, client: client)
-                    return hit
+                    return .respond(hit)
                 }
             case .revalidate(let staleIfError):
                 expired = (found.object, staleIfError)
             }
         }
-        guard let sink = context.deferResponse(request: request) else { return ErrorPage.response(500) }
+        guard let sink = context.deferResponse(request: request) else { return .respond(ErrorPage.response(500)) }
         guard let cache, cacheable else {
             let exchange = UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink)
             if self.cache != nil { exchange.forward = .method }
             exchange.begin()
-            return .deferred
+            return .deferred(sink)
         }
         if let expired, request.method == "GET" {
             stale = StaleRevalidation(cache: cache, stale: expired.object, staleIfError: expired.staleIfError, request: request,
@@ -149,7 +151,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             let exchange = UpstreamExchange(route: pool, worker: worker, request: request, client: client, sink: sink)
             exchange.forward = .method
             exchange.begin()
-            return .deferred
+            return .deferred(sink)
         }
         // The leader may finish on another worker: a waiter's answer is posted to its own.
         let poster = worker.loop.poster
@@ -176,7 +178,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         case .follower(let ticket):
             sink.onCancel = { [coalescing] in coalescing.cancel(primary, ticket: ticket) }
         }
-        return .deferred
+        return .deferred(sink)
     }
 
     /// An exchange that fills the cache for `request`: conditional on the

@@ -1,0 +1,21 @@
+import CapuchinSystem
+
+/// The event loop's record of one client socket: its epoll token and interest,
+/// the transport bytes go through and the HTTP/1 connection they carry. The
+/// loop knows this much of a client; the connection knows nothing of it.
+final class ClientSocket: DescriptorOwner {
+    var transport: SocketTransport
+    let token: UInt64
+    var interest: UInt32
+    let http: HTTP1Connection
+
+    init(fd: Int32, token: UInt64, interest: UInt32, http: HTTP1Connection) {
+        transport = SocketTransport(fd: fd)
+        self.token = token
+        self.interest = interest
+        self.http = http
+        http.token = token
+    }
+
+    var fd: Int32 { transport.fd }
+}

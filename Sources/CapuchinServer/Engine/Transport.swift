@@ -1,0 +1,38 @@
+import CapuchinSystem
+
+/// What an HTTP/1 connection's bytes go through: the plain socket today, TLS
+/// next. The connection frames requests and responses and never sees the
+/// descriptor; the transport only moves bytes. Methods are generic
+/// requirements, so the event loop's calls are specialised for the concrete
+/// transport (no dynamic dispatch per write).
+protocol Transport {
+    /// Reads up to `count` bytes; `.processed(0)` is end of stream. Throws `SystemError`.
+    mutating func read(into buffer: UnsafeMutableRawPointer, count: Int) throws -> IOResult<Int>
+    /// Writes the ranges in order (a prefix may be taken). Throws `SystemError`.
+    mutating func write(_ vectors: IOVectors) throws -> IOResult<Int>
+    /// Sends `count` bytes of `file` from `offset` (0: the file is shorter).
+    /// A TLS transport reads and encrypts instead. Throws `SystemError`.
+    mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int>
+    /// Half-close for a lingering close: no more output, input still read.
+    mutating func shutdownOutput()
+}
+
+/// A connected TCP socket, as is.
+struct SocketTransport: Transport {
+    let fd: Int32
+
+    @inline(__always)
+    mutating func read(into buffer: UnsafeMutableRawPointer, count: Int) throws -> IOResult<Int> {
+        try FileIO.read(fd, into: buffer, count: count)
+    }
+
+    @inline(__always)
+    mutating func write(_ vectors: IOVectors) throws -> IOResult<Int> { try vectors.write(to: fd) }
+
+    @inline(__always)
+    mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int> {
+        try FileIO.sendfile(socket: fd, file: file.fd, offset: offset, count: count)
+    }
+
+    mutating func shutdownOutput() { Socket.shutdownWrite(fd) }
+}
