@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Coalesced misses of one large response: time to first byte of the waiters.
+
+N clients ask a cold cache for the same large object at once. The origin (nginx,
+`limit_rate` so the fetch takes a few seconds, access log on to count fetches)
+serves it once to each cache. Capuchin streams the response to its waiters from
+the body file as it arrives; nginx's `proxy_cache_lock` makes them wait until the
+whole response is cached (it polls every 500 ms). Reported per cache: origin
+fetches, the first client's time to first byte, the waiters' median and max
+first byte after it, and the time until every client had the whole body.
+
+usage: coalescing.py [--only capuchin,nginx] [--clients 50] [--size-mib 256] [--rate 128m] [--keep]
+Env: CAPUCHIN_BIN (else a release build in .build-bench2).
+"""
+import argparse
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+
+import benchlib as b
+import caches as c
+
+SERVERS = ["capuchin", "nginx"]
+
+
+def origin(bench, root, rate):
+    port = b.free_port()
+    d = bench.tmp / "origin"
+    conf = b.nginx_conf(d, f"""    access_log {d}/access.log;
+    sendfile on;
+    default_type application/octet-stream;
+{{temps}}    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {root};
+        limit_rate {rate};
+        location / {{ add_header Cache-Control "max-age=3600"; }}
+    }}
+""")
+    s = c._add(bench, c.CacheServer("origin", b.nginx_argv(d, conf), port, d))
+    s.access_log = d / "access.log"
+    return s
+
+
+def nginx_locked(bench, origin_port):
+    """nginx proxy_cache with proxy_cache_lock (its coalescing), lock timeouts past the fetch."""
+    port = b.free_port()
+    d = bench.tmp / "nginx"
+    conf = b.nginx_conf(d, f"""    access_log off;
+{{temps}}    proxy_cache_path {d}/cache levels=1:2 keys_zone=c:16m max_size=8g inactive=1d use_temp_path=off;
+    upstream origin {{ server 127.0.0.1:{origin_port}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache c;
+            proxy_cache_valid 200 1h;
+            proxy_cache_lock on;
+            proxy_cache_lock_timeout 120s;
+            proxy_cache_lock_age 120s;
+            proxy_max_temp_file_size 0;
+            add_header X-Cache $upstream_cache_status;
+        }}
+    }}
+""")
+    return c._add(bench, c.CacheServer("nginx", b.nginx_argv(d, conf), port, d))
+
+
+def client(port, path, size, out, i, start):
+    """GET path; out[i] = (first byte after start, complete after start, bytes)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=120)
+    try:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path.encode())
+        first = None
+        got = 0
+        buf = bytearray(1 << 20)
+        head = b""
+        while True:
+            n = s.recv_into(buf)
+            if n == 0:
+                break
+            if first is None:
+                first = time.monotonic() - start
+            if head is not None:
+                head += bytes(buf[:n])
+                if b"\r\n\r\n" in head:
+                    got = len(head.split(b"\r\n\r\n", 1)[1])
+                    head = None
+            else:
+                got += n
+        out[i] = (first, time.monotonic() - start, got)
+    finally:
+        s.close()
+
+
+def run(server, path, size, clients):
+    out = [None] * clients
+    start = time.monotonic()
+    threads = [threading.Thread(target=client, args=(server.port, path, size, out, i, start)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", type=b.csv_list(SERVERS), default=SERVERS)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--rate", default="128m", help="the origin's limit_rate per connection")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    size = a.size_mib << 20
+    b.log(f"uptime at start: {b.uptime()}")
+    with b.Bench(keep=a.keep) as bench:
+        root = bench.tmp / "origin-root"
+        root.mkdir()
+        with open(root / "big.bin", "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(a.size_mib):
+                f.write(block)
+        o = origin(bench, root, a.rate)
+        rows = []
+        for name in a.only:
+            if name == "capuchin":
+                s = c.capuchin_proxy(bench, b.find_capuchin(), o.port, name="capuchin", quick=True)
+            else:
+                s = nginx_locked(bench, o.port)
+            before = o.access_log.read_text().count("big.bin") if o.access_log.exists() else 0
+            out = run(s, "/big.bin", size, a.clients)
+            time.sleep(0.5)
+            fetches = o.access_log.read_text().count("big.bin") - before
+            ok = [r for r in out if r and r[2] == size]
+            firsts = sorted(r[0] for r in ok)
+            lead = firsts[0] if firsts else float("nan")
+            after = [f - lead for f in firsts[1:]]
+            rows.append((name, fetches, len(ok), lead, statistics.median(after) if after else float("nan"),
+                         max(after) if after else float("nan"), max(r[1] for r in ok) if ok else float("nan")))
+        b.log(f"\n{a.clients} clients, one {a.size_mib} MiB object, origin limit_rate {a.rate}:")
+        b.log(f"  {'cache':10} {'origin fetches':>14} {'complete':>9} {'first TTFB':>11} "
+              f"{'waiters TTFB-first (median / max)':>34} {'all done':>9}")
+        for name, fetches, ok, lead, med, mx, done in rows:
+            b.log(f"  {name:10} {fetches:>14} {ok:>6}/{a.clients:<2} {lead * 1000:>9.1f}ms "
+                  f"{med * 1000:>15.1f} ms / {mx * 1000:>8.1f} ms {done:>8.2f}s")
+    b.log(f"uptime at end: {b.uptime()}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except RuntimeError as e:
+        print(f"coalescing.py: {e}", file=sys.stderr)
+        sys.exit(1)
