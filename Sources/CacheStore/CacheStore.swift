@@ -1,4 +1,5 @@
 import CLMDB
+import CapuchinSystem
 import Foundation
 import Synchronization
 
@@ -15,7 +16,7 @@ import Synchronization
 /// that cannot be written at open (read-only, no permission, no space) leaves
 /// the store not persisting (`notPersistingReason`, logged): every operation
 /// is dropped and reads are empty, so the server serves without persistence.
-public final class CacheStore: @unchecked Sendable {
+public final class CacheStore: @unchecked Sendable { // safe: the writer's state is guarded by `queue`, `env` by `envLock`, the inbox by its mutex; `log`, `warn`, `onFull` are set before the writer starts
     public static let schemaVersion: UInt32 = 1
 
     public let directory: String
@@ -28,7 +29,7 @@ public final class CacheStore: @unchecked Sendable {
 
     private var env: LMDBEnvironment
     /// Readers hold it shared; growing or reopening the map holds it exclusively.
-    private var envLock = pthread_rwlock_t()
+    private let envLock = Lock()
     private let queue = NSCondition()
     /// Operations queued by any thread: appended under a short lock, never
     /// coalesced here (the writer does that off the request path).
@@ -37,7 +38,7 @@ public final class CacheStore: @unchecked Sendable {
     private var flushWanted = false
     private var stopping = false
     private var lastError: Error?
-    private var writer: Thread?
+    private var writer: SystemThread?
     private var lastSync = ContinuousClock.now
     private var lastReaderCheck = ContinuousClock.now
     /// How often the writer frees reader slots of killed processes (tests shorten it).
@@ -72,7 +73,6 @@ public final class CacheStore: @unchecked Sendable {
         self.options = options
         self.log = log
         self.warn = warn ?? log
-        pthread_rwlock_init(&envLock, nil)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
             throw StoreError.lmdb(call: "open", code: ENOTDIR, message: "not a directory", path: directory)
@@ -92,16 +92,15 @@ public final class CacheStore: @unchecked Sendable {
             log("cache store \(directory): cleared \(env.staleReadersCleared) stale reader slot(s) left by killed processes")
         }
         if !options.readOnly {
-            let t = Thread { [unowned self] in self.writerLoop() }
-            t.name = "cache-store-writer"
-            writer = t
-            t.start()
+            // Under the queue lock: the loop's first step waits for it, so it sees `writer` set.
+            queue.lock()
+            defer { queue.unlock() }
+            writer = try SystemThread(name: "cache-store-writer") { [unowned self] in self.writerLoop() }
         }
     }
 
     deinit {
         close()
-        pthread_rwlock_destroy(&envLock)
     }
 
     /// Whether `error` says the directory cannot be written (read-only
@@ -131,8 +130,8 @@ public final class CacheStore: @unchecked Sendable {
     /// `StoreError.isDamage`), logging where, and goes on with an empty one.
     /// Throws when the move or opening the new environment fails.
     public func replaceDamaged(because error: Error) throws {
-        pthread_rwlock_wrlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.lock()
+        defer { envLock.unlock() }
         env.close()
         let aside = try Self.moveAside(directory)
         warn("cache store \(directory) is damaged (\(error)); moved it to \(aside) and started an empty store")
@@ -219,9 +218,9 @@ public final class CacheStore: @unchecked Sendable {
         queue.broadcast()
         while writer != nil && running { queue.wait() }
         queue.unlock()
-        pthread_rwlock_wrlock(&envLock)
+        envLock.lock()
         env.close()
-        pthread_rwlock_unlock(&envLock)
+        envLock.unlock()
     }
 
     private func writerLoop() {
@@ -293,9 +292,9 @@ public final class CacheStore: @unchecked Sendable {
     private func checkReadersIfDue() {
         guard ContinuousClock.now - lastReaderCheck >= readerCheckInterval else { return }
         lastReaderCheck = .now
-        pthread_rwlock_rdlock(&envLock)
+        envLock.readLock()
         let n = env.readerCheck()
-        pthread_rwlock_unlock(&envLock)
+        envLock.unlock()
         if n > 0 { log("cache store \(directory): cleared \(n) stale reader slot(s) left by killed processes") }
     }
 
@@ -318,8 +317,8 @@ public final class CacheStore: @unchecked Sendable {
                 commitSucceeded()
                 return nil
             } catch let e as StoreError where e.lmdbCode == MDB_MAP_FULL {
-                pthread_rwlock_wrlock(&envLock)
-                defer { pthread_rwlock_unlock(&envLock) }
+                envLock.lock()
+                defer { envLock.unlock() }
                 let freed = env.readerCheck()
                 if freed > 0 {
                     log("cache store \(directory): map full; cleared \(freed) stale reader slot(s) pinning old pages, retrying")
@@ -375,8 +374,8 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     private func reopen() {
-        pthread_rwlock_wrlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.lock()
+        defer { envLock.unlock() }
         let size = max(options.mapSize, env.mapSize)
         env.close()
         do {
@@ -387,8 +386,8 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     private func apply(_ ops: [StoreOperation], _ touches: [String: PendingTouch]) throws {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.readLock()
+        defer { envLock.unlock() }
         let e = env
         try e.write { txn in
             try fault(.commit, call: "mdb_txn_commit")
@@ -443,8 +442,8 @@ public final class CacheStore: @unchecked Sendable {
     // MARK: reading
 
     private func reading<T>(_ body: (LMDBTransaction, LMDBEnvironment) throws -> T) throws -> T {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.readLock()
+        defer { envLock.unlock() }
         guard env.env != nil else { throw StoreError.closed(path: directory) }
         let e = env
         return try e.read { try body($0, e) }

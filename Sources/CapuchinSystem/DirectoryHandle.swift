@@ -1,7 +1,7 @@
 import Glibc
 
 /// An open directory descriptor (a site's document root), closed on deinit.
-public final class DirectoryHandle: @unchecked Sendable {
+public final class DirectoryHandle: Sendable {
     public let fd: Int32
     public let path: String
 

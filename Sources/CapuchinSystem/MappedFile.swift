@@ -4,7 +4,7 @@ import Glibc
 /// A read-only private mapping of a whole file. The bytes are never touched in
 /// user space by the server (only handed to writev), so a file truncated under
 /// the mapping yields EFAULT from the kernel rather than SIGBUS.
-public final class MappedFile: @unchecked Sendable {
+public final class MappedFile: @unchecked Sendable { // safe: lets only; the mapping is read-only (kernel reads it in writev) and unmapped in deinit
     public let base: UnsafeRawPointer?
     public let count: Int
     /// The path and version mapped, when a send that spans several writes must
@@ -26,14 +26,14 @@ public final class MappedFile: @unchecked Sendable {
     /// snapshot no later change to the file shows through (a file truncated
     /// between a hit's revalidation and its writev read as zeros from a file
     /// mapping: the soak found 3 such bodies in 641,632). Throws `SystemError`
-    /// (mmap's or pread's errno; EIO when the file is shorter than `count`).
+    /// (mmap's or pread's errno), `ConditionFailure` when the file is shorter than `count`.
     public init(snapshotOf fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
         self.count = count
         self.source = source
         if count == 0 { base = nil; return }
         let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
-        guard let p else { throw SystemError(call: "mmap", errno: ENOMEM) }
+        guard let p else { throw SystemError(call: "mmap", code: .noMemory) }
         var got = 0
         while got < count {
             let n: Int
@@ -43,7 +43,7 @@ public final class MappedFile: @unchecked Sendable {
             }
             if n == 0 {
                 munmap(p, count)
-                throw SystemError(call: "pread (file shrank)", errno: EIO)
+                throw ConditionFailure("pread", .fileShrank)
             }
             got += n
         }

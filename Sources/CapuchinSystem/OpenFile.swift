@@ -40,7 +40,7 @@ public struct FileIdentity: Sendable, Equatable, Hashable {
 
 /// An open, read-only file descriptor owned by this object (closed on deinit).
 /// Plugins hold it as an opaque handle; only the server writes it out (sendfile).
-public final class OpenFile: @unchecked Sendable {
+public final class OpenFile: Sendable {
     public let fd: Int32
 
     public init(adopting fd: Int32) { self.fd = fd }

@@ -22,7 +22,7 @@ public enum PathOpener {
         if !openat2Missing {
             do {
                 return try blockingSyscall("openat2") { cap_openat2_beneath(directory, path, flags, 0) }
-            } catch let e as SystemError where e.errno == ENOSYS {
+            } catch let e as SystemError where e.code == .noFunction {
                 openat2Missing = true
             }
         }

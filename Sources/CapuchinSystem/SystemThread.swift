@@ -1,8 +1,10 @@
 import Glibc
 
-/// A joinable pthread running a closure. Threads are started from library code
-/// (a closure defined in main.swift would trip the main-actor check).
-public final class SystemThread: @unchecked Sendable {
+/// The thread: a joinable pthread running a closure. Every thread the server
+/// starts is one (workers, acceptor, log writer, store writer, loaders).
+/// Threads are started from library code (a closure defined in main.swift
+/// would trip the main-actor check).
+public final class SystemThread: @unchecked Sendable { // safe: `handle` is written once in init, before it is shared
     private var handle = pthread_t()
     public let name: String
 
@@ -10,7 +12,7 @@ public final class SystemThread: @unchecked Sendable {
 
     /// Starts `body` on a new thread (`name` is for diagnostics).
     /// Throws `SystemError` from pthread_create (EAGAIN).
-    public init(name: String, _ body: @escaping () -> Void) throws {
+    public init(name: String, _ body: @escaping @Sendable () -> Void) throws {
         self.name = name
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         let r = pthread_create(&handle, nil, { arg in

@@ -2,7 +2,7 @@
 import Synchronization
 
 /// An in-memory backend: a dictionary of entries and counters the test moves.
-final class FakeAdminBackend: AdminBackend, @unchecked Sendable {
+final class FakeAdminBackend: AdminBackend, Sendable {
     let state = Mutex<(server: ServerFigures, cache: CacheFigures, rows: [String: EntryRow])>((ServerFigures(), CacheFigures(), [:]))
 
     func add(_ key: String, size: Int, hits: UInt64) {

@@ -9,7 +9,7 @@ import XCTest
 /// syncing, stale reader slots, unwritable directories, map size settings.
 final class StoreFaultTests: XCTestCase {
     /// Collects a store's log lines (the writer logs from its own thread).
-    final class LogLines: @unchecked Sendable {
+    final class LogLines: Sendable {
         private let lines = Mutex<[String]>([])
         func add(_ s: String) { lines.withLock { $0.append(s) } }
         var all: [String] { lines.withLock { $0 } }
@@ -17,7 +17,7 @@ final class StoreFaultTests: XCTestCase {
     }
 
     /// Fails the given step with `code` for the next `times` calls.
-    final class Faults: @unchecked Sendable {
+    final class Faults: Sendable {
         private let left = Mutex<[CacheStore.FaultPoint: (code: Int32, times: Int)]>([:])
         func fail(_ p: CacheStore.FaultPoint, _ code: Int32, times: Int = 1) { left.withLock { $0[p] = (code, times) } }
         func code(_ p: CacheStore.FaultPoint) -> Int32 {

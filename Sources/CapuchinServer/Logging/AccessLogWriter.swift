@@ -1,13 +1,11 @@
 import CapuchinSystem
-import Glibc
-import Synchronization
 
 /// Receives filled access-log buffers from workers and writes them to the file
 /// on its own thread, so no request waits on disk.
-public final class AccessLogWriter: @unchecked Sendable {
-    private let state = Mutex<(queue: [[UInt8]], stopping: Bool, path: String?)>((queue: [], stopping: false, path: nil))
+public final class AccessLogWriter: @unchecked Sendable { // safe: `fd` and `thread` change only in init and stop (after the join)
+    private let state = Lock<(queue: [[UInt8]], stopping: Bool, path: String?)>((queue: [], stopping: false, path: nil))
     private let wake: EventFD
-    private var fd: Int32 = -1
+    private var fd: FileDescriptor?
     private var thread: SystemThread?
     private let log: ErrorLog
 
@@ -20,10 +18,9 @@ public final class AccessLogWriter: @unchecked Sendable {
         thread = try SystemThread(name: "access-log") { [unowned self] in self.run() }
     }
 
-    static func openLog(_ path: String) throws -> Int32 {
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw SystemError(call: "open(\(path))", errno: errno) }
-        return fd
+    /// Opens a log file for appending (created when missing). Throws `SystemError`.
+    static func openLog(_ path: String) throws -> FileDescriptor {
+        try FileDescriptor.open(path, .writeOnly, options: [.create, .append])
     }
 
     /// Hands over a buffer of complete lines (cheap: one short lock).
@@ -39,13 +36,13 @@ public final class AccessLogWriter: @unchecked Sendable {
         wake.signal()
         thread?.join()
         thread = nil
-        if fd >= 0 { FileIO.close(fd); fd = -1 }
+        fd?.close()
+        fd = nil
     }
 
     private func run() {
-        var pfd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
         while true {
-            _ = poll(&pfd, 1, 1000)
+            wake.wait(timeoutMillis: 1000)
             wake.drain()
             let (batch, stopping) = state.withLock { s -> ([[UInt8]], Bool) in
                 let q = s.queue
@@ -58,14 +55,6 @@ public final class AccessLogWriter: @unchecked Sendable {
     }
 
     private func writeAll(_ buf: [UInt8]) {
-        buf.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { log.error("access log write failed: \(String(cString: strerror(errno)))"); return }
-                off += n
-            }
-        }
+        do { try fd?.writeAll(buf) } catch { log.error("access log write failed: \(error)") }
     }
 }

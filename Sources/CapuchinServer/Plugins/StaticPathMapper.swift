@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// Maps a request path to a file under a site's root: directories to their
 /// index file, errors to statuses.
@@ -20,7 +19,7 @@ public enum StaticPathMapper {
         let confined = !site.allowSymlinksOutsideRoot
         let fd: Int32
         do { fd = try PathOpener.open(relative, beneath: root.fd, confined: confined) } catch let e as SystemError {
-            return .failure(status: status(for: e.errno))
+            return .failure(status: status(for: e.code))
         } catch {
             return .failure(status: 500)
         }
@@ -43,13 +42,13 @@ public enum StaticPathMapper {
         return .failure(status: 403)
     }
 
-    static func status(for errno: Int32) -> Int {
+    static func status(for errno: Errno) -> Int {
         switch errno {
-        case ENOENT, ENOTDIR, ENAMETOOLONG: return 404
+        case .noSuchFileOrDirectory, .notDirectory, .fileNameTooLong: return 404
         // Outside the root (EXDEV), a symlink where none are allowed (ELOOP): as if absent.
-        case EXDEV, ELOOP: return 404
-        case EACCES, EPERM: return 403
-        case EINVAL: return 400
+        case .crossDeviceLink, .tooManySymbolicLinkLevels: return 404
+        case .permissionDenied, .notPermitted: return 403
+        case .invalidArgument: return 400
         default: return 500
         }
     }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// Where a reload publishes the new settings. Workers compare the generation
 /// (one relaxed atomic load, off the request path) and copy the snapshot when it moved.
-final class SettingsStore: @unchecked Sendable {
+final class SettingsStore: Sendable {
     private let current: Mutex<RuntimeSettings>
     private let generationCounter = Atomic<Int>(0)
 

@@ -5,14 +5,14 @@ import HTTPCore
 /// storing it; committed only when the whole body arrived.
 final class CacheFill {
     let store: ProxyBodyStore
-    let rules: CacheRules
+    let rules: HTTPCacheRules
     let request: HTTPRequest
     let primary: String
     let requestTime: Int64
     private var writer: BodyWriter?
     private var stored: StoredResponse?
 
-    init(store: ProxyBodyStore, rules: CacheRules, request: HTTPRequest, primary: String) {
+    init(store: ProxyBodyStore, rules: HTTPCacheRules, request: HTTPRequest, primary: String) {
         self.store = store
         self.rules = rules
         self.request = request

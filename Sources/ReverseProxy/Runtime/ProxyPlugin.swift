@@ -1,6 +1,5 @@
 import CapuchinServer
 import CapuchinSystem
-import Glibc
 import HTTPCore
 
 /// The reverse proxy: requests whose path matches a route go to that route's
@@ -11,7 +10,7 @@ import HTTPCore
 /// while a background refresh runs (stale-while-revalidate, grace) or when the
 /// origin fails (stale-if-error). Requests matching no route are declined
 /// (the static handler serves them).
-public final class ProxyPlugin: Plugin, @unchecked Sendable {
+public final class ProxyPlugin: Plugin, @unchecked Sendable { // safe: lets only; each `workers` slot is written and read by its own worker thread
     public let name = "proxy"
     public let config: ProxyConfig
     let log: ErrorLog
@@ -71,9 +70,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
 
     /// The host name as a token (for `Via`), "capuchin" when it has none.
     static func defaultNodeID() -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return "capuchin" }
-        let name = String(cString: buf).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+        guard let host = FileSystem.hostName() else { return "capuchin" }
+        let name = host.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
         return name.isEmpty ? "capuchin" : name
     }
 
@@ -96,7 +94,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         guard id < Self.maxWorkers, let worker = workers[id] else { return ErrorPage.response(500) }
         let client = ClientInfo(address: context.connection.peerAddress)
         let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
-        let primary = CacheRules.primaryKey(for: request)
+        let primary = HTTPCacheRules.primaryKey(for: request)
         let now = Clock.wallNanos() / 1_000_000_000
         var stale: StaleRevalidation?
         var expired: (object: CachedObject, staleIfError: Bool)?

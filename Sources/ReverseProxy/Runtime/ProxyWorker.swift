@@ -17,6 +17,6 @@ final class ProxyWorker {
 
     /// An unsafe method succeeded: stored responses for its target are stale.
     func invalidate(_ request: HTTPRequest) {
-        plugin.cache?.store.invalidate(primary: CacheRules.primaryKey(for: request))
+        plugin.cache?.store.invalidate(primary: HTTPCacheRules.primaryKey(for: request))
     }
 }

@@ -270,7 +270,7 @@ final class UpstreamExchange: OutboundHandler {
 
     private func relayHead(_ h: BackendResponseHead) {
         if let i = backend { route.pool.reportSuccess(i) }
-        if CacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
+        if HTTPCacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
         framing = ClientFraming.forRelay(of: h, clientVersion: request.version)
         var headers = route.responseBuilder.headers(for: h, framing: framing)
         // The server writes its own Date and Server lines.

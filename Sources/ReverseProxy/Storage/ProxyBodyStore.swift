@@ -40,7 +40,7 @@ public struct RecoveryReport: Sendable, Equatable {
 /// policy (CachePolicies' default, as the file cache) decides what stays;
 /// an evicted response loses its index entry and body file together.
 /// Thread-safe.
-public final class ProxyBodyStore: @unchecked Sendable {
+public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, state under its mutexes; `log` is not @Sendable but is given thread-safe loggers (ErrorLog)
     /// The in-memory side, under one lock: variants by primary key and the policy.
     struct State {
         /// Primary key -> its stored variants (one per Vary key).
@@ -254,7 +254,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
         let path = dir + "/" + keyHash + "-" + StableHash.hex(UInt64.random(in: .min ... .max))
         do {
             try writer.finish(sync: durability == .sync)
-            try BodyFiles.makeDirectory(dir)
+            try BodyFiles.makeDirectories(dir)
             try BodyFiles.rename(writer.tempPath, path)
             if durability == .sync { try BodyFiles.syncDirectory(dir) }
         } catch {
