@@ -66,21 +66,21 @@ let package = Package(
         .executableTarget(name: "store-crash-child", dependencies: ["CacheStore", "CapuchinSystem"]),
 
         // Benchmark of the store (Tools/store-bench/run.sh).
-        .executableTarget(name: "store-bench", dependencies: ["CacheStore"]),
+        .executableTarget(name: "store-bench", dependencies: ["CacheStore", "CapuchinSystem"]),
 
         // Shared by test targets: locating and running the built products.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
-        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "CLMDB", "TestSupport", "store-crash-child", "cachedump"]),
+        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "CLMDB", "CapuchinSystem", "TestSupport", "store-crash-child", "cachedump"]),
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
         .testTarget(name: "FileCacheTests", dependencies: [
             "FileCache", "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
         ]),
         .testTarget(name: "CachedumpTests", dependencies: ["CacheStore", "TestSupport", "cachedump"]),
         .testTarget(name: "ReverseProxyTests", dependencies: ["ReverseProxy", "CapuchinServer", "CapuchinSystem", "HTTPCore"]),
-        .testTarget(name: "AdminTests", dependencies: ["Admin"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "CapuchinSystem"]),
     ],
     swiftLanguageModes: [.v5]
 )

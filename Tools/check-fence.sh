@@ -16,7 +16,6 @@ Sources/CapuchinServer/Engine/Server.swift|being restructured (issue 12)
 Sources/CapuchinServer/Plugins/StaticFilePlugin.swift|being restructured (issue 12): the file source seam
 Sources/FileCache/FileCachePlugin.swift|being restructured (issue 12): the file cache beneath the static handler
 Sources/FileCache/FileCachePlugin+Factory.swift|being restructured (issue 12); its mkdir -p goes to FileSystem.makeDirectories
-Sources/store-bench/main.swift|benchmark tool, not the server: per-thread getrusage and st_blocks for its report
 '
 
 status=0

@@ -1,7 +1,6 @@
 import CLMDB
 import CapuchinSystem
 import Foundation
-import Synchronization
 
 /// The persistent cache index in LMDB. Any thread may `enqueue` changes (cheap,
 /// never waits for disk); one writer thread commits them in batches every
@@ -33,7 +32,7 @@ public final class CacheStore: @unchecked Sendable { // safe: the writer's state
     private let queue = NSCondition()
     /// Operations queued by any thread: appended under a short lock, never
     /// coalesced here (the writer does that off the request path).
-    private let inbox = Mutex<(ops: [StoreOperation], count: UInt64)>(([], 0))
+    private let inbox = Lock<(ops: [StoreOperation], count: UInt64)>(([], 0))
     private var committed: UInt64 = 0
     private var flushWanted = false
     private var stopping = false

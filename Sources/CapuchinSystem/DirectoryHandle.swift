@@ -11,5 +11,8 @@ public final class DirectoryHandle: Sendable {
         self.path = path
     }
 
+    /// The descriptor, typed (still owned by this object).
+    public var descriptor: FileDescriptor { FileDescriptor(rawValue: fd) }
+
     deinit { FileIO.close(fd) }
 }

@@ -69,6 +69,14 @@ public enum FileSystem {
         }
     }
 
+    /// The bytes a file occupies on disk (st_blocks: less than its length when
+    /// sparse), or nil when stat fails.
+    public static func allocatedBytes(_ path: String) -> Int? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int(st.st_blocks) * 512
+    }
+
     /// gethostname(2), or nil when it fails.
     public static func hostName() -> String? {
         var buf = [UInt8](repeating: 0, count: 256)

@@ -45,6 +45,9 @@ public final class OpenFile: Sendable {
 
     public init(adopting fd: Int32) { self.fd = fd }
 
+    /// The descriptor, typed (still owned by this object).
+    public var descriptor: FileDescriptor { FileDescriptor(rawValue: fd) }
+
     /// Opens `path` read-only. Throws `SystemError` (ENOENT, EACCES, ...).
     public convenience init(path: String) throws {
         var fd: Int32

@@ -1,11 +1,11 @@
-import Synchronization
+import CapuchinSystem
 
 /// Request coalescing across workers: one origin request per key for the whole
 /// server, under a mutex. Waiters are called on the completing thread, outside
 /// the lock, so a waiter on another worker must hand the result to its own
 /// worker (the server's cross-worker post); the closure does that.
 public final class SharedCoalescingTable<Key: Hashable & Sendable, Result: Sendable>: Sendable {
-    private let waitlist = Mutex(CoalescingWaitlist<Key, @Sendable (Result) -> Void>())
+    private let waitlist = Lock(CoalescingWaitlist<Key, @Sendable (Result) -> Void>())
 
     public init() {}
 

@@ -2,7 +2,6 @@ import CacheStore
 import CapuchinServer
 import CapuchinSystem
 import HTTPCore
-import Synchronization
 
 /// The proxy's persistent cache: bodies in `<dir>/proxy/`, their index in an
 /// LMDB `CacheStore` in `<dir>/proxy-index/`, and the RFC 9111 rules.
@@ -11,7 +10,7 @@ final class ProxyCache: Sendable {
     let index: CacheStore
     let rules: HTTPCacheRules
     /// Primary keys with a background refresh under way (one per key, server-wide).
-    private let refreshing = Mutex(Set<String>())
+    private let refreshing = Lock(Set<String>())
 
     /// Opens (and recovers) the store. Throws `StoreError` or `ProxyStoreError`
     /// when the directory or index cannot be opened.

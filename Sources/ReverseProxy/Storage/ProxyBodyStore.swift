@@ -58,8 +58,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let maxObjectSize: Int
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
-    private let state = Mutex(State())
-    private let recoveryReport = Mutex(RecoveryReport())
+    private let state = Lock(State())
+    private let recoveryReport = Lock(RecoveryReport())
     private let log: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
     private let loading = BackgroundJob()
