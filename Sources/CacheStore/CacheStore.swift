@@ -28,7 +28,7 @@ public final class CacheStore: @unchecked Sendable { // safe: the writer's state
 
     private var env: LMDBEnvironment
     /// Readers hold it shared; growing or reopening the map holds it exclusively.
-    private let envLock = Lock()
+    private let envLock = Lock(sharedReads: true)
     private let queue = NSCondition()
     /// Operations queued by any thread: appended under a short lock, never
     /// coalesced here (the writer does that off the request path).

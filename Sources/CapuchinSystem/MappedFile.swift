@@ -13,6 +13,16 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// Maps `count` bytes of the open descriptor `fd` (which the caller keeps or closes).
     /// Throws `SystemError` with mmap's errno.
+    public convenience init(fd: FileDescriptor, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
+        try self.init(fd: fd.rawValue, count: count, source: source)
+    }
+
+    /// A private copy of the first `count` bytes of `fd`: see the raw-descriptor form.
+    public convenience init(snapshotOf fd: FileDescriptor, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
+        try self.init(snapshotOf: fd.rawValue, count: count, source: source)
+    }
+
+    /// Transitional (raw descriptor): used by Engine and FileCachePlugin until they move to `FileDescriptor`.
     public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
         self.count = count
         self.source = source

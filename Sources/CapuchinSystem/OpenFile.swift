@@ -43,7 +43,11 @@ public struct FileIdentity: Sendable, Equatable, Hashable {
 public final class OpenFile: Sendable {
     public let fd: Int32
 
+    /// Transitional: used by Engine until it moves to `FileDescriptor`.
     public init(adopting fd: Int32) { self.fd = fd }
+
+    /// Takes over `descriptor` (closed on deinit).
+    public convenience init(adopting descriptor: FileDescriptor) { self.init(adopting: descriptor.rawValue) }
 
     /// The descriptor, typed (still owned by this object).
     public var descriptor: FileDescriptor { FileDescriptor(rawValue: fd) }

@@ -7,6 +7,12 @@ public enum PathOpener {
     /// Whether openat2 is available (probed once; ENOSYS on kernels before 5.6).
     nonisolated(unsafe) private static var openat2Missing = false
 
+    /// See `open(_:beneath:confined:)` on raw descriptors.
+    public static func open(_ path: String, beneath directory: FileDescriptor, confined: Bool) throws -> FileDescriptor {
+        FileDescriptor(rawValue: try open(path, beneath: directory.rawValue, confined: confined))
+    }
+
+    /// Transitional: used by Engine and StaticFilePlugin until they move to `FileDescriptor`.
     /// Opens `path` (relative, no NUL, no ".." segments) read-only below `directory`.
     /// With `confined`, openat2 RESOLVE_BENEATH refuses any resolution that leaves
     /// the directory (absolute or escaping symlinks, "..") with EXDEV; without

@@ -8,7 +8,8 @@ public struct PeerAddress: Sendable, Equatable {
     public init(host: String, port: Int) { self.host = host; self.port = port }
 }
 
-/// TCP socket calls, each wrapped once.
+/// TCP socket calls, each wrapped once. Transitional: on raw descriptors (Int32)
+/// until Engine moves to `FileDescriptor`.
 public enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4 or
     /// IPv6 literal; "*" or "" for any IPv4 address), with SO_REUSEADDR and, if

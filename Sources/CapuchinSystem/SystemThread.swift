@@ -4,8 +4,9 @@ import Glibc
 /// starts is one (workers, acceptor, log writer, store writer, loaders).
 /// Threads are started from library code (a closure defined in main.swift
 /// would trip the main-actor check).
-public final class SystemThread: @unchecked Sendable { // safe: `handle` is written once in init, before it is shared
+public final class SystemThread: @unchecked Sendable { // safe: `handle` is written once in init, `joined` only by the one caller of join
     private var handle = pthread_t()
+    private var joined = false
     public let name: String
 
     private final class Box { let body: () -> Void; init(_ b: @escaping () -> Void) { body = b } }
@@ -26,9 +27,16 @@ public final class SystemThread: @unchecked Sendable { // safe: `handle` is writ
         }
     }
 
-    /// Waits for the thread to return.
+    /// Waits for the thread to return. Call it once, from one thread.
     public func join() {
         pthread_join(handle, nil)
+        joined = true
+    }
+
+    /// A thread nobody joined is detached: its resources go when it returns
+    /// (the store's writer drops its own handle on the way out).
+    deinit {
+        if !joined { pthread_detach(handle) }
     }
 
     /// Number of online processors (at least 1).

@@ -196,9 +196,9 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     /// `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
     static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
         guard identity.size <= snapshotLimit else {
-            return try MappedFile(fd: file.fd, count: identity.size, source: (path, identity))
+            return try MappedFile(fd: file.descriptor, count: identity.size, source: (path, identity))
         }
-        let copy = try MappedFile(snapshotOf: file.fd, count: identity.size, source: (path, identity))
+        let copy = try MappedFile(snapshotOf: file.descriptor, count: identity.size, source: (path, identity))
         guard try file.identity().sameVersion(as: identity) else {
             throw ConditionFailure("snapshot", .fileChanged)
         }

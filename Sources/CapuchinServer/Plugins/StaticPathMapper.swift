@@ -17,14 +17,14 @@ public enum StaticPathMapper {
         var relative = String(path.dropFirst())
         if relative.isEmpty { relative = "." }
         let confined = !site.allowSymlinksOutsideRoot
-        let fd: Int32
-        do { fd = try PathOpener.open(relative, beneath: root.fd, confined: confined) } catch let e as SystemError {
+        let fd: FileDescriptor
+        do { fd = try PathOpener.open(relative, beneath: root.descriptor, confined: confined) } catch let e as SystemError {
             return .failure(status: status(for: e.code))
         } catch {
             return .failure(status: 500)
         }
         let file = OpenFile(adopting: fd)
-        guard let identity = try? FileIO.fstat(fd) else { return .failure(status: 500) }
+        guard let identity = try? fd.identity() else { return .failure(status: 500) }
         if identity.isRegular {
             // "/file/" names a directory; a regular file there is a 404, as nginx answers.
             return path.hasSuffix("/") ? .failure(status: 404) : .file(file, identity, relativePath: relative)
@@ -34,7 +34,7 @@ public enum StaticPathMapper {
         for index in site.indexFiles {
             guard let ifd = try? PathOpener.open(index, beneath: fd, confined: confined) else { continue }
             let indexFile = OpenFile(adopting: ifd)
-            if let id = try? FileIO.fstat(ifd), id.isRegular {
+            if let id = try? ifd.identity(), id.isRegular {
                 let rel = relative == "." ? index : (relative.hasSuffix("/") ? relative : relative + "/") + index
                 return .file(indexFile, id, relativePath: rel)
             }

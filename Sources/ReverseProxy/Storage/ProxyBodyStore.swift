@@ -350,7 +350,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         let m = object.body.get {
             guard let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(),
                   Int64(id.size) == object.entry.size else { return nil }
-            return try? MappedFile(fd: file.fd, count: id.size)
+            return try? MappedFile(fd: file.descriptor, count: id.size)
         }
         if m == nil { remove(key: object.entry.key) }
         return m
