@@ -71,6 +71,7 @@ let package = Package(
         // Shared by test targets: locating and running the built products.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
+        .testTarget(name: "CapuchinSystemTests", dependencies: ["CapuchinSystem"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "CLMDB", "CapuchinSystem", "TestSupport", "store-crash-child", "cachedump"]),
