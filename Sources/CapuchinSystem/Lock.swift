@@ -11,9 +11,11 @@ import Glibc
 /// which the thread sanitizer cannot see, so every access it guards would be
 /// reported as a race and the concurrency tests (run under TSan) would prove nothing.
 public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only reached under the lock
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>?
-    private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>?
-    private let storage: UnsafeMutablePointer<Value>
+    // @usableFromInline and @inlinable below: a hit takes a shard lock, and a
+    // call across the module boundary could neither inline nor specialize it.
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>?
+    @usableFromInline let rwlock: UnsafeMutablePointer<pthread_rwlock_t>?
+    @usableFromInline let storage: UnsafeMutablePointer<Value>
 
     public init(_ value: Value, sharedReads: Bool = false) {
         if sharedReads {
@@ -49,7 +51,7 @@ public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only
     }
 
     /// Runs `body` with the value, exclusively.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock()
         defer { unlock() }
@@ -58,7 +60,7 @@ public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only
 
     /// Runs `body` with the value, beside other readers when the lock has
     /// `sharedReads` (exclusively otherwise); never beside `withLock`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withReadLock<R>(_ body: (Value) throws -> R) rethrows -> R {
         readLock()
         defer { unlock() }
@@ -67,19 +69,19 @@ public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only
 
     /// Takes the lock exclusively, for code that guards state outside the
     /// value (`Lock<Void>`) across several statements; pair with `unlock()`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func lock() {
         if let mutex { pthread_mutex_lock(mutex) } else { pthread_rwlock_wrlock(rwlock!) }
     }
 
     /// Takes the lock shared with other readers (exclusively without
     /// `sharedReads`); pair with `unlock()`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func readLock() {
         if let mutex { pthread_mutex_lock(mutex) } else { pthread_rwlock_rdlock(rwlock!) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func unlock() {
         if let mutex { pthread_mutex_unlock(mutex) } else { pthread_rwlock_unlock(rwlock!) }
     }
