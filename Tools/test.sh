@@ -5,8 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export SWIFT_BACKTRACE=enable=no
 bash Tools/setup.sh
+# The syscall fence: only Sources/CapuchinSystem imports Glibc (Tools/check-fence.sh).
+bash Tools/check-fence.sh
 swift build
 swift test
+# The concurrency tests (and the store's writer beside its readers) again under
+# the thread sanitizer, in a build directory of their own (the main build stays valid).
+swift test --sanitize=thread --scratch-path .build-tsan --filter "ConcurrencyTests|StorePersistenceTests|LockTests"
 export CAPUCHIN_BIN="$PWD/.build/debug/capuchin" CACHEDUMP_BIN="$PWD/.build/debug/cachedump"
 # One pytest run per directory: each has its own conftest.py module.
 # Tests/e2e_reliability runs the short parts of Tools/reliability (crash, fault,

@@ -1,10 +1,11 @@
 import CapuchinServer
+import CapuchinSystem
 import Foundation
 import HTTPCore
 
 /// The admin plugin: the dashboard, the JSON API and /metrics on a listener of
 /// its own (127.0.0.1 by default), never on the public port.
-public final class AdminPlugin: Plugin, @unchecked Sendable {
+public final class AdminPlugin: Plugin, Sendable {
     public let name = "admin"
     let settings: AdminSettings
     let router: AdminRouter
@@ -55,12 +56,12 @@ public final class AdminPlugin: Plugin, @unchecked Sendable {
 }
 
 /// Samples the request counter once a second for the rate windows.
-final class RateSampler: @unchecked Sendable {
+final class RateSampler: @unchecked Sendable { // safe: `running` and `thread` only under `lock`; `read` sums atomic counters
     private let rates: RequestRateTracker
     private let read: () -> UInt64
     private let lock = NSCondition()
     private var running = false
-    private var thread: Thread?
+    private var thread: SystemThread?
 
     init(rates: RequestRateTracker, read: @escaping () -> UInt64) {
         self.rates = rates
@@ -71,10 +72,8 @@ final class RateSampler: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard !running else { return }
         running = true
-        let t = Thread { [self] in loop() }
-        t.name = "admin-sampler"
-        thread = t
-        t.start()
+        // Without a thread (pthread_create failed) the rates stay empty; serving goes on.
+        thread = try? SystemThread(name: "admin-sampler") { [self] in loop() }
     }
 
     func stop() {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Routes admin requests: the dashboard, the JSON API and /metrics. Pure
 /// request-in, reply-out, so it tests without sockets.
-final class AdminRouter: @unchecked Sendable {
+final class AdminRouter: Sendable {
     let backend: AdminBackend
     let token: String?
     let rates: RequestRateTracker

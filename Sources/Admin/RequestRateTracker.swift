@@ -1,10 +1,10 @@
-import Synchronization
+import CapuchinSystem
 
 /// Requests per second over the last second and the last minute, from samples
 /// of a monotonically increasing request counter taken about once a second.
 public final class RequestRateTracker: Sendable {
     private struct Sample { var nanos: UInt64; var count: UInt64 }
-    private let samples = Mutex<[Sample]>([])
+    private let samples = Lock<[Sample]>([])
 
     public init() {}
 

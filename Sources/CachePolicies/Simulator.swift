@@ -1,3 +1,5 @@
+import CapuchinSystem
+
 /// Replays request traces through a policy, as `capuchin simulate` and
 /// Tools/hitratio do, to measure hit ratios.
 public enum Simulator {
@@ -29,7 +31,7 @@ public enum Simulator {
     /// Throws as `run` does.
     public static func replay(_ policy: any EvictionPolicy, input: Int32) throws -> Result {
         var result = Result()
-        var reader = TraceReader(fd: input)
+        var reader = TraceReader(fd: FileDescriptor(rawValue: input))
         try reader.forEachRequest { key, size in
             result.requests += 1
             result.requestBytes += size

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CapuchinSystem
 
 /// Reads a request trace from a file descriptor in large chunks: one `KEY` or
 /// `KEY,SIZE` per line (the size after the last comma), blank lines and `#`
@@ -11,12 +7,12 @@ import Darwin
 /// Zero-size requests are skipped, as libCacheSim does. Keys become dense ids.
 struct TraceReader {
     static let chunkSize = 1 << 20
-    private let fd: Int32
+    private let fd: FileDescriptor
     private var interner = KeyInterner()
     private(set) var sized: Bool?
     private(set) var line = 0
 
-    init(fd: Int32) {
+    init(fd: FileDescriptor) {
         self.fd = fd
     }
 
@@ -28,12 +24,13 @@ struct TraceReader {
         var filled = 0
         var eof = false
         while !eof {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                read(fd, raw.baseAddress! + filled, raw.count - filled)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SimulatorError.readFailed(errno: errno)
+            let n: Int
+            do {
+                n = try buffer.withUnsafeMutableBytes { raw in
+                    try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                }
+            } catch let e as SystemError {
+                throw SimulatorError.readFailed(errno: e.code.rawValue)
             }
             if n == 0 { eof = true }
             filled += n
@@ -58,7 +55,7 @@ struct TraceReader {
             }
             if consumed > 0 {
                 buffer.withUnsafeMutableBytes { raw in
-                    _ = memmove(raw.baseAddress!, raw.baseAddress! + consumed, filled - consumed)
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + consumed, byteCount: filled - consumed)
                 }
                 filled -= consumed
             }

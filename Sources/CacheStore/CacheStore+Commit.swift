@@ -7,8 +7,8 @@ extension CacheStore {
     /// Applies one batch in one write transaction. Throws `StoreError.lmdb`
     /// (the transaction is then aborted: nothing of the batch is applied).
     func apply(_ ops: [StoreOperation], _ touches: [String: PendingTouch]) throws {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.readLock()
+        defer { envLock.unlock() }
         let e = env
         try e.write { txn in
             try fault(.commit, call: "mdb_txn_commit")
@@ -91,8 +91,8 @@ extension CacheStore {
     /// Runs `body` with the environment held shared (it cannot grow or be
     /// reopened meanwhile); not at all when it is closed.
     func withOpenEnvironment(_ body: (LMDBEnvironment) -> Void) {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.readLock()
+        defer { envLock.unlock() }
         if env.env != nil { body(env) }
     }
 }

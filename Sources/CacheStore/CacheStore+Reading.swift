@@ -5,8 +5,8 @@ import Foundation
 /// None scans the whole store except `entries()`/`forEachEntry` without a prefix.
 extension CacheStore {
     func reading<T>(_ body: (LMDBTransaction, LMDBEnvironment) throws -> T) throws -> T {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.readLock()
+        defer { envLock.unlock() }
         guard env.env != nil else { throw StoreError.closed(path: directory) }
         let e = env
         return try e.read { try body($0, e) }

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import CapuchinSystem
 import Synchronization
 
 /// The persistent cache index in LMDB. Any thread may `enqueue` changes (cheap,
@@ -15,7 +16,7 @@ import Synchronization
 /// that cannot be written at open (read-only, no permission, no space) leaves
 /// the store not persisting (`notPersistingReason`, logged): every operation
 /// is dropped and reads are empty, so the server serves without persistence.
-public final class CacheStore: @unchecked Sendable {
+public final class CacheStore: @unchecked Sendable { // safe: the writer's state is guarded by `queue`, `env` by `envLock`, the inbox by its lock; `log`, `warn`, `onFull` are set before the writer starts
     /// 2: compact records (`EntryRecordCodec`). A schema-1 store is migrated
     /// at open by the writer (`migrateIfNeeded`); others are refused.
     public static let schemaVersion: UInt32 = 2
@@ -30,20 +31,20 @@ public final class CacheStore: @unchecked Sendable {
 
     private(set) var env: LMDBEnvironment
     /// Readers hold it shared; growing or reopening the map holds it exclusively.
-    var envLock = pthread_rwlock_t()
+    let envLock = Lock(sharedReads: true)
     /// Records the cursors of reads visited (tests check that prefix reads seek).
     let recordsVisited = Atomic<Int>(0)
     private let queue = NSCondition()
     /// Operations queued by any thread: appended under a short lock, never
     /// coalesced here (the writer does that off the request path).
-    private let inbox = Mutex<(ops: [StoreOperation], count: UInt64)>(([], 0))
+    private let inbox = Lock<(ops: [StoreOperation], count: UInt64)>(([], 0))
     private var committed: UInt64 = 0
     private var flushWanted = false
     /// Set by the writer once its work at open (`keepTotalsFromOpen`, `migrateIfNeeded`) is done.
     private var writerReady = false
     private var stopping = false
     private var lastError: Error?
-    private var writer: Thread?
+    private var writer: SystemThread?
     private var lastSync = ContinuousClock.now
     private var lastReaderCheck = ContinuousClock.now
     /// How often the writer frees reader slots of killed processes (tests shorten it).
@@ -78,7 +79,6 @@ public final class CacheStore: @unchecked Sendable {
         self.options = options
         self.log = log
         self.warn = warn ?? log
-        pthread_rwlock_init(&envLock, nil)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
             throw StoreError.lmdb(call: "open", code: ENOTDIR, message: "not a directory", path: directory)
@@ -98,16 +98,12 @@ public final class CacheStore: @unchecked Sendable {
             log("cache store \(directory): cleared \(env.staleReadersCleared) stale reader slot(s) left by killed processes")
         }
         if !options.readOnly {
-            let t = Thread { [unowned self] in self.writerLoop() }
-            t.name = "cache-store-writer"
-            writer = t
-            t.start()
+            writer = try SystemThread(name: "cache-store-writer") { [unowned self] in self.writerLoop() }
         }
     }
 
     deinit {
         close()
-        pthread_rwlock_destroy(&envLock)
     }
 
     /// Whether `error` says the directory cannot be written (read-only
@@ -137,8 +133,8 @@ public final class CacheStore: @unchecked Sendable {
     /// `StoreError.isDamage`), logging where, and goes on with an empty one.
     /// Throws when the move or opening the new environment fails.
     public func replaceDamaged(because error: Error) throws {
-        pthread_rwlock_wrlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.lock()
+        defer { envLock.unlock() }
         env.close()
         let aside = try Self.moveAside(directory)
         warn("cache store \(directory) is damaged (\(error)); moved it to \(aside) and started an empty store")
@@ -207,9 +203,9 @@ public final class CacheStore: @unchecked Sendable {
         queue.broadcast()
         while writer != nil && running { queue.wait() }
         queue.unlock()
-        pthread_rwlock_wrlock(&envLock)
+        envLock.lock()
         env.close()
-        pthread_rwlock_unlock(&envLock)
+        envLock.unlock()
     }
 
     private func writerLoop() {
@@ -285,9 +281,9 @@ public final class CacheStore: @unchecked Sendable {
     private func checkReadersIfDue() {
         guard ContinuousClock.now - lastReaderCheck >= readerCheckInterval else { return }
         lastReaderCheck = .now
-        pthread_rwlock_rdlock(&envLock)
+        envLock.readLock()
         let n = env.readerCheck()
-        pthread_rwlock_unlock(&envLock)
+        envLock.unlock()
         if n > 0 { log("cache store \(directory): cleared \(n) stale reader slot(s) left by killed processes") }
     }
 
@@ -310,8 +306,8 @@ public final class CacheStore: @unchecked Sendable {
                 commitSucceeded()
                 return nil
             } catch let e as StoreError where e.lmdbCode == MDB_MAP_FULL {
-                pthread_rwlock_wrlock(&envLock)
-                defer { pthread_rwlock_unlock(&envLock) }
+                envLock.lock()
+                defer { envLock.unlock() }
                 let freed = env.readerCheck()
                 if freed > 0 {
                     log("cache store \(directory): map full; cleared \(freed) stale reader slot(s) pinning old pages, retrying")
@@ -367,8 +363,8 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     private func reopen() {
-        pthread_rwlock_wrlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
+        envLock.lock()
+        defer { envLock.unlock() }
         let size = max(options.mapSize, env.mapSize)
         env.close()
         do {

@@ -1,5 +1,5 @@
 import CLMDB
-import Glibc
+import CapuchinSystem
 
 /// One open LMDB environment with the store's named databases. Transactions
 /// are closures: a write commits when the closure returns and aborts when it
@@ -64,13 +64,14 @@ final class LMDBEnvironment {
     /// full filesystem a sparse lock file would end in SIGBUS. Allocating its
     /// blocks first turns that into ENOSPC. Throws `StoreError.lmdb` with the errno.
     private static func reserveLockFile(_ path: String) throws {
-        let fd = open(path + "/lock.mdb", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw StoreError.lmdb(call: "open lock.mdb", code: errno, message: String(cString: strerror(errno)), path: path) }
-        defer { Glibc.close(fd) }
-        // The header and 256 reader slots of 64 bytes, rounded up.
-        let rc = posix_fallocate(fd, 0, 32 << 10)
-        if rc != 0 && rc != EOPNOTSUPP && rc != EINVAL {
-            throw StoreError.lmdb(call: "posix_fallocate lock.mdb", code: rc, message: String(cString: strerror(rc)), path: path)
+        do {
+            let fd = try FileDescriptor.open(path + "/lock.mdb", .readWrite, options: .create)
+            defer { fd.close() }
+            // The header and 256 reader slots of 64 bytes, rounded up.
+            do { try fd.allocate(offset: 0, length: 32 << 10) } catch let e as SystemError
+                where e.code == .notSupported || e.code == .invalidArgument {}
+        } catch let e as SystemError {
+            throw StoreError.lmdb(call: e.call.hasPrefix("open") ? "open lock.mdb" : "\(e.call) lock.mdb", code: e.code.rawValue, message: e.code.description, path: path)
         }
     }
 
@@ -78,14 +79,13 @@ final class LMDBEnvironment {
     /// treat it as damaged. A few pages of slack are normal: pages allocated and
     /// freed within one transaction count in `last_pgno` but are never written.
     private func checkFileLength(_ info: MDB_envinfo) throws {
-        var st = stat()
-        guard stat(path + "/data.mdb", &st) == 0 else { return }
+        guard let file = try? statPath(path + "/data.mdb") else { return }
         var es = MDB_stat()
         mdb_env_stat(env, &es)
         let needed = (Int(info.me_last_pgno) + 1) * Int(es.ms_psize)
-        if Int(st.st_size) < needed - 16 * Int(es.ms_psize) {
+        if file.size < needed - 16 * Int(es.ms_psize) {
             throw StoreError.lmdb(call: "mdb_env_open", code: MDB_CORRUPTED,
-                                  message: "data.mdb is \(st.st_size) bytes but its last page ends at \(needed) (truncated)", path: path)
+                                  message: "data.mdb is \(file.size) bytes but its last page ends at \(needed) (truncated)", path: path)
         }
     }
 

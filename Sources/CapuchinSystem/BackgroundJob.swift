@@ -1,10 +1,8 @@
-import Synchronization
-
 /// One piece of work on a thread of its own that others can wait for: a cache
 /// index that loads while the server already serves. (Whether callers may use
 /// what it builds is theirs to track: they mark that before `start`.)
 public final class BackgroundJob: Sendable {
-    private let thread = Mutex<SystemThread?>(nil)
+    private let thread = Lock<SystemThread?>(nil)
 
     public init() {}
 

@@ -56,3 +56,10 @@ public func memoryContains(_ bytes: UnsafeRawBufferPointer, byte: UInt8) -> Bool
     guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
     return memchr(base, Int32(byte), bytes.count) != nil
 }
+
+/// memcmp(3) == 0 over `count` bytes (vectorised by libc; String comparisons
+/// cost grapheme checks on the hit path).
+@inline(__always)
+public func memoryEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    memcmp(a, b, count) == 0
+}

@@ -1,7 +1,7 @@
 import Glibc
 
 /// An open directory descriptor (a site's document root), closed on deinit.
-public final class DirectoryHandle: @unchecked Sendable {
+public final class DirectoryHandle: Sendable {
     public let fd: Int32
     public let path: String
 
@@ -10,6 +10,9 @@ public final class DirectoryHandle: @unchecked Sendable {
         fd = try blockingSyscall("open(\(path))") { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         self.path = path
     }
+
+    /// The descriptor, typed (still owned by this object).
+    public var descriptor: FileDescriptor { FileDescriptor(rawValue: fd) }
 
     deinit { FileIO.close(fd) }
 }

@@ -2,7 +2,7 @@ import CSystemShims
 import Glibc
 
 /// A non-blocking eventfd used to wake a thread blocked in epoll_wait.
-public final class EventFD: @unchecked Sendable {
+public final class EventFD: Sendable {
     public let fd: Int32
 
     /// Throws `SystemError` from eventfd (EMFILE, ENFILE).
@@ -22,5 +22,12 @@ public final class EventFD: @unchecked Sendable {
     public func drain() {
         var value: UInt64 = 0
         _ = try? FileIO.read(fd, into: &value, count: 8)
+    }
+
+    /// Blocks until signalled or `timeoutMillis` passed (poll(2); an
+    /// interruption counts as a wake-up). For a thread that waits on nothing else.
+    public func wait(timeoutMillis: Int32) {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&pfd, 1, timeoutMillis)
     }
 }

@@ -2,6 +2,8 @@ import CSystemShims
 import Glibc
 
 /// Reads, writes and closes on raw descriptors: each call wrapped once here.
+/// Transitional: used by Engine until it moves to `FileDescriptor` (new code
+/// calls the typed methods of `FileDescriptor`).
 public enum FileIO {
     /// read(2). `.processed(0)` is end of file. Throws `SystemError` (ECONNRESET, ...).
     @inline(__always)

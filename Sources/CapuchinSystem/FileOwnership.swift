@@ -34,3 +34,10 @@ public struct FileOwnership: Sendable, Equatable {
         access(path, mode) == 0 ? nil : errno
     }
 }
+
+/// What access(2) checks for (`FileOwnership.accessError`).
+public enum AccessMode {
+    public static let read: Int32 = R_OK
+    public static let write: Int32 = W_OK
+    public static let search: Int32 = X_OK
+}

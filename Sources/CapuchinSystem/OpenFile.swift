@@ -40,10 +40,17 @@ public struct FileIdentity: Sendable, Equatable, Hashable {
 
 /// An open, read-only file descriptor owned by this object (closed on deinit).
 /// Plugins hold it as an opaque handle; only the server writes it out (sendfile).
-public final class OpenFile: @unchecked Sendable {
+public final class OpenFile: Sendable {
     public let fd: Int32
 
+    /// Transitional: used by Engine until it moves to `FileDescriptor`.
     public init(adopting fd: Int32) { self.fd = fd }
+
+    /// Takes over `descriptor` (closed on deinit).
+    public convenience init(adopting descriptor: FileDescriptor) { self.init(adopting: descriptor.rawValue) }
+
+    /// The descriptor, typed (still owned by this object).
+    public var descriptor: FileDescriptor { FileDescriptor(rawValue: fd) }
 
     /// Opens `path` read-only. Throws `SystemError` (ENOENT, EACCES, ...).
     public convenience init(path: String) throws {

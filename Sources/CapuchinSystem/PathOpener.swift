@@ -1,12 +1,20 @@
 import CSystemShims
 import Glibc
+import Synchronization
 
 /// Opens paths below a directory descriptor so the kernel, not string checks,
 /// keeps them inside it.
 public enum PathOpener {
-    /// Whether openat2 is available (probed once; ENOSYS on kernels before 5.6).
-    nonisolated(unsafe) private static var openat2Missing = false
+    /// Whether openat2 is missing (ENOSYS on kernels before 5.6): learnt on the
+    /// first open by any worker, read relaxed by all (a stale read costs one ENOSYS).
+    private static let openat2Missing = Atomic<Bool>(false)
 
+    /// See `open(_:beneath:confined:)` on raw descriptors.
+    public static func open(_ path: String, beneath directory: FileDescriptor, confined: Bool) throws -> FileDescriptor {
+        FileDescriptor(rawValue: try open(path, beneath: directory.rawValue, confined: confined))
+    }
+
+    /// Transitional: used by Engine and StaticFilePlugin until they move to `FileDescriptor`.
     /// Opens `path` (relative, no NUL, no ".." segments) read-only below `directory`.
     /// With `confined`, openat2 RESOLVE_BENEATH refuses any resolution that leaves
     /// the directory (absolute or escaping symlinks, "..") with EXDEV; without
@@ -19,11 +27,11 @@ public enum PathOpener {
         if !confined {
             return try blockingSyscall("openat") { openat(directory, path, flags | O_CLOEXEC) }
         }
-        if !openat2Missing {
+        if !openat2Missing.load(ordering: .relaxed) {
             do {
                 return try blockingSyscall("openat2") { cap_openat2_beneath(directory, path, flags, 0) }
-            } catch let e as SystemError where e.errno == ENOSYS {
-                openat2Missing = true
+            } catch let e as SystemError where e.code == .noFunction {
+                openat2Missing.store(true, ordering: .relaxed)
             }
         }
         return try openComponentwise(path, beneath: directory, flags: flags)

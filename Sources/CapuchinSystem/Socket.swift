@@ -8,7 +8,8 @@ public struct PeerAddress: Sendable, Equatable {
     public init(host: String, port: Int) { self.host = host; self.port = port }
 }
 
-/// TCP socket calls, each wrapped once.
+/// TCP socket calls, each wrapped once. Transitional: on raw descriptors (Int32)
+/// until Engine moves to `FileDescriptor`.
 public enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4 or
     /// IPv6 literal; "*" or "" for any IPv4 address), with SO_REUSEADDR and, if
@@ -91,13 +92,13 @@ public enum Socket {
             return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                 var a = sin.pointee.sin_addr
                 inet_ntop(AF_INET, &a, &text, socklen_t(text.count))
-                return PeerAddress(host: String(cString: text), port: Int(UInt16(bigEndian: sin.pointee.sin_port)))
+                return PeerAddress(host: text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, port: Int(UInt16(bigEndian: sin.pointee.sin_port)))
             } }
         case AF_INET6:
             return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
                 var a = sin.pointee.sin6_addr
                 inet_ntop(AF_INET6, &a, &text, socklen_t(text.count))
-                return PeerAddress(host: String(cString: text), port: Int(UInt16(bigEndian: sin.pointee.sin6_port)))
+                return PeerAddress(host: text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, port: Int(UInt16(bigEndian: sin.pointee.sin6_port)))
             } }
         default:
             return nil

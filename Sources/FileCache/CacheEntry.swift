@@ -5,7 +5,7 @@ import Synchronization
 
 /// One cached file. Immutable but for its counters: a changed file gets a new
 /// entry, so a worker writing an old entry's mapping keeps it alive untouched.
-final class CacheEntry: @unchecked Sendable {
+final class CacheEntry: Sendable {
     let key: String
     let site: String
     let path: String

@@ -1,9 +1,10 @@
 import CachePolicies
+import CapuchinSystem
 
 /// One slice of the index: its own lock, dictionary and policy, so workers
 /// hitting different shards never contend. Keys are 64-bit hashes; the entry
 /// holds the full key, compared on every lookup.
-final class CacheShard: @unchecked Sendable {
+final class CacheShard: Sendable {
     struct State {
         var entries: [UInt64: CacheEntry] = [:]
         let policy: any EvictionPolicy
@@ -11,9 +12,9 @@ final class CacheShard: @unchecked Sendable {
         var bytes = 0
     }
 
-    let state: ShardLock<State>
+    let state: Lock<State>
 
-    init(policy: any EvictionPolicy) { state = ShardLock(State(policy: policy)) }
+    init(policy: any EvictionPolicy) { state = Lock(State(policy: policy)) }
 }
 
 extension CacheShard.State {

@@ -1,4 +1,3 @@
-import Glibc
 import CacheStore
 import CachePolicies
 import CapuchinServer
@@ -23,9 +22,9 @@ public enum AdmitOutcome: Equatable, Sendable {
 /// The file cache shared by every worker: a sharded hash index of mapped
 /// files with their prebuilt headers, an eviction policy per shard and the
 /// persistent index behind it. Thread-safe; a hit takes one shard lock once.
-public final class FileCache: @unchecked Sendable {
+public final class FileCache: @unchecked Sendable { // safe: lets only, state under shard locks and atomics; `log` and `persistence` are not declared Sendable but are thread-safe (ErrorLog, CacheStore)
     public let config: FileCacheConfig
-    let rules: CacheRules
+    let rules: FileCacheAdmissionRules
     let shards: [CacheShard]
     private let shardMask: UInt64
     let counters: CounterTable
@@ -50,7 +49,7 @@ public final class FileCache: @unchecked Sendable {
     public init(config: FileCacheConfig, persistence: CachePersistence?, shardCount: Int? = nil, workers: Int = 64,
                 policyFactory: (Int) -> any EvictionPolicy, log: @escaping (String) -> Void = { _ in }) {
         self.config = config
-        rules = CacheRules(config)
+        rules = FileCacheAdmissionRules(config)
         var n = shardCount ?? 32
         if shardCount == nil {
             // Each shard's policy gets capacity/n: keep >= 64 entries per shard, and
@@ -194,14 +193,14 @@ public final class FileCache: @unchecked Sendable {
 
     /// The body of a file to cache. Small ones are copied, and the copy is kept
     /// only if the file's version did not change while it was read. Throws
-    /// `SystemError` (mmap, pread, fstat), EIO when the file changed meanwhile.
+    /// `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
     static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
         guard identity.size <= snapshotLimit else {
-            return try MappedFile(fd: file.fd, count: identity.size, source: (path, identity))
+            return try MappedFile(fd: file.descriptor, count: identity.size, source: (path, identity))
         }
-        let copy = try MappedFile(snapshotOf: file.fd, count: identity.size, source: (path, identity))
+        let copy = try MappedFile(snapshotOf: file.descriptor, count: identity.size, source: (path, identity))
         guard try file.identity().sameVersion(as: identity) else {
-            throw SystemError(call: "snapshot (file changed while read)", errno: EIO)
+            throw ConditionFailure("snapshot", .fileChanged)
         }
         return copy
     }

@@ -1,7 +1,6 @@
 import CachePolicies
 import CapuchinServer
 import CapuchinSystem
-import Glibc
 
 /// Opens the persistent index in a directory (the LMDB `CacheStore` in
 /// production); nil runs the cache without persistence.
@@ -40,7 +39,7 @@ extension FileCachePlugin {
         var persistence: CachePersistence?
         if config.enabled {
             let dir = config.cacheDir ?? ConfigLoader.resolve("cache", against: setup.config.stateDir)
-            try makeDirectories(dir)
+            try FileSystem.makeDirectories(dir)
             persistence = try openStore(dir, config, log)
         }
         let kind = PolicyKind(rawValue: config.policy) ?? .default
@@ -55,14 +54,4 @@ extension FileCachePlugin {
 
     /// Mappings left for everything else (libraries, thread stacks, heap, LMDB).
     static let mapReserve = 2000
-
-    /// `mkdir -p`. Throws `SystemError` (mkdir's errno) naming nothing else: the caller logs the path.
-    static func makeDirectories(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for part in path.split(separator: "/") {
-            prefix += part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw SystemError(call: "mkdir \(prefix)", errno: errno) }
-            prefix += "/"
-        }
-    }
 }

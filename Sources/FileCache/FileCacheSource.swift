@@ -1,6 +1,5 @@
 import CapuchinServer
 import CapuchinSystem
-import Glibc
 
 /// The file cache beneath the static handler (as nginx's open_file_cache and
 /// h2o's filecache): a hit is the entry's mapping or snapshot and its prebuilt
@@ -78,7 +77,7 @@ public final class FileCacheSource: FileSource {
         var path = path, root = root
         return path.withUTF8 { p in
             root.withUTF8 { r in
-                guard p.count >= r.count, r.count > 0, memcmp(p.baseAddress!, r.baseAddress!, r.count) == 0 else { return false }
+                guard p.count >= r.count, r.count > 0, memoryEqual(p.baseAddress!, r.baseAddress!, count: r.count) else { return false }
                 return p.count == r.count || r[r.count - 1] == UInt8(ascii: "/") || p[r.count] == UInt8(ascii: "/")
             }
         }

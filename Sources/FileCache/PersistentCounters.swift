@@ -1,10 +1,11 @@
 import CacheStore
+import CapuchinSystem
 import Synchronization
 
 /// The cache's counters as totals since the store was created: what earlier
 /// runs persisted plus this run's, with this run's deltas sent to the store
 /// (as `addCounter`) at most once a second and at shutdown.
-final class PersistentCounters: @unchecked Sendable {
+final class PersistentCounters: Sendable {
     /// Store counter names and the fields they total.
     static let fields: [(name: String, field: WritableKeyPath<FileCacheStats, UInt64>)] = [
         ("cache.hits", \.hits), ("cache.misses", \.misses), ("cache.revalidations", \.revalidations),
@@ -15,9 +16,9 @@ final class PersistentCounters: @unchecked Sendable {
     static let periodNanos: UInt64 = 1_000_000_000
 
     /// Totals persisted by earlier runs, read at load.
-    private let base = ShardLock(FileCacheStats())
+    private let base = Lock(FileCacheStats())
     /// This run's sums as last sent to the store.
-    private let sent = ShardLock(FileCacheStats())
+    private let sent = Lock(FileCacheStats())
     private let lastSentNanos = Atomic<UInt64>(0)
 
     /// Reads the persisted totals. Throws the store's error.

@@ -2,7 +2,7 @@ import CacheStore
 import CapuchinServer
 
 /// The LMDB `CacheStore` as the file cache's persistence.
-public final class StorePersistence: CachePersistence, @unchecked Sendable {
+public final class StorePersistence: CachePersistence, Sendable {
     public let store: CacheStore
 
     public init(_ store: CacheStore) { self.store = store }

@@ -1,6 +1,6 @@
+import CapuchinSystem
 import ArgumentParser
 import CapuchinServer
-import Glibc
 
 /// `capuchin check --config FILE`: validates everything `serve` would (as
 /// `nginx -t`), printing every error as FILE:LINE: KEY: message. Exit 0: it
@@ -25,8 +25,13 @@ struct CheckCommand: ParsableCommand {
             print("\(file): configuration OK")
             return 0
         }
-        for e in errors { fputs("\(e)\n", stderr) }
-        fputs("\(file): \(errors.count) error\(errors.count == 1 ? "" : "s")\n", stderr)
+        for e in errors { printError("\(e)") }
+        printError("\(file): \(errors.count) error\(errors.count == 1 ? "" : "s")")
         return 2
     }
+}
+
+/// One line on standard error.
+private func printError(_ line: String) {
+    try? FileDescriptor.standardError.writeAll(Array((line + "\n").utf8))
 }

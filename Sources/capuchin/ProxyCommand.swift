@@ -1,5 +1,6 @@
 import ArgumentParser
 import CapuchinServer
+import CapuchinSystem
 import Foundation
 import ReverseProxy
 
@@ -83,7 +84,7 @@ struct ProxyCommand: ParsableCommand {
         let dir = ConfigLoader.resolve(cacheDir ?? "capuchin-proxy-cache", against: cwd)
         let root = dir + "/empty-site"
         try ServerLauncher.run(log: log) {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try FileSystem.makeDirectories(root)
             let config = try ConfigLoader.parse(configText(cacheDirectory: dir, siteRoot: root), file: "command line")
             return try Server(config: config, factories: PluginCatalog.factories, log: log)
         }

@@ -6,14 +6,14 @@ import FileCache
 import ReverseProxy
 
 /// Holds the file cache once its plugin is built, for the admin backend.
-final class FileCacheLink: @unchecked Sendable {
+final class FileCacheLink: @unchecked Sendable { // safe: both set once while the server starts, before any worker or admin request reads them
     var cache: FileCache?
     /// The proxy plugin, whose stored responses purges reach too.
     var proxy: ProxyPlugin?
 }
 
 /// Feeds the admin plugin from the workers' counters, the file cache and its store.
-final class ServerAdminBackend: AdminBackend, @unchecked Sendable {
+final class ServerAdminBackend: AdminBackend, Sendable {
     let statistics: ServerStatistics
     let link: FileCacheLink
 

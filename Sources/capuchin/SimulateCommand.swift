@@ -1,8 +1,6 @@
 import ArgumentParser
 import CachePolicies
-#if canImport(Glibc)
-import Glibc
-#endif
+import CapuchinSystem
 
 extension PolicyKind: ExpressibleByArgument {}
 
@@ -35,17 +33,16 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        var fd: Int32 = 0
+        var fd = FileDescriptor.standardInput
         if let input {
-            fd = open(input, O_RDONLY)
-            guard fd >= 0 else {
-                throw SimulateFailure(message: "cannot open \(input): \(String(cString: strerror(errno)))")
+            do { fd = try FileDescriptor.open(input, .readOnly) } catch let e as SystemError {
+                throw SimulateFailure(message: "cannot open \(input): \(e.code)")
             }
         }
-        defer { if fd != 0 { close(fd) } }
+        defer { if fd != .standardInput { fd.close() } }
         var out = StandardOutput()
         do {
-            let r = try Simulator.run(policy: policy, capacity: capacity, input: fd, output: &out)
+            let r = try Simulator.run(policy: policy, capacity: capacity, input: fd.rawValue, output: &out)
             if verbose {
                 let ratio = r.requests == 0 ? 0 : 100 * Double(r.hits) / Double(r.requests)
                 let bytes = r.requestBytes == 0 ? 0 : 100 * Double(r.hitBytes) / Double(r.requestBytes)
@@ -67,9 +64,9 @@ private struct SimulateFailure: Error, CustomStringConvertible {
 
 /// print(..., to:) targets for the two standard streams.
 private struct StandardOutput: TextOutputStream {
-    mutating func write(_ string: String) { fputs(string, stdout) }
+    mutating func write(_ string: String) { print(string, terminator: "") }
 }
 
 private struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) { fputs(string, stderr) }
+    mutating func write(_ string: String) { try? FileDescriptor.standardError.writeAll(Array(string.utf8)) }
 }

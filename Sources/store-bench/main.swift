@@ -4,17 +4,10 @@
 // and the store's size on disk.
 // usage: store-bench [DIR]   (run by Tools/store-bench/run.sh in release)
 import CacheStore
+import CapuchinSystem
 import Foundation
-import Glibc
 
-func cpuSeconds(_ who: Int32) -> Double {
-    var u = rusage()
-    getrusage(who, &u)
-    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
-}
-
-let RUSAGE_THREAD_: Int32 = 1
-let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : NSTemporaryDirectory() + "store-bench-\(getpid())"
+let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : NSTemporaryDirectory() + "store-bench-\(ProcessInfo.processInfo.processIdentifier)"
 try? FileManager.default.removeItem(atPath: dir)
 let n = 100_000
 var options = StoreOptions()
@@ -89,8 +82,8 @@ print(String(format: "fill:            %d more entries in %.2f s", n - atStats, 
 // 1. Touches absorbed per second, with 100 ms commits.
 for (label, hot) in [("uniform over 100k keys", n), ("hot set of 10k keys", 10_000)] {
     let keys = (0..<hot).map { "www.example.com/assets/\($0 % 97)/file-\($0).html" }
-    let selfBefore = cpuSeconds(RUSAGE_SELF.rawValue)
-    let producerBefore = cpuSeconds(RUSAGE_THREAD_)
+    let selfBefore = Clock.processCPUSeconds()
+    let producerBefore = Clock.threadCPUSeconds()
     t0 = Date()
     var count = 0
     var x: UInt64 = 88172645463325252
@@ -102,10 +95,10 @@ for (label, hot) in [("uniform over 100k keys", n), ("hot set of 10k keys", 10_0
         count += 1000
     }
     let enqueueSeconds = Date().timeIntervalSince(t0)
-    let producer = cpuSeconds(RUSAGE_THREAD_) - producerBefore
+    let producer = Clock.threadCPUSeconds() - producerBefore
     try store.flush()
     let total = Date().timeIntervalSince(t0)
-    let writerCPU = (cpuSeconds(RUSAGE_SELF.rawValue) - selfBefore) - producer
+    let writerCPU = (Clock.processCPUSeconds() - selfBefore) - producer
     print(String(format: "touches (%@): %.2f M/s enqueued by one thread, all committed after %.2f s; writer CPU %.0f%% of one core",
                  label, Double(count) / enqueueSeconds / 1e6, total, 100 * writerCPU / total))
 }
@@ -136,9 +129,9 @@ for _ in 0..<3 {
 print(String(format: "load index:      %d entries in %.0f ms (best of 3)", n, best * 1000))
 
 // 4. Size on disk.
-var st = stat()
-stat(dir + "/data.mdb", &st)
+let onDisk = Double(FileSystem.allocatedBytes(dir + "/data.mdb") ?? 0)
+let length = Double((try? statPath(dir + "/data.mdb"))?.size ?? 0)
 print(String(format: "size on disk:    %.1f MiB for %d entries (%.0f bytes each; file length %.1f MiB, sparse map)",
-             Double(st.st_blocks) * 512 / 1_048_576, n, Double(st.st_blocks) * 512 / Double(n), Double(st.st_size) / 1_048_576))
+             onDisk / 1_048_576, n, onDisk / Double(n), length / 1_048_576))
 store.close()
 try? FileManager.default.removeItem(atPath: dir)

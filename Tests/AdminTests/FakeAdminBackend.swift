@@ -1,9 +1,9 @@
 @testable import Admin
-import Synchronization
+import CapuchinSystem
 
 /// An in-memory backend: a dictionary of entries and counters the test moves.
-final class FakeAdminBackend: AdminBackend, @unchecked Sendable {
-    let state = Mutex<(server: ServerFigures, cache: CacheFigures, rows: [String: EntryRow])>((ServerFigures(), CacheFigures(), [:]))
+final class FakeAdminBackend: AdminBackend, Sendable {
+    let state = Lock<(server: ServerFigures, cache: CacheFigures, rows: [String: EntryRow])>((ServerFigures(), CacheFigures(), [:]))
 
     func add(_ key: String, size: Int, hits: UInt64) {
         state.withLock { $0.rows[key] = EntryRow(key: key, size: size, hits: hits, insertedMillis: 1000, lastAccessMillis: Int64(hits)) }

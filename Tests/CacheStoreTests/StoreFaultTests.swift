@@ -1,6 +1,6 @@
 import CLMDB
+import CapuchinSystem
 import Foundation
-import Synchronization
 import TestSupport
 import XCTest
 @testable import CacheStore
@@ -9,16 +9,16 @@ import XCTest
 /// syncing, stale reader slots, unwritable directories, map size settings.
 final class StoreFaultTests: XCTestCase {
     /// Collects a store's log lines (the writer logs from its own thread).
-    final class LogLines: @unchecked Sendable {
-        private let lines = Mutex<[String]>([])
+    final class LogLines: Sendable {
+        private let lines = Lock<[String]>([])
         func add(_ s: String) { lines.withLock { $0.append(s) } }
         var all: [String] { lines.withLock { $0 } }
         func contains(_ s: String) -> Bool { all.contains { $0.contains(s) } }
     }
 
     /// Fails the given step with `code` for the next `times` calls.
-    final class Faults: @unchecked Sendable {
-        private let left = Mutex<[CacheStore.FaultPoint: (code: Int32, times: Int)]>([:])
+    final class Faults: Sendable {
+        private let left = Lock<[CacheStore.FaultPoint: (code: Int32, times: Int)]>([:])
         func fail(_ p: CacheStore.FaultPoint, _ code: Int32, times: Int = 1) { left.withLock { $0[p] = (code, times) } }
         func code(_ p: CacheStore.FaultPoint) -> Int32 {
             left.withLock { m in

@@ -1,4 +1,5 @@
 import CachePolicies
+import CapuchinSystem
 import Foundation
 import XCTest
 @testable import FileCache
@@ -68,9 +69,8 @@ final class ConcurrencyTests: XCTestCase {
     }
 }
 
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func add() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+final class LockedCounter: Sendable {
+    private let n = Lock(0)
+    func add() { n.withLock { $0 += 1 } }
+    var value: Int { n.withLock { $0 } }
 }

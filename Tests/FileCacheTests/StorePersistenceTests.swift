@@ -2,7 +2,6 @@ import CachePolicies
 import CacheStore
 import CapuchinServer
 import Foundation
-import Glibc
 import XCTest
 @testable import FileCache
 
@@ -28,8 +27,6 @@ final class StorePersistenceTests: XCTestCase {
     }
 
     func testWhileTheIndexLoadsLookupsReadTheStoreAndAdmissionsWait() throws {
-        try XCTSkipIf(dlsym(dlopen(nil, RTLD_NOW), "__tsan_init") != nil,
-                      "CacheStore's Mutex is invisible to the thread sanitizer (false reports)")
         let docs = TempDir()
         let state = TempDir()
         var store = try openStore(state.path + "/cache")
@@ -63,10 +60,6 @@ final class StorePersistenceTests: XCTestCase {
     }
 
     func testRoundTripThroughLMDB() throws {
-        // CacheStore's queue lock is a Synchronization.Mutex: raw futexes, which the
-        // thread sanitizer cannot see, so it reports the store's writer as racing.
-        try XCTSkipIf(dlsym(dlopen(nil, RTLD_NOW), "__tsan_init") != nil,
-                      "CacheStore's Mutex is invisible to the thread sanitizer (false reports)")
         for kind in [PolicyKind.lru, .default] {
             let docs = TempDir()
             let state = TempDir()

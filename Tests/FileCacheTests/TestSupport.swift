@@ -101,8 +101,8 @@ func body(of entry: CacheEntry) -> String {
 }
 
 /// An in-memory store with the CacheStore's semantics for the operations the cache sends.
-final class MemoryPersistence: CachePersistence, @unchecked Sendable {
-    private let lock = NSLock()
+final class MemoryPersistence: CachePersistence, @unchecked Sendable { // safe: state written only under `lock` (tests read `flushes` once the work is done)
+    private let lock = Lock()
     private var records: [String: EntryRecord] = [:]
     private var blobs: [String: [UInt8]] = [:]
     private var counters: [String: UInt64] = [:]

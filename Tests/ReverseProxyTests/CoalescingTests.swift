@@ -1,3 +1,4 @@
+import CapuchinSystem
 import XCTest
 @testable import ReverseProxy
 
@@ -54,16 +55,14 @@ final class CoalescingTests: XCTestCase {
     }
 }
 
-private final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func increment() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+private final class Counter: Sendable {
+    private let n = Lock(0)
+    func increment() { n.withLock { $0 += 1 } }
+    var value: Int { n.withLock { $0 } }
 }
 
-private final class Collected<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [T] = []
-    func append(_ x: T) { lock.lock(); items.append(x); lock.unlock() }
-    var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
+private final class Collected<T>: @unchecked Sendable { // safe: items only under the lock (T is not required Sendable)
+    private let items = Lock<[T]>([])
+    func append(_ x: T) { items.withLock { $0.append(x) } }
+    var values: [T] { items.withLock { $0 } }
 }

@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// Every site's root exists, is a directory and can be read.
 struct SitePathsCheck: ConfigCheckStep {
@@ -7,7 +6,7 @@ struct SitePathsCheck: ConfigCheckStep {
         if config.sites.isEmpty { report.add(config, "sites", "no site configured (add a `sites` entry or pass --root)") }
         for (i, site) in config.sites.enumerated() {
             let key = "sites[\(i)].root"
-            if let problem = PathProbe.directoryProblem(site.root, needs: R_OK | X_OK) { report.add(config, key, problem) }
+            if let problem = PathProbe.directoryProblem(site.root, needs: AccessMode.read | AccessMode.search) { report.add(config, key, problem) }
         }
     }
 }
@@ -33,7 +32,7 @@ struct StateDirectoryCheck: ConfigCheckStep {
         let dir = config.stateDir
         guard let owner = try? FileOwnership.of(dir) else {
             let parent = ConfigLoader.directoryOf(dir)
-            if let problem = PathProbe.directoryProblem(parent, needs: W_OK | X_OK) {
+            if let problem = PathProbe.directoryProblem(parent, needs: AccessMode.write | AccessMode.search) {
                 report.add(config, key, "'\(dir)' does not exist and cannot be created: \(problem)")
             }
             return
@@ -42,7 +41,7 @@ struct StateDirectoryCheck: ConfigCheckStep {
         if let user = config.user, Credentials.effectiveUID == 0,
            let target = try? Credentials.lookup(user: user, group: config.group), target.uid != 0, owner.uid != target.uid {
             report.add(config, key, "'\(dir)' is owned by \(Credentials.userName(of: owner.uid)), not by server.user '\(target.userName)': chown -R \(target.userName) \(dir)")
-        } else if let problem = PathProbe.directoryProblem(dir, needs: W_OK | X_OK) {
+        } else if let problem = PathProbe.directoryProblem(dir, needs: AccessMode.write | AccessMode.search) {
             report.add(config, key, problem)
         }
     }
@@ -56,7 +55,7 @@ enum PathProbe {
         guard let owner else { return "'\(path)' does not exist" }
         if !owner.isDirectory { return "'\(path)' is not a directory" }
         if let e = FileOwnership.accessError(path, mode) {
-            return "'\(path)' is not \(mode & W_OK != 0 ? "writable" : "readable"): \(String(cString: strerror(e)))"
+            return "'\(path)' is not \(mode & AccessMode.write != 0 ? "writable" : "readable"): \(Errno(rawValue: e))"
         }
         return nil
     }
@@ -64,11 +63,11 @@ enum PathProbe {
     static func writableFileProblem(_ path: String) -> String? {
         if let existing = try? FileOwnership.of(path) {
             if existing.isDirectory { return "'\(path)' is a directory" }
-            if let e = FileOwnership.accessError(path, W_OK) { return "'\(path)' is not writable: \(String(cString: strerror(e)))" }
+            if let e = FileOwnership.accessError(path, AccessMode.write) { return "'\(path)' is not writable: \(Errno(rawValue: e))" }
             return nil
         }
         let parent = ConfigLoader.directoryOf(path)
-        if let problem = directoryProblem(parent, needs: W_OK | X_OK) { return "cannot create '\(path)': \(problem)" }
+        if let problem = directoryProblem(parent, needs: AccessMode.write | AccessMode.search) { return "cannot create '\(path)': \(problem)" }
         return nil
     }
 }

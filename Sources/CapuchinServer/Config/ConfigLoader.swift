@@ -1,4 +1,4 @@
-import Glibc
+import CapuchinSystem
 import Yams
 
 /// Reads and validates the YAML configuration before anything starts.
@@ -15,10 +15,11 @@ public enum ConfigLoader {
     }
 
     public static func load(path: String, diagnostics: ConfigDiagnostics) throws -> ServerConfig {
-        guard let text = readFile(path) else {
-            throw ConfigError(file: path, line: nil, key: "", message: "cannot read the file: \(String(cString: strerror(errno)))")
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readFile(path) } catch let e as SystemError {
+            throw ConfigError(file: path, line: nil, key: "", message: "cannot read the file: \(e.code)")
         }
-        return try parse(text, file: path, diagnostics: diagnostics)
+        return try parse(String(decoding: bytes, as: UTF8.self), file: path, diagnostics: diagnostics)
     }
 
     /// Parses configuration text. Relative site roots are resolved against the
@@ -130,19 +131,5 @@ public enum ConfigLoader {
     /// `path` if absolute, else joined to `base`.
     public static func resolve(_ path: String, against base: String) -> String {
         path.hasPrefix("/") ? path : (base == "." ? path : "\(base)/\(path)")
-    }
-
-    static func readFile(_ path: String) -> String? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        if ferror(f) != 0 { return nil }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,13 +1,12 @@
 import CapuchinSystem
-import Synchronization
 
 /// Receives filled access-log buffers from workers and writes them to their
 /// files on its own thread, so no request waits on disk. Several files: the
 /// server's `logging.access_log` and each site's own `access_log`. `reopen()`
 /// (SIGUSR1, logrotate's postrotate) reopens them all on this thread, after
 /// the lines already handed over were written, so none is lost.
-public final class AccessLogWriter: @unchecked Sendable {
-    private let state = Mutex<(queue: [(slot: Int, lines: [UInt8])], stopping: Bool, reopen: Bool)>((queue: [], stopping: false, reopen: false))
+public final class AccessLogWriter: @unchecked Sendable { // safe: `files` and `thread` change only in init and stop (after the join); the queue is under `state`
+    private let state = Lock<(queue: [(slot: Int, lines: [UInt8])], stopping: Bool, reopen: Bool)>((queue: [], stopping: false, reopen: false))
     private let wake: EventFD
     private let files: [AppendOnlyFile]
     private var thread: SystemThread?

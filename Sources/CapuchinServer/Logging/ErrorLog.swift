@@ -1,25 +1,21 @@
 import CapuchinSystem
-import Glibc
 import Synchronization
 
 /// The error log: leveled lines to stderr or a file. Rare events only, so one
 /// lock is fine; the level is an atomic read on every call.
-public final class ErrorLog: @unchecked Sendable {
+public final class ErrorLog: Sendable {
     private let level = Atomic<Int>(LogLevel.info.rawValue)
-    private let sink = Mutex<Int32>(2)
+    private let sink = Lock<FileDescriptor>(.standardError)
 
     public init(level: LogLevel = .info) { self.level.store(level.rawValue, ordering: .relaxed) }
 
     /// Sends lines to `destination` ("stderr" or a path, opened for appending).
     /// Throws `SystemError` when the file cannot be opened.
     public func open(destination: String) throws {
-        var fd: Int32 = 2
-        if destination != "stderr" {
-            fd = Glibc.open(destination, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            if fd < 0 { throw SystemError(call: "open(\(destination))", errno: errno) }
-        }
+        let fd: FileDescriptor = destination == "stderr"
+            ? .standardError : try FileDescriptor.open(destination, .writeOnly, options: [.create, .append])
         sink.withLock { old in
-            if old > 2 { FileIO.close(old) }
+            if old != .standardError { old.close() }
             old = fd
         }
     }
@@ -38,23 +34,14 @@ public final class ErrorLog: @unchecked Sendable {
     public func log(_ l: LogLevel, _ message: @autoclosure () -> String) {
         guard enabled(l) else { return }
         let line = "\(Self.timestamp()) [\(l.name)] \(message())\n"
-        sink.withLock { fd in
-            var bytes = Array(line.utf8)
-            var off = 0
-            while off < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
-                off += n
-            }
-        }
+        // A failed write of the error log has nowhere to be reported.
+        sink.withLock { fd in try? fd.writeAll(Array(line.utf8)) }
     }
 
     /// "2024-05-01T12:00:00Z" (UTC).
     static func timestamp() -> String {
-        var t = time_t(Clock.wallSeconds())
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))Z"
+        let t = Clock.utc(epochSeconds: Clock.wallSeconds())
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(t.year)-\(two(t.month))-\(two(t.day))T\(two(t.hour)):\(two(t.minute)):\(two(t.second))Z"
     }
 }

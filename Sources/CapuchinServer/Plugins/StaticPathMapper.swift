@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// Maps a request path to a file under a site's root: directories to their
 /// index file, errors to statuses.
@@ -18,14 +17,14 @@ public enum StaticPathMapper {
         var relative = String(path.dropFirst())
         if relative.isEmpty { relative = "." }
         let confined = !site.allowSymlinksOutsideRoot
-        let fd: Int32
-        do { fd = try PathOpener.open(relative, beneath: root.fd, confined: confined) } catch let e as SystemError {
-            return .failure(status: status(for: e.errno))
+        let fd: FileDescriptor
+        do { fd = try PathOpener.open(relative, beneath: root.descriptor, confined: confined) } catch let e as SystemError {
+            return .failure(status: status(for: e.code))
         } catch {
             return .failure(status: 500)
         }
         let file = OpenFile(adopting: fd)
-        guard let identity = try? FileIO.fstat(fd) else { return .failure(status: 500) }
+        guard let identity = try? fd.identity() else { return .failure(status: 500) }
         if identity.isRegular {
             // "/file/" names a directory; a regular file there is a 404, as nginx answers.
             return path.hasSuffix("/") ? .failure(status: 404) : .file(file, identity, relativePath: relative)
@@ -35,7 +34,7 @@ public enum StaticPathMapper {
         for index in site.indexFiles {
             guard let ifd = try? PathOpener.open(index, beneath: fd, confined: confined) else { continue }
             let indexFile = OpenFile(adopting: ifd)
-            if let id = try? FileIO.fstat(ifd), id.isRegular {
+            if let id = try? ifd.identity(), id.isRegular {
                 let rel = relative == "." ? index : (relative.hasSuffix("/") ? relative : relative + "/") + index
                 return .file(indexFile, id, relativePath: rel)
             }
@@ -43,13 +42,13 @@ public enum StaticPathMapper {
         return .failure(status: 403)
     }
 
-    static func status(for errno: Int32) -> Int {
+    static func status(for errno: Errno) -> Int {
         switch errno {
-        case ENOENT, ENOTDIR, ENAMETOOLONG: return 404
+        case .noSuchFileOrDirectory, .notDirectory, .fileNameTooLong: return 404
         // Outside the root (EXDEV), a symlink where none are allowed (ELOOP): as if absent.
-        case EXDEV, ELOOP: return 404
-        case EACCES, EPERM: return 403
-        case EINVAL: return 400
+        case .crossDeviceLink, .tooManySymbolicLinkLevels: return 404
+        case .permissionDenied, .notPermitted: return 403
+        case .invalidArgument: return 400
         default: return 500
         }
     }

@@ -2,7 +2,7 @@ import HTTPCore
 
 /// The reloadable part of the configuration as workers see it: one immutable
 /// snapshot, replaced as a whole on SIGHUP.
-public final class RuntimeSettings: @unchecked Sendable {
+public final class RuntimeSettings: @unchecked Sendable { // safe: immutable after init; ServerConfig is a plain value (not declared Sendable: it keeps the YAML plugin sections) never mutated after load
     public let config: ServerConfig
     public let sites: SiteTable
     /// HTTPCore's table with the configuration's `mime` overrides applied.

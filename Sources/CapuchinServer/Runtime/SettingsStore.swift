@@ -1,12 +1,13 @@
+import CapuchinSystem
 import Synchronization
 
 /// Where a reload publishes the new settings. Workers compare the generation
 /// (one relaxed atomic load, off the request path) and copy the snapshot when it moved.
-final class SettingsStore: @unchecked Sendable {
-    private let current: Mutex<RuntimeSettings>
+final class SettingsStore: Sendable {
+    private let current: Lock<RuntimeSettings>
     private let generationCounter = Atomic<Int>(0)
 
-    init(_ initial: RuntimeSettings) { current = Mutex(initial) }
+    init(_ initial: RuntimeSettings) { current = Lock(initial) }
 
     var generation: Int { generationCounter.load(ordering: .acquiring) }
 

@@ -1,9 +1,8 @@
 import CapuchinSystem
-import Glibc
 
 /// Virtual hosts by Host: exact name first, then the longest matching
 /// `*.suffix` wildcard, then the default site.
-public final class SiteTable: @unchecked Sendable {
+public final class SiteTable: Sendable {
     public let sites: [Site]
     public let defaultSite: Site
     private let exact: [String: Int]
@@ -46,11 +45,10 @@ public final class SiteTable: @unchecked Sendable {
         }
         var sites: [Site] = []
         for (i, c) in configs.enumerated() {
-            guard let real = realpath(c.root, nil) else {
-                throw ConfigError(file: file, line: nil, key: "sites[\(i)].root", message: "'\(c.root)': \(String(cString: strerror(errno)))")
+            let path: String
+            do { path = try FileSystem.realPath(c.root) } catch let e as SystemError {
+                throw ConfigError(file: file, line: nil, key: "sites[\(i)].root", message: "'\(c.root)': \(e.code)")
             }
-            let path = String(cString: real)
-            free(real)
             let handle: DirectoryHandle
             do { handle = try DirectoryHandle(path: path) } catch {
                 throw ConfigError(file: file, line: nil, key: "sites[\(i)].root", message: "'\(c.root)' is not an openable directory: \(error)")

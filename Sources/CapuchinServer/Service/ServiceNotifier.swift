@@ -1,5 +1,4 @@
 import CapuchinSystem
-import Glibc
 
 /// The service manager's readiness protocol (sd_notify(3)) without libsystemd:
 /// one datagram of "KEY=value" lines to the AF_UNIX socket named by
@@ -24,7 +23,7 @@ public final class ServiceNotifier: @unchecked Sendable {
     public var isActive: Bool { socket != nil }
 
     /// Every listener is open and accepting.
-    public func ready(status: String) { send("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())") }
+    public func ready(status: String) { send("READY=1\nSTATUS=\(status)\nMAINPID=\(ProcessIdentity.id)") }
 
     /// SIGHUP arrived: the configuration is being re-read (READY=1 follows).
     /// MONOTONIC_USEC lets systemd ≥ 253 (Type=notify-reload) match the two.

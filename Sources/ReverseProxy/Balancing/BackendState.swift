@@ -1,3 +1,4 @@
+import CapuchinSystem
 import Synchronization
 
 /// Run-time state of one backend, shared by every worker: liveness and the
@@ -13,7 +14,7 @@ public final class BackendState: Sendable {
     /// The active health checks' verdict (true without checks).
     private let healthyFlag = Atomic<Bool>(true)
     /// Failures counted in the current window (nginx's max_fails within fail_timeout).
-    private let window = Mutex(FailureWindow())
+    private let window = Lock(FailureWindow())
     /// Whether `window` holds failures: lets a success skip the lock.
     private let hasFailures = Atomic<Bool>(false)
 

@@ -1,9 +1,9 @@
-import Synchronization
+import CapuchinSystem
 
 /// Round-robin under a mutex: the rotation continues after the backend actually
 /// picked, so skipping a dead backend does not double the next one's share.
 public final class LockedRoundRobinBalancer: Balancer {
-    private let next = Mutex<Int>(0)
+    private let next = Lock<Int>(0)
 
     public init() {}
 

@@ -1,5 +1,5 @@
+import CapuchinSystem
 import HTTPCore
-import Synchronization
 
 /// Targeted cache control (RFC 9213): response fields such as
 /// `CDN-Cache-Control` whose directives apply to one class of caches. The
@@ -25,7 +25,7 @@ public enum TargetedCacheControl {
         var cdn = true
         var targets: [String] { (own.map { [$0] } ?? []) + (cdn ? ["CDN-Cache-Control"] : []) }
     }
-    private static let settings = Mutex(Settings())
+    private static let settings = Lock(Settings())
 
     /// `own`: our field's name (nil: none); `cdn`: whether CDN-Cache-Control applies to us.
     public static func configure(own: String?, cdn: Bool) {

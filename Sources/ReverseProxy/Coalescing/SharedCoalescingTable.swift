@@ -1,4 +1,4 @@
-import Synchronization
+import CapuchinSystem
 
 /// Request coalescing across workers: one origin request per key for the whole
 /// server, under a mutex. Waiters are called on the completing thread, outside
@@ -18,7 +18,7 @@ public final class SharedCoalescingTable<Key: Hashable & Sendable, Result: Senda
         var waitlist = CoalescingWaitlist<Key, Waiter>()
         var published: [Key: Result] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     public init() {}
 

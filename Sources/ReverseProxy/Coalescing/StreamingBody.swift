@@ -1,5 +1,5 @@
+import CapuchinSystem
 import HTTPCore
-import Synchronization
 
 /// A response a coalescing leader is storing, readable by its waiters while
 /// it arrives (read-while-write, as Varnish's streaming and ATS's read-while-
@@ -26,7 +26,7 @@ public final class StreamingBody: Sendable {
         /// Waiters that caught up: woken once when more arrives or the body ends.
         var wakers: [@Sendable () -> Void] = []
     }
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     public init(status: Int, headers: HTTPHeaders, chunked: Bool, path: String, vary: VaryKey) {
         self.status = status

@@ -1,5 +1,5 @@
 /// A route: requests whose path matches `pattern` go to `pool`.
-public struct ProxyRoute: @unchecked Sendable {
+public struct ProxyRoute: @unchecked Sendable { // safe: all lets; Regex is immutable but not declared Sendable for every output type
     /// The pattern as written in the config.
     public let pattern: String
     /// Compiled once at load. (Regex is immutable; @unchecked because the

@@ -5,7 +5,7 @@ import HTTPCore
 /// storing it; committed only when the whole body arrived.
 final class CacheFill {
     let store: ProxyBodyStore
-    let rules: CacheRules
+    let rules: HTTPCacheRules
     let request: HTTPRequest
     let primary: String
     let requestTime: Int64
@@ -14,7 +14,7 @@ final class CacheFill {
     /// Why the response is not being stored (for Cache-Status' detail).
     private(set) var notStoredReason: String?
 
-    init(store: ProxyBodyStore, rules: CacheRules, request: HTTPRequest, primary: String) {
+    init(store: ProxyBodyStore, rules: HTTPCacheRules, request: HTTPRequest, primary: String) {
         self.store = store
         self.rules = rules
         self.request = request

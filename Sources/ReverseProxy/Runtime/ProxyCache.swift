@@ -2,16 +2,15 @@ import CacheStore
 import CapuchinServer
 import CapuchinSystem
 import HTTPCore
-import Synchronization
 
 /// The proxy's persistent cache: bodies in `<dir>/proxy/`, their index in an
 /// LMDB `CacheStore` in `<dir>/proxy-index/`, and the RFC 9111 rules.
-final class ProxyCache: @unchecked Sendable {
+final class ProxyCache: Sendable {
     let store: ProxyBodyStore
     let index: CacheStore
-    let rules: CacheRules
+    let rules: HTTPCacheRules
     /// Primary keys with a background refresh under way (one per key, server-wide).
-    private let refreshing = Mutex(Set<String>())
+    private let refreshing = Lock(Set<String>())
 
     /// Opens (and recovers) the store. Throws `StoreError` or `ProxyStoreError`
     /// when the directory or index cannot be opened.
@@ -20,7 +19,7 @@ final class ProxyCache: @unchecked Sendable {
         store = try ProxyBodyStore(cacheDirectory: config.directory, index: CacheStoreIndex(store: index),
                                    durability: config.durability, maxObjectSize: config.maxObjectSize,
                                    limit: config.limit, loadLater: true, log: { log.warn($0) })
-        rules = CacheRules(config)
+        rules = HTTPCacheRules(config)
         // The server listens while the index loads (see `ProxyBodyStore.startLoading`).
         let store = store, directory = config.directory
         try store.startLoading { error in

@@ -1,6 +1,5 @@
 import CapuchinServer
 import CapuchinSystem
-import Glibc
 import HTTPCore
 
 /// The reverse proxy: requests whose path matches a route go to that route's
@@ -72,9 +71,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
 
     /// The host name as a token (for `Via`), "capuchin" when it has none.
     static func defaultNodeID() -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return "capuchin" }
-        let name = String(cString: buf).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+        guard let host = FileSystem.hostName() else { return "capuchin" }
+        let name = host.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
         return name.isEmpty ? "capuchin" : name
     }
 

@@ -22,7 +22,7 @@ struct StaleRevalidation {
         let requestTime = Clock.wallNanos() / 1_000_000_000
         exchange.interceptHead = { head in
             if head.status == 304 { return notModified(head.headers, requestTime: requestTime) }
-            if staleIfError && CacheRules.isServerError(head.status) { return serveStale(originStatus: head.status) }
+            if staleIfError && HTTPCacheRules.isServerError(head.status) { return serveStale(originStatus: head.status) }
             return nil
         }
         exchange.onGiveUp = { staleIfError ? serveStale(originStatus: nil) : nil }

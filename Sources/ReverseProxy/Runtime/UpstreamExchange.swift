@@ -310,7 +310,7 @@ final class UpstreamExchange: OutboundHandler {
             if config.failOnStatus.contains(h.status) { route.pool.reportFailure(i, now: loop.now) }
             else { route.pool.reportSuccess(i) }
         }
-        if CacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
+        if HTTPCacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
         framing = ClientFraming.forRelay(of: h, clientVersion: request.version)
         var headers = route.responseBuilder.headers(for: h, framing: framing)
         // The server writes its own Server line, and a Date only when the
@@ -365,7 +365,7 @@ final class UpstreamExchange: OutboundHandler {
         keepOrCloseConnection()
         // An origin error not stored counts as a failure for coalesced waiters:
         // they get an error (or stale) rather than each asking the failing origin again.
-        finish(stored.map { .stored($0) } ?? (CacheRules.isServerError(status) ? .failed : .notStored))
+        finish(stored.map { .stored($0) } ?? (HTTPCacheRules.isServerError(status) ? .failed : .notStored))
         if !clientGone { sink.finish() }
     }
 

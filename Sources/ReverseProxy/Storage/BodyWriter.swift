@@ -1,4 +1,4 @@
-import Glibc
+import CapuchinSystem
 
 /// Writes one body to a temporary file; `ProxyBodyStore.commit` makes it
 /// visible (rename, then index). Not thread-safe: one writer per fetch.
@@ -7,7 +7,7 @@ import Glibc
 public final class BodyWriter {
     let tempPath: String
     let limit: Int
-    private var fd: Int32
+    private var fd: FileDescriptor?
     public private(set) var bytesWritten: Int = 0
 
     init(tempPath: String, limit: Int) throws {
@@ -24,7 +24,7 @@ public final class BodyWriter {
 
     /// See `append(_: [UInt8])`.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        guard fd >= 0 else { throw ProxyStoreError.writerClosed }
+        guard let fd else { throw ProxyStoreError.writerClosed }
         guard bytesWritten + bytes.count <= limit else {
             abort()
             throw ProxyStoreError.tooLarge(limit: limit)
@@ -35,21 +35,21 @@ public final class BodyWriter {
 
     /// Closes the file (fsynced first when `sync`). Throws `ProxyStoreError`.
     func finish(sync: Bool) throws {
-        guard fd >= 0 else { throw ProxyStoreError.writerClosed }
-        defer { close(fd); fd = -1 }
+        guard let fd else { throw ProxyStoreError.writerClosed }
+        defer { fd.close(); self.fd = nil }
         if sync { try BodyFiles.sync(fd, path: tempPath) }
     }
 
     /// Discards the body.
     public func abort() {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
+        if let fd {
+            fd.close()
+            self.fd = nil
         }
         BodyFiles.unlinkIfPresent(tempPath)
     }
 
     deinit {
-        if fd >= 0 { abort() }
+        if fd != nil { abort() }
     }
 }

@@ -1,11 +1,11 @@
-import Synchronization
+import CapuchinSystem
 
 /// A value made on first use and shared by every copy of the struct holding
 /// it (a stored object's body mapping, its prebuilt hit head): later hits use
 /// it as it is. A stored object's body and headers are only ever replaced by a
 /// new object, so a kept value never goes stale while its object is in the table.
-public final class OnceCell<Value>: @unchecked Sendable {
-    private let value = Mutex<Value?>(nil)
+public final class OnceCell<Value>: @unchecked Sendable { // safe: the value is made once under the mutex and only read after (a mapping, head bytes)
+    private let value = Lock<Value?>(nil)
 
     public init() {}
 

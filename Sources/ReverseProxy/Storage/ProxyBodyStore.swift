@@ -40,7 +40,7 @@ public struct RecoveryReport: Sendable, Equatable {
 /// policy (CachePolicies' default, as the file cache) decides what stays;
 /// an evicted response loses its index entry and body file together.
 /// Thread-safe.
-public final class ProxyBodyStore: @unchecked Sendable {
+public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, state under its mutexes; `log` is not @Sendable but is given thread-safe loggers (ErrorLog)
     /// The in-memory side, under one lock: variants by primary key and the policy.
     struct State {
         /// Primary key -> its stored variants (one per Vary key).
@@ -58,8 +58,8 @@ public final class ProxyBodyStore: @unchecked Sendable {
     let maxObjectSize: Int
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
-    private let state = Mutex(State())
-    private let recoveryReport = Mutex(RecoveryReport())
+    private let state = Lock(State())
+    private let recoveryReport = Lock(RecoveryReport())
     private let log: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
     private let loading = BackgroundJob()
@@ -255,7 +255,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
         let path = dir + "/" + keyHash + "-" + StableHash.hex(UInt64.random(in: .min ... .max))
         do {
             try writer.finish(sync: durability == .sync)
-            try BodyFiles.makeDirectory(dir)
+            try BodyFiles.makeDirectories(dir)
             try BodyFiles.rename(writer.tempPath, path)
             if durability == .sync { try BodyFiles.syncDirectory(dir) }
         } catch {
@@ -357,7 +357,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
         let m = object.body.get {
             guard let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(),
                   Int64(id.size) == object.entry.size else { return nil }
-            return try? MappedFile(fd: file.fd, count: id.size)
+            return try? MappedFile(fd: file.descriptor, count: id.size)
         }
         if m == nil { remove(key: object.entry.key) }
         return m

@@ -2,11 +2,11 @@ import XCTest
 import HTTPCore
 @testable import ReverseProxy
 
-final class CacheRulesTests: XCTestCase {
-    let rules = CacheRules(defaultTTL: 0, grace: 0)
+final class HTTPCacheRulesTests: XCTestCase {
+    let rules = HTTPCacheRules(defaultTTL: 0, grace: 0)
     let t0: Int64 = 1_700_000_000
 
-    private func verdict(_ headers: [(String, String)], status: Int = 200, request: HTTPRequest = makeRequest(), rules: CacheRules? = nil) -> Storability {
+    private func verdict(_ headers: [(String, String)], status: Int = 200, request: HTTPRequest = makeRequest(), rules: HTTPCacheRules? = nil) -> Storability {
         (rules ?? self.rules).storability(request: request, status: status, headers: HTTPHeaders(headers))
     }
 
@@ -77,7 +77,7 @@ final class CacheRulesTests: XCTestCase {
     }
 
     func testStatusCodes() {
-        let withTTL = CacheRules(defaultTTL: 60)
+        let withTTL = HTTPCacheRules(defaultTTL: 60)
         for status in [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501] {
             guard case .store = verdict([], status: status, rules: withTTL) else { return XCTFail("\(status) is heuristically cacheable") }
         }
@@ -150,7 +150,7 @@ final class CacheRulesTests: XCTestCase {
 
     func testDefaultTTLAppliesOnlyWhenTheOriginIsSilent() {
         XCTAssertEqual(verdict([]), .notStorable(.noFreshness), "default TTL 0: only explicit freshness is cached")
-        let withTTL = CacheRules(defaultTTL: 120)
+        let withTTL = HTTPCacheRules(defaultTTL: 120)
         XCTAssertEqual(withTTL.freshnessLifetime(status: 200, headers: HTTPHeaders(), responseTime: t0), 120)
         XCTAssertEqual(withTTL.freshnessLifetime(status: 200, headers: HTTPHeaders([("Cache-Control", "max-age=5")]), responseTime: t0), 5)
         XCTAssertEqual(withTTL.freshnessLifetime(status: 302, headers: HTTPHeaders(), responseTime: t0), 0)
@@ -162,7 +162,7 @@ final class CacheRulesTests: XCTestCase {
         let h = [("Cache-Control", "max-age=10, s-maxage=100")]
         XCTAssertEqual(rules.freshnessLifetime(status: 200, headers: HTTPHeaders(h), responseTime: t0), 100)
         XCTAssertEqual(rules.use(of: stored(h), now: t0 + 50), .fresh(age: 50))
-        let graceful = CacheRules(grace: 1000)
+        let graceful = HTTPCacheRules(grace: 1000)
         XCTAssertEqual(graceful.use(of: stored(h), now: t0 + 150), .revalidate(staleIfErrorAllowed: false))
     }
 
@@ -188,7 +188,7 @@ final class CacheRulesTests: XCTestCase {
     }
 
     func testGraceAndStaleDirectives() {
-        let graceful = CacheRules(grace: 30)
+        let graceful = HTTPCacheRules(grace: 30)
         let plain = stored([("Cache-Control", "max-age=60")])
         XCTAssertEqual(graceful.use(of: plain, now: t0 + 70), .staleWhileRevalidate(age: 70))
         XCTAssertEqual(graceful.use(of: plain, now: t0 + 95), .revalidate(staleIfErrorAllowed: false))
@@ -198,8 +198,8 @@ final class CacheRulesTests: XCTestCase {
         XCTAssertEqual(graceful.use(of: directives, now: t0 + 400), .revalidate(staleIfErrorAllowed: false))
         let strict = stored([("Cache-Control", "max-age=60, must-revalidate, stale-if-error=300")])
         XCTAssertEqual(graceful.use(of: strict, now: t0 + 61), .revalidate(staleIfErrorAllowed: false))
-        XCTAssertTrue(CacheRules.isServerError(503))
-        XCTAssertFalse(CacheRules.isServerError(404))
+        XCTAssertTrue(HTTPCacheRules.isServerError(503))
+        XCTAssertFalse(HTTPCacheRules.isServerError(404))
     }
 
     func testVary() {
@@ -250,10 +250,10 @@ final class CacheRulesTests: XCTestCase {
     }
 
     func testInvalidationAndKeys() {
-        XCTAssertTrue(CacheRules.invalidates(method: "POST", status: 201))
-        XCTAssertTrue(CacheRules.invalidates(method: "DELETE", status: 204))
-        XCTAssertFalse(CacheRules.invalidates(method: "POST", status: 500))
-        XCTAssertFalse(CacheRules.invalidates(method: "GET", status: 200))
+        XCTAssertTrue(HTTPCacheRules.invalidates(method: "POST", status: 201))
+        XCTAssertTrue(HTTPCacheRules.invalidates(method: "DELETE", status: 204))
+        XCTAssertFalse(HTTPCacheRules.invalidates(method: "POST", status: 500))
+        XCTAssertFalse(HTTPCacheRules.invalidates(method: "GET", status: 200))
         let key = CacheKey()
         XCTAssertEqual(key.primary(for: makeRequest("GET", "/a?b=1")), key.primary(for: makeRequest("HEAD", "/a?b=1")))
         XCTAssertNotEqual(key.primary(for: makeRequest("GET", "/a")),
@@ -289,7 +289,7 @@ final class CacheRulesTests: XCTestCase {
     }
 
     func testTooLarge() {
-        let small = CacheRules(maxObjectSize: 100)
+        let small = HTTPCacheRules(maxObjectSize: 100)
         XCTAssertEqual(verdict([("Cache-Control", "max-age=60"), ("Content-Length", "101")], rules: small), .notStorable(.tooLarge))
     }
 }

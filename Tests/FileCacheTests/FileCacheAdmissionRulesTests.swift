@@ -1,9 +1,9 @@
 import XCTest
 @testable import FileCache
 
-final class CacheRulesTests: XCTestCase {
+final class FileCacheAdmissionRulesTests: XCTestCase {
     func testSizeLimits() {
-        let r = CacheRules(testConfig { $0.minFileSize = 10; $0.maxFileSize = 100 })
+        let r = FileCacheAdmissionRules(testConfig { $0.minFileSize = 10; $0.maxFileSize = 100 })
         XCTAssertEqual(r.check(path: "/a.txt", filePath: "/a.txt", size: 9, contentType: "text/plain"), .tooSmall)
         XCTAssertNil(r.check(path: "/a.txt", filePath: "/a.txt", size: 10, contentType: "text/plain"))
         XCTAssertNil(r.check(path: "/a.txt", filePath: "/a.txt", size: 100, contentType: "text/plain"))
@@ -11,28 +11,28 @@ final class CacheRulesTests: XCTestCase {
     }
 
     func testExtensions() {
-        let inc = CacheRules(testConfig { $0.includeExtensions = [".CSS", "js"] })
+        let inc = FileCacheAdmissionRules(testConfig { $0.includeExtensions = [".CSS", "js"] })
         XCTAssertNil(inc.check(path: "/s/a.css", filePath: "/s/a.css", size: 1, contentType: "text/css"))
         XCTAssertNil(inc.check(path: "/s/A.JS", filePath: "/s/A.JS", size: 1, contentType: "text/javascript"))
         XCTAssertEqual(inc.check(path: "/s/a.html", filePath: "/s/a.html", size: 1, contentType: "text/html"), .extensionNotIncluded)
         XCTAssertEqual(inc.check(path: "/s.css/noext", filePath: "/s.css/noext", size: 1, contentType: "text/plain"), .extensionNotIncluded)
         XCTAssertNil(inc.check(path: "/docs/", filePath: "/srv/docs/index.css", size: 1, contentType: "text/css"),
                      "a directory's index file is judged by its own name")
-        let exc = CacheRules(testConfig { $0.excludeExtensions = ["php"] })
+        let exc = FileCacheAdmissionRules(testConfig { $0.excludeExtensions = ["php"] })
         XCTAssertEqual(exc.check(path: "/x.php", filePath: "/x.php", size: 1, contentType: "text/plain"), .extensionExcluded)
         XCTAssertNil(exc.check(path: "/x.phps", filePath: "/x.phps", size: 1, contentType: "text/plain"))
         XCTAssertNil(exc.check(path: "/.php", filePath: "/.php", size: 1, contentType: "text/plain"), "a dot file has no extension")
     }
 
     func testTypes() {
-        let r = CacheRules(testConfig { $0.includeTypes = ["image/", "text/css"] })
+        let r = FileCacheAdmissionRules(testConfig { $0.includeTypes = ["image/", "text/css"] })
         XCTAssertNil(r.check(path: "/a.png", filePath: "/a.png", size: 1, contentType: "image/png"))
         XCTAssertNil(r.check(path: "/a.css", filePath: "/a.css", size: 1, contentType: "Text/CSS; charset=utf-8"))
         XCTAssertEqual(r.check(path: "/a.html", filePath: "/a.html", size: 1, contentType: "text/html"), .typeNotIncluded)
     }
 
     func testGlobs() {
-        let r = CacheRules(testConfig {
+        let r = FileCacheAdmissionRules(testConfig {
             $0.includeGlobs = [GlobPattern("/static/**")]
             $0.excludeGlobs = [GlobPattern("*.map")]
         })
@@ -42,7 +42,7 @@ final class CacheRulesTests: XCTestCase {
     }
 
     func testDisabled() {
-        XCTAssertEqual(CacheRules(testConfig { $0.enabled = false }).check(path: "/a", filePath: "/a", size: 1, contentType: "x/y"), .disabled)
+        XCTAssertEqual(FileCacheAdmissionRules(testConfig { $0.enabled = false }).check(path: "/a", filePath: "/a", size: 1, contentType: "x/y"), .disabled)
     }
 
     func testChargeMakesTheEntryCapHold() {

@@ -16,7 +16,7 @@ public enum CacheUse: Sendable, Equatable {
 /// pass the clock. Decisions come from the origin's headers only, never from
 /// the path or its extension, so `/account.php/x.css` is cached only if the
 /// origin's response says it may be (path-confusion guard).
-public struct CacheRules: Sendable {
+public struct HTTPCacheRules: Sendable {
     /// Statuses cacheable without explicit freshness (RFC 9110 15.1).
     public static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]
     /// Statuses whose semantics this cache understands (for `must-understand`).

@@ -7,7 +7,7 @@ public enum RuleRejection: String, Sendable, Equatable {
 
 /// The admission rules of the `cache` section, applied to a request path, a
 /// file size and a content type.
-public struct CacheRules: Sendable {
+public struct FileCacheAdmissionRules: Sendable {
     public let config: FileCacheConfig
     private let includeExtensions: Set<String>
     private let excludeExtensions: Set<String>

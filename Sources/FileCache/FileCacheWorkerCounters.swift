@@ -2,7 +2,7 @@ import Synchronization
 
 /// The counters one worker bumps. Each worker has its own slot, padded so two
 /// workers' slots never share a cache line; readers sum the slots.
-final class WorkerCounters: @unchecked Sendable {
+final class FileCacheWorkerCounters: Sendable {
     let hits = Atomic<UInt64>(0)
     let misses = Atomic<UInt64>(0)
     let revalidations = Atomic<UInt64>(0)
@@ -35,13 +35,13 @@ public struct FileCacheStats: Sendable, Equatable {
 
 /// Per-worker slots, indexed by worker id (ids past the end share slots
 /// modulo the count; callers outside workers use slot 0).
-final class CounterTable: @unchecked Sendable {
-    private let slots: [WorkerCounters]
+final class CounterTable: Sendable {
+    private let slots: [FileCacheWorkerCounters]
 
-    init(workers: Int) { slots = (0..<max(1, workers)).map { _ in WorkerCounters() } }
+    init(workers: Int) { slots = (0..<max(1, workers)).map { _ in FileCacheWorkerCounters() } }
 
     @inline(__always)
-    subscript(worker: Int) -> WorkerCounters { slots[worker >= 0 ? worker % slots.count : 0] }
+    subscript(worker: Int) -> FileCacheWorkerCounters { slots[worker >= 0 ? worker % slots.count : 0] }
 
     /// Sums every slot into `stats`' counter fields.
     func sum(into stats: inout FileCacheStats) {
