@@ -360,6 +360,9 @@ final class UpstreamExchange: OutboundHandler {
             return finish(outcome)
         }
         if framing == .chunked && !clientGone { sink.write(ChunkedEncoder.end) }
+        // The whole body is in the file: waiters reading it finish, whether or
+        // not the store keeps it (it may be over the cache's share for one object).
+        if fill?.isStoring == true { stream?.complete() }
         let stored = fill?.commit()
         let status = parser.head?.status ?? 0
         keepOrCloseConnection()
