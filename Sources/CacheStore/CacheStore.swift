@@ -26,15 +26,19 @@ public final class CacheStore: @unchecked Sendable {
     /// Called from the writer when the map cannot grow further: the cache must evict.
     public var onFull: (() -> Void)?
 
-    private var env: LMDBEnvironment
+    private(set) var env: LMDBEnvironment
     /// Readers hold it shared; growing or reopening the map holds it exclusively.
-    private var envLock = pthread_rwlock_t()
+    var envLock = pthread_rwlock_t()
+    /// Records the cursors of reads visited (tests check that prefix reads seek).
+    let recordsVisited = Atomic<Int>(0)
     private let queue = NSCondition()
     /// Operations queued by any thread: appended under a short lock, never
     /// coalesced here (the writer does that off the request path).
     private let inbox = Mutex<(ops: [StoreOperation], count: UInt64)>(([], 0))
     private var committed: UInt64 = 0
     private var flushWanted = false
+    /// Set by the writer once its work at open (`keepTotalsFromOpen`) is done.
+    private var writerReady = false
     private var stopping = false
     private var lastError: Error?
     private var writer: Thread?
@@ -164,6 +168,9 @@ public final class CacheStore: @unchecked Sendable {
             try env.write { txn in
                 try txn.put(env.meta, Array("schema_version".utf8), Self.encodeU64(UInt64(Self.schemaVersion)))
                 try txn.put(env.meta, Array("created_at".utf8), Self.encodeU64(UInt64(now)))
+                // A store with no records yet, or one written before a schema
+                // version was recorded (recounted by the writer then).
+                if try txn.count(env.entries) == 0 { try StoreTotals().keep(txn, meta: env.meta, stamp: 0) }
             }
         }
     }
@@ -193,7 +200,7 @@ public final class CacheStore: @unchecked Sendable {
         if n >= options.maxBatch { queue.signal() }
     }
 
-    /// Commits everything queued so far and waits for it. Throws the error of a
+    /// Commits everything queued so far (and the writer's work at open) and waits for it. Throws the error of a
     /// failed commit (the store stays usable).
     public func flush() throws {
         guard writer != nil else { return }
@@ -202,7 +209,7 @@ public final class CacheStore: @unchecked Sendable {
         let target = inbox.withLock { $0.count }
         flushWanted = true
         queue.broadcast()
-        while committed < target && !(stopping && writer == nil) {
+        while (committed < target || !writerReady) && !(stopping && writer == nil) {
             queue.wait()
         }
         if let e = lastError {
@@ -225,8 +232,11 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     private func writerLoop() {
+        keepTotalsFromOpen()
         let interval = Double(options.commitIntervalMillis) / 1000
         queue.lock()
+        writerReady = true
+        queue.broadcast()
         while true {
             let deadline = Date().addingTimeInterval(interval)
             while !stopping && !flushWanted && inbox.withLock({ $0.ops.count }) < options.maxBatch {
@@ -300,7 +310,7 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     /// Throws the error `injectFault` asks for at `point`.
-    private func fault(_ point: FaultPoint, call: String) throws {
+    func fault(_ point: FaultPoint, call: String) throws {
         if let code = injectFault?(point), code != 0 {
             throw StoreError.lmdb(call: call, code: code, message: String(cString: mdb_strerror(code)), path: directory)
         }
@@ -384,140 +394,6 @@ public final class CacheStore: @unchecked Sendable {
         } catch {
             if failedBatches == 0 { warn("cache store \(directory): reopen failed: \(error); trying again with the next batch") }
         }
-    }
-
-    private func apply(_ ops: [StoreOperation], _ touches: [String: PendingTouch]) throws {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
-        let e = env
-        try e.write { txn in
-            try fault(.commit, call: "mdb_txn_commit")
-            for op in ops {
-                switch op {
-                case .put(let r):
-                    try txn.put(e.entries, StoreKey.lmdbKey(r.key), EntryRecordCodec.encode(r))
-                case .remove(let key):
-                    try txn.delete(e.entries, StoreKey.lmdbKey(key))
-                case .removePrefix(let prefix):
-                    for k in try keys(txn, e, prefix: prefix) { try txn.delete(e.entries, k) }
-                case .removeAll:
-                    for k in try keys(txn, e, prefix: nil) { try txn.delete(e.entries, k) }
-                case let .addCounter(name, delta):
-                    let k = Array("counter:\(name)".utf8)
-                    let old = try txn.get(e.meta, k).flatMap(Self.decodeU64) ?? 0
-                    try txn.put(e.meta, k, Self.encodeU64(old &+ delta))
-                case let .setMeta(name, value):
-                    try txn.put(e.meta, Array("user:\(name)".utf8), value)
-                case .touch:
-                    break
-                }
-            }
-            for (key, t) in touches {
-                let k = StoreKey.lmdbKey(key)
-                guard let raw = try txn.get(e.entries, k) else { continue }
-                // A damaged record is left for readers to report; touching it would hide that.
-                guard EntryRecordCodec.isIntact(raw) else { continue }
-                var bytes = Array(raw)
-                EntryRecordCodec.applyTouch(&bytes, hits: t.hits, lastAccessNanos: t.last, policyState: t.state, policySequence: t.seq)
-                try txn.put(e.entries, k, bytes)
-            }
-            try txn.put(e.meta, Array("last_commit".utf8), Self.encodeU64(UInt64(Self.wallNanos())))
-        }
-    }
-
-    /// LMDB keys of the entries whose cache key starts with `prefix` (all when nil).
-    private func keys(_ txn: LMDBTransaction, _ e: LMDBEnvironment, prefix: String?) throws -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        let p = prefix.map { Array($0.utf8) } ?? []
-        try txn.scan(e.entries) { k, v in
-            if p.isEmpty || Array(k).starts(with: p) {
-                out.append(Array(k))
-            } else if StoreKey.isHashed(k), let r = try? EntryRecordCodec.decode(v, storedKey: ""), r.key.utf8.starts(with: p) {
-                out.append(Array(k))
-            }
-            return true
-        }
-        return out
-    }
-
-    // MARK: reading
-
-    private func reading<T>(_ body: (LMDBTransaction, LMDBEnvironment) throws -> T) throws -> T {
-        pthread_rwlock_rdlock(&envLock)
-        defer { pthread_rwlock_unlock(&envLock) }
-        guard env.env != nil else { throw StoreError.closed(path: directory) }
-        let e = env
-        return try e.read { try body($0, e) }
-    }
-
-    /// The record for `key`, nil when absent. Throws `StoreError.corruptRecord` naming the key.
-    public func get(_ key: String) throws -> EntryRecord? {
-        guard env.hasDatabases else { return nil }
-        return try reading { txn, e in
-            guard let raw = try txn.get(e.entries, StoreKey.lmdbKey(key)) else { return nil }
-            let r = try EntryRecordCodec.decode(raw, storedKey: key)
-            return r.key == key ? r : nil // a hash collision reads as absent
-        }
-    }
-
-    /// Every record, or those whose key starts with `prefix`, in key order.
-    /// Throws `StoreError.corruptRecord` for the first record that cannot be decoded.
-    public func entries(prefix: String? = nil) throws -> [EntryRecord] {
-        var out: [EntryRecord] = []
-        try forEachEntry(prefix: prefix) { out.append(try $0.get()); return true }
-        return out.sorted { $0.key < $1.key }
-    }
-
-    /// Calls `body` with each record's decode result (so one damaged record does
-    /// not hide the others) until it returns false.
-    public func forEachEntry(prefix: String? = nil, _ body: (Result<EntryRecord, Error>) throws -> Bool) throws {
-        guard env.hasDatabases else { return }
-        let p = prefix.map { Array($0.utf8) } ?? []
-        try reading { txn, e in
-            try txn.scan(e.entries) { k, v in
-                let name = String(decoding: k, as: UTF8.self)
-                let result = Result { try EntryRecordCodec.decode(v, storedKey: name) }
-                if !p.isEmpty, case .success(let r) = result, !r.key.utf8.starts(with: p) { return true }
-                if !p.isEmpty, case .failure = result, !k.starts(with: p) { return true }
-                return try body(result)
-            }
-        }
-    }
-
-    /// A persistent counter's value (0 when never written).
-    public func counter(_ name: String) throws -> UInt64 {
-        try metaValue("counter:\(name)").flatMap { b in b.withUnsafeBytes { Self.decodeU64($0) } } ?? 0
-    }
-
-    /// A value set with `.setMeta`, nil when absent.
-    public func meta(_ name: String) throws -> [UInt8]? { try metaValue("user:\(name)") }
-
-    private func metaValue(_ key: String) throws -> [UInt8]? {
-        guard env.hasDatabases else { return nil }
-        return try reading { txn, e in try txn.get(e.meta, Array(key.utf8)).map { Array($0) } }
-    }
-
-    /// Counts, sizes and the environment's state.
-    public func stats() throws -> StoreStats {
-        let i = env.info()
-        var s = StoreStats(entries: 0, bytes: 0, mapSize: i.mapSize, mapUsed: (i.lastPage + 1) * i.pageSize, pageSize: i.pageSize,
-                           branchPages: 0, leafPages: 0, overflowPages: 0, depth: 0, readers: i.readers, maxReaders: i.maxReaders,
-                           lastCommitNanos: 0, createdNanos: 0, schemaVersion: Self.schemaVersion)
-        guard env.hasDatabases else { return s }
-        try reading { txn, e in
-            s.entries = try txn.count(e.entries)
-            let p = try txn.pages(e.entries)
-            (s.branchPages, s.leafPages, s.overflowPages, s.depth) = p
-            s.lastCommitNanos = Int64(try txn.get(e.meta, Array("last_commit".utf8)).flatMap(Self.decodeU64) ?? 0)
-            s.createdNanos = Int64(try txn.get(e.meta, Array("created_at".utf8)).flatMap(Self.decodeU64) ?? 0)
-            s.schemaVersion = UInt32(try txn.get(e.meta, Array("schema_version".utf8)).flatMap(Self.decodeU64) ?? 0)
-            try txn.scan(e.entries) { _, v in
-                // Size sits at a fixed offset: format, kind, device, inode, size.
-                if v.count >= 26 { s.bytes += Int64((0..<8).reduce(UInt64(0)) { $0 | UInt64(v[18 + $1]) << (8 * $1) }) }
-                return true
-            }
-        }
-        return s
     }
 
     // MARK: helpers

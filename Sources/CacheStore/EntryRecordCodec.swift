@@ -55,6 +55,23 @@ enum EntryRecordCodec {
         return CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<body])) == crc
     }
 
+    /// The `size` field of an encoded record, read at its fixed offset (format,
+    /// kind, device, inode, size) without decoding; 0 for a record too short to
+    /// hold it. The one definition of a record's bytes for the store's totals.
+    static func storedSize(_ bytes: UnsafeRawBufferPointer) -> Int64 {
+        guard bytes.count >= 2 + 3 * 8 else { return 0 }
+        return Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[18 + $1]) << (8 * $1) })
+    }
+
+    /// The cache key of an encoded record, read without decoding the rest or
+    /// checking the checksum (a prefix scan's filter over hashed long keys);
+    /// nil when the record is too short or not this format.
+    static func key(of bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard bytes.count >= 2 + 9 * 8 + 4 + 4, bytes[0] == format else { return nil }
+        var r = Reader(bytes: bytes, at: 2 + 9 * 8)
+        return r.fieldSlice()
+    }
+
     /// Rewrites the access fields of an encoded record in place (touches skip a full decode).
     static func applyTouch(_ bytes: inout [UInt8], hits: UInt64, lastAccessNanos: Int64, policyState: UInt64, policySequence: UInt64) {
         // Offsets: format(1) kind(1) then nine u64; lastAccess is #5, count #6, state #7, seq #8.
@@ -103,14 +120,17 @@ enum EntryRecordCodec {
             return v
         }
 
-        mutating func field() -> [UInt8]? {
+        mutating func field() -> [UInt8]? { fieldSlice().map(Array.init) }
+
+        /// A length-prefixed field, as a view into `bytes`.
+        mutating func fieldSlice() -> UnsafeRawBufferPointer? {
             guard bytes.count - at >= 4 else { return nil }
             var n = 0
             for k in 0..<4 { n |= Int(bytes[at + k]) << (8 * k) }
+            guard bytes.count - at - 4 >= n else { return nil }
             at += 4
-            guard bytes.count - at >= n else { return nil }
             defer { at += n }
-            return Array(UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)]))
+            return UnsafeRawBufferPointer(rebasing: bytes[at..<(at + n)])
         }
     }
 }

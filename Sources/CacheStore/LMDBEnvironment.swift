@@ -10,7 +10,6 @@ final class LMDBEnvironment {
     private(set) var env: OpaquePointer?
     private(set) var entries: MDB_dbi = 0
     private(set) var meta: MDB_dbi = 0
-    private(set) var blobs: MDB_dbi = 0
     /// False when a read-only open found no named databases (an empty store).
     private(set) var hasDatabases = true
     private(set) var mapSize: Int
@@ -36,6 +35,9 @@ final class LMDBEnvironment {
         try StoreError.check(mdb_env_create(&e), "mdb_env_create", path)
         env = e
         do {
+            // Room for more than "entries" and "meta": stores made before it went
+            // also hold an empty, never opened "blobs" database (left in place, so
+            // an older cachedump still finds what it expects).
             try StoreError.check(mdb_env_set_maxdbs(e, 4), "mdb_env_set_maxdbs", path)
             try StoreError.check(mdb_env_set_maxreaders(e, 256), "mdb_env_set_maxreaders", path)
             // Before open: 0.9.24's default map is 1 MiB.
@@ -93,7 +95,6 @@ final class LMDBEnvironment {
         let create = readOnly ? 0 : UInt32(MDB_CREATE)
         var rc = mdb_dbi_open(txn, "entries", create, &entries)
         if rc == 0 { rc = mdb_dbi_open(txn, "meta", create, &meta) }
-        if rc == 0 { rc = mdb_dbi_open(txn, "blobs", create, &blobs) }
         if rc == MDB_NOTFOUND && readOnly {
             hasDatabases = false
             mdb_txn_abort(txn)
@@ -235,6 +236,11 @@ struct LMDBTransaction {
             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }
         if rc != MDB_NOTFOUND { try StoreError.check(rc, "mdb_cursor_get", path) }
+    }
+
+    /// Deletes every record of `dbi` (the database itself stays). Throws `StoreError.lmdb`.
+    func empty(_ dbi: MDB_dbi) throws {
+        try StoreError.check(mdb_drop(txn, dbi, 0), "mdb_drop", path)
     }
 
     func count(_ dbi: MDB_dbi) throws -> Int {

@@ -3,11 +3,11 @@ import CacheStore
 import CapuchinSystem
 import Foundation
 
-/// Checks every entry against the filesystem.
+/// Checks every entry against the filesystem, and the store's kept entry totals against its records.
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every entry against its file (missing, or device/inode/size/mtime changed).",
-        discussion: "Exit status: 0 all match, 1 some entry is stale, 2 a store error (or an undecodable record).")
+        discussion: "Exit status: 0 all match, 1 some entry is stale, 2 a store error (an undecodable record, or kept totals that differ from the records).")
     @OptionGroup var store: StoreArguments
 
     /// Why an entry no longer matches its file, or nil when it does.
@@ -38,14 +38,21 @@ struct Verify: ParsableCommand {
                 return true
             }
         }
+        // Kept totals are what `stats()` and /api/stats report; nil: counted at the next open for writing.
+        let (kept, counted) = guarded { try s.keptAndCountedTotals() }
+        let totalsMatch = kept.map { $0 == counted } ?? true
         if store.json {
-            printJSON(["checked": checked, "stale": stale.map { ["key": $0.0, "problem": $0.1] }, "corrupt": corrupt])
+            printJSON(["checked": checked, "stale": stale.map { ["key": $0.0, "problem": $0.1] }, "corrupt": corrupt,
+                       "totals_kept": kept != nil, "totals_match": totalsMatch])
         } else {
             for (k, p) in stale { print("STALE \(k): \(p)") }
             for c in corrupt { print("CORRUPT \(c)") }
+            if let kept, !totalsMatch {
+                print("TOTALS kept \(kept.entries) entries, \(kept.bytes) bytes; the records hold \(counted.entries) entries, \(counted.bytes) bytes")
+            }
             print("\(checked) entries checked, \(stale.count) stale, \(corrupt.count) corrupt")
         }
-        if !corrupt.isEmpty { throw ExitCode(2) }
+        if !corrupt.isEmpty || !totalsMatch { throw ExitCode(2) }
         if !stale.isEmpty { throw ExitCode(1) }
     }
 }

@@ -1,7 +1,9 @@
 // Applies store batches in a loop until killed: the crash test's child.
 // usage: store-crash-child STORE_DIR FILES_DIR
 // Each batch b puts 20 records "b<b>-<i>" (their origin files exist in FILES_DIR)
-// and bumps the counter "batches", all enqueued at once so they commit together.
+// and bumps the counter "batches", all enqueued at once so they commit together;
+// it also rewrites a record of the batch before, removes an absent key and
+// removes the batch 3 back by prefix (the entry totals follow all of them).
 // usage: store-crash-child --hold-reader STORE_DIR
 // Opens the store read-only, prints "reading" inside a read transaction and
 // sleeps there until killed: the stale reader slot of the fault tests.
@@ -45,6 +47,12 @@ while true {
     }
     ops.append(.addCounter(name: "batches", delta: 1))
     if b > 3 { ops.append(.removePrefix("b\(b - 3)-")) }
+    if b > start + 1, case .put(var again) = ops[0] {
+        again.key = "b\(b - 1)-0"
+        again.extra = Array(String(b - 1).utf8)
+        ops.append(.put(again))
+    }
+    ops.append(.remove(key: "absent-\(b)"))
     store.enqueue(contentsOf: ops)
     if b % 5 == 0 { usleep(1000) }
 }

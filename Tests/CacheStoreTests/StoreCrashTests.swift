@@ -5,7 +5,8 @@ import XCTest
 
 final class StoreCrashTests: XCTestCase {
     /// SIGKILLs a child that commits batches, 50 times at random moments; after
-    /// each kill every record decodes and every committed batch is whole.
+    /// each kill every record decodes, every committed batch is whole, and the
+    /// kept entry totals equal a full count.
     func testKillNineNeverLeavesAPartialBatch() throws {
         let dir = makeTempDir("crash"), files = makeTempDir("crash-files")
         for i in 0..<20 { try Data("file \(i)".utf8).write(to: URL(fileURLWithPath: "\(files)/f\(i)")) }
@@ -37,6 +38,11 @@ final class StoreCrashTests: XCTestCase {
             for (b, n) in perBatch { XCTAssertEqual(n, 20, "round \(round): batch \(b) is partly visible") }
             // The newest committed batch is always present (only batches 3 back are removed).
             if batches > 0 { XCTAssertEqual(perBatch[String(batches)], 20, "round \(round)") }
+            if batches > 0 {
+                let kept = try XCTUnwrap(try store.keptTotals(), "round \(round): no totals kept")
+                XCTAssertEqual(kept, try store.countTotals(), "round \(round): kept totals differ from the records")
+                XCTAssertEqual(kept.entries, try store.stats().entries, "round \(round)")
+            }
             store.close()
             let (status, out, _) = try runProduct("cachedump", ["verify", dir])
             XCTAssertEqual(status, 0, "round \(round): \(out)")

@@ -84,6 +84,8 @@ final class CachedumpTests: XCTestCase {
         XCTAssertEqual(st2, 1)
         let o = try XCTUnwrap(try json(j) as? [String: Any])
         XCTAssertEqual((o["stale"] as? [[String: String]])?.first?["problem"], "missing")
+        XCTAssertEqual(o["totals_kept"] as? Bool, true)
+        XCTAssertEqual(o["totals_match"] as? Bool, true, "the kept entry totals agree with the records")
         let (st3, _, err) = try dump("verify", dir + "-absent")
         XCTAssertEqual(st3, 2)
         XCTAssertTrue(err.contains(dir + "-absent"), err)

@@ -18,6 +18,7 @@ final class CacheStoreIndex: ProxyIndex {
     /// Throws the store's `StoreError` when the index cannot be read.
     func proxiedEntries() throws -> [ProxyIndexEntry] { try proxiedEntries(prefix: ProxyBodyStore.keyPrefix) }
 
+    /// A seek to `prefix` that reads only its records (`CacheStore.forEachEntry(prefix:)`).
     /// Throws the store's `StoreError` when the index cannot be read.
     func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
         try store.entries(prefix: prefix).filter { $0.kind == .proxied }.map {

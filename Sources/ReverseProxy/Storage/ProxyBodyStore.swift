@@ -101,8 +101,8 @@ public final class ProxyBodyStore: @unchecked Sendable {
     /// Loads the index on a thread of its own, as nginx's cache loader does:
     /// reading, checking and decoding 20,000 entries takes about 0.3 s, which
     /// the server no longer spends before it listens. Until the load is done a
-    /// lookup reads its primary key's entries from the index (a point read and
-    /// a stat each), nothing new is stored, and purges wait for the load.
+    /// lookup reads its primary key's entries from the index (one seek to its
+    /// variants, not a scan of the index, and a stat each), nothing new is stored, and purges wait for the load.
     /// `onDone` gets the load's error, or nil. Throws `SystemError` when the
     /// thread cannot be started.
     public func startLoading(onDone: @escaping @Sendable (Error?) -> Void) throws {
@@ -218,7 +218,8 @@ public final class ProxyBodyStore: @unchecked Sendable {
         return nil
     }
 
-    /// `primary`'s entries as the index has them (empty when it cannot be read).
+    /// `primary`'s entries as the index has them (empty when it cannot be read):
+    /// with the LMDB index one seek that reads only that primary key's variants.
     private func indexedVariants(of primary: String) -> [ProxyIndexEntry] {
         let entries = (try? index.proxiedEntries(prefix: Self.keyPrefix + primary + "#")) ?? []
         return entries.filter { Self.primary(ofStoreKey: $0.key) == primary }

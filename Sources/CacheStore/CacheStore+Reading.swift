@@ -1,0 +1,101 @@
+import CLMDB
+import Foundation
+
+/// Reads: short read transactions on any thread, never waiting for the writer.
+/// None scans the whole store except `entries()`/`forEachEntry` without a prefix.
+extension CacheStore {
+    func reading<T>(_ body: (LMDBTransaction, LMDBEnvironment) throws -> T) throws -> T {
+        pthread_rwlock_rdlock(&envLock)
+        defer { pthread_rwlock_unlock(&envLock) }
+        guard env.env != nil else { throw StoreError.closed(path: directory) }
+        let e = env
+        return try e.read { try body($0, e) }
+    }
+
+    /// The record for `key`, nil when absent. Throws `StoreError.corruptRecord` naming the key.
+    public func get(_ key: String) throws -> EntryRecord? {
+        guard env.hasDatabases else { return nil }
+        return try reading { txn, e in
+            guard let raw = try txn.get(e.entries, StoreKey.lmdbKey(key)) else { return nil }
+            let r = try EntryRecordCodec.decode(raw, storedKey: key)
+            return r.key == key ? r : nil // a hash collision reads as absent
+        }
+    }
+
+    /// Every record, or those whose key starts with `prefix`, in key order.
+    /// Throws `StoreError.corruptRecord` for the first record that cannot be decoded.
+    public func entries(prefix: String? = nil) throws -> [EntryRecord] {
+        var out: [EntryRecord] = []
+        try forEachEntry(prefix: prefix) { out.append(try $0.get()); return true }
+        return out.sorted { $0.key < $1.key }
+    }
+
+    /// Calls `body` with each record's decode result (so one damaged record does
+    /// not hide the others) until it returns false. With a prefix, the read
+    /// seeks to it and visits only its records and those of keys over 511 bytes
+    /// (`LMDBTransaction.scanPrefix`); only the records passed are decoded.
+    public func forEachEntry(prefix: String? = nil, _ body: (Result<EntryRecord, Error>) throws -> Bool) throws {
+        guard env.hasDatabases else { return }
+        let p = prefix.map { Array($0.utf8) } ?? []
+        let visited = try reading { txn, e in
+            try txn.scanPrefix(e.entries, p) { k, v in
+                try body(Result { try EntryRecordCodec.decode(v, storedKey: String(decoding: k, as: UTF8.self)) })
+            }
+        }
+        recordsVisited.add(visited, ordering: .relaxed)
+    }
+
+    /// A persistent counter's value (0 when never written).
+    public func counter(_ name: String) throws -> UInt64 {
+        try metaValue("counter:\(name)").flatMap { b in b.withUnsafeBytes { Self.decodeU64($0) } } ?? 0
+    }
+
+    /// A value set with `.setMeta`, nil when absent.
+    public func meta(_ name: String) throws -> [UInt8]? { try metaValue("user:\(name)") }
+
+    private func metaValue(_ key: String) throws -> [UInt8]? {
+        guard env.hasDatabases else { return nil }
+        return try reading { txn, e in try txn.get(e.meta, Array(key.utf8)).map { Array($0) } }
+    }
+
+    /// Counts, sizes and the environment's state. O(1): the byte total is the
+    /// one kept with the records (`StoreTotals`); only a store no writer of
+    /// this build has opened yet (read-only, from an older build) is counted.
+    public func stats() throws -> StoreStats {
+        let i = env.info()
+        var s = StoreStats(entries: 0, bytes: 0, mapSize: i.mapSize, mapUsed: (i.lastPage + 1) * i.pageSize, pageSize: i.pageSize,
+                           branchPages: 0, leafPages: 0, overflowPages: 0, depth: 0, readers: i.readers, maxReaders: i.maxReaders,
+                           lastCommitNanos: 0, createdNanos: 0, schemaVersion: Self.schemaVersion)
+        guard env.hasDatabases else { return s }
+        try reading { txn, e in
+            s.entries = try txn.count(e.entries)
+            (s.branchPages, s.leafPages, s.overflowPages, s.depth) = try txn.pages(e.entries)
+            s.lastCommitNanos = Int64(try txn.get(e.meta, StoreTotals.lastCommitKey).flatMap(Self.decodeU64) ?? 0)
+            s.createdNanos = Int64(try txn.get(e.meta, Array("created_at".utf8)).flatMap(Self.decodeU64) ?? 0)
+            s.schemaVersion = UInt32(try txn.get(e.meta, Array("schema_version".utf8)).flatMap(Self.decodeU64) ?? 0)
+            s.bytes = try (StoreTotals.kept(txn, meta: e.meta) ?? StoreTotals.recount(txn, entries: e.entries)).bytes
+        }
+        return s
+    }
+
+    /// The totals kept with the records, nil when the store has none yet (or
+    /// stale ones: see `StoreTotals`). Throws `StoreError.lmdb`.
+    public func keptTotals() throws -> StoreTotals? {
+        guard env.hasDatabases else { return StoreTotals() }
+        return try reading { txn, e in try StoreTotals.kept(txn, meta: e.meta) }
+    }
+
+    /// The kept totals (nil when none yet) and the totals counted over every
+    /// record, read in one transaction (a writer may commit meanwhile): O(N),
+    /// for checking them (`cachedump verify`). Throws `StoreError.lmdb`.
+    public func keptAndCountedTotals() throws -> (kept: StoreTotals?, counted: StoreTotals) {
+        guard env.hasDatabases else { return (StoreTotals(), StoreTotals()) }
+        return try reading { txn, e in (try StoreTotals.kept(txn, meta: e.meta), try StoreTotals.recount(txn, entries: e.entries)) }
+    }
+
+    /// The totals counted over every record (O(N): for checking the kept ones). Throws `StoreError.lmdb`.
+    public func countTotals() throws -> StoreTotals {
+        guard env.hasDatabases else { return StoreTotals() }
+        return try reading { txn, e in try StoreTotals.recount(txn, entries: e.entries) }
+    }
+}
