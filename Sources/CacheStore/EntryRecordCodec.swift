@@ -1,13 +1,21 @@
 /// The binary encoding of `EntryRecord`: a format byte, fixed-width
 /// little-endian fields, length-prefixed strings, and a CRC-32 of all before it.
+/// Format 2 is format 1 plus, after `extra`, the soft-purge time (u64) and the
+/// tags (u32 count, length-prefixed strings). A record with neither is still
+/// written as format 1, so an older build reads every record it can use.
 enum EntryRecordCodec {
     /// Bump when the layout changes; decoding another format is an error.
     static let format: UInt8 = 1
+    /// Format 1 plus soft purge and tags.
+    static let taggedFormat: UInt8 = 2
+
+    static func isKnownFormat(_ b: UInt8) -> Bool { b == format || b == taggedFormat }
 
     static func encode(_ r: EntryRecord) -> [UInt8] {
+        let tagged = !r.tags.isEmpty || r.softPurgedAtNanos != 0
         var out: [UInt8] = []
         out.reserveCapacity(96 + r.key.utf8.count + r.originPath.utf8.count + r.contentType.utf8.count + r.etag.utf8.count + r.extra.count)
-        out.append(format)
+        out.append(tagged ? taggedFormat : format)
         out.append(r.kind.rawValue)
         for v in [r.device, r.inode, UInt64(bitPattern: r.size), UInt64(bitPattern: r.mtimeNanos),
                   UInt64(bitPattern: r.insertedAtNanos), UInt64(bitPattern: r.lastAccessNanos),
@@ -16,6 +24,11 @@ enum EntryRecordCodec {
         }
         for s in [r.key, r.originPath, r.contentType, r.etag] { appendBytes(&out, Array(s.utf8)) }
         appendBytes(&out, r.extra)
+        if tagged {
+            appendLE(&out, UInt64(bitPattern: r.softPurgedAtNanos))
+            appendLE32(&out, UInt32(r.tags.count))
+            for t in r.tags { appendBytes(&out, Array(t.utf8)) }
+        }
         appendLE32(&out, CRC32.checksum(out[...]))
         return out
     }
@@ -25,7 +38,7 @@ enum EntryRecordCodec {
     static func decode(_ bytes: UnsafeRawBufferPointer, storedKey: String) throws -> EntryRecord {
         func fail(_ why: String) -> StoreError { .corruptRecord(key: storedKey, reason: why) }
         guard bytes.count >= 1 + 4 else { throw fail("only \(bytes.count) bytes") }
-        guard bytes[0] == format else { throw fail("record format \(bytes[0]), this build reads \(format)") }
+        guard isKnownFormat(bytes[0]) else { throw fail("record format \(bytes[0]), this build reads \(format) and \(taggedFormat)") }
         let body = bytes.count - 4
         var crc: UInt32 = 0
         for i in 0..<4 { crc |= UInt32(bytes[body + i]) << (8 * i) }
@@ -39,16 +52,35 @@ enum EntryRecordCodec {
             guard let b = r.field(), let s = String(validating: b, as: UTF8.self) else { throw fail("bad string field") }
             strings.append(s)
         }
-        guard let extra = r.field(), r.atEnd else { throw fail("bad trailing field") }
+        guard let extra = r.field() else { throw fail("bad trailing field") }
+        var softPurged: Int64 = 0
+        var tags: [String] = []
+        if bytes[0] == taggedFormat {
+            guard let purged = r.u64(), let tagged = r.strings() else { throw fail("bad tags") }
+            softPurged = Int64(bitPattern: purged)
+            tags = tagged
+        }
+        guard r.atEnd else { throw fail("bad trailing field") }
         return EntryRecord(key: strings[0], kind: kind, originPath: strings[1], device: n[0], inode: n[1],
                            size: Int64(bitPattern: n[2]), mtimeNanos: Int64(bitPattern: n[3]), contentType: strings[2],
                            etag: strings[3], insertedAtNanos: Int64(bitPattern: n[4]), lastAccessNanos: Int64(bitPattern: n[5]),
-                           accessCount: n[6], policyState: n[7], policySequence: n[8], extra: extra)
+                           accessCount: n[6], policyState: n[7], policySequence: n[8], extra: extra,
+                           tags: tags, softPurgedAtNanos: softPurged)
+    }
+
+    /// The tags of an encoded record, read without checking its checksum (the
+    /// tag index is kept from them); empty for a format-1 or unreadable record.
+    static func tags(of bytes: UnsafeRawBufferPointer) -> [String] {
+        guard bytes.count >= 2 + 9 * 8 + 4, bytes[0] == taggedFormat else { return [] }
+        var r = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)]), at: 2 + 9 * 8)
+        for _ in 0..<5 { guard r.fieldSlice() != nil else { return [] } }
+        guard r.u64() != nil else { return [] }
+        return r.strings() ?? []
     }
 
     /// True when the record has this format and its checksum matches.
     static func isIntact(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count >= 2 + 9 * 8 + 4, bytes[0] == format else { return false }
+        guard bytes.count >= 2 + 9 * 8 + 4, isKnownFormat(bytes[0]) else { return false }
         let body = bytes.count - 4
         var crc: UInt32 = 0
         for i in 0..<4 { crc |= UInt32(bytes[body + i]) << (8 * i) }
@@ -67,7 +99,7 @@ enum EntryRecordCodec {
     /// checking the checksum (a prefix scan's filter over hashed long keys);
     /// nil when the record is too short or not this format.
     static func key(of bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        guard bytes.count >= 2 + 9 * 8 + 4 + 4, bytes[0] == format else { return nil }
+        guard bytes.count >= 2 + 9 * 8 + 4 + 4, isKnownFormat(bytes[0]) else { return nil }
         var r = Reader(bytes: bytes, at: 2 + 9 * 8)
         return r.fieldSlice()
     }
@@ -121,6 +153,23 @@ enum EntryRecordCodec {
         }
 
         mutating func field() -> [UInt8]? { fieldSlice().map(Array.init) }
+
+        /// A u32 count and that many length-prefixed UTF-8 strings.
+        mutating func strings() -> [String]? {
+            guard bytes.count - at >= 4 else { return nil }
+            var n = 0
+            for k in 0..<4 { n |= Int(bytes[at + k]) << (8 * k) }
+            at += 4
+            // Each string takes at least its 4-byte length: a bad count cannot allocate much.
+            guard n <= (bytes.count - at) / 4 else { return nil }
+            var out: [String] = []
+            out.reserveCapacity(n)
+            for _ in 0..<n {
+                guard let b = fieldSlice(), let s = String(validating: b, as: UTF8.self) else { return nil }
+                out.append(s)
+            }
+            return out
+        }
 
         /// A length-prefixed field, as a view into `bytes`.
         mutating func fieldSlice() -> UnsafeRawBufferPointer? {
