@@ -58,7 +58,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
     let maxObjectSize: Int
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let recoveryReport = Mutex(RecoveryReport())
     private let log: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
@@ -157,7 +157,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
         keyPrefix + primary + "#" + StableHash.hex(StableHash.hash(vary.value + (vary.matchesNothing ? "*" : "")))
     }
 
-    private static func primary(ofStoreKey key: String) -> String {
+    static func primary(ofStoreKey key: String) -> String {
         let withoutPrefix = key.dropFirst(keyPrefix.count)
         guard let hash = withoutPrefix.lastIndex(of: "#") else { return String(withoutPrefix) }
         return String(withoutPrefix[..<hash])
@@ -234,10 +234,11 @@ public final class ProxyBodyStore: @unchecked Sendable {
     }
 
     /// Makes the written body the stored response for `primary`/`response.vary`,
-    /// replacing the variant with the same Vary key. Throws `ProxyStoreError`
-    /// (the writer's file is then removed and nothing is indexed).
+    /// replacing the variant with the same Vary key, with its cache `tags`.
+    /// Throws `ProxyStoreError` (the writer's file is then removed and nothing is indexed).
     @discardableResult
-    public func commit(_ writer: BodyWriter, primary: String, response: StoredResponse, nowNanos: Int64) throws -> CachedObject {
+    public func commit(_ writer: BodyWriter, primary: String, response: StoredResponse, tags: [String] = [],
+                       nowNanos: Int64) throws -> CachedObject {
         let key = Self.storeKey(primary: primary, vary: response.vary)
         // While the index loads, the recovery may still take unindexed bodies for orphans.
         if isWarming {
@@ -270,7 +271,7 @@ public final class ProxyBodyStore: @unchecked Sendable {
         stored.bodySize = writer.bytesWritten
         let entry = ProxyIndexEntry(key: key, bodyPath: path, size: Int64(writer.bytesWritten), etag: stored.etag ?? "",
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
-                                    extra: StoredResponseCodec.encode(stored))
+                                    extra: StoredResponseCodec.encode(stored), tags: tags)
         let object = CachedObject(entry: entry, response: stored)
         index.put(entry)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
@@ -318,10 +319,11 @@ public final class ProxyBodyStore: @unchecked Sendable {
     }
 
     /// Replaces the metadata of a stored response (after a 304), keeping its
-    /// body; returns the updated object.
+    /// body and tags; a soft purge is over (the origin validated it). Returns the updated object.
     @discardableResult
     public func updateMetadata(of object: CachedObject, to response: StoredResponse) -> CachedObject {
         var entry = object.entry
+        entry.softPurgedAtNanos = 0
         var stored = response
         stored.bodySize = Int(entry.size)
         entry.extra = StoredResponseCodec.encode(stored)
@@ -397,31 +399,29 @@ public final class ProxyBodyStore: @unchecked Sendable {
         if let gone { BodyFiles.unlinkIfPresent(gone.bodyPath) }
     }
 
-    /// Removes the stored responses named by `key`: a store key (one variant,
-    /// as `cachedump` lists it) or `proxy:` + primary key (every variant).
-    /// Returns how many were removed.
-    public func purge(key: String) -> Int {
+    /// Removes (`soft`: marks stale, see `purge(storeKeys:soft:nowNanos:)`) the
+    /// stored responses named by `key`: a store key (one variant, as `cachedump`
+    /// lists it) or `proxy:` + primary key (every variant). Returns how many.
+    public func purge(key: String, soft: Bool = false) -> Int {
         guard key.hasPrefix(Self.keyPrefix) else { return 0 }
         waitUntilLoaded()
         let keys = state.withLock { st -> [String] in
             let primary = Self.primary(ofStoreKey: key)
             return (st.table[primary] ?? []).map(\.entry.key).filter { $0 == key || key == Self.keyPrefix + primary }
         }
-        for k in keys { remove(key: k) }
-        return keys.count
+        return purge(storeKeys: keys, soft: soft)
     }
 
-    /// Removes every stored response whose store key starts with `prefix`
+    /// The same for every stored response whose store key starts with `prefix`
     /// (`proxy:` clears the proxy cache); returns how many.
-    public func purge(prefix: String) -> Int {
+    public func purge(prefix: String, soft: Bool = false) -> Int {
         waitUntilLoaded()
         let keys = state.withLock { st in st.table.values.flatMap { $0.map(\.entry.key) }.filter { $0.hasPrefix(prefix) } }
-        for k in keys { remove(key: k) }
-        return keys.count
+        return purge(storeKeys: keys, soft: soft)
     }
 
     /// Drops `key` from the policy.
-    private static func forget(_ key: String, in st: inout State) {
+    static func forget(_ key: String, in st: inout State) {
         let h = policyKey(key)
         if st.keys.removeValue(forKey: h) != nil { st.policy?.remove(h) }
     }

@@ -1,0 +1,64 @@
+import CapuchinSystem
+
+/// Purges of many stored responses at once (by tag, prefix or key), hard or
+/// soft. They run on the caller's thread (the admin API's own), never on a
+/// worker: the in-memory table is changed in batches of `purgeBatch` keys, so
+/// a worker's lookup waits for one batch at most, and the index gets every
+/// change of the purge in one transaction (all applied or none, also after kill -9).
+extension ProxyBodyStore {
+    /// Keys handled per hold of the table's lock.
+    static let purgeBatch = 1_000
+
+    /// Removes (`soft`: marks stale) the stored responses carrying any of
+    /// `tags`, found through the index's tag index (in memory when the index
+    /// keeps none). Returns how many. Throws when the index cannot be read.
+    public func purge(tags: [String], soft: Bool = false) throws -> Int {
+        waitUntilLoaded()
+        let keys = try index.keys(taggedWith: tags) ?? keysInMemory(taggedWith: Set(tags))
+        return purge(storeKeys: keys, soft: soft)
+    }
+
+    /// A scan of the table (only for an index without a tag index).
+    private func keysInMemory(taggedWith tags: Set<String>) -> [String] {
+        state.withLock { st in
+            st.table.values.flatMap { variants in variants.filter { !tags.isDisjoint(with: $0.entry.tags) }.map(\.entry.key) }
+        }
+    }
+
+    /// Removes the stored responses under `keys` (store keys), or with `soft`
+    /// keeps them marked stale as of `nowNanos`: each is then revalidated on
+    /// its next use, and still served when the origin fails (persisted: also
+    /// after a restart). Returns how many responses it found.
+    func purge(storeKeys keys: [String], soft: Bool, nowNanos: Int64 = Clock.wallNanos()) -> Int {
+        var changed: [ProxyIndexEntry] = []
+        var start = 0
+        while start < keys.count {
+            let batch = keys[start..<min(start + Self.purgeBatch, keys.count)]
+            start += batch.count
+            state.withLock { st in
+                for key in batch {
+                    let primary = Self.primary(ofStoreKey: key)
+                    guard let i = st.table[primary]?.firstIndex(where: { $0.entry.key == key }) else { continue }
+                    if soft {
+                        let object = st.table[primary]![i]
+                        var entry = object.entry
+                        entry.softPurgedAtNanos = nowNanos
+                        st.table[primary]![i] = CachedObject(entry: entry, response: object.response)
+                        changed.append(entry)
+                    } else {
+                        Self.forget(key, in: &st)
+                        changed.append(st.table[primary]!.remove(at: i).entry)
+                        if st.table[primary]!.isEmpty { st.table.removeValue(forKey: primary) }
+                    }
+                }
+            }
+        }
+        if soft {
+            index.put(contentsOf: changed)
+        } else {
+            index.remove(keys: changed.map(\.key))
+            for e in changed { BodyFiles.unlinkIfPresent(e.bodyPath) }
+        }
+        return changed.count
+    }
+}
