@@ -71,11 +71,28 @@ enum EntryRecordCodec {
     /// The tags of an encoded record, read without checking its checksum (the
     /// tag index is kept from them); empty for a format-1 or unreadable record.
     static func tags(of bytes: UnsafeRawBufferPointer) -> [String] {
-        guard bytes.count >= 2 + 9 * 8 + 4, bytes[0] == taggedFormat else { return [] }
-        var r = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)]), at: 2 + 9 * 8)
-        for _ in 0..<5 { guard r.fieldSlice() != nil else { return [] } }
-        guard r.u64() != nil else { return [] }
+        guard var r = tagList(bytes) else { return [] }
         return r.strings() ?? []
+    }
+
+    /// Whether the encoded record carries `tag` (its UTF-8 bytes), compared
+    /// in place: a purge by tag checks each indexed entry without decoding it.
+    static func carries(_ bytes: UnsafeRawBufferPointer, tag: [UInt8]) -> Bool {
+        guard var r = tagList(bytes), let n = r.u32() else { return false }
+        for _ in 0..<n {
+            guard let t = r.fieldSlice() else { return false }
+            if t.elementsEqual(tag) { return true }
+        }
+        return false
+    }
+
+    /// A reader at the tag count of a format-2 record, nil for another format.
+    private static func tagList(_ bytes: UnsafeRawBufferPointer) -> Reader? {
+        guard bytes.count >= 2 + 9 * 8 + 4, bytes[0] == taggedFormat else { return nil }
+        var r = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)]), at: 2 + 9 * 8)
+        for _ in 0..<5 { guard r.fieldSlice() != nil else { return nil } }
+        guard r.u64() != nil else { return nil }
+        return r
     }
 
     /// True when the record has this format and its checksum matches.
@@ -154,12 +171,17 @@ enum EntryRecordCodec {
 
         mutating func field() -> [UInt8]? { fieldSlice().map(Array.init) }
 
-        /// A u32 count and that many length-prefixed UTF-8 strings.
-        mutating func strings() -> [String]? {
+        mutating func u32() -> Int? {
             guard bytes.count - at >= 4 else { return nil }
             var n = 0
             for k in 0..<4 { n |= Int(bytes[at + k]) << (8 * k) }
             at += 4
+            return n
+        }
+
+        /// A u32 count and that many length-prefixed UTF-8 strings.
+        mutating func strings() -> [String]? {
+            guard let n = u32() else { return nil }
             // Each string takes at least its 4-byte length: a bad count cannot allocate much.
             guard n <= (bytes.count - at) / 4 else { return nil }
             var out: [String] = []

@@ -33,12 +33,12 @@ struct TagIndex {
     /// Throws `StoreError.lmdb`.
     func keys(taggedWith tag: String, entries: MDB_dbi) throws -> [String] {
         guard let dbi, !tag.isEmpty else { return [] }
-        let tagKey = StoreKey.lmdbKey(tag)
+        let tagKey = StoreKey.lmdbKey(tag), tagBytes = Array(tag.utf8)
         var out: [String] = []
         try txn.scan(dbi, from: tagKey) { k, v in
             guard k.elementsEqual(tagKey) else { return false }
             guard let record = try txn.get(entries, Array(v)),
-                  EntryRecordCodec.tags(of: record).contains(tag),
+                  EntryRecordCodec.carries(record, tag: tagBytes),
                   let key = EntryRecordCodec.key(of: record) else { return true }
             out.append(String(decoding: key, as: UTF8.self))
             return true

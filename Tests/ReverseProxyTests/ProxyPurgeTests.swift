@@ -77,6 +77,7 @@ final class ProxyPurgeTests: XCTestCase {
         XCTAssertEqual(try index.entries(prefix: "proxy:").count, 2)
         XCTAssertEqual(try index.tagPairsIndexedAndCarried().indexed, 1)
         XCTAssertEqual(try s.purge(tags: ["green", "nothing"]), 1)
+        s.waitForBodyRemovals()
         XCTAssertNil(BodyFiles.regularFileSize(c.entry.bodyPath), "the body file stays after a purge")
         XCTAssertEqual(s.count, 1)
     }

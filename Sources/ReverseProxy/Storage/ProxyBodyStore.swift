@@ -1,4 +1,5 @@
 import CachePolicies
+import Dispatch
 import CapuchinSystem
 import HTTPCore
 import Synchronization
@@ -60,11 +61,13 @@ public final class ProxyBodyStore: @unchecked Sendable {
     let limit: ProxyCacheLimit?
     let state = Mutex(State())
     private let recoveryReport = Mutex(RecoveryReport())
-    private let log: (String) -> Void
+    let log: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
     private let loading = BackgroundJob()
     /// From a `loadLater` init until the load is done.
     private let warming = Atomic<Bool>(false)
+    /// Unlinks the body files of large purges off the purging thread (see `ProxyPurge`).
+    let reaper = DispatchQueue(label: "proxy-body-reaper")
 
     /// What start-up recovery removed and kept (complete once loaded).
     public var recovery: RecoveryReport { recoveryReport.withLock { $0 } }
@@ -158,9 +161,10 @@ public final class ProxyBodyStore: @unchecked Sendable {
     }
 
     static func primary(ofStoreKey key: String) -> String {
-        let withoutPrefix = key.dropFirst(keyPrefix.count)
-        guard let hash = withoutPrefix.lastIndex(of: "#") else { return String(withoutPrefix) }
-        return String(withoutPrefix[..<hash])
+        // On the UTF-8 view: a purge calls this per key, and Characters are slow to walk.
+        let withoutPrefix = key.utf8.dropFirst(keyPrefix.utf8.count)
+        guard let hash = withoutPrefix.lastIndex(of: UInt8(ascii: "#")) else { return String(Substring(withoutPrefix)) }
+        return String(Substring(withoutPrefix[..<hash]))
     }
 
     // MARK: recovery

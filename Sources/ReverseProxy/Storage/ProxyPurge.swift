@@ -1,4 +1,6 @@
 import CapuchinSystem
+import Dispatch
+import Glibc
 
 /// Purges of many stored responses at once (by tag, prefix or key), hard or
 /// soft. They run on the caller's thread (the admin API's own), never on a
@@ -14,8 +16,15 @@ extension ProxyBodyStore {
     /// keeps none). Returns how many. Throws when the index cannot be read.
     public func purge(tags: [String], soft: Bool = false) throws -> Int {
         waitUntilLoaded()
+        let start = ContinuousClock.now
         let keys = try index.keys(taggedWith: tags) ?? keysInMemory(taggedWith: Set(tags))
-        return purge(storeKeys: keys, soft: soft)
+        let found = ContinuousClock.now
+        let n = purge(storeKeys: keys, soft: soft)
+        let took = start.duration(to: .now)
+        if took > .milliseconds(100) {
+            log("proxy cache: \(soft ? "soft-purging" : "purging") \(n) response(s) by tag took \(took.milliseconds) ms (tag index \(start.duration(to: found).milliseconds) ms)")
+        }
+        return n
     }
 
     /// A scan of the table (only for an index without a tag index).
@@ -57,8 +66,26 @@ extension ProxyBodyStore {
             index.put(contentsOf: changed)
         } else {
             index.remove(keys: changed.map(\.key))
-            for e in changed { BodyFiles.unlinkIfPresent(e.bodyPath) }
+            // 100,000 unlinks take about a second: done after the purge returns.
+            // Nothing names these files any more; a crash meanwhile leaves
+            // orphans, which the start-up recovery removes.
+            // Paced, so the unlinks do not take the cores from the workers.
+            let paths = changed.map(\.bodyPath)
+            reaper.async {
+                for (i, p) in paths.enumerated() {
+                    BodyFiles.unlinkIfPresent(p)
+                    if i % Self.purgeBatch == Self.purgeBatch - 1 { usleep(2_000) }
+                }
+            }
         }
         return changed.count
     }
+
+    /// Waits until the body files of the purges so far are unlinked.
+    public func waitForBodyRemovals() { reaper.sync {} }
+}
+
+extension Duration {
+    /// Whole milliseconds (for logs).
+    fileprivate var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
