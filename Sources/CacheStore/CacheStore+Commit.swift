@@ -18,12 +18,15 @@ extension CacheStore {
                 switch op {
                 case .put(let r):
                     let k = StoreKey.lmdbKey(r.key), v = EntryRecordCodec.encode(r)
+                    // A replace with the same tags (a 304's update, a soft purge) leaves the index as it is.
+                    var oldTags: [String] = []
                     if let old = try txn.get(e.entries, k) {
                         totals.remove(old)
-                        try tags.remove(EntryRecordCodec.tags(of: old), entryKey: k)
+                        oldTags = EntryRecordCodec.tags(of: old)
                     }
+                    if oldTags != r.tags { try tags.remove(oldTags, entryKey: k) }
                     try txn.put(e.entries, k, v)
-                    try tags.add(r.tags, entryKey: k)
+                    if oldTags != r.tags { try tags.add(r.tags, entryKey: k) }
                     v.withUnsafeBytes { totals.add($0) }
                 case .remove(let key):
                     let k = StoreKey.lmdbKey(key)
