@@ -14,10 +14,21 @@ public protocol AdminBackend: AnyObject, Sendable {
     func purge(key: String) -> Int
     func purge(prefix: String) -> Int
     func clear() -> Int
+    /// Removes the proxy's stored responses carrying any of `tags`, or with
+    /// `soft` marks them stale (revalidated on next use, served if the origin
+    /// fails); returns how many. Throws when the cache index cannot be read.
+    func purge(tags: [String], soft: Bool) throws -> Int
+    /// Soft purges by key and prefix (the proxy cache only: the file cache
+    /// revalidates against its files on every use already).
+    func softPurge(key: String) -> Int
+    func softPurge(prefix: String) -> Int
     /// The reverse proxy's backends; empty without a proxy.
     func backendFigures() -> [BackendFigures]
 }
 
 extension AdminBackend {
     public func backendFigures() -> [BackendFigures] { [] }
+    public func purge(tags: [String], soft: Bool) throws -> Int { 0 }
+    public func softPurge(key: String) -> Int { 0 }
+    public func softPurge(prefix: String) -> Int { 0 }
 }

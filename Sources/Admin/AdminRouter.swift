@@ -58,7 +58,7 @@ final class AdminRouter: Sendable {
         case "/api/cache":
             try authorize(authorization)
             try require(method, in: ["DELETE"])
-            return try purge(QueryParameters(query))
+            return try purge(QueryParameters(query, repeatable: ["tag"]))
         case "/metrics":
             try authorize(authorization)
             try require(method, in: ["GET", "HEAD"])
@@ -97,23 +97,41 @@ final class AdminRouter: Sendable {
     }
 
     private func purge(_ q: QueryParameters) throws -> AdminReply {
-        try q.requireOnly(["key", "prefix", "all"])
-        let given = ["key", "prefix", "all"].filter { q[$0] != nil }
+        try q.requireOnly(["key", "prefix", "all", "tag", "soft"])
+        let given = ["key", "prefix", "all", "tag"].filter { q[$0] != nil }
         guard given.count == 1 else {
-            throw AdminError.badRequest("give exactly one of key=, prefix= or all=1")
+            throw AdminError.badRequest("give exactly one of key=, prefix=, tag= or all=1")
         }
-        struct Removed: Encodable { var removed: Int; var scope: String; var value: String? }
+        let soft = try q.flag("soft")
+        struct Removed: Encodable { var removed: Int; var scope: String; var value: String?; var soft: Bool? }
         if let key = q["key"] {
             guard !key.isEmpty else { throw AdminError.badRequest("parameter key is empty") }
-            return .json(200, Removed(removed: backend.purge(key: key), scope: "key", value: key))
+            let n = soft ? backend.softPurge(key: key) : backend.purge(key: key)
+            return .json(200, Removed(removed: n, scope: "key", value: key, soft: soft ? true : nil))
         }
         if let prefix = q["prefix"] {
             // An empty prefix would clear everything: make that explicit with all=1.
             guard !prefix.isEmpty else { throw AdminError.badRequest("parameter prefix is empty; use all=1 to clear") }
-            return .json(200, Removed(removed: backend.purge(prefix: prefix), scope: "prefix", value: prefix))
+            let n = soft ? backend.softPurge(prefix: prefix) : backend.purge(prefix: prefix)
+            return .json(200, Removed(removed: n, scope: "prefix", value: prefix, soft: soft ? true : nil))
+        }
+        if q["tag"] != nil {
+            // Repeatable and comma-separated (tag=a&tag=b or tag=a,b).
+            var tags: [String] = []
+            for t in q.all("tag").flatMap({ $0.split(separator: ",") }) {
+                let tag = t.trimmingCharacters(in: .whitespaces)
+                if !tag.isEmpty && !tags.contains(tag) { tags.append(tag) }
+            }
+            guard !tags.isEmpty else { throw AdminError.badRequest("parameter tag is empty") }
+            let n: Int
+            do { n = try backend.purge(tags: tags, soft: soft) } catch {
+                throw AdminError.unavailable("purging by tag failed: \(error)")
+            }
+            return .json(200, Removed(removed: n, scope: "tag", value: tags.joined(separator: ","), soft: soft ? true : nil))
         }
         guard q["all"] == "1" else { throw AdminError.badRequest("parameter all must be 1") }
-        return .json(200, Removed(removed: backend.clear(), scope: "all", value: nil))
+        guard !soft else { throw AdminError.badRequest("soft purge takes key=, prefix= or tag=, not all=1") }
+        return .json(200, Removed(removed: backend.clear(), scope: "all", value: nil, soft: nil))
     }
 
     private func require(_ method: String, in allowed: [String]) throws {

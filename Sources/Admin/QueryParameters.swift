@@ -1,21 +1,34 @@
 /// `application/x-www-form-urlencoded` query parsing for the admin API.
 struct QueryParameters {
     private(set) var values: [String: String] = [:]
+    /// Every value of each parameter in `repeatable`, in order.
+    private(set) var lists: [String: [String]] = [:]
 
     /// Parses `query` (without `?`). Throws `AdminError.badRequest` naming the
-    /// parameter when an escape is malformed or a parameter repeats.
-    init(_ query: String?) throws {
+    /// parameter when an escape is malformed or a parameter not in `repeatable` repeats.
+    init(_ query: String?, repeatable: Set<String> = []) throws {
         guard let query, !query.isEmpty else { return }
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = try Self.decode(parts[0], what: "parameter name")
             let value = parts.count > 1 ? try Self.decode(parts[1], what: "parameter \(name)") : ""
-            if values[name] != nil { throw AdminError.badRequest("parameter \(name) given more than once") }
-            values[name] = value
+            if values[name] != nil && !repeatable.contains(name) { throw AdminError.badRequest("parameter \(name) given more than once") }
+            if values[name] == nil { values[name] = value }
+            lists[name, default: []].append(value)
         }
     }
 
     subscript(_ name: String) -> String? { values[name] }
+
+    /// Every value given for `name` (a repeatable parameter), empty when absent.
+    func all(_ name: String) -> [String] { lists[name] ?? [] }
+
+    /// A flag: true for 1, false for 0 or when absent. Throws `AdminError.badRequest` otherwise.
+    func flag(_ name: String) throws -> Bool {
+        guard let raw = values[name] else { return false }
+        guard raw == "1" || raw == "0" else { throw AdminError.badRequest("parameter \(name) must be 0 or 1, got \"\(raw)\"") }
+        return raw == "1"
+    }
 
     /// Throws unless every parameter is one of `allowed`.
     func requireOnly(_ allowed: Set<String>) throws {
@@ -70,6 +83,8 @@ enum AdminError: Error, Equatable {
     case unauthorized
     case notFound
     case methodNotAllowed(allow: String)
+    /// The backend could not do it (e.g. the cache index cannot be read).
+    case unavailable(String)
 
     var status: Int {
         switch self {
@@ -77,6 +92,7 @@ enum AdminError: Error, Equatable {
         case .unauthorized: return 401
         case .notFound: return 404
         case .methodNotAllowed: return 405
+        case .unavailable: return 503
         }
     }
 
@@ -86,6 +102,7 @@ enum AdminError: Error, Equatable {
         case .unauthorized: return "missing or wrong bearer token"
         case .notFound: return "no such admin endpoint"
         case .methodNotAllowed(let allow): return "method not allowed; use \(allow)"
+        case .unavailable(let m): return m
         }
     }
 }

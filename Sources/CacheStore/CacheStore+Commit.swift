@@ -13,26 +13,50 @@ extension CacheStore {
         try e.write { txn in
             try fault(.commit, call: "mdb_txn_commit")
             var totals = try currentTotals(txn, e)
+            let tags = TagIndex(dbi: e.tags, txn: txn)
             for op in ops {
                 switch op {
                 case .put(let r):
                     let k = StoreKey.lmdbKey(r.key), v = EntryRecordCodec.encode(r)
-                    if let old = try txn.get(e.entries, k) { totals.remove(old) }
+                    // A replace with the same tags (a 304's update, a soft purge) leaves the index as it is.
+                    var oldTags: [String] = []
+                    if let old = try txn.get(e.entries, k) {
+                        totals.remove(old)
+                        oldTags = EntryRecordCodec.tags(of: old)
+                    }
+                    if oldTags != r.tags { try tags.remove(oldTags, entryKey: k) }
                     try txn.put(e.entries, k, v)
+                    if oldTags != r.tags { try tags.add(r.tags, entryKey: k) }
                     v.withUnsafeBytes { totals.add($0) }
                 case .remove(let key):
                     let k = StoreKey.lmdbKey(key)
                     if let old = try txn.get(e.entries, k) {
                         totals.remove(old)
+                        let oldTags = EntryRecordCodec.tags(of: old)
                         try txn.delete(e.entries, k)
+                        try tags.remove(oldTags, entryKey: k)
                     }
                 case .removePrefix(let prefix):
                     let found = try txn.keysAndSizes(e.entries, prefix: Array(prefix.utf8))
-                    for f in found { try txn.delete(e.entries, f.key) }
+                    for f in found {
+                        try txn.delete(e.entries, f.key)
+                        try tags.remove(f.tags, entryKey: f.key)
+                    }
                     totals.remove(count: found.count, bytes: found.reduce(0) { $0 &+ $1.size })
                 case .removeAll:
                     try txn.empty(e.entries)
+                    try tags.removeAll()
                     totals = StoreTotals()
+                case let .softPurge(key, at):
+                    let k = StoreKey.lmdbKey(key)
+                    // A damaged record is left for readers to report, as touches leave it.
+                    guard let old = try txn.get(e.entries, k), var r = try? EntryRecordCodec.decode(old, storedKey: key),
+                          r.key == key else { break }
+                    totals.remove(old)
+                    r.softPurgedAtNanos = at
+                    let v = EntryRecordCodec.encode(r)
+                    try txn.put(e.entries, k, v)
+                    v.withUnsafeBytes { totals.add($0) }
                 case let .addCounter(name, delta):
                     let k = Array("counter:\(name)".utf8)
                     let old = try txn.get(e.meta, k).flatMap(Self.decodeU64) ?? 0

@@ -28,11 +28,18 @@ public struct EntryRecord: Sendable, Equatable {
     public var policySequence: UInt64
     /// Opaque to the store (the proxy keeps status and headers here).
     public var extra: [UInt8]
+    /// Cache tags (`Surrogate-Key`, `Cache-Tag`): the store keeps a tag -> key
+    /// index of them in the same transaction as the record (`keys(taggedWith:)`).
+    public var tags: [String]
+    /// When the entry was soft-purged (wall clock, ns): kept but stale until
+    /// revalidated; 0 when it was not.
+    public var softPurgedAtNanos: Int64
 
     public init(key: String, kind: EntryKind = .file, originPath: String, device: UInt64 = 0, inode: UInt64 = 0,
                 size: Int64, mtimeNanos: Int64 = 0, contentType: String = "", etag: String = "",
                 insertedAtNanos: Int64 = 0, lastAccessNanos: Int64 = 0, accessCount: UInt64 = 0,
-                policyState: UInt64 = 0, policySequence: UInt64 = 0, extra: [UInt8] = []) {
+                policyState: UInt64 = 0, policySequence: UInt64 = 0, extra: [UInt8] = [],
+                tags: [String] = [], softPurgedAtNanos: Int64 = 0) {
         self.key = key
         self.kind = kind
         self.originPath = originPath
@@ -48,5 +55,7 @@ public struct EntryRecord: Sendable, Equatable {
         self.policyState = policyState
         self.policySequence = policySequence
         self.extra = extra
+        self.tags = tags
+        self.softPurgedAtNanos = softPurgedAtNanos
     }
 }

@@ -6,6 +6,7 @@
 ///     | last access i64 | access count u64 | policy state u64 | policy sequence u64
 ///     | varints: device, inode, zigzag mtime, zigzag inserted-at
 ///     | [key, when stored] (varint length) | origin path | content type | etag, extra (varint length each)
+///     | [when tagged: zigzag soft-purge time, tag count, tags (varint length each)]
 ///     | CRC-32 of everything before it
 ///
 /// The key is stored only when it is not the LMDB key itself (keys over 511
@@ -22,6 +23,8 @@ enum EntryRecordCodec {
     /// The format this build writes; decoding a format other than 1 or 2 is an error.
     static let format: UInt8 = 2
     static let keyStored: UInt8 = 0x80
+    /// In the kind byte: soft-purge time and tags follow `extra` (issue 14's cache tags).
+    static let tagged: UInt8 = 0x40
     static let sizeOffset = 2, touchOffset = 10, varintOffset = 42
     /// The fixed part, four 1-byte varints, the path's two, the content type's, two lengths, the CRC.
     static let minimumCount = 42 + 4 + 2 + 1 + 2 + 4
@@ -32,7 +35,8 @@ enum EntryRecordCodec {
         out.reserveCapacity(80 + (storeKey ? r.key.utf8.count : 0) + r.originPath.utf8.count + r.contentType.utf8.count
                             + r.etag.utf8.count + r.extra.count)
         out.append(format)
-        out.append(r.kind.rawValue | (storeKey ? keyStored : 0))
+        let hasTags = !r.tags.isEmpty || r.softPurgedAtNanos != 0
+        out.append(r.kind.rawValue | (storeKey ? keyStored : 0) | (hasTags ? tagged : 0))
         for v in [UInt64(bitPattern: r.size), UInt64(bitPattern: r.lastAccessNanos), r.accessCount, r.policyState, r.policySequence] {
             RecordWriter.appendLE(&out, v)
         }
@@ -56,6 +60,11 @@ enum EntryRecordCodec {
         }
         appendField(Array(r.etag.utf8))
         appendField(r.extra)
+        if hasTags {
+            RecordWriter.appendVarint(&out, RecordWriter.zigzag(r.softPurgedAtNanos))
+            RecordWriter.appendVarint(&out, UInt64(r.tags.count))
+            for t in r.tags { appendField(Array(t.utf8)) }
+        }
         RecordWriter.seal(&out)
         return out
     }
@@ -73,7 +82,7 @@ enum EntryRecordCodec {
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])
         if bytes[0] == EntryRecordFormat1.format { return try EntryRecordFormat1.decode(body, fail: fail) }
         guard body.count >= varintOffset else { throw fail("truncated") }
-        guard let kind = EntryKind(rawValue: body[1] & ~keyStored) else { throw fail("unknown entry kind") }
+        guard let kind = EntryKind(rawValue: body[1] & ~(keyStored | tagged)) else { throw fail("unknown entry kind") }
         var r = RecordReader(bytes: body, at: sizeOffset)
         let fixed = (0..<5).map { _ in r.u64()! }
         var n: [UInt64] = []
@@ -100,11 +109,61 @@ enum EntryRecordCodec {
             contentType = t
         }
         guard let etagBytes = r.field(), let etag = String(validating: etagBytes, as: UTF8.self) else { throw fail("bad etag") }
-        guard let extra = r.field(), r.atEnd else { throw fail("bad trailing field") }
+        guard let extra = r.field() else { throw fail("bad trailing field") }
+        var softPurged: Int64 = 0
+        var tags: [String] = []
+        if body[1] & tagged != 0 {
+            guard let purged = r.varint(), let list = Self.readTags(&r) else { throw fail("bad tags") }
+            softPurged = RecordWriter.unzigzag(purged)
+            tags = list
+        }
+        guard r.atEnd else { throw fail("bad trailing field") }
         return EntryRecord(key: key, kind: kind, originPath: path, device: n[0], inode: n[1],
                            size: Int64(bitPattern: fixed[0]), mtimeNanos: RecordWriter.unzigzag(n[2]), contentType: contentType,
                            etag: etag, insertedAtNanos: RecordWriter.unzigzag(n[3]), lastAccessNanos: Int64(bitPattern: fixed[1]),
-                           accessCount: fixed[2], policyState: fixed[3], policySequence: fixed[4], extra: Array(extra))
+                           accessCount: fixed[2], policyState: fixed[3], policySequence: fixed[4], extra: Array(extra),
+                           tags: tags, softPurgedAtNanos: softPurged)
+    }
+
+    /// A tag count and that many tags.
+    private static func readTags(_ r: inout RecordReader) -> [String]? {
+        guard let n = r.varint(), n <= 4096 else { return nil }
+        var out: [String] = []
+        for _ in 0..<n {
+            guard let b = r.field(), let t = String(validating: b, as: UTF8.self) else { return nil }
+            out.append(t)
+        }
+        return out
+    }
+
+    /// A reader at the tag count of a tagged format-2 record, nil for any other
+    /// (read without checking the checksum: the tag index is kept from it).
+    private static func tagList(_ bytes: UnsafeRawBufferPointer) -> RecordReader? {
+        guard bytes.count >= minimumCount, bytes[0] == format, bytes[1] & tagged != 0 else { return nil }
+        var r = RecordReader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)]), at: varintOffset)
+        for _ in 0..<4 { guard r.varint() != nil else { return nil } }
+        if bytes[1] & keyStored != 0 { guard r.field() != nil else { return nil } }
+        guard r.field() != nil, r.varint() != nil, let ct = r.varint() else { return nil }
+        if ct & 1 == 0 { guard r.raw(Int(ct >> 1)) != nil else { return nil } }
+        guard r.field() != nil, r.field() != nil, r.varint() != nil else { return nil }
+        return r
+    }
+
+    /// The tags of an encoded record; empty when it has none or is unreadable.
+    static func tags(of bytes: UnsafeRawBufferPointer) -> [String] {
+        guard var r = tagList(bytes) else { return [] }
+        return readTags(&r) ?? []
+    }
+
+    /// Whether the encoded record carries `tag` (its UTF-8 bytes), compared in
+    /// place: a purge by tag checks each indexed entry without decoding it.
+    static func carries(_ bytes: UnsafeRawBufferPointer, tag: [UInt8]) -> Bool {
+        guard var r = tagList(bytes), let n = r.varint() else { return false }
+        for _ in 0..<n {
+            guard let t = r.field() else { return false }
+            if t.elementsEqual(tag) { return true }
+        }
+        return false
     }
 
     /// How many last bytes `path` shares with `key`.

@@ -10,6 +10,9 @@ final class LMDBEnvironment {
     private(set) var env: OpaquePointer?
     private(set) var entries: MDB_dbi = 0
     private(set) var meta: MDB_dbi = 0
+    /// Tag -> LMDB keys of the entries carrying it (DUPSORT); nil in a store
+    /// opened read-only that an older build made (it has no tags).
+    private(set) var tags: MDB_dbi?
     /// False when a read-only open found no named databases (an empty store).
     private(set) var hasDatabases = true
     private(set) var mapSize: Int
@@ -35,10 +38,10 @@ final class LMDBEnvironment {
         try StoreError.check(mdb_env_create(&e), "mdb_env_create", path)
         env = e
         do {
-            // Room for more than "entries" and "meta": stores made before it went
-            // also hold an empty, never opened "blobs" database (left in place, so
-            // an older cachedump still finds what it expects).
-            try StoreError.check(mdb_env_set_maxdbs(e, 4), "mdb_env_set_maxdbs", path)
+            // Room for more than "entries", "meta" and "tags": stores made before it
+            // went also hold an empty, never opened "blobs" database (left in place,
+            // so an older cachedump still finds what it expects).
+            try StoreError.check(mdb_env_set_maxdbs(e, 8), "mdb_env_set_maxdbs", path)
             try StoreError.check(mdb_env_set_maxreaders(e, 256), "mdb_env_set_maxreaders", path)
             // Before open: 0.9.24's default map is 1 MiB.
             try StoreError.check(mdb_env_set_mapsize(e, mapSize), "mdb_env_set_mapsize", path)
@@ -99,6 +102,12 @@ final class LMDBEnvironment {
             hasDatabases = false
             mdb_txn_abort(txn)
             return
+        }
+        if rc == 0 {
+            // Made on the first writable open; an older build's store has no tags to index.
+            var t: MDB_dbi = 0
+            rc = mdb_dbi_open(txn, "tags", create | UInt32(MDB_DUPSORT), &t)
+            if rc == 0 { tags = t } else if rc == MDB_NOTFOUND && readOnly { rc = 0 }
         }
         if rc != 0 { mdb_txn_abort(txn); try StoreError.check(rc, "mdb_dbi_open", path) }
         try StoreError.check(mdb_txn_commit(txn), "mdb_txn_commit", path)
@@ -190,14 +199,19 @@ struct LMDBTransaction {
     }
 
     func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) throws {
+        try withPair(key, value) { k, v in try StoreError.check(mdb_put(txn, dbi, &k, &v, 0), "mdb_put", path) }
+    }
+
+    /// Calls `body` with `key` and `value` as MDB_vals (valid only inside it).
+    private func withPair<T>(_ key: [UInt8], _ value: [UInt8], _ body: (inout MDB_val, inout MDB_val) throws -> T) rethrows -> T {
         var k = MDB_val(), v = MDB_val()
-        try key.withUnsafeBytes { kb in
+        return try key.withUnsafeBytes { kb in
             try value.withUnsafeBytes { vb in
                 k.mv_size = kb.count
                 k.mv_data = UnsafeMutableRawPointer(mutating: kb.baseAddress)
                 v.mv_size = vb.count
                 v.mv_data = UnsafeMutableRawPointer(mutating: vb.baseAddress)
-                try StoreError.check(mdb_put(txn, dbi, &k, &v, 0), "mdb_put", path)
+                return try body(&k, &v)
             }
         }
     }
@@ -236,6 +250,25 @@ struct LMDBTransaction {
             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }
         if rc != MDB_NOTFOUND { try StoreError.check(rc, "mdb_cursor_get", path) }
+    }
+
+    /// Adds the pair `key`/`value` to a DUPSORT database (already there: no change).
+    func putDuplicate(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) throws {
+        try withPair(key, value) { k, v in
+            let rc = mdb_put(txn, dbi, &k, &v, UInt32(MDB_NODUPDATA))
+            if rc != MDB_KEYEXIST { try StoreError.check(rc, "mdb_put", path) }
+        }
+    }
+
+    /// Deletes the one pair `key`/`value` of a DUPSORT database; false when absent.
+    @discardableResult
+    func deleteDuplicate(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) throws -> Bool {
+        try withPair(key, value) { k, v in
+            let rc = mdb_del(txn, dbi, &k, &v)
+            if rc == MDB_NOTFOUND { return false }
+            try StoreError.check(rc, "mdb_del", path)
+            return true
+        }
     }
 
     /// Deletes every record of `dbi` (the database itself stays). Throws `StoreError.lmdb`.

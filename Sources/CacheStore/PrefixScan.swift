@@ -46,12 +46,12 @@ extension LMDBTransaction {
         return visited
     }
 
-    /// The LMDB keys and raw sizes of the entries under `prefix` (see
-    /// `scanPrefix`), for deleting them. Throws `StoreError.lmdb`.
-    func keysAndSizes(_ dbi: MDB_dbi, prefix: [UInt8]) throws -> [(key: [UInt8], size: Int64)] {
-        var out: [(key: [UInt8], size: Int64)] = []
+    /// The LMDB keys, raw sizes and tags of the entries under `prefix` (see
+    /// `scanPrefix`), for deleting them and their tags. Throws `StoreError.lmdb`.
+    func keysAndSizes(_ dbi: MDB_dbi, prefix: [UInt8]) throws -> [(key: [UInt8], size: Int64, tags: [String])] {
+        var out: [(key: [UInt8], size: Int64, tags: [String])] = []
         try scanPrefix(dbi, prefix) { k, v in
-            out.append((Array(k), EntryRecordCodec.storedSize(v)))
+            out.append((Array(k), EntryRecordCodec.storedSize(v), EntryRecordCodec.tags(of: v)))
             return true
         }
         return out

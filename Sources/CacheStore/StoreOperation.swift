@@ -7,6 +7,9 @@ public enum StoreOperation: Sendable {
     case removeAll
     /// Adds `hits` to the access count and sets the access fields; no-op when absent.
     case touch(key: String, hits: UInt64, lastAccessNanos: Int64, policyState: UInt64, policySequence: UInt64)
+    /// Marks the entry soft-purged at `atNanos` (kept, but stale until
+    /// revalidated), rewriting it in the writer's transaction; no-op when absent.
+    case softPurge(key: String, atNanos: Int64)
     /// Adds to a persistent counter in `meta`.
     case addCounter(name: String, delta: UInt64)
     /// Sets a value in `meta` (e.g. the eviction policy's global state).

@@ -62,7 +62,7 @@ extension EntryRecord {
         ["key": key, "kind": kind == .file ? "file" : "proxied", "origin_path": originPath, "device": device, "inode": inode,
          "size": size, "mtime_ns": mtimeNanos, "content_type": contentType, "etag": etag, "inserted_ns": insertedAtNanos,
          "last_access_ns": lastAccessNanos, "hits": accessCount, "policy_state": policyState, "policy_sequence": policySequence,
-         "extra_bytes": extra.count]
+         "extra_bytes": extra.count, "tags": tags, "soft_purged_ns": softPurgedAtNanos]
     }
 }
 

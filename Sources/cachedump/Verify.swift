@@ -7,7 +7,7 @@ import Foundation
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every entry against its file (missing, or device/inode/size/mtime changed).",
-        discussion: "Exit status: 0 all match, 1 some entry is stale, 2 a store error (an undecodable record, or kept totals that differ from the records).")
+        discussion: "Exit status: 0 all match, 1 some entry is stale, 2 a store error (an undecodable record, kept totals or a tag index that differ from the records).")
     @OptionGroup var store: StoreArguments
 
     /// Why an entry no longer matches its file, or nil when it does.
@@ -41,18 +41,24 @@ struct Verify: ParsableCommand {
         // Kept totals are what `stats()` and /api/stats report; nil: counted at the next open for writing.
         let (kept, counted) = guarded { try s.keptAndCountedTotals() }
         let totalsMatch = kept.map { $0 == counted } ?? true
+        // The tag index is kept with the records: its pairs are the tags the records carry.
+        let tagPairs = guarded { try s.tagPairsIndexedAndCarried() }
+        let tagsMatch = tagPairs.indexed == tagPairs.carried
         if store.json {
             printJSON(["checked": checked, "stale": stale.map { ["key": $0.0, "problem": $0.1] }, "corrupt": corrupt,
-                       "totals_kept": kept != nil, "totals_match": totalsMatch])
+                       "totals_kept": kept != nil, "totals_match": totalsMatch, "tags_match": tagsMatch])
         } else {
             for (k, p) in stale { print("STALE \(k): \(p)") }
             for c in corrupt { print("CORRUPT \(c)") }
             if let kept, !totalsMatch {
                 print("TOTALS kept \(kept.entries) entries, \(kept.bytes) bytes; the records hold \(counted.entries) entries, \(counted.bytes) bytes")
             }
+            if !tagsMatch {
+                print("TAGS the tag index holds \(tagPairs.indexed) tag/entry pairs; the records carry \(tagPairs.carried)")
+            }
             print("\(checked) entries checked, \(stale.count) stale, \(corrupt.count) corrupt")
         }
-        if !corrupt.isEmpty || !totalsMatch { throw ExitCode(2) }
+        if !corrupt.isEmpty || !totalsMatch || !tagsMatch { throw ExitCode(2) }
         if !stale.isEmpty { throw ExitCode(1) }
     }
 }

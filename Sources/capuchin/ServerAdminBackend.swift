@@ -74,6 +74,10 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         (link.cache?.purge(prefix: prefix).count ?? 0) + (link.proxy?.purgeCache(prefix: prefix) ?? 0)
     }
     func clear() -> Int { (link.cache?.clear() ?? 0) + (link.proxy?.clearCache() ?? 0) }
+    // Tags and soft purge concern the proxy cache only.
+    func purge(tags: [String], soft: Bool) throws -> Int { try link.proxy?.purgeCache(tags: tags, soft: soft) ?? 0 }
+    func softPurge(key: String) -> Int { link.proxy?.purgeCache(key: key, soft: true) ?? 0 }
+    func softPurge(prefix: String) -> Int { link.proxy?.purgeCache(prefix: prefix, soft: true) ?? 0 }
 
     func backendFigures() -> [BackendFigures] {
         guard let proxy = link.proxy else { return [] }

@@ -1,7 +1,7 @@
 // Applies store batches in a loop until killed: the crash test's child.
 // usage: store-crash-child STORE_DIR FILES_DIR
 // Each batch b puts 20 records "b<b>-<i>" (their origin files exist in FILES_DIR)
-// and bumps the counter "batches", all enqueued at once so they commit together;
+// tagged "batch-<b>" and "even"/"odd", and bumps the counter "batches", all enqueued at once so they commit together;
 // it also rewrites a record of the batch before, removes an absent key and
 // removes the batch 3 back by prefix (the entry totals follow all of them).
 // usage: store-crash-child --hold-reader STORE_DIR
@@ -43,6 +43,8 @@ while true {
         var r = EntryRecord(key: "b\(b)-\(i)", originPath: path, device: id.device, inode: id.inode,
                             size: Int64(id.size), mtimeNanos: id.mtimeNanos)
         r.extra = Array(String(b).utf8)
+        // Tags: the tag index must agree with the records after every kill.
+        r.tags = ["batch-\(b)", i % 2 == 0 ? "even" : "odd"]
         ops.append(.put(r))
     }
     ops.append(.addCounter(name: "batches", delta: 1))
@@ -50,6 +52,7 @@ while true {
     if b > start + 1, case .put(var again) = ops[0] {
         again.key = "b\(b - 1)-0"
         again.extra = Array(String(b - 1).utf8)
+        again.tags = ["batch-\(b - 1)", "rewritten"] // a replace changes the indexed tags
         ops.append(.put(again))
     }
     ops.append(.remove(key: "absent-\(b)"))

@@ -72,6 +72,31 @@ final class AdminRouterTests: XCTestCase {
         XCTAssertEqual(b.cacheFigures()?.entries, 0)
     }
 
+    func testPurgeByTagAndSoftPurgeParameters() throws {
+        let (r, b) = router()
+        func purge(_ q: String) -> AdminReply { r.respond(method: "DELETE", path: "/api/cache", query: q, authorization: nil) }
+        var reply = try json(purge("tag=a&tag=b,%20c&tag=a"))
+        XCTAssertEqual(reply["removed"] as? Int, 3)
+        XCTAssertEqual(reply["scope"] as? String, "tag")
+        XCTAssertEqual(reply["value"] as? String, "a,b,c")
+        XCTAssertNil(reply["soft"])
+        reply = try json(purge("tag=x&soft=1"))
+        XCTAssertEqual(reply["soft"] as? Bool, true)
+        XCTAssertEqual(try json(purge("key=k&soft=1"))["removed"] as? Int, 1)
+        XCTAssertEqual(try json(purge("prefix=p&soft=1"))["removed"] as? Int, 2)
+        XCTAssertEqual(try json(purge("key=other/x.css&soft=0"))["removed"] as? Int, 1, "soft=0 is a hard purge")
+        XCTAssertEqual(b.purgeCalls.withLock { $0 }, ["tags [\"a\", \"b\", \"c\"] soft false", "tags [\"x\"] soft true",
+                                                       "soft key k", "soft prefix p"])
+        for (q, status, words) in [("tag=", 400, "tag is empty"), ("tag=,%20,", 400, "tag is empty"),
+                                   ("tag=a&key=k", 400, "exactly one"), ("tag=a&soft=yes", 400, "0 or 1"),
+                                   ("all=1&soft=1", 400, "soft purge"), ("key=k&key=j", 400, "more than once"),
+                                   ("tag=broken", 503, "purging by tag failed")] {
+            let reply = purge(q)
+            XCTAssertEqual(reply.status, status, q)
+            XCTAssertTrue(String(decoding: reply.body, as: UTF8.self).contains(words), "\(q): \(String(decoding: reply.body, as: UTF8.self))")
+        }
+    }
+
     func testTokenRequiredForDataAndActions() throws {
         let (r, b) = router(token: "s3cret")
         for (m, p, q) in [("GET", "/api/stats", ""), ("GET", "/api/entries", ""), ("GET", "/metrics", ""), ("DELETE", "/api/cache", "all=1")] {

@@ -43,4 +43,17 @@ final class FakeAdminBackend: AdminBackend, Sendable {
         }
     }
     func clear() -> Int { state.withLock { s in defer { s.rows.removeAll() }; return s.rows.count } }
+
+    /// What the tag and soft purges were called with, in order.
+    let purgeCalls = Lock<[String]>([])
+    struct IndexUnreadable: Error {}
+
+    /// Removes nothing; the tag "broken" fails as an unreadable index does.
+    func purge(tags: [String], soft: Bool) throws -> Int {
+        if tags.contains("broken") { throw IndexUnreadable() }
+        purgeCalls.withLock { $0.append("tags \(tags) soft \(soft)") }
+        return tags.count
+    }
+    func softPurge(key: String) -> Int { purgeCalls.withLock { $0.append("soft key \(key)") }; return 1 }
+    func softPurge(prefix: String) -> Int { purgeCalls.withLock { $0.append("soft prefix \(prefix)") }; return 2 }
 }

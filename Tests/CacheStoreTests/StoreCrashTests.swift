@@ -5,8 +5,8 @@ import XCTest
 
 final class StoreCrashTests: XCTestCase {
     /// SIGKILLs a child that commits batches, 50 times at random moments; after
-    /// each kill every record decodes, every committed batch is whole, and the
-    /// kept entry totals equal a full count.
+    /// each kill every record decodes, every committed batch is whole, the
+    /// kept entry totals equal a full count and the tag index matches the records.
     func testKillNineNeverLeavesAPartialBatch() throws {
         let dir = makeTempDir("crash"), files = makeTempDir("crash-files")
         for i in 0..<20 { try Data("file \(i)".utf8).write(to: URL(fileURLWithPath: "\(files)/f\(i)")) }
@@ -42,6 +42,9 @@ final class StoreCrashTests: XCTestCase {
                 let kept = try XCTUnwrap(try store.keptTotals(), "round \(round): no totals kept")
                 XCTAssertEqual(kept, try store.countTotals(), "round \(round): kept totals differ from the records")
                 XCTAssertEqual(kept.entries, try store.stats().entries, "round \(round)")
+                let pairs = try store.tagPairsIndexedAndCarried()
+                XCTAssertEqual(pairs.indexed, pairs.carried, "round \(round): the tag index disagrees with the records")
+                XCTAssertEqual(try store.keys(taggedWith: ["batch-\(batches)"]).count, 20, "round \(round)")
             }
             store.close()
             let (status, out, _) = try runProduct("cachedump", ["verify", dir])

@@ -105,4 +105,44 @@ final class CachedumpTests: XCTestCase {
         let (_, left, _) = try dump("list", dir, "--json")
         XCTAssertEqual((try json(left) as? [[String: Any]])?.map { $0["key"] as? String }, ["other/x"])
     }
+
+    func testPurgeByTagAndSoftPurge() throws {
+        do {
+            let store = try CacheStore(directory: dir)
+            for (i, tags) in [["red", "blue"], ["red"], ["blue"], []].enumerated() {
+                store.enqueue(.put(EntryRecord(key: "t/\(i)", originPath: "\(files)/a.html", size: 1, tags: tags)))
+            }
+            store.close()
+        }
+        func read() throws -> CacheStore {
+            var o = StoreOptions()
+            o.readOnly = true
+            return try CacheStore(directory: dir, options: o)
+        }
+        let (_, dry, _) = try dump("purge", dir, "--tag", "red", "--dry-run")
+        XCTAssertTrue(dry.contains("2 entries would be removed") && dry.contains("t/0") && dry.contains("t/1"), dry)
+        XCTAssertEqual(try read().stats().entries, 8)
+        // Soft: kept, marked, still tagged.
+        let (softStatus, soft, _) = try dump("purge", dir, "--tag", "blue", "--soft", "--write", "--json")
+        XCTAssertEqual(softStatus, 0)
+        XCTAssertEqual((try json(soft) as? [String: Any])?["soft_purged"] as? Int, 2)
+        var r = try read()
+        XCTAssertNotEqual(try r.get("t/0")?.softPurgedAtNanos, 0)
+        XCTAssertNotEqual(try r.get("t/2")?.softPurgedAtNanos, 0)
+        XCTAssertEqual(try r.get("t/1")?.softPurgedAtNanos, 0)
+        XCTAssertEqual(try r.keys(taggedWith: ["blue"]).sorted(), ["t/0", "t/2"])
+        r.close()
+        // Several tags, repeated and comma-separated.
+        let (hard, out, _) = try dump("purge", dir, "--tag", "red,nothing", "--tag", "blue", "--write")
+        XCTAssertEqual(hard, 0)
+        XCTAssertTrue(out.contains("3 entries removed"), out)
+        r = try read()
+        XCTAssertEqual(try r.entries(prefix: "t/").map(\.key), ["t/3"])
+        XCTAssertEqual(try r.keys(taggedWith: ["red", "blue"]), [])
+        r.close()
+        let (verify, v, _) = try dump("verify", dir, "--json")
+        XCTAssertEqual((try json(v) as? [String: Any])?["tags_match"] as? Bool, true, "\(verify) \(v)")
+        let (bad, _, err) = try dump("purge", dir, "--tag", "red", "--prefix", "t/", "--write")
+        XCTAssertEqual(bad, 64, err)
+    }
 }

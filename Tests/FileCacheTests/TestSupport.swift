@@ -122,6 +122,7 @@ final class MemoryPersistence: CachePersistence, @unchecked Sendable { // safe: 
             r.policyState = word
             r.policySequence = seq
             records[key] = r
+        case .softPurge(let key, let at): records[key]?.softPurgedAtNanos = at
         case .addCounter(let name, let delta): counters[name, default: 0] += delta
         case .setMeta(let name, let value): blobs[name] = value
         }

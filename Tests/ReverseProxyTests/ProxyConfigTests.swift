@@ -132,6 +132,16 @@ final class ProxyConfigTests: XCTestCase {
         assertError(edit("capacity_entries: 5000", "capacity_entries: 5000\n    targeted_field: 'two words'"), key: "proxy.cache.targeted_field")
     }
 
+    func testCacheTagKeys() throws {
+        XCTAssertEqual(try parse(valid).cache.tags, CacheTags(fields: ["Surrogate-Key", "Cache-Tag"], strips: true))
+        let c = try parse(edit("capacity_entries: 5000", "capacity_entries: 5000\n    tag_headers: [X-Tags]\n    strip_tag_headers: false"))
+        XCTAssertEqual(c.cache.tags, CacheTags(fields: ["X-Tags"], strips: false))
+        XCTAssertEqual(try parse(edit("capacity_entries: 5000", "capacity_entries: 5000\n    tag_headers: []")).cache.tags.fields, [])
+        assertError(edit("capacity_entries: 5000", "capacity_entries: 5000\n    tag_headers: ['Cache Tag']"),
+                    key: "proxy.cache.tag_headers", contains: "entry 0")
+        assertError(edit("capacity_entries: 5000", "capacity_entries: 5000\n    strip_tag_headers: maybe"), key: "proxy.cache.strip_tag_headers")
+    }
+
     func testFailureMarkingAndKeepaliveKeys() throws {
         let api = try XCTUnwrap(try parse(valid).pools["api"])
         XCTAssertEqual(api.maxFails, 1)

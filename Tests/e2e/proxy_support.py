@@ -124,7 +124,7 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
     def validated(self):
         """/p/v/NAME?cc=...&cc304=...&delay=S: a response with ETag "vN" (N =
         the backend's version of NAME) and Last-Modified, Cache-Control from
-        `cc` (default max-age=1; `cc304` on 304s); `noetag` leaves out the ETag. A matching If-None-Match (or, without it,
+        `cc` (default max-age=1; `cc304` on 304s); `noetag` leaves out the ETag; `sk` adds a Surrogate-Key. A matching If-None-Match (or, without it,
         If-Modified-Since) gets a 304. Each answer is recorded as 'full',
         'conditional' or 'error' (503 while the backend is failing)."""
         backend = self.server.backend
@@ -141,6 +141,8 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
                    ("Cache-Control", query.get("cc", "max-age=1")), ("Content-Type", "text/plain")]
         if "noetag" in query:
             headers = headers[1:]
+        if "sk" in query:
+            headers.append(("Surrogate-Key", query["sk"]))
         inm = self.headers.get("If-None-Match")
         ims = self.headers.get("If-Modified-Since")
         if (inm is not None and etag in [t.strip() for t in inm.split(",")]) or \

@@ -251,12 +251,13 @@ def capuchin_files(bench, binary, root, name="capuchin", entries=200000, capacit
     return _add(bench, CacheServer(name, argv, port, d, env))
 
 
-def capuchin_proxy(bench, binary, origin_port, name="capuchin", quick=True):
+def capuchin_proxy(bench, binary, origin_port, name="capuchin", quick=True, admin_port=None, cache_extra=""):
     """Capuchin's caching proxy in front of the origin, 2 workers, private cache dir.
 
     quick: `capuchin proxy --port P --listen 127.0.0.1 --to ORIGIN --cache-dir D` (its
     keep-alive limit is the server default, 1000 requests per connection); else
-    `capuchin serve --config` with the same proxy section plus the benchlib keep-alive limit."""
+    `capuchin serve --config` with the same proxy section plus the benchlib keep-alive limit,
+    the admin API on `admin_port` if given, and `cache_extra` (YAML lines) in proxy.cache."""
     port = b.free_port()
     d = bench.tmp / name
     d.mkdir()
@@ -271,7 +272,7 @@ def capuchin_proxy(bench, binary, origin_port, name="capuchin", quick=True):
     default: true
 plugins:
   proxy: true
-proxy:
+""" + (f"  admin: true\nadmin:\n  port: {admin_port}\n" if admin_port else "") + f"""proxy:
   routes:
     - match: '^/'
       pool: default
@@ -282,7 +283,7 @@ proxy:
         - '127.0.0.1:{origin_port}'
   cache:
     dir: {d / 'cache'}
-"""))
+""" + cache_extra))
         argv = [binary, "serve", "--config", str(conf), "--port", str(port)]
     env = {**os.environ, "SWIFT_BACKTRACE": "enable=no"}
     return _add(bench, CacheServer(name, argv, port, d, env))

@@ -33,15 +33,19 @@ public struct HTTPCacheRules: Sendable {
     public let defaultTTL: Int64
     public let grace: Int64
     public let maxObjectSize: Int
+    /// Where tags come from; stripped tag fields are not stored either.
+    public let tagging: CacheTags
 
-    public init(defaultTTL: Int64 = 0, grace: Int64 = 0, maxObjectSize: Int = 64 << 20) {
+    public init(defaultTTL: Int64 = 0, grace: Int64 = 0, maxObjectSize: Int = 64 << 20, tagging: CacheTags = CacheTags()) {
         self.defaultTTL = defaultTTL
         self.grace = grace
         self.maxObjectSize = maxObjectSize
+        self.tagging = tagging
     }
 
     public init(_ config: ProxyCacheConfig) {
-        self.init(defaultTTL: config.defaultTTLSeconds, grace: config.graceSeconds, maxObjectSize: config.maxObjectSize)
+        self.init(defaultTTL: config.defaultTTLSeconds, grace: config.graceSeconds, maxObjectSize: config.maxObjectSize,
+                  tagging: config.tags)
     }
 
     /// Whether the response to `request` may be stored (RFC 9111 3), and with
@@ -81,7 +85,7 @@ public struct HTTPCacheRules: Sendable {
         let hop = HopByHop.names(in: headers)
         for field in headers {
             let name = FieldSyntax.lowercased(field.name)
-            if !hop.contains(name) && !unstorable.contains(name) { stored.add(field.name, field.value) }
+            if !hop.contains(name) && !unstorable.contains(name) && !tagging.isStripped(name) { stored.add(field.name, field.value) }
         }
         return .store(stored)
     }
@@ -116,8 +120,10 @@ public struct HTTPCacheRules: Sendable {
     /// stale-if-error when the origin gives neither; no-cache, must-revalidate,
     /// proxy-revalidate and s-maxage forbid serving stale at all.
     /// Request Cache-Control is ignored, as Varnish does: clients cannot force
-    /// origin fetches.
-    public func use(of stored: StoredResponse, now: Int64) -> CacheUse {
+    /// origin fetches. A soft-purged response is stale whatever its headers say:
+    /// revalidated before use, and served when the origin fails (Fastly's soft purge).
+    public func use(of stored: StoredResponse, now: Int64, softPurged: Bool = false) -> CacheUse {
+        if softPurged { return .revalidate(staleIfErrorAllowed: true) }
         let cc = stored.cacheControl
         if cc.noCache { return .revalidate(staleIfErrorAllowed: false) }
         let age = stored.currentAge(now: now)

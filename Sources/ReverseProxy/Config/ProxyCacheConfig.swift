@@ -32,12 +32,14 @@ public struct ProxyCacheConfig: Sendable {
     public var cdnCacheControl: Bool
     /// How primary keys are made (`key.ignore_query`, `key.sort_query`).
     public var key: CacheKey
+    /// Cache tags (`tag_headers`, `strip_tag_headers`): purge by tag.
+    public var tags: CacheTags
 
     public init(enabled: Bool = false, defaultTTLSeconds: Int64 = 0, graceSeconds: Int64 = 0,
                 maxObjectSize: Int = 64 << 20, directory: String = "", durability: BodyDurability = .batched,
                 limit: ProxyCacheLimit = ProxyCacheLimit(bytes: 1 << 30, entries: 100_000),
                 targetedField: String? = "Capuchin-Cache-Control", cdnCacheControl: Bool = true,
-                key: CacheKey = CacheKey()) {
+                key: CacheKey = CacheKey(), tags: CacheTags = CacheTags()) {
         self.enabled = enabled
         self.defaultTTLSeconds = defaultTTLSeconds
         self.graceSeconds = graceSeconds
@@ -48,6 +50,7 @@ public struct ProxyCacheConfig: Sendable {
         self.targetedField = targetedField
         self.cdnCacheControl = cdnCacheControl
         self.key = key
+        self.tags = tags
     }
 
     /// Reads the cache mapping (every key read; the caller calls `finish()`).
@@ -75,12 +78,17 @@ public struct ProxyCacheConfig: Sendable {
         }
         let key = CacheKey(ignoredQueryParameters: ignored, sortsQuery: try keySection.bool("sort_query", default: false))
         try keySection.finish()
+        let tagFields = try s.stringList("tag_headers", default: d.tags.fields)
+        for (i, name) in tagFields.enumerated() where !FieldSyntax.isToken(name) {
+            throw s.error("tag_headers", "entry \(i) (\(name)) is not a header field name (a token)")
+        }
+        let tags = CacheTags(fields: tagFields, strips: try s.bool("strip_tag_headers", default: d.tags.strips))
         self.init(enabled: enabled,
                   defaultTTLSeconds: Int64(try s.duration("default_ttl", default: 0, range: 0...(86400 * 3650))),
                   graceSeconds: Int64(try s.duration("grace", default: 0, range: 0...(86400 * 3650))),
                   maxObjectSize: maxSize, directory: dir, durability: durability,
                   limit: ProxyCacheLimit(bytes: capacityBytes, entries: capacityEntries),
                   targetedField: field.isEmpty ? nil : field,
-                  cdnCacheControl: try s.bool("cdn_cache_control", default: d.cdnCacheControl), key: key)
+                  cdnCacheControl: try s.bool("cdn_cache_control", default: d.cdnCacheControl), key: key, tags: tags)
     }
 }

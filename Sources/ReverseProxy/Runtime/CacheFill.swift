@@ -11,6 +11,8 @@ final class CacheFill {
     let requestTime: Int64
     private var writer: BodyWriter?
     private var stored: StoredResponse?
+    /// The response's cache tags (`CacheTags`).
+    private var tags: [String] = []
     /// Why the response is not being stored (for Cache-Status' detail).
     private(set) var notStoredReason: String?
 
@@ -31,6 +33,7 @@ final class CacheFill {
         }
         guard let w = try? store.makeWriter() else { notStoredReason = "store-error"; return false }
         writer = w
+        tags = rules.tagging.tags(in: head.headers)
         stored = StoredResponse(status: head.status, headers: headers, requestTime: requestTime,
                                 responseTime: Clock.wallNanos() / 1_000_000_000,
                                 vary: VaryKey(responseHeaders: head.headers, request: request.headers), bodySize: 0)
@@ -61,7 +64,7 @@ final class CacheFill {
     func commit() -> CachedObject? {
         guard let w = writer, let s = stored else { return nil }
         writer = nil
-        return try? store.commit(w, primary: primary, response: s, nowNanos: Clock.wallNanos())
+        return try? store.commit(w, primary: primary, response: s, tags: tags, nowNanos: Clock.wallNanos())
     }
 
     func abort() {

@@ -1,19 +1,26 @@
 import CacheStore
 
 /// The body store's index in the LMDB `CacheStore`: entries of kind
-/// `.proxied`, `originPath` = body file, `extra` = encoded status and headers.
+/// `.proxied`, `originPath` = body file, `extra` = encoded status and headers,
+/// tags and the soft-purge time as the record's own (the store indexes the tags).
 final class CacheStoreIndex: ProxyIndex {
     let store: CacheStore
 
     init(store: CacheStore) { self.store = store }
 
-    func put(_ e: ProxyIndexEntry) {
-        store.enqueue(.put(EntryRecord(key: e.key, kind: .proxied, originPath: e.bodyPath, size: e.size,
-                                       contentType: e.contentType, etag: e.etag, insertedAtNanos: e.insertedAtNanos,
-                                       lastAccessNanos: e.insertedAtNanos, extra: e.extra)))
-    }
+    func put(_ e: ProxyIndexEntry) { store.enqueue(.put(Self.record(e))) }
+
+    func put(contentsOf entries: [ProxyIndexEntry]) { store.enqueue(contentsOf: entries.map { .put(Self.record($0)) }) }
 
     func remove(key: String) { store.enqueue(.remove(key: key)) }
+
+    func remove(keys: [String]) { store.enqueue(contentsOf: keys.map { .remove(key: $0) }) }
+
+    private static func record(_ e: ProxyIndexEntry) -> EntryRecord {
+        EntryRecord(key: e.key, kind: .proxied, originPath: e.bodyPath, size: e.size, contentType: e.contentType, etag: e.etag,
+                    insertedAtNanos: e.insertedAtNanos, lastAccessNanos: e.insertedAtNanos, extra: e.extra, tags: e.tags,
+                    softPurgedAtNanos: e.softPurgedAtNanos)
+    }
 
     /// Throws the store's `StoreError` when the index cannot be read.
     func proxiedEntries() throws -> [ProxyIndexEntry] { try proxiedEntries(prefix: ProxyBodyStore.keyPrefix) }
@@ -23,8 +30,17 @@ final class CacheStoreIndex: ProxyIndex {
     func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
         try store.entries(prefix: prefix).filter { $0.kind == .proxied }.map {
             ProxyIndexEntry(key: $0.key, bodyPath: $0.originPath, size: $0.size, etag: $0.etag, contentType: $0.contentType,
-                            insertedAtNanos: $0.insertedAtNanos, extra: $0.extra)
+                            insertedAtNanos: $0.insertedAtNanos, extra: $0.extra, tags: $0.tags, softPurgedAtNanos: $0.softPurgedAtNanos)
         }
+    }
+
+    /// The store's tag index, after committing what is queued (a response stored
+    /// a moment ago is found); nil when the store does not persist (no index to ask).
+    /// Throws the store's `StoreError`.
+    func keys(taggedWith tags: [String]) throws -> [String]? {
+        guard store.notPersistingReason == nil else { return nil }
+        try store.flush()
+        return try store.keys(taggedWith: tags).filter { $0.hasPrefix(ProxyBodyStore.keyPrefix) }
     }
 
     /// Throws the store's `StoreError` when the commit fails.

@@ -35,7 +35,7 @@ final class ProxyCache: Sendable {
     /// The stored variant for `request` and how it may be used now; nil on a miss.
     func lookup(_ request: HTTPRequest, primary: String, now: Int64) -> (object: CachedObject, use: CacheUse)? {
         guard let object = store.lookup(primary: primary, requestHeaders: request.headers) else { return nil }
-        return (object, rules.use(of: object.response, now: now))
+        return (object, rules.use(of: object.response, now: now, softPurged: object.entry.softPurgedAtNanos != 0))
     }
 
     /// How a stored object came to answer a request: its `X-Cache` and `Cache-Status`.

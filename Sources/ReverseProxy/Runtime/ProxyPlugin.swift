@@ -60,11 +60,14 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         }
     }
 
-    /// Purges stored responses by key (see `ProxyBodyStore.purge(key:)`); 0 without a cache.
-    public func purgeCache(key: String) -> Int { cache?.store.purge(key: key) ?? 0 }
+    /// Purges (`soft`: marks stale) stored responses by key (see `ProxyBodyStore.purge(key:)`); 0 without a cache.
+    public func purgeCache(key: String, soft: Bool = false) -> Int { cache?.store.purge(key: key, soft: soft) ?? 0 }
 
-    /// Purges stored responses whose key starts with `prefix`; 0 without a cache.
-    public func purgeCache(prefix: String) -> Int { cache?.store.purge(prefix: prefix) ?? 0 }
+    /// The same for the stored responses whose key starts with `prefix`.
+    public func purgeCache(prefix: String, soft: Bool = false) -> Int { cache?.store.purge(prefix: prefix, soft: soft) ?? 0 }
+
+    /// The same for the stored responses carrying any of `tags`. Throws when the index cannot be read.
+    public func purgeCache(tags: [String], soft: Bool = false) throws -> Int { try cache?.store.purge(tags: tags, soft: soft) ?? 0 }
 
     /// Removes every stored response; returns how many.
     public func clearCache() -> Int { purgeCache(prefix: ProxyBodyStore.keyPrefix) }

@@ -30,13 +30,15 @@ struct StaleRevalidation {
 
     private func notModified(_ headers: HTTPHeaders, requestTime: Int64) -> UpstreamExchange.Outcome {
         let now = Clock.wallNanos() / 1_000_000_000
-        guard let merged = Revalidation.merge(notModified: headers, into: stale.response, requestTime: requestTime, responseTime: now) else {
+        guard var merged = Revalidation.merge(notModified: headers, into: stale.response, requestTime: requestTime, responseTime: now) else {
             // The 304 validates another response: serve this one a last time,
             // then drop it so the next request fetches the current one.
             let outcome = serveStale(originStatus: 304)
             cache.store.remove(key: stale.entry.key)
             return outcome
         }
+        // A 304's tag fields are not stored, as the 200's were not (the tags stay those of the 200).
+        cache.rules.tagging.strip(&merged.headers)
         let updated = cache.store.updateMetadata(of: stale, to: merged)
         answer(updated, served: .revalidated)
         return .stored(updated)

@@ -313,6 +313,7 @@ final class UpstreamExchange: OutboundHandler {
         if HTTPCacheRules.invalidates(method: request.method, status: h.status) { worker.invalidate(request) }
         framing = ClientFraming.forRelay(of: h, clientVersion: request.version)
         var headers = route.responseBuilder.headers(for: h, framing: framing)
+        worker.plugin.cache?.rules.tagging.strip(&headers)
         // The server writes its own Server line, and a Date only when the
         // origin sent none (a proxy passes the origin's on, RFC 9110 6.6.1).
         headers.remove("Server")

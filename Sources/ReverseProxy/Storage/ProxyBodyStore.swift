@@ -1,4 +1,5 @@
 import CachePolicies
+import Dispatch
 import CapuchinSystem
 import HTTPCore
 import Synchronization
@@ -58,13 +59,15 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let maxObjectSize: Int
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
-    private let state = Lock(State())
+    let state = Lock(State())
     private let recoveryReport = Lock(RecoveryReport())
-    private let log: (String) -> Void
+    let log: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
     private let loading = BackgroundJob()
     /// From a `loadLater` init until the load is done.
     private let warming = Atomic<Bool>(false)
+    /// Unlinks the body files of large purges off the purging thread (see `ProxyPurge`).
+    let reaper = DispatchQueue(label: "proxy-body-reaper")
 
     /// What start-up recovery removed and kept (complete once loaded).
     public var recovery: RecoveryReport { recoveryReport.withLock { $0 } }
@@ -157,10 +160,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         keyPrefix + primary + "#" + StableHash.hex(StableHash.hash(vary.value + (vary.matchesNothing ? "*" : "")))
     }
 
-    private static func primary(ofStoreKey key: String) -> String {
-        let withoutPrefix = key.dropFirst(keyPrefix.count)
-        guard let hash = withoutPrefix.lastIndex(of: "#") else { return String(withoutPrefix) }
-        return String(withoutPrefix[..<hash])
+    static func primary(ofStoreKey key: String) -> String {
+        // On the UTF-8 view: a purge calls this per key, and Characters are slow to walk.
+        let withoutPrefix = key.utf8.dropFirst(keyPrefix.utf8.count)
+        guard let hash = withoutPrefix.lastIndex(of: UInt8(ascii: "#")) else { return String(Substring(withoutPrefix)) }
+        return String(Substring(withoutPrefix[..<hash]))
     }
 
     // MARK: recovery
@@ -234,10 +238,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     }
 
     /// Makes the written body the stored response for `primary`/`response.vary`,
-    /// replacing the variant with the same Vary key. Throws `ProxyStoreError`
-    /// (the writer's file is then removed and nothing is indexed).
+    /// replacing the variant with the same Vary key, with its cache `tags`.
+    /// Throws `ProxyStoreError` (the writer's file is then removed and nothing is indexed).
     @discardableResult
-    public func commit(_ writer: BodyWriter, primary: String, response: StoredResponse, nowNanos: Int64) throws -> CachedObject {
+    public func commit(_ writer: BodyWriter, primary: String, response: StoredResponse, tags: [String] = [],
+                       nowNanos: Int64) throws -> CachedObject {
         let key = Self.storeKey(primary: primary, vary: response.vary)
         // While the index loads, the recovery may still take unindexed bodies for orphans.
         if isWarming {
@@ -270,7 +275,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         stored.bodySize = writer.bytesWritten
         let entry = ProxyIndexEntry(key: key, bodyPath: path, size: Int64(writer.bytesWritten), etag: stored.etag ?? "",
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
-                                    extra: StoredResponseCodec.encode(stored))
+                                    extra: StoredResponseCodec.encode(stored), tags: tags)
         let object = CachedObject(entry: entry, response: stored)
         index.put(entry)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
@@ -318,10 +323,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     }
 
     /// Replaces the metadata of a stored response (after a 304), keeping its
-    /// body; returns the updated object.
+    /// body and tags; a soft purge is over (the origin validated it). Returns the updated object.
     @discardableResult
     public func updateMetadata(of object: CachedObject, to response: StoredResponse) -> CachedObject {
         var entry = object.entry
+        entry.softPurgedAtNanos = 0
         var stored = response
         stored.bodySize = Int(entry.size)
         entry.extra = StoredResponseCodec.encode(stored)
@@ -397,31 +403,29 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         if let gone { BodyFiles.unlinkIfPresent(gone.bodyPath) }
     }
 
-    /// Removes the stored responses named by `key`: a store key (one variant,
-    /// as `cachedump` lists it) or `proxy:` + primary key (every variant).
-    /// Returns how many were removed.
-    public func purge(key: String) -> Int {
+    /// Removes (`soft`: marks stale, see `purge(storeKeys:soft:nowNanos:)`) the
+    /// stored responses named by `key`: a store key (one variant, as `cachedump`
+    /// lists it) or `proxy:` + primary key (every variant). Returns how many.
+    public func purge(key: String, soft: Bool = false) -> Int {
         guard key.hasPrefix(Self.keyPrefix) else { return 0 }
         waitUntilLoaded()
         let keys = state.withLock { st -> [String] in
             let primary = Self.primary(ofStoreKey: key)
             return (st.table[primary] ?? []).map(\.entry.key).filter { $0 == key || key == Self.keyPrefix + primary }
         }
-        for k in keys { remove(key: k) }
-        return keys.count
+        return purge(storeKeys: keys, soft: soft)
     }
 
-    /// Removes every stored response whose store key starts with `prefix`
+    /// The same for every stored response whose store key starts with `prefix`
     /// (`proxy:` clears the proxy cache); returns how many.
-    public func purge(prefix: String) -> Int {
+    public func purge(prefix: String, soft: Bool = false) -> Int {
         waitUntilLoaded()
         let keys = state.withLock { st in st.table.values.flatMap { $0.map(\.entry.key) }.filter { $0.hasPrefix(prefix) } }
-        for k in keys { remove(key: k) }
-        return keys.count
+        return purge(storeKeys: keys, soft: soft)
     }
 
     /// Drops `key` from the policy.
-    private static func forget(_ key: String, in st: inout State) {
+    static func forget(_ key: String, in st: inout State) {
         let h = policyKey(key)
         if st.keys.removeValue(forKey: h) != nil { st.policy?.remove(h) }
     }

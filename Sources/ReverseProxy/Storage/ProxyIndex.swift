@@ -9,8 +9,13 @@ public struct ProxyIndexEntry: Sendable, Equatable {
     public var insertedAtNanos: Int64
     /// `StoredResponseCodec.encode`: status, stored headers, times, Vary key.
     public var extra: [UInt8]
+    /// Cache tags (`CacheTags`), indexed by the store for purges by tag.
+    public var tags: [String]
+    /// When it was soft-purged (stale until revalidated), 0 when not.
+    public var softPurgedAtNanos: Int64
 
-    public init(key: String, bodyPath: String, size: Int64, etag: String, contentType: String, insertedAtNanos: Int64, extra: [UInt8]) {
+    public init(key: String, bodyPath: String, size: Int64, etag: String, contentType: String, insertedAtNanos: Int64, extra: [UInt8],
+                tags: [String] = [], softPurgedAtNanos: Int64 = 0) {
         self.key = key
         self.bodyPath = bodyPath
         self.size = size
@@ -18,6 +23,8 @@ public struct ProxyIndexEntry: Sendable, Equatable {
         self.contentType = contentType
         self.insertedAtNanos = insertedAtNanos
         self.extra = extra
+        self.tags = tags
+        self.softPurgedAtNanos = softPurgedAtNanos
     }
 }
 
@@ -37,9 +44,23 @@ public protocol ProxyIndex: AnyObject {
     func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry]
     /// Commit everything queued. Throws when the commit fails.
     func flush() throws
+    /// The keys of the entries carrying any of `tags`, from the index's own tag
+    /// index; nil when it keeps none (the caller looks in memory). Throws when
+    /// the index cannot be read.
+    func keys(taggedWith tags: [String]) throws -> [String]?
+    /// Queue inserts-or-replaces that commit together (one transaction).
+    func put(contentsOf entries: [ProxyIndexEntry])
+    /// Queue removals that commit together (one transaction).
+    func remove(keys: [String])
 }
 
 extension ProxyIndex {
+    public func keys(taggedWith tags: [String]) throws -> [String]? { nil }
+
+    public func put(contentsOf entries: [ProxyIndexEntry]) { for e in entries { put(e) } }
+
+    public func remove(keys: [String]) { for k in keys { remove(key: k) } }
+
     /// A scan of every entry, for indexes without a prefix search.
     public func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
         try proxiedEntries().filter { $0.key.hasPrefix(prefix) }
