@@ -10,6 +10,9 @@ public enum Clock {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
+    /// Pauses the calling thread (a background job yielding to the workers).
+    public static func sleep(micros: UInt32) { usleep(micros) }
+
     /// Monotonic nanoseconds, precise (not the last tick's value): for ordering
     /// events (a file check against a request's arrival), where ticks are too coarse.
     @inline(__always)

@@ -1,6 +1,5 @@
 import CapuchinSystem
 import Dispatch
-import Glibc
 
 /// Purges of many stored responses at once (by tag, prefix or key), hard or
 /// soft. They run on the caller's thread (the admin API's own), never on a
@@ -47,7 +46,7 @@ extension ProxyBodyStore {
             // The lock is not fair: taken again at once, it would starve the
             // workers waiting for it for the whole purge (hits' p99 went to ~1 s
             // during a purge of 100,000). A pause between batches lets them in.
-            if start > 0 { usleep(Self.purgePause) }
+            if start > 0 { Clock.sleep(micros: Self.purgePause) }
             let batch = keys[start..<min(start + Self.purgeBatch, keys.count)]
             start += batch.count
             state.withLock { st in
@@ -80,7 +79,7 @@ extension ProxyBodyStore {
             reaper.async {
                 for (i, p) in paths.enumerated() {
                     BodyFiles.unlinkIfPresent(p)
-                    if i % Self.purgeBatch == Self.purgeBatch - 1 { usleep(10 * Self.purgePause) }
+                    if i % Self.purgeBatch == Self.purgeBatch - 1 { Clock.sleep(micros: 10 * Self.purgePause) }
                 }
             }
         }
