@@ -1,10 +1,11 @@
+import CapuchinServer
 import HTTPCore
 
 /// The header lines of a cache hit, serialized once per entry so a hit only
 /// hands the bytes over. Built from the entry's metadata, never from the mapping.
 enum EntryHeaders {
     /// "Content-Type", "ETag", "Last-Modified", "Accept-Ranges" (and
-    /// "X-Cache: HIT" when `xCache`). Content-Length is left to the server,
+    /// "X-Cache: HIT" and "Cache-Status: capuchin; hit" when `xCache`). Content-Length is left to the server,
     /// which derives it from the body (or from `headers` for HEAD).
     /// Nil when a value holds CR, LF or NUL (a damaged record must not inject headers).
     static func build(contentType: String, etag: String, mtimeNanos: Int64, xCache: Bool) -> [UInt8]? {
@@ -23,7 +24,10 @@ enum EntryHeaders {
         HTTPDate.append(epochSeconds: Int(mtimeNanos / 1_000_000_000), to: &out)
         out.append(13); out.append(10)
         line("Accept-Ranges", "bytes")
-        if xCache { line("X-Cache", "HIT") }
+        if xCache {
+            line("X-Cache", "HIT")
+            line(CacheStatus.fieldName, CacheStatus.hit)
+        }
         return out
     }
 }

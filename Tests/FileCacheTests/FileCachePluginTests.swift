@@ -59,7 +59,8 @@ final class FileCachePluginTests: XCTestCase {
         XCTAssertEqual(miss.status, 200)
         XCTAssertEqual(miss.headers["X-Cache"], "MISS")
         XCTAssertNil(miss.preformattedHeaders, "a miss's head is built as the static handler always built it")
-        XCTAssertEqual(miss.headers.fields.map(\.name), ["Content-Type", "Last-Modified", "ETag", "Accept-Ranges", "X-Cache"])
+        XCTAssertEqual(miss.headers.fields.map(\.name), ["Content-Type", "Last-Modified", "ETag", "Accept-Ranges", "X-Cache", "Cache-Status"])
+        XCTAssertEqual(miss.headers["Cache-Status"], "capuchin; fwd=uri-miss")
         XCTAssertEqual(bytes(of: miss.body), "hello")
         let hit = try serve(h, "/a.txt", in: dir)
         guard case .mapped(_, 0, 5) = hit.body else { return XCTFail("hit body is the mapping: \(hit.body)") }

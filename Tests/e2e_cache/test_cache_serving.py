@@ -1,4 +1,4 @@
-"""X-Cache marks, hits, and conditional/range requests on hits."""
+"""X-Cache and Cache-Status marks, hits, and conditional/range requests on hits."""
 
 import os
 import socket
@@ -19,13 +19,16 @@ def test_miss_then_hit(server):
     assert server.get("/a.txt?v=2")[1]["x-cache"] == "HIT"
     s, h, b = server.get("/a.txt", method="HEAD")
     assert (s, h["x-cache"], h["content-length"], b) == (200, "HIT", "13", b"")
+    # RFC 9211 beside X-Cache: the miss went to the file, the hits did not.
+    assert h1["cache-status"] == "capuchin; fwd=uri-miss"
+    assert h2["cache-status"] == "capuchin; hit" and h["cache-status"] == "capuchin; hit"
 
 
 def test_bypass_and_missing(server):
     server.write("a.txt", b"x")
     server.start()
     s, h, _ = server.get("/a.txt", method="POST")
-    assert h.get("x-cache") == "BYPASS"
+    assert h.get("x-cache") == "BYPASS" and h.get("cache-status") == "capuchin; fwd=bypass"
     s, h, _ = server.get("/nothing-here")
     assert s == 404 and h.get("x-cache") == "MISS"
 

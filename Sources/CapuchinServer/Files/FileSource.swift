@@ -49,6 +49,15 @@ public struct FileRequest {
 /// The `X-Cache` value of a response served through a caching source.
 public enum CacheMark: String, Sendable {
     case hit = "HIT", miss = "MISS", bypass = "BYPASS"
+
+    /// The same verdict as a `Cache-Status` member (RFC 9211).
+    public var cacheStatus: String {
+        switch self {
+        case .hit: return CacheStatus.hit
+        case .miss: return CacheStatus.forwarded(.uriMiss, status: nil)
+        case .bypass: return CacheStatus.forwarded(.bypass, status: nil)
+        }
+    }
 }
 
 /// A file's body as the source holds it; the handler slices it for ranges.

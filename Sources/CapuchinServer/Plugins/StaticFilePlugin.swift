@@ -31,7 +31,10 @@ public final class StaticFilePlugin: Plugin {
         guard request.method == "GET" || request.method == "HEAD" else {
             var r = Self.knownMethods.contains(request.method)
                 ? ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) : ErrorPage.response(501)
-            if source.marksResponses { r.headers.add("X-Cache", CacheMark.bypass.rawValue) }
+            if source.marksResponses {
+                r.headers.add("X-Cache", CacheMark.bypass.rawValue)
+                r.headers.add(CacheStatus.fieldName, CacheMark.bypass.cacheStatus)
+            }
             return r
         }
         let lookup = source.open(FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
@@ -59,7 +62,10 @@ public final class StaticFilePlugin: Plugin {
                 source.servedHit(bytes: response.body.count, workerID: context.connection.workerID)
             }
         }
-        if let mark = lookup.mark, source.marksResponses { response.headers.add("X-Cache", mark.rawValue) }
+        if let mark = lookup.mark, source.marksResponses {
+            response.headers.add("X-Cache", mark.rawValue)
+            response.headers.add(CacheStatus.fieldName, mark.cacheStatus)
+        }
         return response
     }
 

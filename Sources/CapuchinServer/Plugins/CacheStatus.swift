@@ -1,5 +1,6 @@
 /// The `Cache-Status` response field (RFC 9211): how this cache handled the
-/// request, beside the older `X-Cache`. One member, named `capuchin`.
+/// request, beside the older `X-Cache`. One member, named `capuchin`; the file
+/// cache and the proxy cache both write it.
 public enum CacheStatus {
     public static let fieldName = "Cache-Status"
     static let cacheName = "capuchin"
@@ -14,7 +15,12 @@ public enum CacheStatus {
         case stale
         /// The method is not served from the cache.
         case method
+        /// The cache chose not to serve it (a file its rules do not admit).
+        case bypass
     }
+
+    /// A file-cache hit (freshness is its file's: checked by stat, no ttl).
+    public static let hit = "\(cacheName); hit"
 
     /// A response served from the cache without going to the origin; `ttl` is
     /// negative for a stale one served while it is refreshed.
