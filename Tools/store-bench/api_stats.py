@@ -9,7 +9,12 @@ sends --runs requests on one keep-alive connection and prints their wall time
 (min, median) and the server's CPU time per request (/proc/PID/stat), which a
 loaded machine does not inflate the way it does wall time.
 
-usage: Tools/store-bench/api_stats.py [--entries N] [--bin PATH] [--runs R]
+Then hits on one cached file under wrk (-t2 -c64 --latency), rounds alternating
+without and with a dashboard's polling (GET /api/stats every second and the top
+entries, /api/entries?sort=hits&limit=10, every second too, five times the
+dashboard's rate): req/s and p99 of the hits for each.
+
+usage: Tools/store-bench/api_stats.py [--entries N] [--bin PATH] [--runs R] [--rounds K]
 (default binary: .build/release/capuchin, else .build/debug/capuchin)
 """
 import argparse
@@ -96,11 +101,49 @@ def keepalive_stats(admin_port, pid, runs):
           % (runs, walls[0], statistics.median(walls), cpu * 1e3 / runs))
 
 
+def dashboard_poller(admin_port, stop):
+    """What an open dashboard asks for, once a second each (the page asks every 1 s and 5 s)."""
+    while not stop.is_set():
+        for path in ("/api/stats", "/api/entries?sort=hits&limit=10"):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=10)
+                c.request("GET", path)
+                c.getresponse().read()
+                c.close()
+            except OSError:
+                pass
+        stop.wait(1.0)
+
+
+def wrk_hits(port, path, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c64", "-d%ds" % seconds, "--latency", "http://127.0.0.1:%d%s" % (port, path)],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    p99 = out.split(" 99%")[1].split()[0]
+    return rps, p99
+
+
+def dashboard_effect(port, admin_port, path, rounds):
+    print("hits on %s while the dashboard polls (wrk -t2 -c64 -d5s, alternating):" % path)
+    for r in range(rounds):
+        for polling in (False, True):
+            stop = threading.Event()
+            t = threading.Thread(target=dashboard_poller, args=(admin_port, stop))
+            if polling:
+                t.start()
+            rps, p99 = wrk_hits(port, path, 5)
+            stop.set()
+            if polling:
+                t.join()
+            print("  round %d %-22s %9.0f req/s  p99 %s" % (r + 1, "dashboard polling" if polling else "no dashboard", rps, p99))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=60000)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--bin")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating wrk rounds without/with the dashboard")
     args = ap.parse_args()
     binary = args.bin or next(p for p in (os.path.join(REPO, ".build", b, "capuchin") for b in ("release", "debug"))
                               if os.path.exists(p))
@@ -151,6 +194,7 @@ def main():
         print("GET /api/stats (first byte after connect): median %.3f ms, p99 %.3f ms"
               % (statistics.median(server), server[len(server) * 99 // 100]))
         keepalive_stats(admin_port, proc.pid, max(args.runs, 2000))
+        dashboard_effect(port, admin_port, paths[0], args.rounds)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
