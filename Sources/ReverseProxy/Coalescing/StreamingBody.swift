@@ -13,8 +13,11 @@ public final class StreamingBody: Sendable {
     public let headers: HTTPHeaders
     /// Whether the body is sent chunked (an origin body of unknown length).
     public let chunked: Bool
-    /// The leader's temporary body file (renamed when stored: open it early).
-    public let path: String
+    /// The body file being written, opened once by the leader when it
+    /// publishes: waiters read it with positioned reads (thread-safe, each at
+    /// its own offset), and the descriptor stays valid when the store renames
+    /// the file into place (or drops it), so no waiter races that rename.
+    public let file: OpenFile
     public let vary: VaryKey
 
     /// How far the body has arrived and how it ended.
@@ -28,11 +31,11 @@ public final class StreamingBody: Sendable {
     }
     private let state = Lock(State())
 
-    public init(status: Int, headers: HTTPHeaders, chunked: Bool, path: String, vary: VaryKey) {
+    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey) {
         self.status = status
         self.headers = headers
         self.chunked = chunked
-        self.path = path
+        self.file = file
         self.vary = vary
     }
 

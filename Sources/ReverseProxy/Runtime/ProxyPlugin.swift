@@ -215,12 +215,12 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         sink.onCancel = nil
         let now = Clock.wallNanos() / 1_000_000_000
         if case .streaming(let body) = outcome {
-            if body.vary.matches(request.headers) {
+            if body.vary.matches(request.headers) && request.method == "GET" {
                 let waiter = StreamingWaiter(body: body, sink: sink, poster: worker.loop.poster)
-                let status = CacheStatus.forwarded(.uriMiss, status: body.status, stored: true, collapsed: true)
-                if request.method == "GET" && waiter.start(cacheStatus: status) { return }
+                waiter.start(cacheStatus: CacheStatus.forwarded(.uriMiss, status: body.status, stored: true, collapsed: true))
+                return
             }
-            // Stored meanwhile (the file was renamed), or another variant: a lookup decides.
+            // Another variant: a lookup decides.
             if let cache, let found = cache.lookup(request, primary: primary, now: now), case .fresh = found.use,
                let r = cache.response(for: found.object, request: request, now: now, via: via, served: .collapsed(found.object.response.status)) {
                 sink.respond(r)

@@ -26,11 +26,9 @@ final class StreamingWaiter {
         self.poster = poster
     }
 
-    /// Opens the body file and sends the head; false when the file is already
-    /// gone (stored and renamed, or dropped): the caller waits for the final outcome.
-    func start(cacheStatus: String) -> Bool {
-        guard let f = try? OpenFile(path: body.path) else { return false }
-        file = f
+    /// Sends the head, then the body as it arrives.
+    func start(cacheStatus: String) {
+        file = body.file
         var h = body.headers
         h.add("X-Cache", "HIT")
         h.add(CacheStatus.fieldName, cacheStatus)
@@ -39,7 +37,6 @@ final class StreamingWaiter {
         sink.start(r)
         sink.onCancel = { [self] in finishReading() }
         pump()
-        return true
     }
 
     /// Sends what has arrived, then waits for the client or the leader.

@@ -325,11 +325,11 @@ final class UpstreamExchange: OutboundHandler {
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward, status: h.status, detail: fill?.notStoredReason))
         }
         headSent = true
-        if let fill, fill.isStoring, let onStreamReady, let path = fill.bodyPath {
+        if let fill, fill.isStoring, let onStreamReady, let path = fill.bodyPath, let file = try? OpenFile(path: path) {
             var shared = headers
             shared.remove("X-Cache")
             shared.remove(CacheStatus.fieldName)
-            let s = StreamingBody(status: h.status, headers: shared, chunked: framing == .chunked, path: path,
+            let s = StreamingBody(status: h.status, headers: shared, chunked: framing == .chunked, file: file,
                                   vary: VaryKey(responseHeaders: h.headers, request: request.headers))
             stream = s
             onStreamReady(s)
