@@ -117,8 +117,9 @@ def origin_nginx(bench, root, name="origin"):
     return _add(bench, CacheServer(name, b.nginx_argv(d, conf), port, d))
 
 
-def nginx_cache(bench, origin_port, name="nginx"):
-    """nginx proxy_cache in front of the origin: keys_zone of 64 MiB (~500k keys), 8 GiB max."""
+def nginx_cache(bench, origin_port, name="nginx", location_extra=""):
+    """nginx proxy_cache in front of the origin: keys_zone of 64 MiB (~500k keys), 8 GiB max.
+    `location_extra`: more directives for `location /` (e.g. proxy_cache_lock)."""
     port = b.free_port()
     d = bench.tmp / name
     conf = b.nginx_conf(d, f"""    access_log off;
@@ -136,7 +137,7 @@ def nginx_cache(bench, origin_port, name="nginx"):
             proxy_cache c;
             proxy_cache_valid 200 1h;
             add_header X-Cache $upstream_cache_status;
-        }}
+{location_extra}        }}
     }}
 """)
     return _add(bench, CacheServer(name, b.nginx_argv(d, conf), port, d))

@@ -46,28 +46,11 @@ def origin(bench, root, rate):
 
 def nginx_locked(bench, origin_port):
     """nginx proxy_cache with proxy_cache_lock (its coalescing), lock timeouts past the fetch."""
-    port = b.free_port()
-    d = bench.tmp / "nginx"
-    conf = b.nginx_conf(d, f"""    access_log off;
-{{temps}}    proxy_cache_path {d}/cache levels=1:2 keys_zone=c:16m max_size=8g inactive=1d use_temp_path=off;
-    upstream origin {{ server 127.0.0.1:{origin_port}; keepalive 16; }}
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_cache c;
-            proxy_cache_valid 200 1h;
-            proxy_cache_lock on;
+    return c.nginx_cache(bench, origin_port, location_extra="""            proxy_cache_lock on;
             proxy_cache_lock_timeout 120s;
             proxy_cache_lock_age 120s;
             proxy_max_temp_file_size 0;
-            add_header X-Cache $upstream_cache_status;
-        }}
-    }}
 """)
-    return c._add(bench, c.CacheServer("nginx", b.nginx_argv(d, conf), port, d))
 
 
 def client(port, path, size, out, i, start):
