@@ -75,10 +75,10 @@ extension FileCache {
     /// the store's map is full and cannot grow. Returns how many were removed.
     @discardableResult
     public func shed(fraction: Double) -> Int {
-        let all = sortedInfos(prefix: nil, sort: .recent)
+        let (all, _) = rankedEntries(prefix: nil, sort: .recent, first: Int.max)
         let n = max(1, Int(Double(all.count) * min(max(fraction, 0), 1)))
         var removed = 0
-        for info in all.suffix(n) where purge(key: info.key) != nil { removed += 1 }
+        for ranked in all.suffix(n) where purge(key: ranked.entry.key) != nil { removed += 1 }
         counters[0].evictions.wrappingAdd(UInt64(removed), ordering: .relaxed)
         log("cache: the store is full; dropped the \(removed) least recently used entries")
         return removed
@@ -91,30 +91,49 @@ extension FileCache {
 
     /// Entries whose key starts with `prefix` (nil: all) in `sort` order (ties
     /// by key), skipping `offset`, at most `limit` (clamped to 0...10_000), and
-    /// how many matched in all.
+    /// how many matched in all. Shard locks are held only to copy entry
+    /// references (a hit never waits on the ranking), and only the page's
+    /// `offset + limit` first entries are ranked in order (`RankedSelection`).
     public func entries(prefix: String?, sort: CacheEntrySort, limit: Int, offset: Int) -> (rows: [CacheEntryInfo], total: Int) {
-        let infos = sortedInfos(prefix: prefix, sort: sort)
-        let start = min(max(offset, 0), infos.count)
-        let end = min(start + min(max(limit, 0), 10_000), infos.count)
-        return (Array(infos[start..<end]), infos.count)
+        let skip = max(offset, 0)
+        let take = min(max(limit, 0), 10_000)
+        let (wanted, overflow) = skip.addingReportingOverflow(take)
+        let (ranked, total) = rankedEntries(prefix: prefix, sort: sort, first: overflow ? Int.max : wanted)
+        return (ranked.dropFirst(skip).map(\.entry.info), total)
     }
 
-    private func sortedInfos(prefix: String?, sort: CacheEntrySort) -> [CacheEntryInfo] {
-        var infos = allInfos()
-        if let prefix { infos.removeAll { !$0.key.hasPrefix(prefix) } }
+    /// The first `count` entries matching `prefix` in `sort` order (ties by
+    /// key), and how many matched in all.
+    private func rankedEntries(prefix: String?, sort: CacheEntrySort, first count: Int) -> (ranked: [RankedEntry], total: Int) {
+        var candidates: [CacheEntry] = []
+        for shard in shards { shard.state.withLock { s in candidates.append(contentsOf: s.entries.values) } }
+        if let prefix { candidates.removeAll { !$0.key.hasPrefix(prefix) } }
+        // The sort value is read once per entry: hits and access times change
+        // under concurrent hits, and a ranking needs a consistent order.
+        let ranked = candidates.map { RankedEntry(entry: $0, value: $0.rankValue(for: sort)) }
+        return (RankedSelection.first(count, of: ranked, by: RankedEntry.precedes), ranked.count)
+    }
+}
+
+/// An entry with the value it is ranked by: larger first, then key ascending.
+private struct RankedEntry {
+    let entry: CacheEntry
+    let value: Int64
+
+    static func precedes(_ a: RankedEntry, _ b: RankedEntry) -> Bool {
+        a.value != b.value ? a.value > b.value : a.entry.key < b.entry.key
+    }
+}
+
+private extension CacheEntry {
+    /// The value `sort` ranks by, larger first (so oldest-first is the negated admission time).
+    func rankValue(for sort: CacheEntrySort) -> Int64 {
         switch sort {
-        case .hits: infos.sort { ($0.hits, $1.key) > ($1.hits, $0.key) }
-        case .size: infos.sort { ($0.size, $1.key) > ($1.size, $0.key) }
-        case .age: infos.sort { ($0.insertedAtNanos, $0.key) < ($1.insertedAtNanos, $1.key) }
-        case .recent: infos.sort { ($0.lastAccessNanos, $1.key) > ($1.lastAccessNanos, $0.key) }
-        case .key: infos.sort { $0.key < $1.key }
+        case .hits: return Int64(clamping: accessCount.load(ordering: .relaxed))
+        case .size: return Int64(clamping: identity.size)
+        case .age: return 0 &- insertedAtNanos
+        case .recent: return lastAccessNanos.load(ordering: .relaxed)
+        case .key: return 0
         }
-        return infos
-    }
-
-    private func allInfos() -> [CacheEntryInfo] {
-        var out: [CacheEntryInfo] = []
-        for shard in shards { shard.state.withLock { s in out.append(contentsOf: s.entries.values.map(\.info)) } }
-        return out
     }
 }
