@@ -8,8 +8,10 @@ Where a response came from is read from what the node adds to it: its `Via`
 on its store."""
 import json
 import os
+import socket
 import subprocess
 import time
+import types
 
 import pytest
 
@@ -160,3 +162,46 @@ def test_a_fourth_node_takes_about_a_quarter_of_the_keys(tier):
     assert {after[k][1] for k in moved} == {"MISS"}
     assert all(after[k] == (owner[k], "HIT") for k in KEYS if k not in moved), "the rest stay warm where they were"
     assert sweep(front) == {k: (after[k][0], "HIT") for k in KEYS}
+
+
+def test_the_readme_command_line_tier(tmp_path, tier):
+    """README, "Scaling out": three `capuchin proxy` nodes and a front, told apart by
+    `--node-id` (on one host they would otherwise share the host name in `Via`, and
+    each node would take the front's request for a loop)."""
+    from conftest import BIN
+    origin, _, _ = tier
+    ports = [free_port() for _ in range(4)]
+    procs = []
+
+    def proxy(port, to, *extra):
+        args = [BIN, "proxy", "--listen", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        for t in to:
+            args += ["--to", t]
+        log = open(str(tmp_path / ("cli-%d.log" % port)), "w")
+        procs.append(subprocess.Popen(args + list(extra), stdout=log, stderr=subprocess.STDOUT,
+                                      env=dict(os.environ, SWIFT_BACKTRACE="enable=no")))
+
+    try:
+        for i in range(3):
+            proxy(ports[i], [origin.address], "--cache-dir", str(tmp_path / ("cli-n%d" % i)), "--node-id", "n%d" % i)
+        proxy(ports[3], ["127.0.0.1:%d" % p for p in ports[:3]], "--balance", "consistent-hash", "--no-cache", "--node-id", "front")
+        # Every node listening before the first request, or the front marks a late one down.
+        deadline = time.time() + 10
+        for port in ports:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    assert time.time() < deadline, "the command-line tier did not come up"
+                    time.sleep(0.05)
+        front = types.SimpleNamespace(port=ports[3])
+        keys = ["/p/cache/cli/%d" % i for i in range(30)]
+        first = {k: served(front, k) for k in keys}
+        assert {x for _, x in first.values()} == {"MISS"} and len({n for n, _ in first.values()}) == 3
+        assert {k: served(front, k) for k in keys} == {k: (first[k][0], "HIT") for k in keys}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=15)
