@@ -8,7 +8,6 @@ Where a response came from is read from what the node adds to it: its `Via`
 on its store."""
 import json
 import os
-import socket
 import subprocess
 import time
 import types
@@ -17,7 +16,7 @@ import pytest
 
 from conftest import Server, free_port
 from proxy_support import Backend, fetch, proxy_config
-from test_admin import CACHEDUMP
+from test_admin import CACHEDUMP, wait_port
 
 KEYS = ["/p/cache/tier/%d" % i for i in range(200)]
 
@@ -186,15 +185,8 @@ def test_the_readme_command_line_tier(tmp_path, tier):
             proxy(ports[i], [origin.address], "--cache-dir", str(tmp_path / ("cli-n%d" % i)), "--node-id", "n%d" % i)
         proxy(ports[3], ["127.0.0.1:%d" % p for p in ports[:3]], "--balance", "consistent-hash", "--no-cache", "--node-id", "front")
         # Every node listening before the first request, or the front marks a late one down.
-        deadline = time.time() + 10
         for port in ports:
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    assert time.time() < deadline, "the command-line tier did not come up"
-                    time.sleep(0.05)
+            wait_port(port)
         front = types.SimpleNamespace(port=ports[3])
         keys = ["/p/cache/cli/%d" % i for i in range(30)]
         first = {k: served(front, k) for k in keys}
