@@ -20,12 +20,17 @@ def key(i):
     return "/p/cache/pop/%d" % i
 
 
-def cached_old_ones(cache):
+def stored(cache):
+    """{response number: hits} as the index has them."""
     out = subprocess.run([CACHEDUMP, "list", os.path.join(cache, "proxy-index"), "--json", "--limit", "100000"],
                          capture_output=True, text=True, timeout=20)
     assert out.returncode == 0, out.stderr
-    paths = {row["key"].split("#")[0].split("/p/cache/pop/")[-1] for row in json.loads(out.stdout)}
-    return {int(p) for p in paths if p.isdigit() and int(p) < CAPACITY}
+    rows = {row["key"].split("#")[0].split("/p/cache/pop/")[-1]: row["hits"] for row in json.loads(out.stdout)}
+    return {int(p): hits for p, hits in rows.items() if p.isdigit()}
+
+
+def cached_old_ones(cache):
+    return {i for i in stored(cache) if i < CAPACITY}
 
 
 @pytest.mark.parametrize("stop", ["sigterm", "kill9"])
@@ -44,7 +49,11 @@ def test_popular_responses_survive_a_restart(server_factory, docroot, tmp_path, 
         if stop == "sigterm":
             assert s.stop() == 0
         else:
-            time.sleep(0.5)  # a commit interval (100 ms) and more: what kill -9 keeps
+            # What kill -9 keeps: the touches the hits wrote, once committed (100 ms batches).
+            deadline = time.time() + 10
+            while not all(stored(cache).get(i, 0) > 0 for i in POPULAR):
+                assert time.time() < deadline, "the hits never reached the index"
+                time.sleep(0.1)
             s.proc.kill()
             s.proc.wait()
         s = server_factory(config, port=s.port)  # same port: the Host is part of the cache key
