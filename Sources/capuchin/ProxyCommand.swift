@@ -25,7 +25,7 @@ struct ProxyCommand: ParsableCommand {
     @Option(name: .customLong("to"), help: ArgumentHelp("A backend host:port (repeat for a pool).", valueName: "host:port"))
     var backends: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("naive, first-alive, round-robin, round-robin-locked, least-connections or consistent-hash.", valueName: "algo"))
+    @Option(name: .long, help: ArgumentHelp("naive, first-alive, round-robin, round-robin-locked, least-connections or consistent-hash (on the cache key, with bounded loads).", valueName: "algo"))
     var balance: String = "round-robin"
 
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory of the persistent response cache (default ./capuchin-proxy-cache).", valueName: "dir"))
@@ -33,6 +33,9 @@ struct ProxyCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-cache"), help: "Do not cache responses.")
     var noCache = false
+
+    @Option(name: .customLong("node-id"), help: ArgumentHelp("This proxy's name in Via, for loop detection (default: the host name). Give each of several proxies on one host its own.", valueName: "name"))
+    var nodeID: String?
 
     @Option(name: .long, help: ArgumentHelp("Worker threads (default: one per processor).", valueName: "n"))
     var workers: Int = 0
@@ -50,6 +53,7 @@ struct ProxyCommand: ParsableCommand {
     /// only ever miss).
     func configText(cacheDirectory: String, siteRoot: String) -> String {
         func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+        let nodeLine = nodeID.map { "  node_id: \(quoted($0))\n" } ?? ""
         var y = """
         server:
           listen: \(quoted(listen))
@@ -64,7 +68,7 @@ struct ProxyCommand: ParsableCommand {
           proxy: true
           cache: false
         proxy:
-          routes:
+        \(nodeLine)  routes:
             - match: '^/'
               pool: default
           pools:

@@ -2,8 +2,8 @@ import XCTest
 @testable import ReverseProxy
 
 final class BalancerTests: XCTestCase {
-    private func picks(_ p: BackendPool, _ n: Int, path: String = "/", now: UInt64 = 0) -> [Int?] {
-        (0..<n).map { _ in p.pick(path: path, now: now) }
+    private func picks(_ p: BackendPool, _ n: Int, key: String = "/", now: UInt64 = 0) -> [Int?] {
+        (0..<n).map { _ in p.pick(key: key, now: now) }
     }
 
     func testRoundRobinVariantsRotateAndSkipDeadBackends() {
@@ -29,7 +29,7 @@ final class BalancerTests: XCTestCase {
         // 0 is alive again, but naive does not fail back.
         XCTAssertEqual(picks(p, 2, now: 5_000), [1, 1])
         p.reportFailure(1, now: 5_000)
-        XCTAssertEqual(p.pick(path: "/", now: 5_001), 2)
+        XCTAssertEqual(p.pick(key: "/", now: 5_001), 2)
     }
 
     func testFirstAliveFailsBackToThePrimary() {
@@ -37,8 +37,8 @@ final class BalancerTests: XCTestCase {
         XCTAssertEqual(picks(p, 2), [0, 0])
         p.reportFailure(0, now: 10)
         p.reportFailure(1, now: 10)
-        XCTAssertEqual(p.pick(path: "/", now: 20), 2)
-        XCTAssertEqual(p.pick(path: "/", now: 1_010), 0, "back to the primary once its offline time is over")
+        XCTAssertEqual(p.pick(key: "/", now: 20), 2)
+        XCTAssertEqual(p.pick(key: "/", now: 1_010), 0, "back to the primary once its offline time is over")
     }
 
     func testLeastConnectionsPicksFewestInFlight() {
@@ -47,9 +47,9 @@ final class BalancerTests: XCTestCase {
         p.backends[1].requestStarted()
         XCTAssertEqual(picks(p, 4), [2, 2, 2, 2])
         p.backends[2].requestStarted(); p.backends[2].requestStarted(); p.backends[2].requestStarted()
-        XCTAssertEqual(p.pick(path: "/", now: 0), 1)
+        XCTAssertEqual(p.pick(key: "/", now: 0), 1)
         p.reportFailure(1, now: 0)
-        XCTAssertEqual(p.pick(path: "/", now: 1), 0)
+        XCTAssertEqual(p.pick(key: "/", now: 1), 0)
         p.backends[0].requestFinished(); p.backends[0].requestFinished()
         XCTAssertEqual(p.backends[0].inFlight, 0)
         // Ties spread over the tied backends.
@@ -62,9 +62,9 @@ final class BalancerTests: XCTestCase {
         let full = ConsistentHashBalancer(backends: names)
         let states = names.map { BackendState(address: $0) }
         let paths = (0..<10_000).map { "/item/\($0)" }
-        let before = paths.map { full.pick(path: $0, backends: states, usable: { _ in true })! }
+        let before = paths.map { full.pick(key: $0, backends: states, usable: { _ in true })! }
         // Same path, same backend.
-        XCTAssertEqual(paths.prefix(100).map { full.pick(path: $0, backends: states, usable: { _ in true })! }, Array(before.prefix(100)))
+        XCTAssertEqual(paths.prefix(100).map { full.pick(key: $0, backends: states, usable: { _ in true })! }, Array(before.prefix(100)))
         // Every backend gets a share near 1/5.
         for i in 0..<5 {
             let share = Double(before.filter { $0 == i }.count) / Double(paths.count)
@@ -76,7 +76,7 @@ final class BalancerTests: XCTestCase {
         let reducedStates = reduced.map { BackendState(address: $0) }
         var moved = 0
         for (k, path) in paths.enumerated() {
-            let now = reduced[smaller.pick(path: path, backends: reducedStates, usable: { _ in true })!]
+            let now = reduced[smaller.pick(key: path, backends: reducedStates, usable: { _ in true })!]
             let was = names[before[k]]
             if now != was {
                 moved += 1
@@ -86,18 +86,18 @@ final class BalancerTests: XCTestCase {
         let fraction = Double(moved) / Double(paths.count)
         XCTAssertTrue(fraction > 0.12 && fraction < 0.28, "moved \(fraction)")
         // Marking a backend dead behaves the same way: its keys go elsewhere, others stay.
-        let dead = paths.map { full.pick(path: $0, backends: states, usable: { $0 != 2 })! }
+        let dead = paths.map { full.pick(key: $0, backends: states, usable: { $0 != 2 })! }
         for k in paths.indices where before[k] != 2 { XCTAssertEqual(dead[k], before[k]) }
         XCTAssertFalse(dead.contains(2))
-        XCTAssertNil(full.pick(path: "/x", backends: states, usable: { _ in false }))
+        XCTAssertNil(full.pick(key: "/x", backends: states, usable: { _ in false }))
     }
 
     func testConsistentHashWithManyBackendsSkipsDeadOnes() {
         let names = (0..<100).map { addr("10.2.\($0 / 200).\($0 % 200 + 1):80") }
         let b = ConsistentHashBalancer(backends: names)
         let states = names.map { BackendState(address: $0) }
-        XCTAssertEqual(b.pick(path: "/p", backends: states, usable: { $0 == 77 }), 77)
-        XCTAssertNil(b.pick(path: "/p", backends: states, usable: { _ in false }))
+        XCTAssertEqual(b.pick(key: "/p", backends: states, usable: { $0 == 77 }), 77)
+        XCTAssertNil(b.pick(key: "/p", backends: states, usable: { _ in false }))
     }
 
     func testLivenessTimeout() {
@@ -105,14 +105,14 @@ final class BalancerTests: XCTestCase {
         p.reportFailure(0, now: 1_000)
         XCTAssertFalse(p.backends[0].isAlive(at: 1_499))
         XCTAssertTrue(p.backends[0].isAlive(at: 1_500))
-        XCTAssertEqual(p.pick(path: "/", now: 1_200), 1)
+        XCTAssertEqual(p.pick(key: "/", now: 1_200), 1)
         p.reportSuccess(0)
         XCTAssertTrue(p.backends[0].isAlive(at: 1_201))
         p.reportFailure(1, now: 2_000)
         p.reportFailure(0, now: 2_100)
-        XCTAssertEqual(p.pick(path: "/", now: 2_200), 1, "all down: the one back first is tried, not none")
-        XCTAssertEqual(p.pick(path: "/", now: 2_200, excluding: [1]), 0)
-        XCTAssertNil(p.pick(path: "/", now: 2_200, excluding: [0, 1]))
+        XCTAssertEqual(p.pick(key: "/", now: 2_200), 1, "all down: the one back first is tried, not none")
+        XCTAssertEqual(p.pick(key: "/", now: 2_200, excluding: [1]), 0)
+        XCTAssertNil(p.pick(key: "/", now: 2_200, excluding: [0, 1]))
     }
 
     func testASoleBackendIsNeverMarkedDown() {
@@ -123,7 +123,7 @@ final class BalancerTests: XCTestCase {
         let withSelf = pool(.roundRobin, count: 2, offline: 10_000, isSelf: { $0.host == "10.0.0.1" })
         withSelf.reportFailure(1, now: 0)
         XCTAssertTrue(withSelf.backends[1].isAlive(at: 1))
-        XCTAssertEqual(withSelf.pick(path: "/", now: 1), 1)
+        XCTAssertEqual(withSelf.pick(key: "/", now: 1), 1)
     }
 
     func testMaxFailsWithinFailTimeoutMarksDown() {
@@ -152,7 +152,7 @@ final class BalancerTests: XCTestCase {
     func testFailoverIsBoundedByAttemptsAndNeverRepeats() {
         for algorithm in BalanceAlgorithm.allCases {
             let p = pool(algorithm, count: 4, attempts: 3)
-            var f = p.failover(path: "/a")
+            var f = p.failover(key: "/a")
             var tried: [Int] = []
             while let i = f.next(now: 0) {
                 tried.append(i)
@@ -162,7 +162,7 @@ final class BalancerTests: XCTestCase {
             XCTAssertEqual(Set(tried).count, 3, "\(algorithm) repeated a backend")
         }
         let p = pool(.roundRobin, count: 2, attempts: 5)
-        var f = p.failover(path: "/")
+        var f = p.failover(key: "/")
         XCTAssertNotNil(f.next(now: 0))
         XCTAssertNotNil(f.next(now: 0))
         XCTAssertNil(f.next(now: 0), "only two distinct backends exist")
@@ -178,7 +178,7 @@ final class BalancerTests: XCTestCase {
         let counts = (0..<4).map { _ in BackendState(address: addr("1.1.1.1:1")) }
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             for _ in 0..<1000 {
-                let i = p.pick(path: "/", now: 0)!
+                let i = p.pick(key: "/", now: 0)!
                 counts[i].requestStarted()
             }
         }

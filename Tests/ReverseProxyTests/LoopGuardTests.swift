@@ -23,7 +23,7 @@ final class LoopGuardTests: XCTestCase {
         let p = BackendPool(config: PoolConfig(name: "p", backends: [addr("127.0.0.1:8080"), addr("127.0.0.1:9000")], balance: .firstAlive),
                             isSelf: guardWildcard.isSelf)
         XCTAssertTrue(p.backends[0].isSelf)
-        XCTAssertEqual(p.pick(path: "/", now: 0), 1)
+        XCTAssertEqual(p.pick(key: "/", now: 0), 1)
     }
 
     func testRequestsThatPassedHereAreLoops() {

@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import HTTPCore
 @testable import ReverseProxy
 
@@ -23,4 +25,20 @@ func pool(_ algorithm: BalanceAlgorithm, count: Int, attempts: Int = 2, offline:
     let backends = (0..<count).map { addr("10.0.0.\($0 + 1):80") }
     return BackendPool(config: PoolConfig(name: "p", backends: backends, balance: algorithm, attempts: attempts,
                                           offlineTimeoutNanos: offline), isSelf: isSelf)
+}
+
+/// A directory under /tmp made for one test and removed with everything in it
+/// when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+
+    init(prefix: String) throws {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        path = String(cString: made)
+    }
+
+    deinit { _ = system("rm -rf '\(path)'") }
 }

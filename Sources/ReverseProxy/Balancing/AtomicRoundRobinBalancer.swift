@@ -7,7 +7,7 @@ public final class AtomicRoundRobinBalancer: Balancer {
 
     public init() {}
 
-    public func pick(path: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
+    public func pick(key: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
         guard !backends.isEmpty else { return nil }
         let ticket = counter.wrappingAdd(1, ordering: .relaxed).oldValue
         return firstUsable(from: Int(ticket % UInt(backends.count)), count: backends.count, usable: usable)

@@ -15,18 +15,18 @@ public final class BackendPool: Sendable {
     public init(config: PoolConfig, isSelf: (BackendAddress) -> Bool = { _ in false }) {
         self.config = config
         self.backends = config.backends.map { BackendState(address: $0, isSelf: isSelf($0)) }
-        self.balancer = makeBalancer(config.balance, backends: config.backends)
+        self.balancer = makeBalancer(config)
         self.usableCount = backends.filter { !$0.isSelf }.count
     }
 
     public var name: String { config.name }
 
-    /// A backend for `path` at monotonic time `now`, never one in `excluding`.
+    /// A backend for the balancing key `key` (see `PoolRuntime.balanceKey`) at monotonic time `now`, never one in `excluding`.
     /// When every other backend is down, the one that comes back first is
     /// tried rather than none (its down time is a guess, not a certainty);
     /// nil only when every backend is this server or excluded.
-    public func pick(path: String, now: UInt64, excluding: [Int] = []) -> Int? {
-        if let i = balancer.pick(path: path, backends: backends, usable: { i in
+    public func pick(key: String, now: UInt64, excluding: [Int] = []) -> Int? {
+        if let i = balancer.pick(key: key, backends: backends, usable: { i in
             backends[i].isAlive(at: now) && !excluding.contains(i)
         }) { return i }
         // A backend the health checks pass (only passively marked) before one they fail.
@@ -51,23 +51,24 @@ public final class BackendPool: Sendable {
     public func reportSuccess(_ index: Int) { backends[index].markUp() }
 
     /// Tries for one request: at most `config.attempts` distinct backends.
-    public func failover(path: String) -> FailoverSequence { FailoverSequence(pool: self, path: path) }
+    public func failover(key: String) -> FailoverSequence { FailoverSequence(pool: self, key: key) }
 }
 
 /// The backends tried for one request, bounded by the pool's `attempts`.
 public struct FailoverSequence {
     public let pool: BackendPool
-    public let path: String
+    /// The request's balancing key.
+    public let key: String
     public private(set) var tried: [Int] = []
 
-    init(pool: BackendPool, path: String) {
+    init(pool: BackendPool, key: String) {
         self.pool = pool
-        self.path = path
+        self.key = key
     }
 
     /// The next backend to try, or nil when attempts are used up or none is usable.
     public mutating func next(now: UInt64) -> Int? {
-        guard tried.count < pool.config.attempts, let i = pool.pick(path: path, now: now, excluding: tried) else { return nil }
+        guard tried.count < pool.config.attempts, let i = pool.pick(key: key, now: now, excluding: tried) else { return nil }
         tried.append(i)
         return i
     }

@@ -1,9 +1,10 @@
-/// Picks a backend index for one request. `usable(i)` says whether backend `i`
+/// Picks a backend index for one request by its balancing key (what the pool's
+/// `hash_key` names; only consistent hashing reads it). `usable(i)` says whether backend `i`
 /// may be picked now (alive, not this server, not already tried for this
 /// request). Implementations are thread-safe: workers share a pool.
 public protocol Balancer: Sendable {
     /// The chosen index, or nil when no backend is usable.
-    func pick(path: String, backends: [BackendState], usable: (Int) -> Bool) -> Int?
+    func pick(key: String, backends: [BackendState], usable: (Int) -> Bool) -> Int?
 }
 
 /// The first usable index scanning circularly from `start`.
@@ -19,14 +20,14 @@ func firstUsable(from start: Int, count: Int, usable: (Int) -> Bool) -> Int? {
     return nil
 }
 
-/// The balancer for `algorithm` over `backends`.
-public func makeBalancer(_ algorithm: BalanceAlgorithm, backends: [BackendAddress]) -> any Balancer {
-    switch algorithm {
+/// The balancer a pool's configuration names.
+public func makeBalancer(_ config: PoolConfig) -> any Balancer {
+    switch config.balance {
     case .naive: return NaiveBalancer()
     case .firstAlive: return FirstAliveBalancer()
     case .roundRobin: return AtomicRoundRobinBalancer()
     case .roundRobinLocked: return LockedRoundRobinBalancer()
     case .leastConnections: return LeastConnectionsBalancer()
-    case .consistentHash: return ConsistentHashBalancer(backends: backends)
+    case .consistentHash: return ConsistentHashBalancer(backends: config.backends, config: config.consistentHash)
     }
 }

@@ -3,7 +3,7 @@
 public final class FirstAliveBalancer: Balancer {
     public init() {}
 
-    public func pick(path: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
+    public func pick(key: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
         firstUsable(from: 0, count: backends.count, usable: usable)
     }
 }

@@ -7,7 +7,7 @@ public final class LeastConnectionsBalancer: Balancer {
 
     public init() {}
 
-    public func pick(path: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
+    public func pick(key: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
         let n = backends.count
         guard n > 0 else { return nil }
         let start = Int(tieBreak.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(n))

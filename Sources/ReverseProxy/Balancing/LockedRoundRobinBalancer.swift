@@ -7,7 +7,7 @@ public final class LockedRoundRobinBalancer: Balancer {
 
     public init() {}
 
-    public func pick(path: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
+    public func pick(key: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
         next.withLock { next in
             guard let i = firstUsable(from: next, count: backends.count, usable: usable) else { return nil }
             next = (i + 1) % backends.count

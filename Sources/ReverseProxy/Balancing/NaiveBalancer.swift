@@ -7,7 +7,7 @@ public final class NaiveBalancer: Balancer {
 
     public init() {}
 
-    public func pick(path: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
+    public func pick(key: String, backends: [BackendState], usable: (Int) -> Bool) -> Int? {
         guard let i = firstUsable(from: last.load(ordering: .relaxed), count: backends.count, usable: usable) else { return nil }
         last.store(i, ordering: .relaxed)
         return i

@@ -5,6 +5,8 @@ public struct PoolConfig: Sendable {
     public var name: String
     public var backends: [BackendAddress]
     public var balance: BalanceAlgorithm
+    /// `hash_key`, `virtual_nodes`, `balance_factor` (consistent-hash only).
+    public var consistentHash: ConsistentHashConfig
     /// Backends tried for one request before giving up (at least 1).
     public var attempts: Int
     /// Failures within `failTimeoutNanos` that mark a backend down (nginx's
@@ -36,10 +38,12 @@ public struct PoolConfig: Sendable {
                 maxFails: Int = 1, offlineTimeoutNanos: UInt64 = 10_000_000_000, failOnStatus: Set<Int> = [],
                 keepaliveTimeoutNanos: UInt64 = 4_000_000_000, connectTimeoutNanos: UInt64 = 3_000_000_000,
                 firstByteTimeoutNanos: UInt64 = 60_000_000_000, idleTimeoutNanos: UInt64 = 60_000_000_000,
-                hostHeader: HostHeaderMode = .pass, trustedProxies: [AddressRange] = [], healthCheck: HealthCheckConfig? = nil) {
+                hostHeader: HostHeaderMode = .pass, trustedProxies: [AddressRange] = [], healthCheck: HealthCheckConfig? = nil,
+                consistentHash: ConsistentHashConfig = ConsistentHashConfig()) {
         self.name = name
         self.backends = backends
         self.balance = balance
+        self.consistentHash = consistentHash
         self.attempts = attempts
         self.maxFails = maxFails
         self.offlineTimeoutNanos = offlineTimeoutNanos
@@ -108,7 +112,8 @@ public struct PoolConfig: Sendable {
                   connectTimeoutNanos: try nanos("connect_timeout", defaults.connectTimeoutNanos, positive: true),
                   firstByteTimeoutNanos: try nanos("first_byte_timeout", defaults.firstByteTimeoutNanos, positive: true),
                   idleTimeoutNanos: try nanos("idle_timeout", defaults.idleTimeoutNanos, positive: true),
-                  hostHeader: host, trustedProxies: trusted, healthCheck: try Self.healthCheck(in: s))
+                  hostHeader: host, trustedProxies: trusted, healthCheck: try Self.healthCheck(in: s),
+                  consistentHash: try ConsistentHashConfig(section: s, balance: balance))
     }
 
     private static func healthCheck(in s: ConfigSection) throws -> HealthCheckConfig? {

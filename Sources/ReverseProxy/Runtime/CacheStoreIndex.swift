@@ -1,3 +1,4 @@
+import CachePolicies
 import CacheStore
 
 /// The body store's index in the LMDB `CacheStore`: entries of kind
@@ -18,8 +19,8 @@ final class CacheStoreIndex: ProxyIndex {
 
     private static func record(_ e: ProxyIndexEntry) -> EntryRecord {
         EntryRecord(key: e.key, kind: .proxied, originPath: e.bodyPath, size: e.size, contentType: e.contentType, etag: e.etag,
-                    insertedAtNanos: e.insertedAtNanos, lastAccessNanos: e.insertedAtNanos, extra: e.extra, tags: e.tags,
-                    softPurgedAtNanos: e.softPurgedAtNanos)
+                    insertedAtNanos: e.insertedAtNanos, lastAccessNanos: e.insertedAtNanos, policyState: e.policy?.word ?? 0,
+                    policySequence: e.policy?.sequence ?? 0, extra: e.extra, tags: e.tags, softPurgedAtNanos: e.softPurgedAtNanos)
     }
 
     /// Throws the store's `StoreError` when the index cannot be read.
@@ -30,8 +31,25 @@ final class CacheStoreIndex: ProxyIndex {
     func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
         try store.entries(prefix: prefix).filter { $0.kind == .proxied }.map {
             ProxyIndexEntry(key: $0.key, bodyPath: $0.originPath, size: $0.size, etag: $0.etag, contentType: $0.contentType,
-                            insertedAtNanos: $0.insertedAtNanos, extra: $0.extra, tags: $0.tags, softPurgedAtNanos: $0.softPurgedAtNanos)
+                            insertedAtNanos: $0.insertedAtNanos, extra: $0.extra, tags: $0.tags, softPurgedAtNanos: $0.softPurgedAtNanos,
+                            policy: Self.policy(of: $0))
         }
+    }
+
+    // MARK: popularity (`ProxyBodyStore+Popularity`)
+
+    func touch(key: String, hits: UInt64, lastAccessNanos: Int64, policy: PolicyEntryState) {
+        store.enqueue(.touch(key: key, hits: hits, lastAccessNanos: lastAccessNanos, policyState: policy.word, policySequence: policy.sequence))
+    }
+
+    func loadBlob(_ name: String) throws -> [UInt8]? { try store.meta(name) }
+
+    func saveBlob(_ name: String, _ bytes: [UInt8]) { store.enqueue(.setMeta(name: name, value: bytes)) }
+
+    /// A record's saved policy state; sequence 0 means none (the policies'
+    /// stamps start at 1; records written before states were kept hold 0).
+    private static func policy(of r: EntryRecord) -> PolicyEntryState? {
+        r.policySequence == 0 ? nil : PolicyEntryState(word: r.policyState, sequence: r.policySequence)
     }
 
     /// The store's tag index, after committing what is queued (a response stored

@@ -1,4 +1,5 @@
 import CapuchinSystem
+import HTTPCore
 
 /// A pool as the running proxy uses it: shared backend state and balancer,
 /// the request and response rewriters, and each backend's resolved address.
@@ -21,5 +22,12 @@ final class PoolRuntime: Sendable {
         for b in pool.backends where b.isSelf {
             log("proxy: pool \(config.name): backend \(b.address) is this server's own address; it is never used (loop)")
         }
+    }
+
+    /// What the pool's balancer is given for `request`: the hashed key for
+    /// consistent hashing, the path (unread) for the others, so they cost
+    /// no key building.
+    func balanceKey(for request: HTTPRequest) -> String {
+        pool.config.balance == .consistentHash ? pool.config.consistentHash.key(for: request) : request.path
     }
 }

@@ -117,9 +117,10 @@ final class ProxyCache: Sendable {
 
     func endRefresh(_ primary: String) { _ = refreshing.withLock { $0.remove(primary) } }
 
-    /// Commits the index and closes it (server stop).
+    /// Saves the eviction policy's state, commits the index and closes it (server stop).
     func close() {
         store.waitUntilLoaded()
+        store.persistPolicyState()
         try? index.flush()
         index.close()
     }

@@ -69,7 +69,7 @@ final class UpstreamExchange: OutboundHandler {
         self.request = request
         self.client = client
         self.sink = sink
-        failover = route.pool.failover(path: request.path)
+        failover = route.pool.failover(key: route.balanceKey(for: request))
         parser = ResponseParser(requestMethod: request.method)
     }
 

@@ -14,6 +14,8 @@ public struct CachedObject: Sendable {
     let hitHead = OnceCell<HitHead>()
     /// Its key in the eviction policy (hashed once, not per hit; `entry.key` never changes).
     let policyKey: UInt64
+    /// Hits not yet written to the index (`ProxyBodyStore+Popularity`).
+    let hits = HitTally()
 
     public init(entry: ProxyIndexEntry, response: StoredResponse) {
         self.entry = entry
@@ -137,12 +139,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
                 for o in variants {
                     let h = o.policyKey
                     st.keys[h] = o.entry.key
-                    // Oldest first: without saved popularity, insertion order stands in for recency.
-                    list.append((h, limit.charge(forSize: Int(o.entry.size)),
-                                 PolicyEntryState(word: .max, sequence: UInt64(max(0, o.entry.insertedAtNanos)))))
+                    list.append((h, limit.charge(forSize: Int(o.entry.size)), Self.restoredState(of: o.entry)))
                 }
             }
             dropped = policy.restore(list)
+            restoreGlobalPolicyState(policy)
             st.policy = policy
             report.entriesKept -= dropped.count
             report.entriesDropped += dropped.count
@@ -275,7 +276,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         stored.bodySize = writer.bytesWritten
         let entry = ProxyIndexEntry(key: key, bodyPath: path, size: Int64(writer.bytesWritten), etag: stored.etag ?? "",
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
-                                    extra: StoredResponseCodec.encode(stored), tags: tags)
+                                    extra: StoredResponseCodec.encode(stored), tags: tags, policy: policyState(ofStoreKey: key))
         let object = CachedObject(entry: entry, response: stored)
         index.put(entry)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
@@ -308,15 +309,6 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         }
     }
 
-    /// A stored response was used: tells the eviction policy.
-    public func recordHit(_ object: CachedObject) {
-        guard limit != nil else { return }
-        let h = object.policyKey
-        state.withLock { st in
-            if st.policy?.contains(h) == true { st.policy?.recordHit(h) }
-        }
-    }
-
     /// Bytes charged and responses held, against the limit (nil without one).
     public var usage: (charged: Int, capacity: Int)? {
         state.withLock { st in st.policy.map { ($0.used, $0.capacity) } }
@@ -328,6 +320,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     public func updateMetadata(of object: CachedObject, to response: StoredResponse) -> CachedObject {
         var entry = object.entry
         entry.softPurgedAtNanos = 0
+        // The index record is replaced whole: it keeps the current popularity.
+        entry.policy = policyState(ofStoreKey: entry.key) ?? entry.policy
         var stored = response
         stored.bodySize = Int(entry.size)
         entry.extra = StoredResponseCodec.encode(stored)

@@ -1,3 +1,5 @@
+import CachePolicies
+
 /// One stored response in the persistent index: where its body file is and
 /// its encoded metadata (`StoredResponseCodec`).
 public struct ProxyIndexEntry: Sendable, Equatable {
@@ -13,9 +15,12 @@ public struct ProxyIndexEntry: Sendable, Equatable {
     public var tags: [String]
     /// When it was soft-purged (stale until revalidated), 0 when not.
     public var softPurgedAtNanos: Int64
+    /// The eviction policy's state when it was last saved; nil: none saved
+    /// (a record written before it was kept).
+    public var policy: PolicyEntryState?
 
     public init(key: String, bodyPath: String, size: Int64, etag: String, contentType: String, insertedAtNanos: Int64, extra: [UInt8],
-                tags: [String] = [], softPurgedAtNanos: Int64 = 0) {
+                tags: [String] = [], softPurgedAtNanos: Int64 = 0, policy: PolicyEntryState? = nil) {
         self.key = key
         self.bodyPath = bodyPath
         self.size = size
@@ -25,6 +30,7 @@ public struct ProxyIndexEntry: Sendable, Equatable {
         self.extra = extra
         self.tags = tags
         self.softPurgedAtNanos = softPurgedAtNanos
+        self.policy = policy
     }
 }
 
@@ -52,6 +58,14 @@ public protocol ProxyIndex: AnyObject {
     func put(contentsOf entries: [ProxyIndexEntry])
     /// Queue removals that commit together (one transaction).
     func remove(keys: [String])
+    /// Queue an update of a stored entry's policy state, adding `hits` to its
+    /// hit count (nothing when the entry is gone by then).
+    func touch(key: String, hits: UInt64, lastAccessNanos: Int64, policy: PolicyEntryState)
+    /// A blob saved beside the entries (the policy's global state); nil when
+    /// none. Throws when the index cannot be read.
+    func loadBlob(_ name: String) throws -> [UInt8]?
+    /// Queue the saving of a blob.
+    func saveBlob(_ name: String, _ bytes: [UInt8])
 }
 
 extension ProxyIndex {
@@ -60,6 +74,11 @@ extension ProxyIndex {
     public func put(contentsOf entries: [ProxyIndexEntry]) { for e in entries { put(e) } }
 
     public func remove(keys: [String]) { for k in keys { remove(key: k) } }
+
+    /// Indexes that keep no popularity: restarts fall back to insertion order.
+    public func touch(key: String, hits: UInt64, lastAccessNanos: Int64, policy: PolicyEntryState) {}
+    public func loadBlob(_ name: String) throws -> [UInt8]? { nil }
+    public func saveBlob(_ name: String, _ bytes: [UInt8]) {}
 
     /// A scan of every entry, for indexes without a prefix search.
     public func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
