@@ -10,6 +10,8 @@ final class FileCacheLink: @unchecked Sendable { // safe: both set once while th
     var cache: FileCache?
     /// The proxy plugin, whose stored responses purges reach too.
     var proxy: ProxyPlugin?
+    /// The compressing file source, whose counters the stats show.
+    var compression: CompressingFileSource?
 }
 
 /// Feeds the admin plugin from the workers' counters, the file cache and its store.
