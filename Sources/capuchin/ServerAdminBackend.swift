@@ -33,6 +33,20 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         return f
     }
 
+    func compressionFigures() -> CompressionFigures? {
+        guard let s = link.compression?.stats else { return nil }
+        var f = CompressionFigures()
+        f.variantsStored = s.variantsStored
+        f.bytesBefore = s.bytesBefore
+        f.bytesAfter = s.bytesAfter
+        f.compressions = s.compressions
+        f.compressionCPUSeconds = Double(s.compressionCPUNanos) / 1e9
+        f.variantHits = s.variantHits
+        f.siblingHits = s.siblingHits
+        f.bytesSaved = s.bytesSaved
+        return f
+    }
+
     func cacheFigures() -> CacheFigures? {
         guard let s = link.cache?.stats() else { return nil }
         var f = CacheFigures()

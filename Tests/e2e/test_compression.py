@@ -305,3 +305,32 @@ def test_compression_disabled_sends_identity(server_factory, site, tmp_path):
     s = server_factory(server_config(root, str(tmp_path / "cache"), "compression:\n  enabled: false\n"))
     st, h, body = request(s.port, "/big.css", {"Accept-Encoding": "br, gzip"})
     assert "content-encoding" not in h and "vary" not in h and body == files["big.css"]
+
+
+def test_counters_in_stats_and_metrics(server_factory, site, tmp_path):
+    from conftest import free_port
+    root, files = site
+    admin_port = free_port()
+    extra = "plugins:\n  admin: true\nadmin:\n  port: %d\n  bind: 127.0.0.1\n" % admin_port
+    s = server_factory(server_config(root, str(tmp_path / "cache"), extra))
+    encoded(s.port, "/big.css", "br")
+    for _ in range(3):
+        assert request(s.port, "/big.css", {"Accept-Encoding": "br"})[1].get("content-encoding") == "br"
+    deadline = time.time() + 10
+    while True:
+        try:
+            st, _, body = request(admin_port, "/api/stats")
+            break
+        except OSError:
+            assert time.time() < deadline
+            time.sleep(0.05)
+    z = json.loads(body)["compression"]
+    assert z["variants_stored"] >= 1 and z["compressions"] >= 1
+    assert z["bytes_after"] < z["bytes_before"]
+    assert z["variant_hits"] >= 4 and z["bytes_saved"] >= 3 * (len(files["big.css"]) // 2)
+    assert z["compression_cpu_seconds"] > 0
+    _, _, metrics = request(admin_port, "/metrics")
+    text = metrics.decode()
+    saved = [l for l in text.splitlines() if l.startswith("capuchin_compression_saved_bytes_total ")]
+    assert saved and int(saved[0].split()[1]) >= z["bytes_saved"]
+    assert 'capuchin_compression_encoded_responses_total{source="variant"}' in text
