@@ -22,6 +22,8 @@ public final class CompressingFileSource: FileSource {
     let counters = CompressionCounters()
     /// Siblings are looked for again at most this often per file.
     let siblingRecheckNanos: UInt64
+    private let compressibleTypes = NegotiationMemo<Bool>()
+    private let choices = NegotiationMemo<AcceptEncoding.Choice>()
 
     init(inner: any FileSource, config: CompressionConfig, store: VariantStore?, capacity: Int, log: @escaping (String) -> Void,
          siblingRecheckNanos: UInt64 = 1_000_000_000) throws {
@@ -50,12 +52,12 @@ public final class CompressingFileSource: FileSource {
             return lookup
         }
         guard config.enabled, file.size >= config.minSize, file.size <= config.maxSize, let originPath = file.originPath,
-              config.compresses(contentType: file.contentType) else { return lookup }
+              compressibleTypes.value(for: file.contentType, config.compresses(contentType:)) else { return lookup }
         file.variesByEncoding = true
         let (set, retired) = table.set(site: request.site.names.first ?? "", path: request.path, file: file, originPath: originPath,
                                        codings: offered.count)
         if let retired { compressor.submit(.retire(retired)) }
-        let choice = Self.forbidsTransform(request.headers) ? .identityOnly : AcceptEncoding.negotiate(request.headers, offered: offered)
+        let choice = Self.forbidsTransform(request.headers) ? .identityOnly : negotiate(request.headers)
         if !choice.order.isEmpty, let v = pick(set, choice, file: file, request: request) {
             counters.bytesSaved.wrappingAdd(UInt64(max(0, file.size - v.size)), ordering: .relaxed)
             if v.isSibling { counters.siblingHits.wrappingAdd(1, ordering: .relaxed) } else {
@@ -70,6 +72,18 @@ public final class CompressingFileSource: FileSource {
         }
         if let head = file.head { file.head = identityHead(set, head) }
         return FileLookup(.file(file), mark: lookup.mark)
+    }
+
+    /// The codings `headers` accept, best first; one field's value is parsed once per distinct value.
+    private func negotiate(_ headers: HTTPHeaders) -> AcceptEncoding.Choice {
+        var value: String?
+        for f in headers.fields where f.name.caseInsensitiveEquals("Accept-Encoding") {
+            // Several fields are one list: rare, parsed each time.
+            if value != nil { return AcceptEncoding.negotiate(headers, offered: offered) }
+            value = f.value
+        }
+        guard let value else { return .identityOnly }
+        return choices.value(for: value) { AcceptEncoding.negotiate($0, offered: offered) }
     }
 
     /// The cached identity head with `Vary`, built once per version.
