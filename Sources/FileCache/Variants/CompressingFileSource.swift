@@ -30,7 +30,7 @@ public final class CompressingFileSource: FileSource {
         self.inner = inner
         self.config = config
         offered = config.codings.map(\.token)
-        table = VariantTable(capacity: capacity)
+        table = VariantTable(capacity: capacity, budget: config.maxMemory)
         self.store = config.onTheFly ? store : nil
         compressor = try VariantCompressor(store: self.store, counters: counters, log: log)
         self.siblingRecheckNanos = siblingRecheckNanos
@@ -111,7 +111,7 @@ public final class CompressingFileSource: FileSource {
             let now = Clock.monotonicNanos()
             if st.siblingsCheckedAt == 0 || now &- st.siblingsCheckedAt >= siblingRecheckNanos {
                 let found = findSiblings(set, request: request, previous: st.siblings)
-                set.state.withLock {
+                set.update {
                     $0.siblings = found
                     $0.siblingsCheckedAt = now
                 }
@@ -126,7 +126,7 @@ public final class CompressingFileSource: FileSource {
             if case .unknown = st.stored[i] {
                 // Once per set and coding: after a restart the variant is in the store.
                 let loaded = store.load(set, config.codings[i])
-                set.state.withLock { s in
+                set.update { s in
                     if case .unknown = s.stored[i] { s.stored[i] = loaded.map(VariantSet.Slot.ready) ?? .absent }
                     st.stored[i] = s.stored[i]
                 }

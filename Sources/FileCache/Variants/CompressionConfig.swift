@@ -19,6 +19,9 @@ public struct CompressionConfig: Sendable, Equatable {
     /// Up to this size a missing variant is compressed on the serving thread
     /// for the request that needs it; larger ones in the background (identity meanwhile).
     public var inlineMaxSize = 8 << 10
+    /// Bytes of variant bodies held in memory (past it, some files' variants
+    /// are let go: stored ones are read back from the cache directory on demand).
+    public var maxMemory = 256 << 20
     /// Media types compressed (`type/*` matches a whole top-level type); parameters are ignored.
     public var types = CompressionConfig.defaultTypes
 
@@ -63,6 +66,7 @@ public struct CompressionConfig: Sendable, Equatable {
         maxSize = try s.size("max_size", default: maxSize, range: 0...(1 << 40))
         if minSize > maxSize { try s.report(s.error("min_size", "is larger than max_size (\(maxSize))")) }
         inlineMaxSize = try s.size("inline_max_size", default: inlineMaxSize, range: 0...(1 << 30))
+        maxMemory = try s.size("max_memory", default: maxMemory, range: 0...(1 << 50))
         types = try s.stringList("types", default: types).map { $0.lowercased() }
         for t in types where !Self.isTypePattern(t) {
             try s.report(s.error("types", "'\(t)' is not a media type (type/subtype or type/*)"))

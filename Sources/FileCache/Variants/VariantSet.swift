@@ -1,6 +1,14 @@
 import CapuchinServer
 import CapuchinSystem
 import Compression
+import Synchronization
+
+/// Bytes of variant bodies held in memory (snapshots, mappings, inline
+/// bytes), shared by every set of a table, which evicts sets past its budget.
+final class VariantBytes: Sendable {
+    let held = Atomic<Int>(0)
+    func add(_ delta: Int) { if delta != 0 { held.wrappingAdd(delta, ordering: .relaxed) } }
+}
 
 /// The encoded variants of one version of one file: its precompressed
 /// siblings and its stored variants, one slot per offered coding (the
@@ -17,6 +25,7 @@ final class VariantSet: @unchecked Sendable { // safe: lets, and `state` under i
     /// The identity representation's ETag; each variant's is derived from it.
     let baseEtag: String
     let state: Lock<State>
+    let bytes: VariantBytes
 
     enum Slot {
         /// Not looked up in the store yet (after a restart, or a set just made).
@@ -36,12 +45,29 @@ final class VariantSet: @unchecked Sendable { // safe: lets, and `state` under i
         var stored: [Slot]
         /// The source's hit head with `Vary: Accept-Encoding`, built once.
         var identityHead: [UInt8]?
-        /// Replaced by a newer version's set: results for it are discarded.
+        /// Replaced by a newer version's set, or evicted: results for it are discarded.
         var retired = false
+
+        /// Bytes of the bodies it holds.
+        var heldBytes: Int {
+            siblings.reduce(0) { $0 + ($1?.size ?? 0) } + stored.reduce(0) { if case .ready(let v) = $1 { return $0 + v.size } else { return $0 } }
+        }
+    }
+
+    /// Runs `body` on the state and accounts for the bytes it added or dropped.
+    func update<R>(_ body: (inout State) -> R) -> R {
+        let (r, delta): (R, Int) = state.withLock { s in
+            let before = s.heldBytes
+            let r = body(&s)
+            return (r, s.heldBytes - before)
+        }
+        bytes.add(delta)
+        return r
     }
 
     init(site: String, path: String, source: FileIdentity, originPath: String, contentType: String, baseEtag: String,
-         codings: Int) {
+         codings: Int, bytes: VariantBytes = VariantBytes()) {
+        self.bytes = bytes
         self.site = site
         self.path = path
         sourceKey = CacheKey.make(site: site, path: path)
@@ -69,32 +95,39 @@ final class VariantSet: @unchecked Sendable { // safe: lets, and `state` under i
     /// False when the set was retired meanwhile (the caller discards the variant).
     @discardableResult
     func settle(_ i: Int, _ slot: Slot) -> Bool {
-        state.withLock { s in
+        update { s in
             guard !s.retired else { return false }
             s.stored[i] = slot
             return true
         }
     }
 
-    /// Every stored variant it holds, and marks it retired.
+    /// Every stored variant it held; marks it retired and lets go of its bodies.
     func retire() -> [Variant] {
-        state.withLock { s in
+        update { s in
             s.retired = true
-            return s.stored.compactMap { if case .ready(let v) = $0, !v.isSibling { return v } else { return nil } }
+            let held = s.stored.compactMap { if case .ready(let v) = $0, !v.isSibling { return v } else { return nil } }
+            s.siblings = s.siblings.map { _ in nil }
+            s.stored = s.stored.map { _ in .absent }
+            return held
         }
     }
 }
 
 /// The variant sets of every file, sharded by the file's cache hash; a
-/// lookup takes one shard lock. Bounded: a full shard forgets an arbitrary set
-/// (its stored variants stay in the store and are found again on demand).
+/// lookup takes one shard lock. Bounded in sets and in bytes held: past
+/// either, arbitrary sets are forgotten (their stored variants stay in the
+/// store and are found again on demand).
 final class VariantTable: @unchecked Sendable { // safe: shards are locks
     private let shards: [Lock<[UInt64: VariantSet]>]
     private let perShard: Int
+    let bytes = VariantBytes()
+    let budget: Int
 
-    init(capacity: Int, shardCount: Int = 16) {
+    init(capacity: Int, budget: Int = 256 << 20, shardCount: Int = 16) {
         shards = (0..<shardCount).map { _ in Lock([:]) }
         perShard = max(16, capacity / shardCount)
+        self.budget = budget
     }
 
     /// The set of this version of the file, made when absent; a set of an
@@ -107,13 +140,25 @@ final class VariantTable: @unchecked Sendable { // safe: shards are locks
             return (found, nil)
         }
         let made = VariantSet(site: site, path: path, source: file.identity, originPath: originPath, contentType: file.contentType,
-                              baseEtag: file.etag, codings: codings)
+                              baseEtag: file.etag, codings: codings, bytes: bytes)
+        var evicted: [VariantSet] = []
         let old: VariantSet? = shard.withLock { m in
             let old = m[h]
-            if old == nil && m.count >= perShard, let victim = m.keys.first { m.removeValue(forKey: victim) }
+            if old == nil && m.count >= perShard, let victim = m.keys.first { evicted.append(m.removeValue(forKey: victim)!) }
             m[h] = made
             return old
         }
+        var next = Int(h % UInt64(shards.count))
+        var tries = 0
+        while bytes.held.load(ordering: .relaxed) > budget && tries < shards.count * 4 {
+            next = (next + 1) % shards.count
+            tries += 1
+            if let v = shards[next].withLock({ m -> VariantSet? in
+                guard let k = m.first(where: { $0.value !== made })?.key else { return nil }
+                return m.removeValue(forKey: k)
+            }) { evicted.append(v) }
+        }
+        for v in evicted { _ = v.retire() }
         // Another key with the same hash is not retired: its variants stay valid in the store.
         return (made, old.flatMap { $0.site == site && $0.path == path ? $0 : nil })
     }
