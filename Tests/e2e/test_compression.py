@@ -334,3 +334,20 @@ def test_counters_in_stats_and_metrics(server_factory, site, tmp_path):
     saved = [l for l in text.splitlines() if l.startswith("capuchin_compression_saved_bytes_total ")]
     assert saved and int(saved[0].split()[1]) >= z["bytes_saved"]
     assert 'capuchin_compression_encoded_responses_total{source="variant"}' in text
+
+
+def test_without_the_cache_siblings_only(server_factory, site, tmp_path):
+    root, files = site
+    now = time.time()
+    write(os.path.join(root, "big.css"), files["big.css"], now - 100)
+    br = brotli.compress(files["big.css"])
+    write(os.path.join(root, "big.css.br"), br, now - 50)
+    cfg = config_text(root) + "cache:\n  enabled: false\n"
+    s = server_factory(cfg)
+    st, h, body = request(s.port, "/big.css", {"Accept-Encoding": "br, gzip"})
+    assert h.get("content-encoding") == "br" and body == br and h["vary"] == "Accept-Encoding"
+    st, h, part = request(s.port, "/big.css", {"Accept-Encoding": "br", "Range": "bytes=5-14"})
+    assert st == 206 and part == br[5:15]
+    # no sibling in gzip and nothing stored without the cache: identity, still varying
+    st, h, body = request(s.port, "/page.json", {"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in h and body == files["page.json"] and h["vary"] == "Accept-Encoding"
