@@ -20,7 +20,7 @@ final class CompressionConfigTests: XCTestCase {
         XCTAssertEqual(try CompressionConfig(section: .empty(file: "x", path: "compression")), CompressionConfig())
         let d = CompressionConfig()
         XCTAssertEqual(d.codings, [.brotli, .zstd, .gzip])
-        XCTAssertEqual(d.levels[.brotli], 5)
+        XCTAssertEqual(d.levels[.brotli], 9)
         XCTAssertEqual(d.minSize, 256)
         let c = try parse("""
           encodings: [gzip, br]
