@@ -56,7 +56,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: [
-            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
+            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore", "FileCache",
         ]),
 
         .executableTarget(name: "capuchin", dependencies: [

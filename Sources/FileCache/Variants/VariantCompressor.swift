@@ -102,7 +102,7 @@ final class VariantCompressor: @unchecked Sendable { // safe: the queue under it
             return
         }
         // A mapping may have seen the file change while it was read: keep only what matches the version.
-        guard set.source.isCurrent(at: set.originPath) else {
+        guard set.immutableSource || set.source.isCurrent(at: set.originPath) else {
             set.settle(slot, .absent)
             return
         }

@@ -26,6 +26,12 @@ final class VariantSet: @unchecked Sendable { // safe: lets, and `state` under i
     let baseEtag: String
     let state: Lock<State>
     let bytes: VariantBytes
+    /// The head of a variant's 200 from its coding and ETag (a proxied
+    /// response's stored fields); nil: built from the file's metadata.
+    let makeHead: (@Sendable (ContentCoding, String) -> [UInt8]?)?
+    /// The source never changes in place (a proxied response's body file,
+    /// written once): no stat after compressing, and the version is synthetic.
+    let immutableSource: Bool
 
     enum Slot {
         /// Not looked up in the store yet (after a restart, or a set just made).
@@ -66,8 +72,11 @@ final class VariantSet: @unchecked Sendable { // safe: lets, and `state` under i
     }
 
     init(site: String, path: String, source: FileIdentity, originPath: String, contentType: String, baseEtag: String,
-         codings: Int, bytes: VariantBytes = VariantBytes()) {
+         codings: Int, bytes: VariantBytes = VariantBytes(), makeHead: (@Sendable (ContentCoding, String) -> [UInt8]?)? = nil,
+         immutableSource: Bool = false) {
         self.bytes = bytes
+        self.makeHead = makeHead
+        self.immutableSource = immutableSource
         self.site = site
         self.path = path
         sourceKey = CacheKey.make(site: site, path: path)
@@ -132,7 +141,8 @@ final class VariantTable: @unchecked Sendable { // safe: shards are locks
 
     /// The set of this version of the file, made when absent; a set of an
     /// older version is replaced and returned as `retired`.
-    func set(site: String, path: String, file: SourcedFile, originPath: String, codings: Int) -> (VariantSet, retired: VariantSet?) {
+    func set(site: String, path: String, file: SourcedFile, originPath: String, codings: Int,
+             makeHead: (@Sendable (ContentCoding, String) -> [UInt8]?)? = nil, immutableSource: Bool = false) -> (VariantSet, retired: VariantSet?) {
         let h = CacheKey.hash(site: site, path: path)
         let shard = shards[Int(h % UInt64(shards.count))]
         if let found = shard.withLock({ $0[h] }), found.site == site, found.path == path, found.source.sameVersion(as: file.identity),
@@ -140,7 +150,7 @@ final class VariantTable: @unchecked Sendable { // safe: shards are locks
             return (found, nil)
         }
         let made = VariantSet(site: site, path: path, source: file.identity, originPath: originPath, contentType: file.contentType,
-                              baseEtag: file.etag, codings: codings, bytes: bytes)
+                              baseEtag: file.etag, codings: codings, bytes: bytes, makeHead: makeHead, immutableSource: immutableSource)
         var evicted: [VariantSet] = []
         let old: VariantSet? = shard.withLock { m in
             let old = m[h]

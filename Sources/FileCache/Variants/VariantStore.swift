@@ -75,8 +75,9 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
     func variant(_ set: VariantSet, _ coding: ContentCoding, body: FileBody, size: Int, bodyPath: String?,
                  bodyIdentity: FileIdentity?) -> Variant? {
         let etag = Variant.etag(base: set.baseEtag, coding: coding)
-        guard let head = Variant.head(contentType: set.contentType, etag: etag, mtimeNanos: set.source.mtimeNanos, coding: coding,
-                                      mark: marksHits) else { return nil }
+        guard let head = set.makeHead.map({ $0(coding, etag) })
+                ?? Variant.head(contentType: set.contentType, etag: etag, mtimeNanos: set.source.mtimeNanos, coding: coding, mark: marksHits)
+        else { return nil }
         return Variant(coding: coding, body: body, size: size, etag: etag, head: head, isSibling: false,
                        fileIdentity: bodyIdentity, filePath: bodyPath)
     }
