@@ -33,17 +33,21 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         return f
     }
 
+    /// The static files' and the proxy cache's compression counters, summed.
     func compressionFigures() -> CompressionFigures? {
-        guard let s = link.compression?.stats else { return nil }
+        let all = [link.compression?.stats, link.proxy?.compressionStats].compactMap { $0 }
+        guard !all.isEmpty else { return nil }
         var f = CompressionFigures()
-        f.variantsStored = s.variantsStored
-        f.bytesBefore = s.bytesBefore
-        f.bytesAfter = s.bytesAfter
-        f.compressions = s.compressions
-        f.compressionCPUSeconds = Double(s.compressionCPUNanos) / 1e9
-        f.variantHits = s.variantHits
-        f.siblingHits = s.siblingHits
-        f.bytesSaved = s.bytesSaved
+        for s in all {
+            f.variantsStored += s.variantsStored
+            f.bytesBefore += s.bytesBefore
+            f.bytesAfter += s.bytesAfter
+            f.compressions += s.compressions
+            f.compressionCPUSeconds += Double(s.compressionCPUNanos) / 1e9
+            f.variantHits += s.variantHits
+            f.siblingHits += s.siblingHits
+            f.bytesSaved += s.bytesSaved
+        }
         return f
     }
 

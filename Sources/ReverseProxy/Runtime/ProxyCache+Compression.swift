@@ -62,3 +62,8 @@ extension ProxyCache {
         return h
     }
 }
+
+extension ProxyPlugin {
+    /// The proxy cache's compression counters (nil without a cache), for the admin API.
+    public var compressionStats: CompressionStats? { cache?.compressor?.stats }
+}
