@@ -351,3 +351,29 @@ def test_without_the_cache_siblings_only(server_factory, site, tmp_path):
     # no sibling in gzip and nothing stored without the cache: identity, still varying
     st, h, body = request(s.port, "/page.json", {"Accept-Encoding": "gzip"})
     assert "content-encoding" not in h and body == files["page.json"] and h["vary"] == "Accept-Encoding"
+
+
+def test_start_up_sweep_drops_variants_of_files_changed_while_down(server_factory, site, tmp_path):
+    root, files = site
+    cache_dir = str(tmp_path / "cache")
+    s = server_factory(server_config(root, cache_dir))
+    encoded(s.port, "/page.json", "gzip")
+    deadline = time.time() + 15
+    rows = []
+    while time.time() < deadline and not rows:
+        rows = [r for r in store_rows(cache_dir) if r.get("kind") == "variant"]
+        time.sleep(0.1)
+    assert rows
+    body_file = rows[0]["origin_path"]
+    assert os.path.exists(body_file)
+    s.stop()
+    write(os.path.join(root, "page.json"), text(41000, 12))  # changed while the server is down
+    s2 = server_factory(server_config(root, cache_dir), port=s.port)
+    deadline = time.time() + 15
+    while time.time() < deadline and (os.path.exists(body_file) or
+                                       [r for r in store_rows(cache_dir) if r.get("kind") == "variant"]):
+        time.sleep(0.1)
+    assert not os.path.exists(body_file)
+    assert not [r for r in store_rows(cache_dir) if r.get("kind") == "variant"]
+    st, h, body = encoded(s2.port, "/page.json", "gzip")
+    assert DECODERS["gzip"](body) == text(41000, 12)

@@ -93,3 +93,37 @@ def test_identity_origin_compressed_once_and_origin_gzip_untouched(server_factor
         assert origin.counts["/p/gz.css"] == 1
     finally:
         origin.stop()
+
+
+def test_proxied_variant_survives_kill_9(server_factory, tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    from test_compression import CACHEDUMP
+    origin = Origin()
+    try:
+        root = tmp_path / "www"
+        root.mkdir()
+        pc = str(tmp_path / "pc")
+        cfg = proxy_config(str(root), ["127.0.0.1:%d" % origin.port], cache_dir=pc)
+        s = server_factory(cfg)
+        deadline = time.time() + 15
+        while fetch(s, "/p/keep.css", {"Accept-Encoding": "br"})[1].get("content-encoding") != "br":
+            assert time.time() < deadline
+            time.sleep(0.05)
+        rows = []
+        while not rows:
+            assert time.time() < deadline
+            out = subprocess.run([CACHEDUMP, "list", os.path.join(pc, "proxy-index"), "--json"], capture_output=True, text=True)
+            rows = [r for r in json.loads(out.stdout or "[]") if r.get("kind") == "variant"]
+            time.sleep(0.1)
+        assert rows[0]["coding"] == "br"
+        s.proc.send_signal(signal.SIGKILL)
+        s.proc.wait()
+        s2 = server_factory(cfg, port=s.port)
+        st, h, body = fetch(s2, "/p/keep.css", {"Accept-Encoding": "br"})
+        assert h.get("content-encoding") == "br" and brotli.decompress(body) == TEXT
+        assert origin.counts["/p/keep.css"] == 1
+    finally:
+        origin.stop()
