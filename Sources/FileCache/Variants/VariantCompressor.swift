@@ -124,8 +124,9 @@ final class VariantCompressor: @unchecked Sendable { // safe: the queue under it
                 if let p = v.filePath { store.forget(key: VariantRecord.key(sourceKey: set.sourceKey, coding: coding), bodyPath: p) }
             }
         } catch {
+            // Not retried for this version: a full disk or map table would fail every request's retry.
             log("compression: storing a variant of \(set.originPath) failed: \(error)")
-            set.settle(slot, .absent)
+            set.settle(slot, .refused)
         }
     }
 
