@@ -31,6 +31,10 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "CSystemShims"),
+        // Content codings (Debian's zlib1g-dev, libbrotli-dev, libzstd-dev).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // The one place for syscalls.
         .target(name: "CapuchinSystem", dependencies: ["CSystemShims"], swiftSettings: hotPath + checked),
@@ -40,17 +44,19 @@ let package = Package(
         .target(name: "CapuchinServer", dependencies: [
             "CapuchinSystem", "HTTPCore", .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
+        // One-shot brotli, zstd and gzip codecs: no I/O.
+        .target(name: "Compression", dependencies: ["CZlib", "CBrotli", "CZstd"], swiftSettings: checked),
         // LMDB wrapper and index schema.
         .target(name: "CacheStore", dependencies: ["CLMDB", "CapuchinSystem"], swiftSettings: checked),
         // Eviction policies, shared by the server and the simulator.
         .target(name: "CachePolicies", dependencies: ["CapuchinSystem"], swiftSettings: hotPath + checked),
         // Plugins.
         .target(name: "FileCache", dependencies: [
-            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
+            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore", "Compression",
         ], swiftSettings: hotPath),
         .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: [
-            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
+            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore", "FileCache",
         ]),
 
         .executableTarget(name: "capuchin", dependencies: [
@@ -75,6 +81,7 @@ let package = Package(
 
         .testTarget(name: "CapuchinSystemTests", dependencies: ["CapuchinSystem"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression"]),
         .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "CLMDB", "CapuchinSystem", "TestSupport", "store-crash-child", "cachedump"]),
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),

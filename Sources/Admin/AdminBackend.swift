@@ -24,10 +24,13 @@ public protocol AdminBackend: AnyObject, Sendable {
     func softPurge(prefix: String) -> Int
     /// The reverse proxy's backends; empty without a proxy.
     func backendFigures() -> [BackendFigures]
+    /// nil when the compression plugin is off.
+    func compressionFigures() -> CompressionFigures?
 }
 
 extension AdminBackend {
     public func backendFigures() -> [BackendFigures] { [] }
+    public func compressionFigures() -> CompressionFigures? { nil }
     public func purge(tags: [String], soft: Bool) throws -> Int { 0 }
     public func softPurge(key: String) -> Int { 0 }
     public func softPurge(prefix: String) -> Int { 0 }

@@ -17,6 +17,20 @@ public struct CacheFigures: Sendable, Equatable {
     public init() {}
 }
 
+/// What compression did this run (the `compression` plugin's counters).
+public struct CompressionFigures: Sendable, Equatable {
+    public var variantsStored: UInt64 = 0
+    public var bytesBefore: UInt64 = 0
+    public var bytesAfter: UInt64 = 0
+    public var compressions: UInt64 = 0
+    public var compressionCPUSeconds: Double = 0
+    public var variantHits: UInt64 = 0
+    public var siblingHits: UInt64 = 0
+    public var bytesSaved: UInt64 = 0
+
+    public init() {}
+}
+
 /// Server-wide figures (the workers' counters, summed).
 public struct ServerFigures: Sendable, Equatable {
     public var requests: UInt64 = 0

@@ -64,7 +64,7 @@ final class AdminRouter: Sendable {
             try require(method, in: ["GET", "HEAD"])
             let text = PrometheusExposition.render(uptime: uptimeSeconds, server: backend.serverFigures(),
                                                    cache: backend.cacheFigures(), store: backend.storeFigures(),
-                                                   backends: backend.backendFigures())
+                                                   backends: backend.backendFigures(), compression: backend.compressionFigures())
             return AdminReply(status: 200, contentType: PrometheusExposition.contentType, body: Array(text.utf8))
         default:
             throw AdminError.notFound
@@ -75,7 +75,7 @@ final class AdminRouter: Sendable {
         StatsDocument(uptime: uptimeSeconds, server: backend.serverFigures(),
                       rate1s: rates.rate(window: 1), rate1m: rates.rate(window: 60),
                       cache: backend.cacheFigures(), store: backend.storeFigures(), backends: backend.backendFigures(),
-                      nowUnixNanos: Int64(Date().timeIntervalSince1970 * 1e9))
+                      compression: backend.compressionFigures(), nowUnixNanos: Int64(Date().timeIntervalSince1970 * 1e9))
     }
 
     private func entries(_ q: QueryParameters) throws -> AdminReply {

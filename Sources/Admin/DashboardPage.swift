@@ -56,6 +56,7 @@ enum DashboardPage {
     <div class="card kpi"><div class="v" id="k-ratio">–</div><div class="l">hit ratio</div></div>
     <div class="card kpi"><div class="v" id="k-entries">–</div><div class="l">entries</div></div>
     <div class="card kpi"><div class="v" id="k-uptime">–</div><div class="l">uptime</div></div>
+    <div class="card kpi"><div class="v" id="k-saved">–</div><div class="l">saved by compression</div></div>
   </section>
   <section class="card wide">
     <h2>Requests per second</h2>
@@ -135,6 +136,7 @@ async function tick() {
     $("k-hits").textContent = fmtNum(c.hits); $("k-misses").textContent = fmtNum(c.misses);
     $("k-ratio").textContent = (c.hit_ratio * 100).toFixed(1) + "%";
     $("k-entries").textContent = fmtNum(c.entries); $("k-uptime").textContent = fmtDur(s.uptime_seconds);
+    $("k-saved").textContent = s.compression ? fmtBytes(s.compression.bytes_saved) : "–";
     $("o-bytes").textContent = fmtBytes(c.bytes_held) + " of " + fmtBytes(c.capacity_bytes);
     $("o-entries").textContent = fmtNum(c.entries) + " of " + fmtNum(c.capacity_entries);
     $("o-bytes-bar").style.width = Math.min(100, 100 * c.bytes_held / Math.max(1, c.capacity_bytes)) + "%";

@@ -4,7 +4,7 @@ enum PrometheusExposition {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     static func render(uptime: Double, server: ServerFigures, cache: CacheFigures?, store: StoreFigures?,
-                       backends: [BackendFigures] = []) -> String {
+                       backends: [BackendFigures] = [], compression: CompressionFigures? = nil) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -38,6 +38,17 @@ enum PrometheusExposition {
             one("capuchin_store_map_used_bytes", "gauge", "LMDB map bytes in use.", s.mapUsedBytes)
             metric("capuchin_store_last_commit_timestamp_seconds", "gauge", "Unix time of the last store commit.",
                    [("", formatDouble(Double(s.lastCommitNanos) / 1e9))])
+        }
+        if let z = compression {
+            one("capuchin_compression_variants_stored_total", "counter", "Compressed variants written to the cache directory.", z.variantsStored)
+            one("capuchin_compression_input_bytes_total", "counter", "Identity bytes compressed.", z.bytesBefore)
+            one("capuchin_compression_output_bytes_total", "counter", "Encoded bytes those compressions produced.", z.bytesAfter)
+            one("capuchin_compressions_total", "counter", "Compressions run (background and inline).", z.compressions)
+            metric("capuchin_compression_cpu_seconds_total", "counter", "Thread CPU time spent compressing.",
+                   [("", formatDouble(z.compressionCPUSeconds))])
+            metric("capuchin_compression_encoded_responses_total", "counter", "Responses with an encoded body, by where it came from.",
+                   [("{source=\"variant\"}", String(z.variantHits)), ("{source=\"sibling\"}", String(z.siblingHits))])
+            one("capuchin_compression_saved_bytes_total", "counter", "Identity minus encoded bytes over encoded responses.", z.bytesSaved)
         }
         if !backends.isEmpty {
             func labels(_ b: BackendFigures) -> String { "{pool=\"\(escape(b.pool))\",backend=\"\(escape(b.backend))\"}" }

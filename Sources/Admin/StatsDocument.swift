@@ -40,6 +40,17 @@ struct StatsDocument: Encodable {
         var checks_failed: Int
     }
 
+    struct Compression: Encodable {
+        var variants_stored: UInt64
+        var bytes_before: UInt64
+        var bytes_after: UInt64
+        var compressions: UInt64
+        var compression_cpu_seconds: Double
+        var variant_hits: UInt64
+        var sibling_hits: UInt64
+        var bytes_saved: UInt64
+    }
+
     var uptime_seconds: Double
     var requests: UInt64
     var requests_per_second_1s: Double
@@ -50,9 +61,17 @@ struct StatsDocument: Encodable {
     var store: Store?
     /// The proxy's backends (empty without a proxy).
     var backends: [Backend]
+    /// This run's compression counters (absent without the compression plugin).
+    var compression: Compression?
 
     init(uptime: Double, server: ServerFigures, rate1s: Double, rate1m: Double,
-         cache c: CacheFigures?, store s: StoreFigures?, backends: [BackendFigures] = [], nowUnixNanos: Int64) {
+         cache c: CacheFigures?, store s: StoreFigures?, backends: [BackendFigures] = [],
+         compression z: CompressionFigures? = nil, nowUnixNanos: Int64) {
+        compression = z.map {
+            Compression(variants_stored: $0.variantsStored, bytes_before: $0.bytesBefore, bytes_after: $0.bytesAfter,
+                        compressions: $0.compressions, compression_cpu_seconds: $0.compressionCPUSeconds,
+                        variant_hits: $0.variantHits, sibling_hits: $0.siblingHits, bytes_saved: $0.bytesSaved)
+        }
         self.backends = backends.map {
             Backend(pool: $0.pool, backend: $0.backend, up: $0.up, healthy: $0.healthy, down_for_seconds: $0.downForSeconds,
                     in_flight: $0.inFlight, checks_passed: $0.checksPassed, checks_failed: $0.checksFailed)

@@ -4,6 +4,9 @@ public enum EntryKind: UInt8, Sendable, CaseIterable {
     case file = 1
     /// A proxied response whose body is a file under the cache directory.
     case proxied = 2
+    /// A compressed variant of a file or response: its body is a file under
+    /// the cache directory, `extra` names its coding and its source's version.
+    case variant = 3
 }
 
 /// One cache entry as stored.

@@ -28,7 +28,8 @@ public final class FileCacheSource: FileSource {
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
            let mapping = entry.mapping, Self.isInside(entry.originPath, root: request.site.root) {
             return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: entry.etag,
-                                                body: .mapped(mapping), head: entry.headerBytes)), mark: .hit)
+                                                body: .mapped(mapping), head: entry.headerBytes,
+                                                originPath: entry.originPath)), mark: .hit)
         }
         return openUncached(request, site: site, mark: .miss)
     }
@@ -54,8 +55,8 @@ public final class FileCacheSource: FileSource {
         if case .rejected = admission.outcome { outcome = .bypass }
         let body = admission.body.map(FileBody.mapped)
             ?? uncachedBody(candidate, sendfileThreshold: request.settings.config.sendfileThreshold)
-        return FileLookup(.file(SourcedFile(identity: identity, contentType: candidate.contentType, etag: candidate.etag, body: body)),
-                          mark: outcome)
+        return FileLookup(.file(SourcedFile(identity: identity, contentType: candidate.contentType, etag: candidate.etag, body: body,
+                                            originPath: candidate.path)), mark: outcome)
     }
 
     /// The body of a file the cache does not hold. Up to `max_file_size`, a

@@ -58,8 +58,27 @@ func ageText(_ nanos: Int64) -> String {
 }
 
 extension EntryRecord {
+    var kindName: String {
+        switch kind {
+        case .file: return "file"
+        case .proxied: return "proxied"
+        case .variant: return "variant"
+        }
+    }
+
+    /// A variant also shows its coding and its source's path and size.
     var jsonObject: [String: Any] {
-        ["key": key, "kind": kind == .file ? "file" : "proxied", "origin_path": originPath, "device": device, "inode": inode,
+        var o = fields
+        if kind == .variant, let x = VariantExtra(extra) {
+            o["coding"] = x.coding
+            o["source_path"] = x.sourcePath
+            o["source_size"] = x.source.size
+        }
+        return o
+    }
+
+    private var fields: [String: Any] {
+        ["key": key, "kind": kindName, "origin_path": originPath, "device": device, "inode": inode,
          "size": size, "mtime_ns": mtimeNanos, "content_type": contentType, "etag": etag, "inserted_ns": insertedAtNanos,
          "last_access_ns": lastAccessNanos, "hits": accessCount, "policy_state": policyState, "policy_sequence": policySequence,
          "extra_bytes": extra.count, "tags": tags, "soft_purged_ns": softPurgedAtNanos]
@@ -88,6 +107,6 @@ func printTable(_ rows: [EntryRecord]) {
         print(String(r.accessCount).padding(toLength: 10, withPad: " ", startingAt: 0)
               + String(r.size).padding(toLength: 12, withPad: " ", startingAt: 0)
               + ageText(r.insertedAtNanos).padding(toLength: 7, withPad: " ", startingAt: 0)
-              + ageText(r.lastAccessNanos).padding(toLength: 7, withPad: " ", startingAt: 0) + r.key)
+              + ageText(r.lastAccessNanos).padding(toLength: 7, withPad: " ", startingAt: 0) + VariantExtra.displayKey(r.key))
     }
 }

@@ -10,6 +10,7 @@ enum PluginCatalog {
         let link = FileCacheLink()
         return [
             FileCachePlugin.factory(onCreate: { link.cache = $0.cache }),
+            CompressionPlugin.factory(onCreate: { link.compression = $0.source }),
             AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link) },
             ProxyPlugin.factory(onCreate: { link.proxy = $0 }),
         ]

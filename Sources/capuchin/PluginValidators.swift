@@ -12,6 +12,10 @@ extension PluginCatalog {
                 _ = try FileCacheConfig(section: section)
                 return []
             },
+            PluginValidator(name: "compression", enabledByDefault: true) { section, _ in
+                _ = try CompressionConfig(section: section)
+                return []
+            },
             PluginValidator(name: "admin", enabledByDefault: false) { section, _ in
                 let settings = try AdminSettings(section: section)
                 return [ListenerSpec(host: settings.bind, port: settings.port, pluginName: "admin")]

@@ -10,6 +10,8 @@ final class FileCacheLink: @unchecked Sendable { // safe: both set once while th
     var cache: FileCache?
     /// The proxy plugin, whose stored responses purges reach too.
     var proxy: ProxyPlugin?
+    /// The compressing file source, whose counters the stats show.
+    var compression: CompressingFileSource?
 }
 
 /// Feeds the admin plugin from the workers' counters, the file cache and its store.
@@ -28,6 +30,24 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         f.requests = s.requests
         f.bytesServed = s.bytesServed
         f.connectionsPerWorker = s.connectionsPerWorker
+        return f
+    }
+
+    /// The static files' and the proxy cache's compression counters, summed.
+    func compressionFigures() -> CompressionFigures? {
+        let all = [link.compression?.stats, link.proxy?.compressionStats].compactMap { $0 }
+        guard !all.isEmpty else { return nil }
+        var f = CompressionFigures()
+        for s in all {
+            f.variantsStored += s.variantsStored
+            f.bytesBefore += s.bytesBefore
+            f.bytesAfter += s.bytesAfter
+            f.compressions += s.compressions
+            f.compressionCPUSeconds += Double(s.compressionCPUNanos) / 1e9
+            f.variantHits += s.variantHits
+            f.siblingHits += s.siblingHits
+            f.bytesSaved += s.bytesSaved
+        }
         return f
     }
 

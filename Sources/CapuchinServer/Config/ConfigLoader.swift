@@ -4,7 +4,7 @@ import Yams
 /// Reads and validates the YAML configuration before anything starts.
 public enum ConfigLoader {
     /// Sections handed to plugins unvalidated here.
-    public static let pluginSectionNames = ["cache", "admin", "proxy"]
+    public static let pluginSectionNames = ["cache", "compression", "admin", "proxy"]
 
     /// Reads `path` and parses it. Throws `ConfigError` (unreadable file, YAML
     /// syntax, unknown key, bad value), naming the file, line and key.

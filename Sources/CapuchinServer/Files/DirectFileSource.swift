@@ -19,8 +19,10 @@ public final class DirectFileSource: FileSource {
         case .failure(let status): return FileLookup(.failure(status: status))
         case .redirect: return FileLookup(.redirect)
         case .file(let file, let identity, let relativePath):
+            let root = request.site.root
             return FileLookup(.file(SourcedFile(identity: identity, contentType: request.settings.contentType(forPath: relativePath),
-                                                etag: StaticFilePlugin.etag(identity), body: .file(file))))
+                                                etag: StaticFilePlugin.etag(identity), body: .file(file),
+                                                originPath: root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath)))
         }
     }
 }

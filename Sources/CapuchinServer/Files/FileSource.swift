@@ -1,4 +1,5 @@
 import CapuchinSystem
+import HTTPCore
 
 /// Where the static handler gets its files. The default opens them beneath the
 /// site's root (`DirectFileSource`); the file cache sits here too, beneath the
@@ -36,13 +37,18 @@ public struct FileRequest {
     public var workerID: Int
     /// The configuration the request is served under (MIME types, sendfile threshold).
     public var settings: RuntimeSettings
+    /// The request's header fields: a source negotiates a representation from
+    /// them (`Accept-Encoding`, `Cache-Control: no-transform`).
+    public var headers: HTTPHeaders
 
-    public init(path: String, site: Site, receivedByNanos: UInt64, workerID: Int, settings: RuntimeSettings) {
+    public init(path: String, site: Site, receivedByNanos: UInt64, workerID: Int, settings: RuntimeSettings,
+                headers: HTTPHeaders = HTTPHeaders()) {
         self.path = path
         self.site = site
         self.receivedByNanos = receivedByNanos
         self.workerID = workerID
         self.settings = settings
+        self.headers = headers
     }
 }
 
@@ -68,6 +74,8 @@ public enum FileBody {
     case mapped(MappedFile)
     /// An open file: small slices are read behind the head, larger ones sendfile'd.
     case file(OpenFile)
+    /// Bytes in memory (a small body compressed for this request, not yet stored).
+    case bytes([UInt8])
 
     /// The bytes `offset..<offset+count` as a response body.
     @inline(__always)
@@ -75,24 +83,40 @@ public enum FileBody {
         switch self {
         case .mapped(let m): return count > 0 ? .mapped(m, offset: offset, count: count) : .empty
         case .file(let f): return .file(f, offset: offset, count: count)
+        case .bytes(let b): return count > 0 ? .bytes(offset == 0 && count == b.count ? b : Array(b[offset..<offset + count])) : .empty
         }
     }
 }
 
 /// An open regular file and what its response needs.
 public struct SourcedFile {
+    /// The file's identity (of the file the path names, also for an encoded variant of it).
     public var identity: FileIdentity
+    /// The length of `body`: the file's size, or the encoded length of a variant.
+    public var size: Int
+    /// Where the file is (nil: the source does not say).
+    public var originPath: String?
+    /// The body's content coding (`br`, `zstd`, `gzip`); nil: identity.
+    public var contentEncoding: String?
+    /// The response depends on `Accept-Encoding` (a compressible file): every
+    /// response of it, identity and 304 too, says `Vary: Accept-Encoding`.
+    public var variesByEncoding: Bool
     public var contentType: String
     /// A strong entity tag, quotes included (`StaticFilePlugin.etag`).
     public var etag: String
     public var body: FileBody
     /// The header lines of a plain 200 ("Content-Type", "ETag", "Last-Modified",
-    /// "Accept-Ranges" and the mark), serialized once per cached entry so a hit
+    /// "Accept-Ranges", the mark, and "Content-Encoding" and "Vary" as above), serialized once per cached entry so a hit
     /// builds nothing; nil: the handler builds the head.
     public var head: [UInt8]?
 
-    public init(identity: FileIdentity, contentType: String, etag: String, body: FileBody, head: [UInt8]? = nil) {
+    public init(identity: FileIdentity, contentType: String, etag: String, body: FileBody, head: [UInt8]? = nil,
+                originPath: String? = nil) {
         self.identity = identity
+        size = identity.size
+        self.originPath = originPath
+        contentEncoding = nil
+        variesByEncoding = false
         self.contentType = contentType
         self.etag = etag
         self.body = body

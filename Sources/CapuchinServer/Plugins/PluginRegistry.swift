@@ -1,7 +1,7 @@
 /// Builds the enabled plugins in registration order, the static file handler last.
 public enum PluginRegistry {
     /// Plugin names the configuration may mention even when this build lacks them.
-    public static let knownNames = ["cache", "admin", "proxy", "static"]
+    public static let knownNames = ["cache", "compression", "admin", "proxy", "static"]
 
     /// Instantiates every enabled factory with its section, then checks that each
     /// section had no unknown keys. Throws `ConfigError` for an unknown plugin

@@ -21,6 +21,9 @@ public struct PluginSetup {
     /// Makes the static handler take its files from `source` (the file cache
     /// does, around a `DirectFileSource`); the last plugin to call it wins.
     public func serveFiles(from source: any FileSource) { staticHandler.install(source) }
+
+    /// The source installed so far (a plugin may put its own around it: compression does).
+    public var fileSource: any FileSource { staticHandler.source }
 }
 
 /// How `capuchin`'s main registers a plugin that exists in this build.

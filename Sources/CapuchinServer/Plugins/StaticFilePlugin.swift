@@ -38,7 +38,8 @@ public final class StaticFilePlugin: Plugin {
             return r
         }
         let lookup = source.open(FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
-                                             workerID: context.connection.workerID, settings: context.settings))
+                                             workerID: context.connection.workerID, settings: context.settings,
+                                             headers: request.headers))
         // Without X-Cache on the response the access log takes the verdict from the context.
         if !source.marksResponses, let mark = lookup.mark { context.cacheVerdict = mark.rawValue }
         var response: Response
@@ -53,7 +54,7 @@ public final class StaticFilePlugin: Plugin {
                 // and its body, written with one writev. HEAD gets the same response:
                 // the server writes no body for HEAD and takes Content-Length from the body.
                 // Returned without a local: holding it first cost a copy of the response.
-                let size = file.identity.size
+                let size = file.size
                 if lookup.mark == .hit && !request.isHead && size > 0 { source.servedHit(bytes: size, workerID: context.connection.workerID) }
                 return Response(status: 200, body: file.body.slice(offset: 0, count: size), preformattedHeaders: head)
             }
@@ -84,10 +85,21 @@ public final class StaticFilePlugin: Plugin {
     /// 200, 304, 412, 206 or 416 with headers built here. Nothing is read:
     /// the writer copies small file slices behind the head (one writev) and
     /// sendfiles the rest, or writes a cached file's slices from memory.
+    /// An encoded variant (or a file that has them) carries `Content-Encoding`
+    /// and `Vary` on its 200, 206 and 304; its validators and length are the variant's.
     private func respond(_ request: HTTPRequest, _ file: SourcedFile) -> Response {
         let rep = Representation(contentType: file.contentType, etag: file.etag,
-                                 lastModifiedSeconds: Int(file.identity.mtimeNanos / 1_000_000_000), size: file.identity.size)
-        return RepresentationResponder.respond(request: request, representation: rep) { file.body.slice(offset: $0, count: $1) }
+                                 lastModifiedSeconds: Int(file.identity.mtimeNanos / 1_000_000_000), size: file.size)
+        guard file.variesByEncoding || file.contentEncoding != nil else {
+            return RepresentationResponder.respond(request: request, representation: rep) { file.body.slice(offset: $0, count: $1) }
+        }
+        var h = HTTPHeaders()
+        h.add("Last-Modified", HTTPDate.format(epochSeconds: rep.lastModifiedSeconds))
+        h.add("ETag", rep.etag)
+        if let coding = file.contentEncoding { h.add("Content-Encoding", coding) }
+        if file.variesByEncoding { h.add("Vary", "Accept-Encoding") }
+        return RepresentationResponder.respond(request: request, etag: rep.etag, lastModifiedSeconds: rep.lastModifiedSeconds,
+                                               contentType: rep.contentType, size: rep.size, headers: h) { file.body.slice(offset: $0, count: $1) }
     }
 
     /// `"<inode hex>-<size hex>-<mtime ns hex>"`: changes whenever the file is replaced or modified.

@@ -1,5 +1,6 @@
 import CacheStore
 import CapuchinServer
+import FileCache
 import CapuchinSystem
 import HTTPCore
 
@@ -9,6 +10,8 @@ final class ProxyCache: Sendable {
     let store: ProxyBodyStore
     let index: CacheStore
     let rules: HTTPCacheRules
+    /// Encoded variants of stored identity responses (`ProxyCache+Compression`).
+    let compressor: ResponseCompressor?
     /// Primary keys with a background refresh under way (one per key, server-wide).
     private let refreshing = Lock(Set<String>())
 
@@ -20,6 +23,8 @@ final class ProxyCache: Sendable {
                                    durability: config.durability, maxObjectSize: config.maxObjectSize,
                                    limit: config.limit, loadLater: true, log: { log.warn($0) })
         rules = HTTPCacheRules(config)
+        compressor = try ResponseCompressor(directory: config.directory + "/proxy-variants", index: index,
+                                            log: { log.info("proxy cache: \($0)") })
         // The server listens while the index loads (see `ProxyBodyStore.startLoading`).
         let store = store, directory = config.directory
         try store.startLoading { error in
@@ -89,6 +94,7 @@ final class ProxyCache: Sendable {
         perHit.add("X-Cache", served.xCache)
         perHit.add(CacheStatus.fieldName, served.cacheStatus(ttl: ttl))
         let size = Int(object.entry.size)
+        if let encoded = encodedResponse(for: object, mapping: mapping, head: head, request: request, perHit: &perHit) { return encoded }
         if stored.status != 200 || !ConditionalEvaluator.hasPreconditionOrRange(request.headers) {
             var r = Response(status: stored.status, headers: perHit,
                              body: size > 0 ? .mapped(mapping, offset: 0, count: size) : .empty,
@@ -119,6 +125,7 @@ final class ProxyCache: Sendable {
 
     /// Saves the eviction policy's state, commits the index and closes it (server stop).
     func close() {
+        compressor?.stop()
         store.waitUntilLoaded()
         store.persistPolicyState()
         try? index.flush()

@@ -1,0 +1,90 @@
+/// An HTTP content coding this server produces (RFC 9110 section 8.4.1):
+/// its token, the extension of a precompressed sibling file, its level range
+/// and default, and one-shot compression through its codec.
+public enum ContentCoding: String, Sendable, CaseIterable, Equatable {
+    case brotli = "br"
+    case zstd = "zstd"
+    case gzip = "gzip"
+
+    /// The token in `Accept-Encoding` and `Content-Encoding`.
+    public var token: String { rawValue }
+
+    /// The extension of a precompressed sibling (`style.css.br`), as nginx's
+    /// gzip_static and h2o's file.send-compressed look for.
+    public var fileExtension: String {
+        switch self {
+        case .brotli: return ".br"
+        case .zstd: return ".zst"
+        case .gzip: return ".gz"
+        }
+    }
+
+    /// The coding a token names (case-insensitive; `x-gzip` is gzip, RFC 9110 8.4.1.3).
+    public init?(token: some StringProtocol) {
+        switch token.lowercased() {
+        case "br": self = .brotli
+        case "zstd": self = .zstd
+        case "gzip", "x-gzip": self = .gzip
+        default: return nil
+        }
+    }
+
+    /// Levels the codec accepts.
+    public var levels: ClosedRange<Int> {
+        switch self {
+        case .brotli: return 0...11
+        case .zstd: return 1...19
+        case .gzip: return 1...9
+        }
+    }
+
+    /// Ratio against CPU for a body compressed once and served many times.
+    /// Brotli 9, not 5: on stylesheets (Tools/bench/compression.py) brotli 5
+    /// came out larger than gzip 6 (16 KiB: 3,381 vs 3,340 bytes), brotli 9
+    /// smaller (3,195; 256 KiB: 43,947 vs 46,606) for 27 ms once per 256 KiB;
+    /// 10 and 11 cost 7x and 19x that.
+    public var defaultLevel: Int {
+        switch self {
+        case .brotli: return 9
+        case .zstd: return 6
+        case .gzip: return 6
+        }
+    }
+
+    /// `input` compressed at `level` (clamped to `levels`). Throws `CompressionError`.
+    public func compress(_ input: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
+        let level = min(max(level, levels.lowerBound), levels.upperBound)
+        switch self {
+        case .brotli: return try BrotliCodec.compress(input, quality: level)
+        case .zstd: return try ZstdCodec.compress(input, level: level)
+        case .gzip: return try GzipCodec.compress(input, level: level)
+        }
+    }
+
+    public func compress(_ input: [UInt8], level: Int) throws -> [UInt8] {
+        try input.withUnsafeBytes { try compress($0, level: level) }
+    }
+
+    /// `input` decoded, refusing more than `limit` bytes of output (tests, and
+    /// checking a stored variant). Throws `CompressionError`.
+    public func decompress(_ input: [UInt8], limit: Int = 1 << 30) throws -> [UInt8] {
+        switch self {
+        case .brotli: return try BrotliCodec.decompress(input, limit: limit)
+        case .zstd: return try ZstdCodec.decompress(input, limit: limit)
+        case .gzip: return try GzipCodec.decompress(input, limit: limit)
+        }
+    }
+}
+
+/// Why a codec failed: which one, and what its library said.
+public struct CompressionError: Error, CustomStringConvertible, Equatable {
+    public var coding: ContentCoding
+    public var message: String
+
+    public init(_ coding: ContentCoding, _ message: String) {
+        self.coding = coding
+        self.message = message
+    }
+
+    public var description: String { "\(coding.token): \(message)" }
+}
