@@ -31,14 +31,23 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "CSystemShims"),
+        // OpenSSL 3 (TLS), with static inline wrappers for its macros.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
 
         // The one place for syscalls.
         .target(name: "CapuchinSystem", dependencies: ["CSystemShims"], swiftSettings: hotPath + checked),
         // Parser, request/response heads, headers, MIME, dates: no syscalls.
         .target(name: "HTTPCore", swiftSettings: hotPath + checked),
+        // TLS sessions, contexts (certificates, SNI, tickets) and counters over OpenSSL.
+        .target(name: "CapuchinTLS", dependencies: ["COpenSSL", "CapuchinSystem"]),
         // Workers, listeners, connections, timers, config, plugin protocols.
         .target(name: "CapuchinServer", dependencies: [
-            "CapuchinSystem", "HTTPCore", .product(name: "Yams", package: "Yams"),
+            "CapuchinSystem", "CapuchinTLS", "HTTPCore", .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
         // LMDB wrapper and index schema.
         .target(name: "CacheStore", dependencies: ["CLMDB", "CapuchinSystem"], swiftSettings: checked),
@@ -48,7 +57,7 @@ let package = Package(
         .target(name: "FileCache", dependencies: [
             "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
         ], swiftSettings: hotPath),
-        .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
+        .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "CapuchinTLS", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: [
             "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
         ]),

@@ -1,0 +1,135 @@
+import CapuchinSystem
+import CapuchinTLS
+
+/// HTTP/1 over TLS: the same `Transport` the plain socket is, so
+/// `HTTP1Connection` and `OutputQueue` do not change. The handshake runs
+/// inside the first reads (a want-write, there or in a write, sets
+/// `wantsWritable`, which the worker maps onto epoll interest); writes gather small ranges (a response head and the start of its
+/// body) into records of up to 16 KiB in the worker's scratch buffer, and
+/// larger ranges (a cached body's mapping) are encrypted straight from memory:
+/// a cache hit is one or two SSL_write calls, with no copy beyond OpenSSL's
+/// encryption. Files are read with pread into the scratch buffer and encrypted.
+///
+/// Built per call by the worker around the connection's session (a struct of
+/// two references: nothing allocated).
+struct TLSTransport: Transport {
+    /// A TLS record's largest plaintext.
+    static let recordBytes = 16 << 10
+
+    let session: TLSSession
+    let fd: Int32
+    /// The worker's `recordBytes` of scratch (gathering and file reads).
+    let scratch: UnsafeMutableRawPointer
+    /// Set when the handshake or a write needs the socket writable.
+    var wantsWritable = false
+
+    /// The answer to plain HTTP on a TLS port (nginx answers the same 400).
+    static let plainHTTPReply: [UInt8] = Array(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
+        + "Connection: close\r\n\r\nThe plain HTTP request was sent to HTTPS port\n").utf8)
+
+    init(session: TLSSession, fd: Int32, scratch: UnsafeMutableRawPointer) {
+        self.session = session
+        self.fd = fd
+        self.scratch = scratch
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawPointer, count: Int) throws -> IOResult<Int> {
+        if !session.isEstablished {
+            switch session.handshake() {
+            case .done: break
+            case .wantRead: return .wouldBlock
+            case .wantWrite: wantsWritable = true; return .wouldBlock
+            case .closed: return .processed(0)
+            case .failed(let reason):
+                if session.receivedPlainHTTP {
+                    Self.plainHTTPReply.withUnsafeBytes { _ = try? Socket.send(fd, $0) }
+                    Socket.shutdownWrite(fd)
+                }
+                throw TLSError("TLS handshake: \(reason)")
+            }
+        }
+        var total = 0
+        while total < count {
+            switch session.read(into: buffer + total, count: count - total) {
+            case .done(let n): total += n
+            case .wantRead: return total > 0 ? .processed(total) : .wouldBlock
+            case .wantWrite:
+                wantsWritable = true
+                return total > 0 ? .processed(total) : .wouldBlock
+            case .closed: return .processed(total)
+            case .failed(let reason):
+                if total > 0 { return .processed(total) }
+                throw TLSError("TLS read: \(reason)")
+            }
+        }
+        return .processed(total)
+    }
+
+    mutating func write(_ vectors: IOVectors) throws -> IOResult<Int> {
+        var written = 0
+        var index = 0
+        var offset = 0  // within vectors[index]
+        while index < vectors.count {
+            let range = vectors[index]
+            let left = range.count - offset
+            if left == 0 { index += 1; offset = 0; continue }
+            let step: TLSSession.Result
+            if left >= Self.recordBytes {
+                // Straight from the range (a mapping): one record per call.
+                step = session.write(range.baseAddress! + offset, count: left)
+            } else {
+                // Gather this and the following ranges into one record.
+                var n = 0
+                var i = index, o = offset
+                while i < vectors.count && n < Self.recordBytes {
+                    let r = vectors[i]
+                    let k = min(r.count - o, Self.recordBytes - n)
+                    if k > 0 { (scratch + n).copyMemory(from: r.baseAddress! + o, byteCount: k) }
+                    n += k
+                    o += k
+                    if o == r.count { i += 1; o = 0 }
+                }
+                step = session.write(scratch, count: n)
+            }
+            guard let n = try taken(step) else { return written > 0 ? .processed(written) : .wouldBlock }
+            written += n
+            // Advance over n bytes of the ranges.
+            var k = n
+            while k > 0 {
+                let r = vectors[index].count - offset
+                if k < r { offset += k; k = 0 } else { k -= r; index += 1; offset = 0 }
+            }
+        }
+        return .processed(written)
+    }
+
+    mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int> {
+        var sent = 0
+        while sent < count {
+            let want = min(Self.recordBytes, count - sent)
+            let got = try FileIO.pread(file.fd, into: scratch, count: want, offset: offset + sent)
+            if got == 0 { break }
+            guard let n = try taken(session.write(scratch, count: got)) else { return sent > 0 ? .processed(sent) : .wouldBlock }
+            sent += n
+        }
+        return .processed(sent)
+    }
+
+    /// The bytes one SSL_write took; nil when the socket must become writable
+    /// first (the same bytes are offered again then). Throws `TLSError`.
+    private mutating func taken(_ step: TLSSession.Result) throws -> Int? {
+        switch step {
+        case .done(let n): return n
+        case .wantWrite, .wantRead:
+            wantsWritable = true
+            return nil
+        case .closed: throw TLSError("TLS write: closed by the peer")
+        case .failed(let reason): throw TLSError("TLS write: \(reason)")
+        }
+    }
+
+    mutating func shutdownOutput() {
+        session.shutdown()
+        Socket.shutdownWrite(fd)
+    }
+}
