@@ -40,6 +40,15 @@ struct StatsDocument: Encodable {
         var checks_failed: Int
     }
 
+    struct TLS: Encodable {
+        var handshakes: Int
+        var resumed_handshakes: Int
+        var handshake_failures: Int
+        var failures_by_reason: [String: Int]
+        var handshakes_by_protocol: [String: Int]
+        var handshakes_by_cipher: [String: Int]
+    }
+
     var uptime_seconds: Double
     var requests: UInt64
     var requests_per_second_1s: Double
@@ -50,6 +59,8 @@ struct StatsDocument: Encodable {
     var store: Store?
     /// The proxy's backends (empty without a proxy).
     var backends: [Backend]
+    /// nil without a TLS listener.
+    var tls: TLS?
 
     init(uptime: Double, server: ServerFigures, rate1s: Double, rate1m: Double,
          cache c: CacheFigures?, store s: StoreFigures?, backends: [BackendFigures] = [], nowUnixNanos: Int64) {
@@ -63,6 +74,10 @@ struct StatsDocument: Encodable {
         requests_per_second_1m = rate1m
         bytes_served = server.bytesServed
         connections_per_worker = server.connectionsPerWorker
+        tls = server.tls.map {
+            TLS(handshakes: $0.handshakes, resumed_handshakes: $0.resumed, handshake_failures: $0.failureTotal,
+                failures_by_reason: $0.failures, handshakes_by_protocol: $0.protocols, handshakes_by_cipher: $0.ciphers)
+        }
         if let c {
             let lookups = c.hits + c.misses
             cache = Cache(

@@ -10,7 +10,7 @@ enum PluginCatalog {
         let link = FileCacheLink()
         return [
             FileCachePlugin.factory(onCreate: { link.cache = $0.cache }),
-            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link) },
+            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link, servesTLS: setup.config.servesTLS) },
             ProxyPlugin.factory(onCreate: { link.proxy = $0 }),
         ]
     }

@@ -35,6 +35,10 @@ sites:
     tls: {cert: %(site_cert)s, key: %(site_key)s}
 cache:
   max_file_size: 64k
+plugins:
+  admin: true
+admin:
+  port: %(admin)d
 logging:
   level: debug
 """
@@ -72,10 +76,10 @@ def tls_server(server_factory, tmp_path, ca):
     cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "cert.key")
     shutil.copy(ca.files["main"][0], cert)
     shutil.copy(ca.files["main"][1], key)
-    plain, redirect = free_port(), free_port()
-    s = server_factory(CONFIG % dict(cert=cert, key=key, plain=plain, redirect=redirect, root=root, site_root=site_root,
+    plain, redirect, admin = free_port(), free_port(), free_port()
+    s = server_factory(CONFIG % dict(cert=cert, key=key, plain=plain, redirect=redirect, admin=admin, root=root, site_root=site_root,
                                      site_cert=ca.files["site"][0], site_key=ca.files["site"][1]))
-    s.files, s.plain_port, s.redirect_port, s.cert, s.key = files, plain, redirect, cert, key
+    s.files, s.plain_port, s.redirect_port, s.admin_port, s.cert, s.key = files, plain, redirect, admin, cert, key
     return s
 
 
@@ -305,3 +309,35 @@ def test_serve_flags_make_the_port_https(tmp_path, ca):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_counters_in_stats_metrics_and_dashboard(tls_server, ca, tmp_path):
+    import json
+    import urllib.request
+    sess = str(tmp_path / "session")
+    s_client(tls_server.port, "-tls1_3", "-CAfile", ca.pem, "-sess_out", sess, "-ign_eof",
+             stdin=b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    assert "Reused" in s_client(tls_server.port, "-tls1_3", "-CAfile", ca.pem, "-sess_in", sess)
+    s_client(tls_server.port, "-tls1_2", "-CAfile", ca.pem)
+    with socket.create_connection(("127.0.0.1", tls_server.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        recv_all(s)
+    base = "http://127.0.0.1:%d" % tls_server.admin_port
+    deadline = time.time() + 10
+    while True:
+        stats = json.load(urllib.request.urlopen(base + "/api/stats", timeout=5))
+        t = stats["tls"]
+        if t["handshakes"] >= 3 and t["handshake_failures"] >= 1 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert t["handshakes"] >= 3 and t["resumed_handshakes"] >= 1
+    assert t["handshakes_by_protocol"].get("TLSv1.3", 0) >= 2 and t["handshakes_by_protocol"].get("TLSv1.2", 0) >= 1
+    assert sum(t["handshakes_by_cipher"].values()) == t["handshakes"]
+    assert t["failures_by_reason"].get("http request", 0) >= 1
+    metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+    import re
+    assert int(re.search(r"^capuchin_tls_handshakes_total (\d+)$", metrics, re.M).group(1)) >= t["handshakes"]
+    assert 'capuchin_tls_handshake_failures_total{reason="http request"}' in metrics
+    assert 'capuchin_tls_handshakes_by_protocol_total{protocol="TLSv1.3"}' in metrics
+    page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
+    assert "TLS handshakes" in page
