@@ -59,7 +59,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "CapuchinTLS", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: [
-            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
+            "CapuchinServer", "CapuchinSystem", "CapuchinTLS", "CacheStore", "CachePolicies", "HTTPCore",
         ]),
 
         .executableTarget(name: "capuchin", dependencies: [

@@ -21,7 +21,6 @@ public final class TLSClientContext: @unchecked Sendable { // safe: not changed 
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
             if let caFile {
                 guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
-                    SSL_CTX_free(ctx)
                     throw TLSError.fromQueue("cannot load CA certificates from \(caFile)")
                 }
             } else {
@@ -31,6 +30,7 @@ public final class TLSClientContext: @unchecked Sendable { // safe: not changed 
         _ = TLSContext.alpnProtocols.withUnsafeBufferPointer { SSL_CTX_set_alpn_protos(ctx, $0.baseAddress, UInt32($0.count)) }
     }
 
+    // Also runs when init throws after `ctx` was set: the one place it is freed.
     deinit { SSL_CTX_free(ctx) }
 
     /// A client session on a connected socket to `serverName`.

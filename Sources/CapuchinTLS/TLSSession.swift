@@ -73,6 +73,9 @@ public final class TLSSession {
         if chosen !== certificates.defaultContext { _ = SSL_set_SSL_CTX(ssl, chosen.ctx) }
     }
 
+    /// The last handshake step waits for input (else for the socket to be writable).
+    public private(set) var handshakeWantsRead = false
+
     /// Advances the handshake; `.done(0)` once established.
     public func handshake() -> Result {
         if isEstablished { return .done(0) }
@@ -87,6 +90,7 @@ public final class TLSSession {
             return .done(0)
         }
         let result = outcome(r)
+        handshakeWantsRead = result == .wantRead
         if case .failed(let reason) = result {
             failed = true
             receivedPlainHTTP = reason == "http request"
