@@ -44,6 +44,7 @@ static inline int cap_tls1_2_version(void) { return TLS1_2_VERSION; }
 static inline int cap_tls1_3_version(void) { return TLS1_3_VERSION; }
 static inline uint64_t cap_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline uint64_t cap_op_no_compression(void) { return SSL_OP_NO_COMPRESSION; }
+static inline uint64_t cap_op_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA; }
 static inline uint64_t cap_op_ignore_unexpected_eof(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
 static inline long cap_mode_server(void) {
     return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;

@@ -51,7 +51,11 @@ struct TLSTransport: Transport {
         var total = 0
         while total < count {
             switch session.read(into: buffer + total, count: count - total) {
-            case .done(let n): total += n
+            case .done(let n):
+                total += n
+                // Read-ahead took what the socket had: stop here rather than pay a
+                // read(2) that can only say EAGAIN (epoll reports what comes next).
+                if !session.hasBufferedInput { return .processed(total) }
             case .wantRead: return total > 0 ? .processed(total) : .wouldBlock
             case .wantWrite:
                 wantsWritable = true
