@@ -15,7 +15,6 @@
 static inline int cap_ssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
 static inline long cap_ssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
 static inline long cap_ssl_ctx_session_cache_off(SSL_CTX *c) { return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF); }
-static inline long cap_ssl_ctx_session_cache_client(SSL_CTX *c) { return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE); }
 static inline int cap_ssl_ctx_set_groups(SSL_CTX *c, const char *list) { return (int)SSL_CTX_set1_groups_list(c, list); }
 
 static inline long cap_ssl_ctx_set_servername_callback(SSL_CTX *c, int (*cb)(SSL *, int *, void *)) {
@@ -39,17 +38,13 @@ static inline int cap_ticket_mac_init(EVP_MAC_CTX *h, unsigned char *key, size_t
 }
 
 // Constants Swift does not import (macros of expressions).
-static inline int cap_tls1_version(void) { return TLS1_VERSION; }
 static inline int cap_tls1_2_version(void) { return TLS1_2_VERSION; }
-static inline int cap_tls1_3_version(void) { return TLS1_3_VERSION; }
 static inline uint64_t cap_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline uint64_t cap_op_no_compression(void) { return SSL_OP_NO_COMPRESSION; }
 static inline uint64_t cap_op_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA; }
 static inline uint64_t cap_op_ignore_unexpected_eof(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
-static inline long cap_mode_server(void) {
+static inline long cap_mode_event_loop(void) {
     return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 }
-static inline int cap_reason_http_request(void) { return SSL_R_HTTP_REQUEST; }
-static inline int cap_err_reason(unsigned long e) { return ERR_GET_REASON(e); }
 
 #endif

@@ -60,7 +60,7 @@ public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX is not
         // client preferring ChaCha20 (no AES hardware) gets it; testssl.sh asks for a server order.
         _ = SSL_CTX_set_options(ctx, cap_op_no_renegotiation() | cap_op_no_compression() | cap_op_ignore_unexpected_eof()
                                      | cap_op_server_preference())
-        _ = cap_ssl_ctx_set_mode(ctx, cap_mode_server())
+        _ = cap_ssl_ctx_set_mode(ctx, cap_mode_event_loop())
         // Stateless tickets only: no server-side session cache to lock and grow.
         _ = cap_ssl_ctx_session_cache_off(ctx)
         _ = sessionContext.withUnsafeBufferPointer { SSL_CTX_set_session_id_context(ctx, $0.baseAddress, UInt32($0.count)) }

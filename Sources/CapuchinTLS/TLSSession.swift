@@ -46,12 +46,14 @@ public final class TLSSession {
         certificates = nil
         counters = nil
         SSL_set_connect_state(ssl)
-        if !serverName.isEmpty && !serverName.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) {
+        // An address literal is not sent as SNI (RFC 6066) and is checked against the certificate's IP names.
+        let isAddress = serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
+        if !serverName.isEmpty && !isAddress {
             _ = cap_ssl_set_tlsext_host_name(ssl, serverName)
         }
         if context.verifies {
             // Hostname (or IP address) checked against the certificate's names.
-            if serverName.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) {
+            if isAddress {
                 _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName)
             } else {
                 _ = SSL_set1_host(ssl, serverName)
