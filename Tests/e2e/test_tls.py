@@ -67,6 +67,9 @@ def tls_server(server_factory, tmp_path, ca):
     files = {"index.html": b"<h1>home</h1>\n", "small.bin": bytes(rnd.getrandbits(8) for _ in range(1024)),
              "record.bin": bytes(rnd.getrandbits(8) for _ in range(16384)),
              "mapped.bin": bytes(rnd.getrandbits(8) for _ in range(60000)),
+             # Record boundaries: two whole records, and one byte over one.
+             "two-records.bin": bytes(rnd.getrandbits(8) for _ in range(32768)),
+             "record-and-a-byte.bin": bytes(rnd.getrandbits(8) for _ in range(16385)),
              "large.bin": bytes(rnd.getrandbits(8) for _ in range(700000))}
     for name, data in files.items():
         (root / name).write_bytes(data)

@@ -4,14 +4,16 @@ import CapuchinTLS
 /// HTTP/1 over TLS: the same `Transport` the plain socket is, so
 /// `HTTP1Connection` and `OutputQueue` do not change. The handshake runs
 /// inside the first reads (a want-write, there or in a write, sets
-/// `wantsWritable`, which the worker maps onto epoll interest); writes gather small ranges (a response head and the start of its
-/// body) into records of up to 16 KiB in the worker's scratch buffer, and
-/// larger ranges (a cached body's mapping) are encrypted straight from memory:
-/// a cache hit is one or two SSL_write calls, with no copy beyond OpenSSL's
-/// encryption. Files are read with pread into the scratch buffer and encrypted.
+/// `wantsWritable`, which the worker maps onto epoll interest). Writes gather
+/// small ranges (a response head, a small body, and of a large body only what
+/// is not a whole number of records) into one record of up to 16 KiB in the
+/// worker's scratch buffer; the rest of a large range (a cached body's mapping)
+/// is encrypted straight from memory. A 1 KiB hit is one SSL_write, a 16 KiB
+/// hit two, with no copy of the body beyond OpenSSL's encryption. Files are
+/// read with pread into the scratch buffer and encrypted.
 ///
 /// Built per call by the worker around the connection's session (a struct of
-/// two references: nothing allocated).
+/// two references and a pointer: nothing allocated).
 struct TLSTransport: Transport {
     /// A TLS record's largest plaintext.
     static let recordBytes = 16 << 10
@@ -82,16 +84,23 @@ struct TLSTransport: Transport {
                 // Straight from the range (a mapping): one record per call.
                 step = session.write(range.baseAddress! + offset, count: left)
             } else {
-                // Gather this and the following ranges into one record.
+                // Gather this and the following ranges into one record. From a large
+                // range (a cached body) only its remainder modulo the record size is
+                // taken, so the rest is whole records encrypted in place: a head and a
+                // 16 KiB body are 2 records without copying the body, a 1 KiB one 1 record.
                 var n = 0
                 var i = index, o = offset
                 while i < vectors.count && n < Self.recordBytes {
                     let r = vectors[i]
-                    let k = min(r.count - o, Self.recordBytes - n)
+                    let rest = r.count - o
+                    var k = min(rest, Self.recordBytes - n)
+                    let large = n > 0 && rest >= Self.recordBytes
+                    if large && rest % Self.recordBytes <= Self.recordBytes - n { k = rest % Self.recordBytes }
                     if k > 0 { (scratch + n).copyMemory(from: r.baseAddress! + o, byteCount: k) }
                     n += k
                     o += k
                     if o == r.count { i += 1; o = 0 }
+                    if large { break }
                 }
                 step = session.write(scratch, count: n)
             }
