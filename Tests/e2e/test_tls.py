@@ -360,3 +360,18 @@ def test_fair_balance_hands_tls_connections_to_workers(server_factory, tmp_path,
             status, _, body = get(c, b"/f.txt")
             assert (status, body) == (200, b"fair\n")
         c.close()
+
+
+def test_check_names_a_busy_extra_listener(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = tmp_path / "busy.yaml"
+        cfg.write_text("server:\n  listen: 127.0.0.1\n  port: 0\nlisteners:\n  - port: %d\nsites:\n  - root: %s\n    default: true\n"
+                       % (port, root))
+        r = subprocess.run([BIN, "check", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    assert r.returncode == 2
+    assert "busy.yaml:5: listeners[0].port: cannot listen on 127.0.0.1:%d" % port in r.stdout.decode()
