@@ -35,14 +35,23 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // OpenSSL 3 (TLS), with static inline wrappers for its macros.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
 
         // The one place for syscalls.
         .target(name: "CapuchinSystem", dependencies: ["CSystemShims"], swiftSettings: hotPath + checked),
         // Parser, request/response heads, headers, MIME, dates: no syscalls.
         .target(name: "HTTPCore", swiftSettings: hotPath + checked),
+        // TLS sessions, contexts (certificates, SNI, tickets) and counters over OpenSSL.
+        .target(name: "CapuchinTLS", dependencies: ["COpenSSL", "CapuchinSystem"]),
         // Workers, listeners, connections, timers, config, plugin protocols.
         .target(name: "CapuchinServer", dependencies: [
-            "CapuchinSystem", "HTTPCore", .product(name: "Yams", package: "Yams"),
+            "CapuchinSystem", "CapuchinTLS", "HTTPCore", .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
         // One-shot brotli, zstd and gzip codecs: no I/O.
         .target(name: "Compression", dependencies: ["CZlib", "CBrotli", "CZstd"], swiftSettings: checked),
@@ -54,9 +63,9 @@ let package = Package(
         .target(name: "FileCache", dependencies: [
             "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore", "Compression",
         ], swiftSettings: hotPath),
-        .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
+        .target(name: "Admin", dependencies: ["CapuchinServer", "CapuchinSystem", "CapuchinTLS", "HTTPCore"]),
         .target(name: "ReverseProxy", dependencies: [
-            "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore", "FileCache",
+            "CapuchinServer", "CapuchinSystem", "CapuchinTLS", "CacheStore", "CachePolicies", "HTTPCore", "FileCache",
         ]),
 
         .executableTarget(name: "capuchin", dependencies: [

@@ -1,3 +1,5 @@
+import CapuchinTLS
+
 /// Cache counters as the admin API reports them: totals since the store was
 /// created (persisted across restarts) for counters, current values for gauges.
 public struct CacheFigures: Sendable, Equatable {
@@ -36,6 +38,8 @@ public struct ServerFigures: Sendable, Equatable {
     public var requests: UInt64 = 0
     public var bytesServed: UInt64 = 0
     public var connectionsPerWorker: [Int] = []
+    /// TLS handshakes of every TLS listener; nil when the server has none.
+    public var tls: TLSCounters.Snapshot?
 
     public init() {}
 }

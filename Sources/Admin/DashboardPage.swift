@@ -151,7 +151,15 @@ async function tick() {
     last = { uptime_seconds: s.uptime_seconds, c };
     const st = s.store || {};
     $("t-store").innerHTML = "";
-    for (const [k, v] of Object.entries({ "map used": fmtBytes(st.map_used_bytes || 0) + " / " + fmtBytes(st.map_size_bytes || 0), "last commit": st.last_commit_age_seconds == null ? "–" : st.last_commit_age_seconds.toFixed(1) + " s ago", "schema": st.schema_version ?? "–", "connections": (s.connections_per_worker || []).join(" / ") })) {
+    const rows = { "map used": fmtBytes(st.map_used_bytes || 0) + " / " + fmtBytes(st.map_size_bytes || 0), "last commit": st.last_commit_age_seconds == null ? "–" : st.last_commit_age_seconds.toFixed(1) + " s ago", "schema": st.schema_version ?? "–", "connections": (s.connections_per_worker || []).join(" / ") };
+    if (s.tls) {
+      const t = s.tls;
+      rows["TLS handshakes"] = fmtNum(t.handshakes) + " (" + fmtNum(t.resumed_handshakes) + " resumed, " + fmtNum(t.handshake_failures) + " failed)";
+      rows["TLS protocols"] = Object.entries(t.handshakes_by_protocol).map(([k, v]) => k + ": " + v).join(", ") || "–";
+      rows["TLS ciphers"] = Object.entries(t.handshakes_by_cipher).map(([k, v]) => k + ": " + v).join(", ") || "–";
+      rows["TLS failures"] = Object.entries(t.failures_by_reason).map(([k, v]) => k + ": " + v).join(", ") || "–";
+    }
+    for (const [k, v] of Object.entries(rows)) {
       const tr = document.createElement("tr"); tr.innerHTML = "<td></td><td></td>"; tr.children[0].textContent = k; tr.children[1].textContent = v; $("t-store").appendChild(tr);
     }
     const bs = s.backends || [];

@@ -18,6 +18,16 @@ enum PrometheusExposition {
         one("capuchin_response_bytes_total", "counter", "Response body bytes sent since start.", server.bytesServed)
         metric("capuchin_connections", "gauge", "Open client connections per worker.",
                server.connectionsPerWorker.enumerated().map { (labels: "{worker=\"\($0.offset)\"}", value: String($0.element)) })
+        if let t = server.tls {
+            func labelled(_ label: String, _ counts: [String: Int]) -> [(labels: String, value: String)] {
+                counts.sorted { $0.key < $1.key }.map { (labels: "{\(label)=\"\(escape($0.key))\"}", value: String($0.value)) }
+            }
+            one("capuchin_tls_handshakes_total", "counter", "TLS handshakes completed.", t.handshakes)
+            one("capuchin_tls_resumed_handshakes_total", "counter", "TLS handshakes that resumed a session (ticket).", t.resumed)
+            metric("capuchin_tls_handshake_failures_total", "counter", "TLS handshakes that failed, by OpenSSL's reason.", labelled("reason", t.failures))
+            metric("capuchin_tls_handshakes_by_protocol_total", "counter", "TLS handshakes completed, by protocol version.", labelled("protocol", t.protocols))
+            metric("capuchin_tls_handshakes_by_cipher_total", "counter", "TLS handshakes completed, by cipher.", labelled("cipher", t.ciphers))
+        }
         if let c = cache {
             one("capuchin_cache_hits_total", "counter", "Requests answered from the cache (persisted across restarts).", c.hits)
             one("capuchin_cache_misses_total", "counter", "Cacheable requests not in the cache (persisted across restarts).", c.misses)

@@ -51,6 +51,15 @@ struct StatsDocument: Encodable {
         var bytes_saved: UInt64
     }
 
+    struct TLS: Encodable {
+        var handshakes: Int
+        var resumed_handshakes: Int
+        var handshake_failures: Int
+        var failures_by_reason: [String: Int]
+        var handshakes_by_protocol: [String: Int]
+        var handshakes_by_cipher: [String: Int]
+    }
+
     var uptime_seconds: Double
     var requests: UInt64
     var requests_per_second_1s: Double
@@ -63,6 +72,8 @@ struct StatsDocument: Encodable {
     var backends: [Backend]
     /// This run's compression counters (absent without the compression plugin).
     var compression: Compression?
+    /// nil without a TLS listener.
+    var tls: TLS?
 
     init(uptime: Double, server: ServerFigures, rate1s: Double, rate1m: Double,
          cache c: CacheFigures?, store s: StoreFigures?, backends: [BackendFigures] = [],
@@ -82,6 +93,10 @@ struct StatsDocument: Encodable {
         requests_per_second_1m = rate1m
         bytes_served = server.bytesServed
         connections_per_worker = server.connectionsPerWorker
+        tls = server.tls.map {
+            TLS(handshakes: $0.handshakes, resumed_handshakes: $0.resumed, handshake_failures: $0.failureTotal,
+                failures_by_reason: $0.failures, handshakes_by_protocol: $0.protocols, handshakes_by_cipher: $0.ciphers)
+        }
         if let c {
             let lookups = c.hits + c.misses
             cache = Cache(

@@ -7,13 +7,16 @@ public struct ConnectionInfo: Sendable {
     public var peerAddress: String
     public var peerPort: Int
     public var localPort: Int
+    /// The connection came through a TLS listener (HTTPS).
+    public var isTLS: Bool
 
-    public init(id: UInt64, workerID: Int, peerAddress: String, peerPort: Int, localPort: Int) {
+    public init(id: UInt64, workerID: Int, peerAddress: String, peerPort: Int, localPort: Int, isTLS: Bool = false) {
         self.id = id
         self.workerID = workerID
         self.peerAddress = peerAddress
         self.peerPort = peerPort
         self.localPort = localPort
+        self.isTLS = isTLS
     }
 }
 

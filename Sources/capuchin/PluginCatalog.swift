@@ -11,7 +11,7 @@ enum PluginCatalog {
         return [
             FileCachePlugin.factory(onCreate: { link.cache = $0.cache }),
             CompressionPlugin.factory(onCreate: { link.compression = $0.source }),
-            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link) },
+            AdminPlugin.factory { setup in ServerAdminBackend(statistics: setup.statistics, link: link, servesTLS: setup.config.servesTLS) },
             ProxyPlugin.factory(onCreate: { link.proxy = $0 }),
         ]
     }

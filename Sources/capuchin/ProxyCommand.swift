@@ -22,7 +22,7 @@ struct ProxyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address to listen on.", valueName: "addr"))
     var listen: String = "0.0.0.0"
 
-    @Option(name: .customLong("to"), help: ArgumentHelp("A backend host:port (repeat for a pool).", valueName: "host:port"))
+    @Option(name: .customLong("to"), help: ArgumentHelp("A backend host:port, or https://host:port for TLS to it (repeat for a pool; all plain or all https).", valueName: "host:port"))
     var backends: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("naive, first-alive, round-robin, round-robin-locked, least-connections or consistent-hash (on the cache key, with bounded loads).", valueName: "algo"))
@@ -36,6 +36,10 @@ struct ProxyCommand: ParsableCommand {
 
     @Option(name: .customLong("node-id"), help: ArgumentHelp("This proxy's name in Via, for loop detection (default: the host name). Give each of several proxies on one host its own.", valueName: "name"))
     var nodeID: String?
+    @OptionGroup var tls: TLSOptions
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("CA certificates (PEM) that https:// backends are verified against (default: the system store).", valueName: "file"))
+    var caFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Worker threads (default: one per processor).", valueName: "n"))
     var workers: Int = 0
@@ -46,12 +50,24 @@ struct ProxyCommand: ParsableCommand {
     func validate() throws {
         if backends.isEmpty { throw ValidationError("give at least one --to HOST:PORT") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
+        if Set(backends.map { $0.hasPrefix("https://") }).count > 1 { throw ValidationError("--to: a pool is all https:// or all plain") }
+    }
+
+    /// Backends as the pool lists them (host:port), and whether the pool speaks TLS to them.
+    var backendAddresses: (addresses: [String], tls: Bool) {
+        let tls = backends.first?.hasPrefix("https://") ?? false
+        return (backends.map { b in
+            var a = Substring(b)
+            for scheme in ["https://", "http://"] where a.hasPrefix(scheme) { a = a.dropFirst(scheme.count) }
+            if a.hasSuffix("/") { a = a.dropLast() }
+            return !tls || a.contains(":") ? String(a) : a + ":443"
+        }, tls)
     }
 
     /// The configuration the flags stand for, as the YAML `serve --config` reads.
     /// Every path is proxied, so the file cache plugin is off (its lookup would
     /// only ever miss).
-    func configText(cacheDirectory: String, siteRoot: String) -> String {
+    func configText(cacheDirectory: String, siteRoot: String, cwd: String = FileManager.default.currentDirectoryPath) -> String {
         func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
         let nodeLine = nodeID.map { "  node_id: \(quoted($0))\n" } ?? ""
         var y = """
@@ -59,6 +75,7 @@ struct ProxyCommand: ParsableCommand {
           listen: \(quoted(listen))
           port: \(port)
           workers: \(workers)
+        \(tls.certificate.map { "  tls: {cert: \(quoted(ConfigLoader.resolve($0, against: cwd))), key: \(quoted(ConfigLoader.resolve(tls.key ?? "", against: cwd)))}" } ?? "")
         sites:
           - root: \(quoted(siteRoot))
             default: true
@@ -74,10 +91,15 @@ struct ProxyCommand: ParsableCommand {
           pools:
             default:
               balance: \(quoted(balance))
-              backends:
 
         """
-        for b in backends { y += "          - \(quoted(b))\n" }
+        let (addresses, originTLS) = backendAddresses
+        if originTLS {
+            y += "      tls: true\n"
+            if let caFile { y += "      ca_file: \(quoted(ConfigLoader.resolve(caFile, against: cwd)))\n" }
+        }
+        y += "      backends:\n"
+        for b in addresses { y += "          - \(quoted(b))\n" }
         if !noCache { y += "  cache:\n    dir: \(quoted(cacheDirectory))\n" }
         return y
     }

@@ -41,6 +41,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("error, warn, info or debug.", valueName: "level"))
     var logLevel: String?
 
+    @OptionGroup var tls: TLSOptions
+
     @Flag(name: .long, help: "Validate the configuration as `capuchin check` does and exit (0 or 2) without serving.")
     var check = false
 
@@ -61,6 +63,8 @@ struct ServeCommand: ParsableCommand {
         overrides.noCache = noCache
         overrides.adminPort = adminPort
         overrides.logLevel = logLevel.flatMap(LogLevel.init(name:))
+        overrides.tlsCertificate = tls.certificate
+        overrides.tlsKey = tls.key
         if check, let config {
             throw ExitCode(CheckCommand.report(ConfigCheck.run(path: config, overrides: overrides, plugins: PluginCatalog.validators), file: config))
         }

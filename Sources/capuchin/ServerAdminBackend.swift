@@ -18,10 +18,13 @@ final class FileCacheLink: @unchecked Sendable { // safe: both set once while th
 final class ServerAdminBackend: AdminBackend, Sendable {
     let statistics: ServerStatistics
     let link: FileCacheLink
+    /// The configuration has a TLS listener (the stats then carry its counters).
+    let servesTLS: Bool
 
-    init(statistics: ServerStatistics, link: FileCacheLink) {
+    init(statistics: ServerStatistics, link: FileCacheLink, servesTLS: Bool = false) {
         self.statistics = statistics
         self.link = link
+        self.servesTLS = servesTLS
     }
 
     func serverFigures() -> ServerFigures {
@@ -30,6 +33,7 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         f.requests = s.requests
         f.bytesServed = s.bytesServed
         f.connectionsPerWorker = s.connectionsPerWorker
+        if servesTLS { f.tls = statistics.tls.snapshot() }
         return f
     }
 

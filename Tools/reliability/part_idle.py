@@ -61,22 +61,9 @@ def main():
         time.sleep(0.5)
         rss0 = rlib.proc_rss_kib(srv.pid)
         req = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-        opened_bad = 0
-        for i in range(n):
-            try:
-                c = socket.create_connection(("127.0.0.1", port), timeout=5)
-                c.sendall(req)
-                buf = b""
-                while not buf.endswith(b"alpha\n"):
-                    d = c.recv(4096)
-                    if not d:
-                        raise OSError("closed")
-                    buf += d
-                held.append(c)
-            except OSError:
-                opened_bad += 1
-                if opened_bad > 20:
-                    break
+        opened, opened_bad = rlib.hold_connections(lambda: socket.create_connection(("127.0.0.1", port), timeout=5),
+                                                   n, req, b"alpha\n")
+        held.extend(opened)
         time.sleep(1.0)
         rss1 = rlib.proc_rss_kib(srv.pid)
         fds = rlib.proc_fds(srv.pid)

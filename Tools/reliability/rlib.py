@@ -173,6 +173,28 @@ class Capuchin:
         return self.proc.returncode
 
 
+def hold_connections(connect, n, request, ending, max_failures=20):
+    """Opens up to n connections with `connect()`, each answered once (`request` until the
+    data ends with `ending`), and keeps them; returns (held sockets, failures)."""
+    held, bad = [], 0
+    for _ in range(n):
+        try:
+            c = connect()
+            c.sendall(request)
+            buf = b""
+            while not buf.endswith(ending):
+                d = c.recv(4096)
+                if not d:
+                    raise OSError("closed")
+                buf += d
+            held.append(c)
+        except OSError:
+            bad += 1
+            if bad > max_failures:
+                break
+    return held, bad
+
+
 def proc_rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

@@ -1,6 +1,6 @@
 /// One family of checks `capuchin check` runs on a parsed configuration. Each
 /// records every problem it finds (file, line, key) and never stops at the
-/// first. TLS (issue 13) adds a step that loads each certificate and its key.
+/// first (`TLSCertificatesCheck` loads each certificate and its key).
 public protocol ConfigCheckStep {
     func run(_ config: ServerConfig, into report: ConfigDiagnostics)
 }
@@ -28,7 +28,7 @@ public enum ConfigCheck {
         let pluginCheck = PluginSectionsCheck(validators: plugins)
         pluginCheck.run(config, into: report)
         let steps: [ConfigCheckStep] = [SitePathsCheck(), LogPathsCheck(), StateDirectoryCheck(), AccountCheck(),
-                                        PortsCheck(pluginListeners: pluginCheck.listeners)] + extraSteps
+                                        PortsCheck(pluginListeners: pluginCheck.listeners), TLSCertificatesCheck()] + extraSteps
         for step in steps { step.run(config, into: report) }
         return ordered(report.errors)
     }

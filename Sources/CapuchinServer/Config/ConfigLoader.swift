@@ -55,8 +55,33 @@ public enum ConfigLoader {
         c.stateDir = resolve(try server.string("state_dir", default: c.stateDir), against: base)
         c.user = try server.optionalString("user")
         c.group = try server.optionalString("group")
+        c.tls = try server.tlsFiles(base: base)
+        c.redirectToHTTPSPort = try server.optionalInt("redirect_https", range: 1...65535)
+        c.hsts = try server.optionalString("hsts")
+        if c.tls != nil && c.redirectToHTTPSPort != nil {
+            try server.report(server.error("redirect_https", "a TLS listener cannot redirect to HTTPS (itself)"))
+        }
         if c.group != nil && c.user == nil { try server.report(server.error("group", "needs server.user (the group is set when dropping to a user)")) }
         try server.finish()
+
+        for l in try top.sectionList("listeners") {
+            guard let port = try l.optionalInt("port", range: 0...65535) else {
+                try l.report(l.error("port", "every listener needs a port"))
+                continue
+            }
+            var listener = ListenerConfig(address: try l.string("listen", default: c.listenAddress), port: port, configKey: l.path)
+            listener.tls = try l.tlsFiles(base: base)
+            listener.redirectToHTTPSPort = try l.optionalInt("redirect_https", range: 1...65535)
+            if listener.tls != nil && listener.redirectToHTTPSPort != nil {
+                try l.report(l.error("redirect_https", "a TLS listener cannot redirect to HTTPS (itself)"))
+            }
+            try l.finish()
+            if port != 0, c.extraListeners.contains(where: { $0.port == port }) || port == c.port {
+                try l.report(l.error("port", "port \(port) is already used by another listener"))
+                continue
+            }
+            c.extraListeners.append(listener)
+        }
 
         for (i, s) in try top.sectionList("sites").enumerated() {
             var site = SiteConfig(names: try s.stringList("names", default: []), root: "")
@@ -72,6 +97,10 @@ public enum ConfigLoader {
             if let a = try s.optionalString("access_log"), a != "off" { site.accessLog = resolveLog(a, base) }
             site.allowSymlinks = try s.bool("allow_symlinks", default: false)
             site.isDefault = try s.bool("default", default: false)
+            site.tls = try s.tlsFiles(base: base)
+            if site.tls != nil && site.names.isEmpty {
+                try s.report(s.error("tls", "a site's certificate is chosen by its names (SNI): this site has none"))
+            }
             site.names = site.names.map { $0.lowercased() }
             if site.names.isEmpty && !site.isDefault && i > 0 {
                 try s.report(s.error("names", "only the default site may have no names"))

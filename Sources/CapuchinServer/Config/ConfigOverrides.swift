@@ -8,6 +8,9 @@ public struct ConfigOverrides: Sendable {
     public var noCache = false
     public var adminPort: Int?
     public var logLevel: LogLevel?
+    /// `--tls-cert` and `--tls-key`: the main listener speaks HTTPS (both or neither).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
 
     public init() {}
 
@@ -19,6 +22,15 @@ public struct ConfigOverrides: Sendable {
         if let port {
             guard (0...65535).contains(port) else { throw ConfigError(file: "command line", line: nil, key: "--port", message: "must be 0-65535") }
             c.port = port
+        }
+        switch (tlsCertificate, tlsKey) {
+        case (let cert?, let key?):
+            c.tls = TLSFiles(certificate: cert, key: key, configKey: "server.tls")
+            c.redirectToHTTPSPort = nil
+        case (nil, nil): break
+        default:
+            throw ConfigError(file: "command line", line: nil, key: tlsCertificate == nil ? "--tls-cert" : "--tls-key",
+                              message: "--tls-cert and --tls-key go together")
         }
         if let root { c.sites = [SiteConfig(names: [], root: root, isDefault: true)] }
         if let workers {

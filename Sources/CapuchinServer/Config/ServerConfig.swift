@@ -27,6 +27,8 @@ public struct SiteConfig: Sendable, Equatable {
     public var isDefault: Bool
     /// This site's own access log (a path); nil: the server's `logging.access_log`.
     public var accessLog: String?
+    /// This site's certificate, offered on every TLS listener to clients asking for one of `names` (SNI).
+    public var tls: TLSFiles?
 
     public init(names: [String], root: String, index: [String] = ["index.html"], allowSymlinks: Bool = false, isDefault: Bool = false) {
         self.names = names
@@ -45,6 +47,14 @@ public struct ServerConfig {
     // server
     public var listenAddress = "0.0.0.0"
     public var port = 8080
+    /// `server.tls`: the main listener speaks HTTPS with this certificate.
+    public var tls: TLSFiles?
+    /// `server.redirect_https`: the (plain) main listener redirects every request to HTTPS on this port.
+    public var redirectToHTTPSPort: Int?
+    /// `server.hsts`: a Strict-Transport-Security value added to responses sent over TLS.
+    public var hsts: String?
+    /// The `listeners` list: public listeners besides the main one.
+    public var extraListeners: [ListenerConfig] = []
     /// 0: one per processor.
     public var workers = 0
     public var balance = BalanceMode.reuseport
@@ -84,6 +94,15 @@ public struct ServerConfig {
     public func line(of key: String) -> Int? { diagnostics.lines[key] }
 
     public init() {}
+
+    /// Every public listener: the main one (`server.listen`, `port`, `tls`), then `listeners`.
+    public var listeners: [ListenerConfig] {
+        [ListenerConfig(address: listenAddress, port: port, tls: tls, redirectToHTTPSPort: redirectToHTTPSPort, configKey: "server")]
+            + extraListeners
+    }
+
+    /// Whether any listener speaks TLS.
+    public var servesTLS: Bool { listeners.contains { $0.tls != nil } }
 
     /// The worker count to run (resolving 0 to the processor count).
     public func effectiveWorkers(processors: Int) -> Int { workers > 0 ? workers : processors }

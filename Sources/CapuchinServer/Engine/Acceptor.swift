@@ -59,6 +59,6 @@ final class Acceptor {
             if load < bestLoad { best = i; bestLoad = load }
         }
         next = (best + 1) % mailboxes.count
-        mailboxes[best].post(.init(fd: fd, localPort: l.port, pluginIndex: l.pluginIndex))
+        mailboxes[best].post(.init(fd: fd, localPort: l.port, pluginIndex: l.pluginIndex, tls: l.tls))
     }
 }

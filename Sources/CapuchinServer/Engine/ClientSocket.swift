@@ -1,4 +1,5 @@
 import CapuchinSystem
+import CapuchinTLS
 
 /// The event loop's record of one client socket: its epoll token and interest,
 /// the transport bytes go through and the HTTP/1 connection they carry. The
@@ -8,9 +9,13 @@ final class ClientSocket: DescriptorOwner {
     let token: UInt64
     var interest: UInt32
     let http: HTTP1Connection
+    /// The TLS session of a connection from a TLS listener (its bytes then go
+    /// through a `TLSTransport` around it); nil: plain.
+    let tls: TLSSession?
 
-    init(fd: Int32, token: UInt64, interest: UInt32, http: HTTP1Connection) {
+    init(fd: Int32, token: UInt64, interest: UInt32, http: HTTP1Connection, tls: TLSSession? = nil) {
         transport = SocketTransport(fd: fd)
+        self.tls = tls
         self.token = token
         self.interest = interest
         self.http = http

@@ -1,4 +1,5 @@
 import CapuchinSystem
+import CapuchinTLS
 
 /// A plugin's handle on one worker's event loop: outbound connections and
 /// timers, all run on that worker's thread. Get it from
@@ -23,9 +24,13 @@ public final class EventLoop {
     /// later. Throws `SystemError` when the socket cannot even be created or
     /// the connect fails at once (ECONNREFUSED on loopback, EMFILE, EINVAL for
     /// a host that is not a literal).
-    public func connect(host: String, port: Int, handler: OutboundHandler) throws -> OutboundConnection {
+    /// With `tls`, a TLS handshake (SNI and verified name `serverName`) follows the
+    /// connect, and `outboundConnected` comes once it completed; a failed one
+    /// (verification included) is `outboundClosed` with the reason in the error.
+    public func connect(host: String, port: Int, handler: OutboundHandler, tls: TLSClientContext? = nil,
+                        serverName: String = "") throws -> OutboundConnection {
         guard let worker else { throw SystemError.notConnected("connect (worker stopped)") }
-        return try worker.outbound.open(host: host, port: port, handler: handler)
+        return try worker.outbound.open(host: host, port: port, handler: handler, tls: tls, serverName: serverName)
     }
 
     /// Runs `action` on this worker after `nanoseconds` (millisecond precision).

@@ -1,4 +1,5 @@
 import CapuchinSystem
+import CapuchinTLS
 
 /// A listening socket as an event loop or the fair acceptor holds it.
 struct ListenerSocket {
@@ -6,6 +7,8 @@ struct ListenerSocket {
     var port: Int
     /// Requests on a plugin's own listener go only to that plugin.
     var pluginIndex: Int?
+    /// A TLS listener's certificates; nil: plain HTTP.
+    var tls: TLSCertificateStore?
     /// Taken out of epoll while the process is out of descriptors.
     var paused = false
 }

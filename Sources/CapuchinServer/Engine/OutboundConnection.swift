@@ -1,4 +1,5 @@
 import CapuchinSystem
+import CapuchinTLS
 
 /// Callbacks of an outbound connection, on the worker thread that opened it.
 public protocol OutboundHandler: AnyObject {
@@ -26,6 +27,11 @@ public final class OutboundConnection: DescriptorOwner {
     public var lastUsedNanos: UInt64 = 0
 
     let fd: Int32
+    /// TLS to the peer (the proxy's https origins): the handshake runs after the
+    /// TCP connect and `outboundConnected` waits for it; bytes are encrypted in `send`.
+    let tls: TLSSession?
+    /// The TCP connect completed (with TLS, `isConnected` waits for the handshake too).
+    var tcpConnected = false
     let token: UInt64
     var interest: UInt32
     private var sendBuffer: [UInt8] = []
@@ -33,8 +39,10 @@ public final class OutboundConnection: DescriptorOwner {
     private(set) var readPaused = false
     unowned let loop: EventLoop
 
-    init(fd: Int32, token: UInt64, host: String, port: Int, loop: EventLoop, handler: OutboundHandler, interest: UInt32) {
+    init(fd: Int32, token: UInt64, host: String, port: Int, loop: EventLoop, handler: OutboundHandler, interest: UInt32,
+         tls: TLSSession? = nil) {
         self.fd = fd
+        self.tls = tls
         self.token = token
         self.host = host
         self.port = port
@@ -68,6 +76,13 @@ public final class OutboundConnection: DescriptorOwner {
         guard readPaused else { return }
         readPaused = false
         loop.worker?.outbound.updateInterest(self)
+        // Input OpenSSL decrypted ahead is not signalled by the socket again.
+        if tls?.hasBufferedInput == true {
+            loop.schedule(after: 0) { [weak self] in
+                guard let self, !self.isClosed, !self.readPaused else { return }
+                self.loop.worker?.outbound.read(self)
+            }
+        }
     }
 
     // MARK: worker side
@@ -78,6 +93,16 @@ public final class OutboundConnection: DescriptorOwner {
     /// Writes queued bytes; true when all are written. Throws `SystemError`.
     func writePending() throws -> Bool {
         while sendOffset < sendBuffer.count {
+            if let tls {
+                // One record per call; after a want-write the same bytes are offered again.
+                let r = sendBuffer.withUnsafeBytes { raw in tls.write(raw.baseAddress! + sendOffset, count: raw.count - sendOffset) }
+                switch r {
+                case .done(let n): sendOffset += n; continue
+                case .wantRead, .wantWrite: return false
+                case .closed: throw SystemError(call: "TLS write to \(host):\(port) (closed by the peer)", code: .connectionReset)
+                case .failed(let why): throw SystemError(call: "TLS write to \(host):\(port) (\(why))", code: .ioError)
+                }
+            }
             let r = try sendBuffer.withUnsafeBytes { raw in
                 try Socket.send(fd, UnsafeRawBufferPointer(rebasing: raw[sendOffset...]))
             }

@@ -1,4 +1,5 @@
 import CapuchinSystem
+import CapuchinTLS
 import HTTPCore
 
 /// The HTTP server: listeners, worker threads, the fair acceptor, signals and
@@ -17,6 +18,9 @@ public final class Server {
     // [service] privilege drop after binding; sd_notify readiness (Service/).
     private let privileges: PrivilegeDrop
     private let notifier: ServiceNotifier
+    /// Per entry of `config.listeners`, its certificates (nil: plain); loaded
+    /// before privileges are dropped (keys are often readable by root only).
+    private let tlsCertificates: [TLSCertificateStore?]
 
     /// Validates everything before any socket is bound: opens the sites' roots,
     /// builds the plugins (each validating its config section), raises the
@@ -36,6 +40,7 @@ public final class Server {
         privileges.announce(config: config, log: log)
         notifier = ServiceNotifier(log: log)
         let settings = try RuntimeSettings.make(config)
+        tlsCertificates = try TLSCertificateLoader.load(config).map { $0.map(TLSCertificateStore.init) }
         workerCount = config.effectiveWorkers(processors: SystemThread.processorCount)
         statistics = ServerStatistics(workerCount: workerCount, startedNanos: Clock.wallNanos())
         let limit = try ResourceLimits.raiseOpenFiles(to: config.maxConnections + 1024)
@@ -60,18 +65,27 @@ public final class Server {
         // O(N) work (stats, entry listings) never runs on a serving thread.
         var pluginListeners: [Worker.Listener] = []
         var shared: [Worker.Listener] = []
-        var port = config.port
+        var bound: [String] = []
         do {
-            if config.balance == .reuseport {
-                for w in 0..<workerCount {
-                    let fd = try Socket.listen(host: config.listenAddress, port: port, reusePort: true)
+            for (i, listener) in config.listeners.enumerated() {
+                var port = listener.port
+                let tls = tlsCertificates[i]
+                if config.balance == .reuseport {
+                    for w in 0..<workerCount {
+                        let fd = try Socket.listen(host: listener.address, port: port, reusePort: true)
+                        if port == 0 { port = Socket.localPort(of: fd) }
+                        perWorker[w].append(.init(fd: fd, port: port, tls: tls))
+                    }
+                } else {
+                    let fd = try Socket.listen(host: listener.address, port: port, reusePort: false)
                     if port == 0 { port = Socket.localPort(of: fd) }
-                    perWorker[w].append(.init(fd: fd, port: port))
+                    shared.append(.init(fd: fd, port: port, tls: tls))
                 }
-            } else {
-                let fd = try Socket.listen(host: config.listenAddress, port: port, reusePort: false)
-                if port == 0 { port = Socket.localPort(of: fd) }
-                shared.append(.init(fd: fd, port: port))
+                bound.append("\(listener.address):\(port)" + (tls != nil ? " (TLS)" : ""))
+                if let tls {
+                    // No kernel TLS (the `tls` ULP) here: records are encrypted in userspace by OpenSSL.
+                    log.info("TLS on \(listener.address):\(port): \(TLSLibrary.version), userspace records, certificate \(tls.certificates.defaultContext.certificateFile), \(tls.certificates.named.count) SNI name(s)")
+                }
             }
             for (i, p) in plugins.enumerated() {
                 for spec in p.extraListeners(config: config) {
@@ -102,8 +116,8 @@ public final class Server {
             acceptor = a
             acceptorThread = try SystemThread(name: "acceptor") { a.run() }
         }
-        log.info("capuchin listening on \(config.listenAddress):\(port) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(ProcessIdentity.id))")
-        notifier.ready(status: "listening on \(config.listenAddress):\(port)")   // [service]
+        log.info("capuchin listening on \(bound.joined(separator: ", ")) (\(workerCount) workers, balance \(config.balance.rawValue), pid \(ProcessIdentity.id))")
+        notifier.ready(status: "listening on \(bound.joined(separator: ", "))")   // [service]
 
         while true {
             let sig = Signals.wait()
@@ -128,6 +142,11 @@ public final class Server {
         log.info("stopped")
     }
 
+    /// Listeners as far as a reload cannot change them (addresses, ports, TLS or not).
+    private static func describe(_ listeners: [ListenerConfig]) -> String {
+        listeners.map { "\($0.address):\($0.port)\($0.tls != nil ? "+tls" : "")" }.joined(separator: ",")
+    }
+
     /// Asks a running server to drain and stop, as SIGTERM does.
     public func stop() { Signals.raiseInProcess(Signals.terminate) }
 
@@ -143,6 +162,7 @@ public final class Server {
             let new = try source()
             let settings = try RuntimeSettings.make(new)
             for (name, old, now) in [("server.listen", config.listenAddress, new.listenAddress),
+                                     ("listeners", Self.describe(config.listeners), Self.describe(new.listeners)),
                                      ("server.port", "\(config.port)", "\(new.port)"),
                                      ("server.workers", "\(config.workers)", "\(new.workers)"),
                                      ("server.balance", config.balance.rawValue, new.balance.rawValue),
@@ -162,6 +182,9 @@ public final class Server {
             if new.errorLog != config.errorLog { try log.open(destination: new.errorLog) }
             log.setLevel(new.logLevel)
             core.settings.publish(settings)
+            var stores: [String: TLSCertificateStore] = [:]
+            for (l, store) in zip(config.listeners, tlsCertificates) { if let store { stores[l.configKey] = store } }
+            TLSCertificateLoader.reload(new, stores: stores, log: log)
             config = new
             log.info("reloaded \(new.file): \(new.sites.count) site(s), log level \(new.logLevel.name)")
         } catch {

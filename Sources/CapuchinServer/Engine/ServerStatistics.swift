@@ -1,3 +1,4 @@
+import CapuchinTLS
 import Synchronization
 
 /// The server's counters, summed over workers on read.
@@ -14,6 +15,8 @@ public final class ServerStatistics: @unchecked Sendable {
     /// The loop serving plugins' own listeners (admin): in the totals, not a worker.
     let pluginListenerLoop = LoopCounters()
     public let startedNanos: Int64
+    /// Handshakes, resumptions, failures by reason, protocols and ciphers of every TLS listener.
+    public let tls = TLSCounters()
 
     init(workerCount: Int, startedNanos: Int64) {
         workers = (0..<workerCount).map { _ in LoopCounters() }

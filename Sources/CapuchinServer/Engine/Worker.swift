@@ -1,4 +1,5 @@
 import CapuchinSystem
+import CapuchinTLS
 
 /// One event-loop thread: its epoll instance, listeners, client sockets,
 /// outbound sockets, timers and mailbox. It knows descriptors, not HTTP: a
@@ -31,6 +32,8 @@ final class Worker {
     private let environment: ConnectionEnvironment
     private var generation: Int
     private let readBuffer: UnsafeMutableRawPointer
+    /// TLS records are gathered and files read here before encryption (`TLSTransport`).
+    private let tlsScratch: UnsafeMutableRawPointer
     private var accepting = ListenerAccepting()
     private var lastSweep: UInt64 = 0
     private var lastDescriptorWarning: UInt64 = 0
@@ -51,6 +54,7 @@ final class Worker {
         self.loop = loop
         self.epoll = epoll
         self.readBuffer = readBuffer
+        tlsScratch = UnsafeMutableRawPointer.allocate(byteCount: TLSTransport.recordBytes, alignment: 16)
         outbound = OutboundSockets(epoll: epoll, loop: loop, readBuffer: readBuffer, readCapacity: Self.readCapacity)
         let settings: RuntimeSettings
         (settings, generation) = core.settings.snapshot()
@@ -64,7 +68,10 @@ final class Worker {
         loop.worker = self
     }
 
-    deinit { readBuffer.deallocate() }
+    deinit {
+        readBuffer.deallocate()
+        tlsScratch.deallocate()
+    }
 
     // MARK: loop
 
@@ -92,7 +99,7 @@ final class Worker {
                     acceptAll(Int(token & 0xffff))
                 } else if token == Self.wakeToken {
                     mailbox.wake.drain()
-                    for h in mailbox.take() { adopt(h.fd, localPort: h.localPort, pluginIndex: h.pluginIndex) }
+                    for h in mailbox.take() { adopt(h.fd, localPort: h.localPort, pluginIndex: h.pluginIndex, tls: h.tls) }
                     for task in mailbox.takeTasks() { task() }
                 } else if token & OutboundSockets.tag != 0 {
                     outbound.handle(events, token: token)
@@ -161,7 +168,7 @@ final class Worker {
     private func acceptAll(_ index: Int) {
         guard index < listeners.count, !listeners[index].paused else { return }
         let l = listeners[index]
-        let outcome = accepting.acceptBatch(l.fd) { adopt($0, localPort: l.port, pluginIndex: l.pluginIndex) }
+        let outcome = accepting.acceptBatch(l.fd) { adopt($0, localPort: l.port, pluginIndex: l.pluginIndex, tls: l.tls) }
         guard case .outOfDescriptors(let mustPause) = outcome else { return }
         if environment.now &- lastDescriptorWarning > 1_000_000_000 {
             lastDescriptorWarning = environment.now
@@ -174,7 +181,7 @@ final class Worker {
         }
     }
 
-    private func adopt(_ fd: Int32, localPort: Int, pluginIndex: Int?) {
+    private func adopt(_ fd: Int32, localPort: Int, pluginIndex: Int?, tls: TLSCertificateStore?) {
         if environment.draining { FileIO.close(fd); return }
         guard core.reserveConnectionSlot(max: environment.settings.config.maxConnections) else {
             core.log.debug("connection refused: max_connections reached")
@@ -185,15 +192,25 @@ final class Worker {
         let peer = Socket.peer(of: fd) ?? PeerAddress(host: "-", port: 0)
         let token = clients.nextToken(for: fd)
         let info = ConnectionInfo(id: UInt64(id) << 48 | clients.lastSerial, workerID: id, peerAddress: peer.host,
-                                  peerPort: peer.port, localPort: localPort)
+                                  peerPort: peer.port, localPort: localPort, isTLS: tls != nil)
         let pipeline = core.pipeline(forListenerOf: pluginIndex)
         guard pipeline.accepts(info) else {
             FileIO.close(fd)
             core.releaseConnectionSlot()
             return
         }
+        var session: TLSSession?
+        if let tls {
+            // The handshake runs in the first reads (TLSTransport); the header timeout covers it.
+            guard let created = TLSSession(server: tls.certificates, fd: fd, counters: core.statistics.tls) else {
+                FileIO.close(fd)
+                core.releaseConnectionSlot()
+                return
+            }
+            session = created
+        }
         let s = ClientSocket(fd: fd, token: token, interest: Self.readInterest,
-                             http: HTTP1Connection(info: info, pipeline: pipeline, environment: environment))
+                             http: HTTP1Connection(info: info, pipeline: pipeline, environment: environment), tls: session)
         do { try epoll.add(fd, events: Self.readInterest, token: token) } catch {
             FileIO.close(fd)
             core.releaseConnectionSlot()
@@ -208,6 +225,7 @@ final class Worker {
     private func close(_ s: ClientSocket, reset: Bool = false) {
         guard clients.remove(s) else { return }
         epoll.remove(s.fd)
+        if !reset { s.tls?.shutdown() }  // close_notify, best effort
         if reset { Socket.abort(s.fd) } else { FileIO.close(s.fd) }
         counters.connectionClosed()
         core.releaseConnectionSlot()
@@ -224,34 +242,68 @@ final class Worker {
 
     private func clientEvent(_ events: UInt32, _ token: UInt64) {
         guard let s = clients.element(for: token) else { return }
+        // A TLS handshake in progress reads and writes inside `read`, whichever way the socket became ready.
+        if let tls = s.tls, !tls.isEstablished { onReadable(s); return }
         if events & Epoll.writable != 0 {
             service(s, writable: true)
             guard clients.contains(s) else { return }
         }
-        if events & (Epoll.readable | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 {
+        // Read-ahead may hold decrypted input the socket will not signal again.
+        if events & (Epoll.readable | Epoll.readHangup | Epoll.hangup | Epoll.error) != 0 || s.tls?.hasBufferedInput == true {
             onReadable(s)
         }
     }
 
     private func onReadable(_ s: ClientSocket) {
-        if s.http.outputBlocked { return }  // backpressure: read again once the output drained
-        let n: Int
-        do {
-            switch try s.transport.read(into: readBuffer, count: Self.readCapacity) {
-            case .wouldBlock: return
-            case .processed(let k): n = k
+        guard let tls = s.tls else {
+            if s.http.outputBlocked { return }  // backpressure: read again once the output drained
+            let n: Int
+            do {
+                switch try s.transport.read(into: readBuffer, count: Self.readCapacity) {
+                case .wouldBlock: return
+                case .processed(let k): n = k
+                }
+            } catch {
+                close(s)
+                return
             }
-        } catch {
-            close(s)
+            if n == 0 { close(s); return }
+            if s.http.receive(UnsafeRawBufferPointer(start: readBuffer, count: n)) { service(s, writable: false) }
             return
         }
-        if n == 0 { close(s); return }
-        if s.http.receive(UnsafeRawBufferPointer(start: readBuffer, count: n)) { service(s, writable: false) }
+        // TLS: read until OpenSSL wants the socket again, since input it decrypted
+        // ahead is not signalled by epoll.
+        while !s.http.outputBlocked {
+            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch)
+            let n: Int
+            do {
+                switch try transport.read(into: readBuffer, count: Self.readCapacity) {
+                case .wouldBlock:
+                    if !tls.isEstablished { setInterest(s, transport.wantsWritable ? Self.readInterest | Epoll.writable : Self.readInterest) }
+                    return
+                case .processed(let k): n = k
+                }
+            } catch {
+                if core.log.enabled(.debug) { core.log.debug("worker \(id): \(s.http.info.peerAddress): \(error)") }
+                close(s)
+                return
+            }
+            if n == 0 { close(s); return }
+            if s.http.receive(UnsafeRawBufferPointer(start: readBuffer, count: n)) { service(s, writable: false) }
+            guard clients.contains(s), tls.hasBufferedInput else { return }
+        }
     }
 
     /// Writes what the connection has queued and follows its outcome.
     private func service(_ s: ClientSocket, writable: Bool) {
-        switch s.http.service(&s.transport, writable: writable) {
+        let outcome: HTTP1Connection.ServiceOutcome
+        if let tls = s.tls {
+            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch)
+            outcome = s.http.service(&transport, writable: writable)
+        } else {
+            outcome = s.http.service(&s.transport, writable: writable)
+        }
+        switch outcome {
         case .idle, .lingering: setInterest(s, Self.readInterest)
         case .waitingForWritable: setInterest(s, Epoll.writable)
         case .close(let reset): close(s, reset: reset)

@@ -1,11 +1,12 @@
 import CapuchinSystem
+import CapuchinTLS
 import Synchronization
 
 /// What other threads may touch of a worker: its wake-up eventfd, its inbox
 /// of connections handed over by the fair acceptor, tasks other threads post
 /// to run on it, and its counters.
 final class WorkerMailbox: @unchecked Sendable {
-    struct Handoff { var fd: Int32; var localPort: Int; var pluginIndex: Int? }
+    struct Handoff { var fd: Int32; var localPort: Int; var pluginIndex: Int?; var tls: TLSCertificateStore? }
 
     let wake: EventFD
     let counters: LoopCounters

@@ -39,6 +39,8 @@ public enum PluginRegistry {
             }
         }
         plugins.append(staticHandler)
+        // HSTS and the redirect to HTTPS, when configured: first, so a redirect answers before any handler.
+        if let https = HTTPSPolicyPlugin(config: config) { plugins.insert(https, at: 0) }
         return plugins
     }
 }

@@ -1,4 +1,5 @@
 import CapuchinServer
+import CapuchinTLS
 
 /// One upstream pool as configured.
 public struct PoolConfig: Sendable {
@@ -33,6 +34,10 @@ public struct PoolConfig: Sendable {
     public var hostHeader: HostHeaderMode
     /// Clients whose X-Forwarded-* headers are kept (and extended).
     public var trustedProxies: [AddressRange]
+    /// `tls: true`: HTTPS to the backends, their certificates verified (`ca_file`,
+    /// else the system store; `tls_verify: false` turns that off) with SNI and
+    /// the name checked against each backend's host. nil: plain HTTP.
+    public var tls: TLSClientContext?
 
     public init(name: String, backends: [BackendAddress], balance: BalanceAlgorithm = .roundRobin, attempts: Int = 2,
                 maxFails: Int = 1, offlineTimeoutNanos: UInt64 = 10_000_000_000, failOnStatus: Set<Int> = [],
@@ -103,6 +108,16 @@ public struct PoolConfig: Sendable {
             }
             return n
         }
+        var tls: TLSClientContext?
+        let caFile = try s.optionalString("ca_file")
+        let verify = try s.bool("tls_verify", default: true)
+        if try s.bool("tls", default: false) {
+            do { tls = try TLSClientContext(caFile: caFile, verify: verify) } catch let e as TLSError {
+                throw s.error(caFile != nil ? "ca_file" : "tls", e.message)
+            }
+        } else if caFile != nil || !verify {
+            throw s.error(caFile != nil ? "ca_file" : "tls_verify", "only used with tls: true")
+        }
         self.init(name: name, backends: backends, balance: balance,
                   attempts: try s.int("attempts", default: defaults.attempts, range: 1...100),
                   maxFails: try s.int("max_fails", default: defaults.maxFails, range: 0...1000),
@@ -114,6 +129,7 @@ public struct PoolConfig: Sendable {
                   idleTimeoutNanos: try nanos("idle_timeout", defaults.idleTimeoutNanos, positive: true),
                   hostHeader: host, trustedProxies: trusted, healthCheck: try Self.healthCheck(in: s),
                   consistentHash: try ConsistentHashConfig(section: s, balance: balance))
+        self.tls = tls
     }
 
     private static func healthCheck(in s: ConfigSection) throws -> HealthCheckConfig? {

@@ -43,7 +43,8 @@ final class HealthChecker {
         let b = runtime.pool.backends[p.backend]
         guard let host = runtime.resolvedHosts[p.backend] else { return record(p, ok: false, why: "host does not resolve") }
         let request = Array("GET \(config.path) HTTP/1.1\r\nHost: \(b.address)\r\nUser-Agent: capuchin-health-check\r\nConnection: close\r\n\r\n".utf8)
-        p.begin(loop: loop, host: host, port: b.address.port, request: request, timeoutNanos: config.timeoutNanos) { [weak self] status, why in
+        p.begin(loop: loop, host: host, port: b.address.port, tls: runtime.pool.config.tls, serverName: b.address.host,
+                request: request, timeoutNanos: config.timeoutNanos) { [weak self] status, why in
             guard let self, !self.stopped else { return }
             if let status, self.config.expectStatus.contains(status) {
                 self.record(p, ok: true, why: "")

@@ -1,5 +1,6 @@
 import CapuchinServer
 import CapuchinSystem
+import CapuchinTLS
 
 /// One backend's health check connection: connects, sends the check request,
 /// reads up to the status line and closes; reports the status (nil and why
@@ -18,13 +19,13 @@ final class HealthProbe: OutboundHandler {
 
     var isRunning: Bool { done != nil }
 
-    func begin(loop: EventLoop, host: String, port: Int, request: [UInt8], timeoutNanos: UInt64,
-               done: @escaping (Int?, String) -> Void) {
+    func begin(loop: EventLoop, host: String, port: Int, tls: TLSClientContext? = nil, serverName: String = "",
+               request: [UInt8], timeoutNanos: UInt64, done: @escaping (Int?, String) -> Void) {
         self.done = done
         self.request = request
         received = []
         do {
-            connection = try loop.connect(host: host, port: port, handler: self)
+            connection = try loop.connect(host: host, port: port, handler: self, tls: tls, serverName: serverName)
         } catch {
             return finish(nil, "\(error)")
         }

@@ -116,7 +116,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         if loopGuard.isLoop(request.headers) { return .respond(loopGuard.loopDetectedResponse()) }
         let id = context.connection.workerID
         guard id < Self.maxWorkers, let worker = workers[id] else { return .respond(ErrorPage.response(500)) }
-        let client = ClientInfo(address: context.connection.peerAddress)
+        let client = ClientInfo(address: context.connection.peerAddress, scheme: context.connection.isTLS ? "https" : "http")
         let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
         let primary = config.cache.key.primary(for: request)
         let now = Clock.wallNanos() / 1_000_000_000

@@ -114,7 +114,8 @@ final class UpstreamExchange: OutboundHandler {
             return backendFailed(timedOut: false, why: "\(route.pool.backends[i].address): host does not resolve")
         }
         do {
-            connection = try loop.connect(host: host, port: route.pool.backends[i].address.port, handler: self)
+            let address = route.pool.backends[i].address
+            connection = try loop.connect(host: host, port: address.port, handler: self, tls: config.tls, serverName: address.host)
         } catch {
             return backendFailed(timedOut: false, why: "\(route.pool.backends[i].address): \(error)")
         }

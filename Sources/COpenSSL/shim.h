@@ -1,0 +1,50 @@
+// OpenSSL 3 (Debian libssl-dev) for CapuchinTLS. Many of OpenSSL's setters are
+// macros over SSL_CTX_ctrl/SSL_ctrl, which Swift cannot call: each is wrapped
+// here as a static inline function (the CSystemShims pattern). No state here.
+#ifndef CAPUCHIN_COPENSSL_SHIM_H
+#define CAPUCHIN_COPENSSL_SHIM_H
+
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <openssl/core_names.h>
+#include <string.h>
+
+static inline int cap_ssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
+static inline long cap_ssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
+static inline long cap_ssl_ctx_session_cache_off(SSL_CTX *c) { return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF); }
+static inline int cap_ssl_ctx_set_groups(SSL_CTX *c, const char *list) { return (int)SSL_CTX_set1_groups_list(c, list); }
+
+static inline long cap_ssl_ctx_set_servername_callback(SSL_CTX *c, int (*cb)(SSL *, int *, void *)) {
+    return SSL_CTX_set_tlsext_servername_callback(c, cb);
+}
+
+static inline long cap_ssl_ctx_set_ticket_callback(SSL_CTX *c,
+    int (*cb)(SSL *, unsigned char *, unsigned char *, EVP_CIPHER_CTX *, EVP_MAC_CTX *, int)) {
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(c, cb);
+}
+
+static inline long cap_ssl_set_tlsext_host_name(SSL *s, const char *name) { return SSL_set_tlsext_host_name(s, name); }
+
+// The session ticket's HMAC key (HMAC-SHA256), as OpenSSL's ticket callback expects.
+static inline int cap_ticket_mac_init(EVP_MAC_CTX *h, unsigned char *key, size_t len) {
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, len);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"sha256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    return EVP_MAC_CTX_set_params(h, params);
+}
+
+// Constants Swift does not import (macros of expressions).
+static inline int cap_tls1_2_version(void) { return TLS1_2_VERSION; }
+static inline uint64_t cap_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
+static inline uint64_t cap_op_no_compression(void) { return SSL_OP_NO_COMPRESSION; }
+static inline uint64_t cap_op_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA; }
+static inline uint64_t cap_op_ignore_unexpected_eof(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
+static inline long cap_mode_event_loop(void) {
+    return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+}
+
+#endif

@@ -1,0 +1,148 @@
+import CapuchinSystem
+import CapuchinTLS
+
+/// HTTP/1 over TLS: the same `Transport` the plain socket is, so
+/// `HTTP1Connection` and `OutputQueue` do not change. The handshake runs
+/// inside the first reads (a want-write, there or in a write, sets
+/// `wantsWritable`, which the worker maps onto epoll interest). Writes gather
+/// small ranges (a response head, a small body, and of a large body only what
+/// is not a whole number of records) into one record of up to 16 KiB in the
+/// worker's scratch buffer; the rest of a large range (a cached body's mapping)
+/// is encrypted straight from memory. A 1 KiB hit is one SSL_write, a 16 KiB
+/// hit two, with no copy of the body beyond OpenSSL's encryption. Files are
+/// read with pread into the scratch buffer and encrypted.
+///
+/// Built per call by the worker around the connection's session (a struct of
+/// two references and a pointer: nothing allocated).
+struct TLSTransport: Transport {
+    /// A TLS record's largest plaintext.
+    static let recordBytes = 16 << 10
+
+    let session: TLSSession
+    let fd: Int32
+    /// The worker's `recordBytes` of scratch (gathering and file reads).
+    let scratch: UnsafeMutableRawPointer
+    /// Set when the handshake or a write needs the socket writable.
+    var wantsWritable = false
+
+    /// The answer to plain HTTP on a TLS port (nginx answers the same 400).
+    static let plainHTTPReply: [UInt8] = Array(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
+        + "Connection: close\r\n\r\nThe plain HTTP request was sent to HTTPS port\n").utf8)
+
+    init(session: TLSSession, fd: Int32, scratch: UnsafeMutableRawPointer) {
+        self.session = session
+        self.fd = fd
+        self.scratch = scratch
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawPointer, count: Int) throws -> IOResult<Int> {
+        if !session.isEstablished {
+            switch session.handshake() {
+            case .done: break
+            case .wantRead: return .wouldBlock
+            case .wantWrite: wantsWritable = true; return .wouldBlock
+            case .closed: return .processed(0)
+            case .failed(let reason):
+                if session.receivedPlainHTTP {
+                    Self.plainHTTPReply.withUnsafeBytes { _ = try? Socket.send(fd, $0) }
+                    Socket.shutdownWrite(fd)
+                }
+                throw TLSError("TLS handshake: \(reason)")
+            }
+        }
+        var total = 0
+        while total < count {
+            switch session.read(into: buffer + total, count: count - total) {
+            case .done(let n):
+                total += n
+                // Read-ahead took what the socket had: stop here rather than pay a
+                // read(2) that can only say EAGAIN (epoll reports what comes next).
+                if !session.hasBufferedInput { return .processed(total) }
+            case .wantRead: return total > 0 ? .processed(total) : .wouldBlock
+            case .wantWrite:
+                wantsWritable = true
+                return total > 0 ? .processed(total) : .wouldBlock
+            case .closed: return .processed(total)
+            case .failed(let reason):
+                if total > 0 { return .processed(total) }
+                throw TLSError("TLS read: \(reason)")
+            }
+        }
+        return .processed(total)
+    }
+
+    mutating func write(_ vectors: IOVectors) throws -> IOResult<Int> {
+        var written = 0
+        var index = 0
+        var offset = 0  // within vectors[index]
+        while index < vectors.count {
+            let range = vectors[index]
+            let left = range.count - offset
+            if left == 0 { index += 1; offset = 0; continue }
+            let step: TLSSession.Result
+            if left >= Self.recordBytes {
+                // Straight from the range (a mapping): one record per call.
+                step = session.write(range.baseAddress! + offset, count: left)
+            } else {
+                // Gather this and the following ranges into one record. From a large
+                // range (a cached body) only its remainder modulo the record size is
+                // taken, so the rest is whole records encrypted in place: a head and a
+                // 16 KiB body are 2 records without copying the body, a 1 KiB one 1 record.
+                var n = 0
+                var i = index, o = offset
+                while i < vectors.count && n < Self.recordBytes {
+                    let r = vectors[i]
+                    let rest = r.count - o
+                    var k = min(rest, Self.recordBytes - n)
+                    let large = n > 0 && rest >= Self.recordBytes
+                    if large && rest % Self.recordBytes <= Self.recordBytes - n { k = rest % Self.recordBytes }
+                    if k > 0 { (scratch + n).copyMemory(from: r.baseAddress! + o, byteCount: k) }
+                    n += k
+                    o += k
+                    if o == r.count { i += 1; o = 0 }
+                    if large { break }
+                }
+                step = session.write(scratch, count: n)
+            }
+            guard let n = try taken(step) else { return written > 0 ? .processed(written) : .wouldBlock }
+            written += n
+            // Advance over n bytes of the ranges.
+            var k = n
+            while k > 0 {
+                let r = vectors[index].count - offset
+                if k < r { offset += k; k = 0 } else { k -= r; index += 1; offset = 0 }
+            }
+        }
+        return .processed(written)
+    }
+
+    mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int> {
+        var sent = 0
+        while sent < count {
+            let want = min(Self.recordBytes, count - sent)
+            let got = try FileIO.pread(file.fd, into: scratch, count: want, offset: offset + sent)
+            if got == 0 { break }
+            guard let n = try taken(session.write(scratch, count: got)) else { return sent > 0 ? .processed(sent) : .wouldBlock }
+            sent += n
+        }
+        return .processed(sent)
+    }
+
+    /// The bytes one SSL_write took; nil when the socket must become writable
+    /// first (the same bytes are offered again then). Throws `TLSError`.
+    private mutating func taken(_ step: TLSSession.Result) throws -> Int? {
+        switch step {
+        case .done(let n): return n
+        case .wantWrite, .wantRead:
+            wantsWritable = true
+            return nil
+        case .closed: throw TLSError("TLS write: closed by the peer")
+        case .failed(let reason): throw TLSError("TLS write: \(reason)")
+        }
+    }
+
+    mutating func shutdownOutput() {
+        session.shutdown()
+        Socket.shutdownWrite(fd)
+    }
+}

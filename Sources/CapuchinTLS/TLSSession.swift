@@ -1,0 +1,160 @@
+import COpenSSL
+
+/// One TLS connection (an SSL*) over a non-blocking socket: OpenSSL reads and
+/// writes the descriptor itself (SSL_set_fd), and every call returns at once:
+/// a want-read or want-write is a result the event loop maps onto epoll
+/// interest, never a wait. Server sessions pick their certificate by SNI from
+/// the listener's `TLSSiteCertificates`; client sessions (the proxy's origins)
+/// verify the peer (`TLSClientContext`). Not thread-safe: one loop owns it.
+public final class TLSSession {
+    public enum Result: Equatable {
+        /// Bytes moved (0 from `handshake`: established).
+        case done(Int)
+        case wantRead
+        case wantWrite
+        /// The peer closed (close_notify or end of stream).
+        case closed
+        /// A protocol or verification error, with OpenSSL's reason.
+        case failed(String)
+    }
+
+    let ssl: OpaquePointer
+    private let certificates: TLSSiteCertificates?
+    private let counters: TLSCounters?
+    public private(set) var isEstablished = false
+    /// The handshake failed because the client spoke plain HTTP (nginx's "plain HTTP request was sent to HTTPS port").
+    public private(set) var receivedPlainHTTP = false
+    private var failed = false
+
+    /// A server session on an accepted socket. nil when OpenSSL cannot allocate one.
+    public init?(server certificates: TLSSiteCertificates, fd: Int32, counters: TLSCounters?) {
+        guard let ssl = SSL_new(certificates.defaultContext.ctx) else { return nil }
+        self.ssl = ssl
+        self.certificates = certificates
+        self.counters = counters
+        SSL_set_accept_state(ssl)
+        // Read whole socket buffers, not record header then body: one read(2) per batch.
+        SSL_set_read_ahead(ssl, 1)
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        guard SSL_set_fd(ssl, fd) == 1 else { return nil }
+    }
+
+    /// A client session on a connected socket, sending `serverName` as SNI and verifying it.
+    init?(client context: TLSClientContext, fd: Int32, serverName: String) {
+        guard let ssl = SSL_new(context.ctx) else { return nil }
+        self.ssl = ssl
+        certificates = nil
+        counters = nil
+        SSL_set_connect_state(ssl)
+        // An address literal is not sent as SNI (RFC 6066) and is checked against the certificate's IP names.
+        let isAddress = serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
+        if !serverName.isEmpty && !isAddress {
+            _ = cap_ssl_set_tlsext_host_name(ssl, serverName)
+        }
+        if context.verifies {
+            // Hostname (or IP address) checked against the certificate's names.
+            if isAddress {
+                _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName)
+            } else {
+                _ = SSL_set1_host(ssl, serverName)
+            }
+        }
+        guard SSL_set_fd(ssl, fd) == 1 else { return nil }
+    }
+
+    deinit {
+        if certificates != nil && !isEstablished && !failed { counters?.handshakeFailed(reason: "closed during the handshake") }
+        SSL_free(ssl)
+    }
+
+    /// SNI seen (OpenSSL's servername callback): switch to that name's certificate.
+    func serverNameReceived() {
+        guard let certificates else { return }
+        let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
+        let chosen = certificates.context(for: name)
+        if chosen !== certificates.defaultContext { _ = SSL_set_SSL_CTX(ssl, chosen.ctx) }
+    }
+
+    /// The last handshake step waits for input (else for the socket to be writable).
+    public private(set) var handshakeWantsRead = false
+
+    /// Advances the handshake; `.done(0)` once established.
+    public func handshake() -> Result {
+        if isEstablished { return .done(0) }
+        let r = SSL_do_handshake(ssl)
+        if r == 1 {
+            isEstablished = true
+            if let counters {
+                let cipher = SSL_get_current_cipher(ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) } ?? "-"
+                counters.handshakeCompleted(resumed: SSL_session_reused(ssl) == 1,
+                                            protocolName: String(cString: SSL_get_version(ssl)), cipher: cipher)
+            }
+            return .done(0)
+        }
+        let result = outcome(r)
+        handshakeWantsRead = result == .wantRead
+        if case .failed(let reason) = result {
+            failed = true
+            receivedPlainHTTP = reason == "http request"
+            counters?.handshakeFailed(reason: reason)
+        } else if result == .closed {
+            failed = true
+            counters?.handshakeFailed(reason: "closed during the handshake")
+        }
+        return result
+    }
+
+    /// Decrypted bytes into `buffer` (one record's worth at most per call).
+    @inline(__always)
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Result {
+        var n = 0
+        let r = SSL_read_ex(ssl, buffer, count, &n)
+        return r == 1 ? .done(n) : outcome(r)
+    }
+
+    /// Encrypts and sends up to one record of `bytes` (partial-write mode).
+    /// After `.wantWrite` the same bytes must be offered again (a longer run is fine).
+    @inline(__always)
+    public func write(_ bytes: UnsafeRawPointer, count: Int) -> Result {
+        var n = 0
+        let r = SSL_write_ex(ssl, bytes, count, &n)
+        return r == 1 ? .done(n) : outcome(r)
+    }
+
+    /// Decrypted input OpenSSL holds that the socket will not signal again (read-ahead).
+    public var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+
+    /// The ALPN protocol agreed ("http/1.1"), if any.
+    public var negotiatedProtocol: String? {
+        var p: UnsafePointer<UInt8>?
+        var n: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &p, &n)
+        guard let p, n > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(n)), as: UTF8.self)
+    }
+
+    /// Sends close_notify, best effort (never waits).
+    public func shutdown() {
+        guard isEstablished, !failed else { return }
+        _ = SSL_shutdown(ssl)
+        _ = TLSError.drainReasons()
+    }
+
+    private func outcome(_ r: Int32) -> Result {
+        switch SSL_get_error(ssl, r) {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_ZERO_RETURN: return .closed
+        case SSL_ERROR_SYSCALL:
+            let reasons = TLSError.drainReasons()
+            // SSL_OP_IGNORE_UNEXPECTED_EOF: an end of stream is ZERO_RETURN; this is a socket error.
+            return reasons.isEmpty ? .closed : .failed(reasons[0])
+        default:
+            let reasons = TLSError.drainReasons()
+            if !isEstablished, SSL_get_verify_result(ssl) != X509_V_OK {
+                return .failed("certificate verify failed: " + String(cString: X509_verify_cert_error_string(SSL_get_verify_result(ssl))))
+            }
+            return .failed(reasons.first ?? "TLS error")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+"""The proxy's TLS to origins: `--to https://host:port` with a CA file, connections verified
+(name and chain), pooled and reused like plain ones; a certificate that does not verify is a
+502 naming the reason; HTTPS on the proxy's own port with --tls-cert/--tls-key."""
+import http.server
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BIN, free_port, read_response
+from tls_support import ThrowawayCA
+
+
+class Origin(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        self.server.connections += 1
+
+    def do_GET(self):
+        body = ("origin says %s over %s\n" % (self.path, self.connection.version())).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def start_origin(cert, key):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    srv.connections = 0
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    ca = ThrowawayCA(d)
+    rogue = ThrowawayCA(d, name="rogue")
+    return dict(ca=ca, good=ca.issue("origin", ["localhost", "127.0.0.1"]),
+                wrong_name=ca.issue("elsewhere", ["elsewhere.test"]),
+                untrusted=rogue.issue("untrusted", ["localhost", "127.0.0.1"]),
+                front=ca.issue("front", ["localhost", "127.0.0.1"]))
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    started = []
+
+    def start(*args):
+        port = free_port()
+        log = open(str(tmp_path / ("proxy%d.log" % len(started))), "w")
+        p = subprocess.Popen([BIN, "proxy", "--port", str(port), "--listen", "127.0.0.1", "--workers", "2", "--no-cache",
+                              "--cache-dir", str(tmp_path / "cache")] + list(args),
+                             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, SWIFT_BACKTRACE="enable=no"))
+        started.append(p)
+        deadline = time.time() + 10
+        while True:
+            assert p.poll() is None, open(log.name).read()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return port
+            except OSError:
+                assert time.time() < deadline
+                time.sleep(0.05)
+
+    yield start
+    for p in started:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def ask(sock, path, close=False):
+    sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\n" + (b"Connection: close\r\n" if close else b"") + b"\r\n")
+    status, headers, body, rest = read_response(sock)
+    return status, body
+
+
+def test_proxy_to_an_https_origin_verifies_and_reuses(pki, proxy):
+    origin = start_origin(*pki["good"])
+    try:
+        port = proxy("--to", "https://127.0.0.1:%d" % origin.server_port, "--ca-file", pki["ca"].pem, "--balance", "first-alive")
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                for i in range(4):
+                    status, body = ask(c, b"/r%d" % i)
+                    assert status == 200
+                    assert body.startswith(b"origin says /r%d over TLSv1.3" % i), body
+        # Twelve requests over pooled TLS connections (two workers: at most a few handshakes).
+        assert origin.connections <= 4, origin.connections
+    finally:
+        origin.shutdown()
+
+
+@pytest.mark.parametrize("which,reason", [("untrusted", b"certificate verify failed"),
+                                          ("wrong_name", b"certificate verify failed")])
+def test_an_origin_certificate_that_does_not_verify_is_a_502(pki, proxy, which, reason):
+    origin = start_origin(*pki[which])
+    try:
+        port = proxy("--to", "https://127.0.0.1:%d" % origin.server_port, "--ca-file", pki["ca"].pem)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            status, body = ask(c, b"/x", close=True)
+        assert status == 502
+        assert reason in body, body
+        assert b"TLS handshake with 127.0.0.1:%d" % origin.server_port in body
+    finally:
+        origin.shutdown()
+
+
+def test_https_in_front_and_behind(pki, proxy):
+    origin = start_origin(*pki["good"])
+    try:
+        front_cert, front_key = pki["front"]
+        port = proxy("--to", "https://127.0.0.1:%d" % origin.server_port, "--ca-file", pki["ca"].pem,
+                     "--tls-cert", front_cert, "--tls-key", front_key)
+        ctx = pki["ca"].client_context()
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost") as c:
+            status, body = ask(c, b"/both")
+            assert status == 200 and body.startswith(b"origin says /both over TLS")
+    finally:
+        origin.shutdown()
