@@ -41,14 +41,22 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     let warming = Atomic<Bool>(false)
     let loading = BackgroundJob()
     private let mapFailureLog = RateLimit(intervalNanos: 1_000_000_000)
+    /// The copies of small files (up to `snapshotLimit`), packed by size class.
+    let slabs = SlabAllocator(largest: FileCache.snapshotLimit)
+    /// Larger files are mapped only while the process holds fewer mappings
+    /// (`MappedFile.fileMappings`) than this: past `vm.max_map_count` every mmap
+    /// of the process would fail, thread stacks and the store's included.
+    let mappingLimit: Int
 
     /// - Parameters:
     ///   - shardCount: a power of two; nil picks up to 32 (fewer for small capacities, see below).
     ///   - workers: counter slots (one per worker id).
     ///   - policyFactory: makes one shard's policy for a capacity in bytes.
+    ///   - mappingLimit: see `mappingLimit` (the factory passes what `vm.max_map_count` leaves).
     public init(config: FileCacheConfig, persistence: CachePersistence?, shardCount: Int? = nil, workers: Int = 64,
-                policyFactory: (Int) -> any EvictionPolicy, log: @escaping (String) -> Void = { _ in }) {
+                mappingLimit: Int = .max, policyFactory: (Int) -> any EvictionPolicy, log: @escaping (String) -> Void = { _ in }) {
         self.config = config
+        self.mappingLimit = mappingLimit
         rules = FileCacheAdmissionRules(config)
         var n = shardCount ?? 32
         if shardCount == nil {
@@ -176,7 +184,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     func mapLazily(_ entry: CacheEntry, insert: Bool = true) -> CacheEntry? {
         guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
               id.isRegular, id.sameVersion(as: entry.identity),
-              let mapping = try? Self.body(of: file, identity: id, path: entry.originPath) else { return nil }
+              let mapping = try? body(of: file, identity: id, path: entry.originPath) else { return nil }
         let mapped = entry.withMapping(mapping)
         if !insert { return mapped }
         shard(for: entry.hash).state.withLock { s in
@@ -187,18 +195,20 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
 
     // MARK: admission
 
-    /// Files up to this size are held as a private copy (a snapshot), larger
-    /// ones as a mapping of the file.
-    static let snapshotLimit = 64 << 10
+    /// Files up to this size are held as a private copy (a snapshot) in a slab
+    /// slot, larger ones as a mapping of the file.
+    public static let snapshotLimit = 64 << 10
 
-    /// The body of a file to cache. Small ones are copied, and the copy is kept
-    /// only if the file's version did not change while it was read. Throws
-    /// `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
-    static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
-        guard identity.size <= snapshotLimit else {
+    /// The body of a file to cache. Small ones are copied into a slab slot (no
+    /// mapping of their own: `vm.max_map_count` bounds only the large ones), and
+    /// the copy is kept only if the file's version did not change while it was
+    /// read. Throws `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
+    func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
+        guard identity.size <= Self.snapshotLimit,
+              let copy = try MappedFile(copyOf: file.descriptor, count: identity.size, into: slabs) else {
+            guard MappedFile.fileMappings < mappingLimit else { throw SystemError(call: "mmap", code: .noMemory) }
             return try MappedFile(fd: file.descriptor, count: identity.size, source: (path, identity))
         }
-        let copy = try MappedFile(snapshotOf: file.descriptor, count: identity.size, source: (path, identity))
         guard try file.identity().sameVersion(as: identity) else {
             throw ConditionFailure("snapshot", .fileChanged)
         }
@@ -231,7 +241,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             return Admission(outcome: .failed)
         }
         let mapping: MappedFile
-        do { mapping = try Self.body(of: origin.file, identity: origin.identity, path: origin.path) } catch {
+        do { mapping = try body(of: origin.file, identity: origin.identity, path: origin.path) } catch {
             // One line a second at most: a full map table fails every admission.
             if mapFailureLog.due(now: Clock.monotonicNanos()) { log("cache: cannot map \(origin.path): \(error)") }
             return Admission(outcome: .failed)
