@@ -64,7 +64,7 @@ extension FileCache {
         for (i, list) in perShard.enumerated() {
             let blob = try persistence.loadBlob(Self.policyBlobName(shard: i, of: shards.count))
             let kept: [CacheEntry] = shards[i].state.withLock { s in
-                let refused = Set(s.policy.restore(list.map { (key: $0.entry.hash, size: $0.entry.charge, state: $0.state) }))
+                let refused = Set(s.policy.restore(list.map { (key: $0.entry.hash, size: config.charge(forSize: $0.entry.identity.size), state: $0.state) }))
                 if let blob { s.policy.importGlobalState(blob) }
                 var kept: [CacheEntry] = []
                 for (e, _) in list where !refused.contains(e.hash) && s.policy.contains(e.hash) {
@@ -120,16 +120,15 @@ extension FileCache {
     func check(_ r: EntryRecord, site: String, path: String, now: UInt64, wallNow: Int64) -> RecordCheck {
         guard rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
               ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
-              let headers = EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
-                                               xCache: config.xCacheHeader) else { return .notAllowed }
+              EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
+                                 xCache: config.xCacheHeader) != nil else { return .notAllowed }
         let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
                                     isRegular: true, isDirectory: false)
         guard identity.isCurrent(at: r.originPath) else { return .stale }
-        return .usable(CacheEntry(key: r.key, site: site, path: path, hash: CacheKey.hash(site: site, path: path),
-                                  originPath: r.originPath, identity: identity, contentType: r.contentType, etag: r.etag,
-                                  mapping: nil, headerBytes: headers, insertedAtNanos: r.insertedAtNanos,
-                                  charge: config.charge(forSize: Int(r.size)), accessCount: r.accessCount,
-                                  checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos))
+        return .usable(CacheEntry(key: r.key, hash: CacheKey.hash(site: site, path: path),
+                                  originPath: r.originPath, identity: identity, marksHits: config.xCacheHeader,
+                                  contentType: r.contentType, etag: r.etag, mapping: nil, insertedAtNanos: r.insertedAtNanos,
+                                  accessCount: r.accessCount, checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos))
     }
 
     private func ttlAllows(insertedAt: Int64, now: Int64) -> Bool {

@@ -104,7 +104,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         let c = counters[worker]
         var touchState: PolicyEntryState?
         let found: CacheEntry? = shard.state.withLock { s in
-            guard let e = s.entries[h], e.path == path, e.site == site else { return nil }
+            guard let e = s.entries[h], e.matches(site: site, path: path) else { return nil }
             s.policy.recordHit(h)
             e.pendingHits.wrappingAdd(1, ordering: .relaxed)
             e.accessCount.wrappingAdd(1, ordering: .relaxed)
@@ -233,11 +233,12 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         let h = CacheKey.hash(site: site, path: path)
         let shard = shard(for: h)
         let resident = shard.state.withLock { s in
-            s.entries[h].map { $0.site == site && $0.path == path && $0.identity.sameVersion(as: origin.identity) } ?? false
+            s.entries[h].map { $0.matches(site: site, path: path) && $0.identity.sameVersion(as: origin.identity) } ?? false
         }
         if resident { return Admission(outcome: .alreadyCached) }
-        guard let headers = EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
-                                               mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) else {
+        // Checked once here: a hit builds the same head from the entry's fields.
+        guard EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
+                                 mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) != nil else {
             return Admission(outcome: .failed)
         }
         let mapping: MappedFile
@@ -248,10 +249,10 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         }
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
-        let entry = CacheEntry(key: CacheKey.make(site: site, path: path), site: site, path: path, hash: h,
-                               originPath: origin.path, identity: origin.identity, contentType: origin.contentType,
-                               etag: origin.etag, mapping: mapping, headerBytes: headers,
-                               insertedAtNanos: wallNow, charge: config.charge(forSize: size),
+        let entry = CacheEntry(key: CacheKey.make(site: site, path: path), hash: h,
+                               originPath: origin.path, identity: origin.identity, marksHits: config.xCacheHeader,
+                               contentType: origin.contentType, etag: origin.etag, mapping: mapping,
+                               insertedAtNanos: wallNow,
                                accessCount: 1, checkedAtNanos: observedSince, lastAccessNanos: wallNow, touchedAtNanos: now)
         var outcome = AdmitOutcome.notAdmitted
         var evicted: [CacheEntry] = []
@@ -259,12 +260,12 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         var state: PolicyEntryState?
         shard.state.withLock { s in
             if let old = s.entries[h] {
-                guard old.site == site && old.path == path else { outcome = .collision; return }
+                guard old.matches(site: site, path: path) else { outcome = .collision; return }
                 if old.identity.sameVersion(as: origin.identity) { outcome = .alreadyCached; return }
                 _ = s.remove(old)
                 replaced = old
             }
-            let (admitted, keys) = s.policy.recordMiss(h, size: entry.charge)
+            let (admitted, keys) = s.policy.recordMiss(h, size: config.charge(forSize: size))
             for k in keys {
                 if let v = s.entries.removeValue(forKey: k) {
                     s.bytes -= v.identity.size

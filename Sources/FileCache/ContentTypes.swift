@@ -1,0 +1,18 @@
+import CapuchinSystem
+
+/// One shared copy of each content type: a million entries of a few dozen
+/// types keep a few dozen strings (a type over 15 bytes, such as
+/// "application/javascript", is otherwise a heap string per entry).
+enum ContentTypes {
+    private static let table = Lock([String: String]())
+    /// Types kept at most (a site with more keeps the rest per entry).
+    static let limit = 4096
+
+    static func intern(_ type: String) -> String {
+        table.withLock { t in
+            if let shared = t[type] { return shared }
+            if t.count < limit { t[type] = type }
+            return type
+        }
+    }
+}
