@@ -50,9 +50,20 @@ struct Top: ParsableCommand {
     @OptionGroup var store: StoreArguments
 
     func run() throws {
-        var rows = guarded { try store.openReadOnly().entries() }
-        EntryOrder.hits.sort(&rows)
-        rows = Array(rows.prefix(max(0, count)))
+        // One pass keeping the best `count` (keys arrive in order, so a tie keeps
+        // the smaller key): sorting a million records took seconds.
+        let n = max(0, count)
+        var rows: [EntryRecord] = []
+        guarded {
+            try store.openReadOnly().forEachEntry { result in
+                let r = try result.get()
+                if rows.count == n, let last = rows.last, r.accessCount <= last.accessCount { return true }
+                let at = rows.firstIndex { $0.accessCount < r.accessCount } ?? rows.count
+                rows.insert(r, at: at)
+                if rows.count > n { rows.removeLast() }
+                return true
+            }
+        }
         if store.json { printJSON(rows.map(\.jsonObject)) } else { printTable(rows) }
     }
 }
