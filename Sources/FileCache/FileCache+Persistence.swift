@@ -27,6 +27,7 @@ extension FileCache {
     public func load() throws -> CacheLoadReport {
         guard let persistence else { return CacheLoadReport() }
         let started = Clock.monotonicNanos()
+        let cpuStarted = Clock.threadCPUSeconds()
         var report = CacheLoadReport()
         try totals.load(from: persistence)
         let now = Clock.monotonicNanos()
@@ -102,7 +103,8 @@ extension FileCache {
         for e in Self.hottest(resident, count: config.warmEagerEntries) where mapLazily(e) != nil { report.mappedEagerly += 1 }
         let done = Clock.monotonicNanos()
         log("cache: loaded \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped) "
-            + "in \((done - started) / 1_000_000) ms (read and checked \((checked - started) / 1_000_000) ms)")
+            + "in \((done - started) / 1_000_000) ms (read and checked \((checked - started) / 1_000_000) ms; "
+            + "\(Int((Clock.threadCPUSeconds() - cpuStarted) * 1000)) ms of CPU)")
         return report
     }
 

@@ -82,4 +82,39 @@ final class SlabCacheTests: XCTestCase {
         XCTAssertEqual(body(of: e), "second, longer version")
         XCTAssertEqual(cache.slabs.statistics().slotsInUse, 1)
     }
+
+    func testPrefixPurgeRemovesOnlyItsKeysAndFreesTheirSlots() throws {
+        let dir = TempDir()
+        let cache = makeCache(testConfig { $0.capacityBytes = 8 << 20; $0.capacityEntries = 5_000 }, shards: 4)
+        for i in 0..<500 {
+            let sub = i < 300 ? "a" : "b"
+            let p = dir.write("\(sub)/f\(i).txt", contents(i, size: 100 + i))
+            _ = cache.admit(site: "s", path: "/\(sub)/f\(i).txt", file: try makeCandidate(p), worker: 0)
+        }
+        let removed = cache.purge(prefix: "s/a/")
+        XCTAssertEqual(removed.count, 300)
+        XCTAssertEqual(removed, removed.sorted())
+        XCTAssertTrue(removed.allSatisfy { $0.hasPrefix("s/a/") })
+        XCTAssertEqual(cache.stats().entries, 200)
+        XCTAssertEqual(cache.slabs.statistics().slotsInUse, 200, "the purged entries' slots are free")
+        XCTAssertNil(cache.lookup(site: "s", path: "/a/f7.txt", worker: 0))
+        for i in 300..<500 {
+            let e = try XCTUnwrap(cache.lookup(site: "s", path: "/b/f\(i).txt", worker: 0))
+            XCTAssertEqual(body(of: e), contents(i, size: 100 + i))
+        }
+    }
+
+    func testHottestPicksTheMostHitEntriesMostFirst() throws {
+        let hits: [UInt64] = [5, 1, 9, 9, 0, 7, 3, 8, 2, 6]
+        let entries = hits.enumerated().map { i, h in
+            CacheEntry(key: "s/\(i)", hash: UInt64(i), originPath: "/x/\(i)",
+                       identity: FileIdentity(device: 1, inode: UInt64(i), size: 1, mtimeNanos: 0, isRegular: true, isDirectory: false),
+                       marksHits: true, contentType: "text/plain", etag: "\"e\"", mapping: nil, insertedAtNanos: 0,
+                       accessCount: h, checkedAtNanos: 0, lastAccessNanos: 0)
+        }
+        XCTAssertEqual(FileCache.hottest(entries, count: 4).map(\.key), ["s/2", "s/3", "s/7", "s/5"], "ties keep their order")
+        XCTAssertEqual(FileCache.hottest(entries, count: 20).map { $0.accessCount.load(ordering: .relaxed) },
+                       hits.sorted(by: >))
+        XCTAssertEqual(FileCache.hottest(entries, count: 0).count, 0)
+    }
 }
