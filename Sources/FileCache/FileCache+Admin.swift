@@ -1,4 +1,5 @@
 import CacheStore
+import CapuchinSystem
 /// How `entries(prefix:sort:limit:offset:)` orders its listing (as the admin API's `sort`).
 public enum CacheEntrySort: String, Sendable, CaseIterable {
     /// Most hits first.
@@ -31,6 +32,10 @@ extension FileCache {
         s.capacityEntries = config.capacityEntries
         return s
     }
+
+    /// What the small bodies' slabs hold: pages mapped, slots in use, and the
+    /// bytes lost to size classes and partly used pages.
+    public var slabStatistics: SlabStatistics { slabs.statistics() }
 
     /// Removes one key ("site/path"); returns the removed entry, nil when absent.
     @discardableResult

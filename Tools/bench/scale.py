@@ -262,6 +262,14 @@ def purge_experiment(srv, admin_port, site, n, key_site):
                 during_n=len(during), before_p99_ms=pct(before, 99) * 1000, during_p99_ms=pct(during, 99) * 1000)
 
 
+def slab_line(admin_port):
+    c = json.loads(admin_get(admin_port, "/api/stats")[1])["cache"]
+    mapped, slots, req = c.get("slab_bytes_mapped", 0), c.get("slab_bytes_in_slots", 0), c.get("slab_bytes_requested", 0)
+    waste = (mapped - req) / mapped if mapped else 0
+    return (f"slabs: {mapped / 2**20:.0f} MiB mapped, {slots / 2**20:.0f} MiB in slots, {req / 2**20:.0f} MiB "
+            f"requested ({waste:.1%} of the mapped bytes wasted) for {c['entries']} entries")
+
+
 def pct(xs, p):
     if not xs:
         return 0.0
@@ -357,6 +365,7 @@ def main():
                   f"{(rss1 - rss0) * 1024 / max(1, entries):.0f} B per entry, of which {held / max(1, entries):.0f} B "
                   f"body: {((rss1 - rss0) * 1024 - held) / max(1, entries):.0f} B per entry beside the body; "
                   f"mappings {maps0} -> {maps1}")
+            b.log("capuchin " + slab_line(admin_port))
             du = subprocess.run(["du", "-sk", str(cache_dir)], capture_output=True, text=True).stdout.split()[0]
             b.log(f"capuchin store: {int(du) / 1024:.0f} MiB on disk, {int(du) * 1024 / max(1, entries):.0f} B per entry")
             servers.append(cap)
@@ -407,9 +416,11 @@ def main():
                   f"a probe's hits for another file: worst {p['before_max_ms']:.2f} ms before, "
                   f"{p['during_max_ms']:.2f} ms during ({p['during_n']} requests; p99 {p['before_p99_ms']:.2f} -> "
                   f"{p['during_p99_ms']:.2f} ms)")
+            b.log("after the purge, " + slab_line(admin_port))
             # Back to a full cache for the restart.
             fill(cap, bench.docroot, a.files, admin_port)
             time.sleep(1.0)
+            b.log("refilled, " + slab_line(admin_port))
             r = restart_experiment(cap, site, cap.log_path)
             b.log(f"\nkill -9 and restart with {a.files} entries: listening {r['listen_ms']:.1f} ms after exec, "
                   f"first 200 {r['first_ok_ms']:.1f} ms ({r['first_mark']}), first hit "
