@@ -1,6 +1,8 @@
 -- wrk script: request every URL of a list (one per line) once, split across the
 -- threads (thread k takes lines k, k+T, k+2T, ...); a thread stops once it has had
--- as many responses as it has URLs. Args: <urls file> <threads>.
+-- as many responses as it has URLs (wrk itself still runs for its -d duration:
+-- scale.py times the fill by polling the admin API and stops wrk by PID).
+-- Args: <urls file> <threads>.
 local next_id = 0
 function setup(thread)
   thread:set("id", next_id)
