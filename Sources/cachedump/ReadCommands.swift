@@ -50,20 +50,7 @@ struct Top: ParsableCommand {
     @OptionGroup var store: StoreArguments
 
     func run() throws {
-        // One pass keeping the best `count` (keys arrive in order, so a tie keeps
-        // the smaller key): sorting a million records took seconds.
-        let n = max(0, count)
-        var rows: [EntryRecord] = []
-        guarded {
-            try store.openReadOnly().forEachEntry { result in
-                let r = try result.get()
-                if rows.count == n, let last = rows.last, r.accessCount <= last.accessCount { return true }
-                let at = rows.firstIndex { $0.accessCount < r.accessCount } ?? rows.count
-                rows.insert(r, at: at)
-                if rows.count > n { rows.removeLast() }
-                return true
-            }
-        }
+        let rows = guarded { try store.openReadOnly().mostHit(count) }
         if store.json { printJSON(rows.map(\.jsonObject)) } else { printTable(rows) }
     }
 }
