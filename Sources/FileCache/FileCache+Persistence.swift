@@ -44,7 +44,7 @@ extension FileCache {
                 return
             }
             let entry: CacheEntry
-            switch check(r, site: site, path: path, now: now, wallNow: wallNow) {
+            switch check(r, site: site, path: path, now: now, wallNow: wallNow, stat: false) {
             case .usable(let e): entry = e
             case .notAllowed:
                 report.dropped += 1
@@ -99,12 +99,29 @@ extension FileCache {
             perShard[i] = []
             resident.append(contentsOf: kept)
         }
-        report.loaded = resident.count
-        for e in Self.hottest(resident, count: config.warmEagerEntries) where mapLazily(e) != nil { report.mappedEagerly += 1 }
+        // The index is whole: lookups use it from here on, admissions resume.
+        warming.store(false, ordering: .releasing)
+        let indexed = Clock.monotonicNanos()
+        log("cache: loaded \(resident.count) entries into the index in \((indexed - started) / 1_000_000) ms "
+            + "(read \((checked - started) / 1_000_000) ms; \(Int((Clock.threadCPUSeconds() - cpuStarted) * 1000)) ms of CPU); "
+            + "checking their files")
+        // Second pass, while serving: a stat per entry (the first hit of an entry
+        // not yet checked stats it too, as its check time is 0).
+        var current: [CacheEntry] = []
+        current.reserveCapacity(resident.count)
+        for e in resident {
+            if e.identity.isCurrent(at: e.originPath) { current.append(e); continue }
+            if shard(for: e.hash).state.withLock({ $0.remove(e) }) {
+                report.stale += 1
+                persistence.enqueue(.remove(key: e.key))
+            }
+        }
+        resident = []
+        report.loaded = current.count
+        for e in Self.hottest(current, count: config.warmEagerEntries) where mapLazily(e) != nil { report.mappedEagerly += 1 }
         let done = Clock.monotonicNanos()
-        log("cache: loaded \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped) "
-            + "in \((done - started) / 1_000_000) ms (read and checked \((checked - started) / 1_000_000) ms; "
-            + "\(Int((Clock.threadCPUSeconds() - cpuStarted) * 1000)) ms of CPU)")
+        log("cache: checked \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped) "
+            + "in \((done - indexed) / 1_000_000) ms; \((done - started) / 1_000_000) ms since the load began")
         return report
     }
 
@@ -164,17 +181,19 @@ extension FileCache {
     }
 
     /// Checks a stored record as loading does: rules, TTL, headers, then stat.
-    func check(_ r: EntryRecord, site: String, path: String, now: UInt64, wallNow: Int64) -> RecordCheck {
+    /// `stat` false: the file is not looked at (the load's second pass and
+    /// the entry's first hit do), and the entry counts as never checked.
+    func check(_ r: EntryRecord, site: String, path: String, now: UInt64, wallNow: Int64, stat: Bool = true) -> RecordCheck {
         guard rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
               ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
               EntryHeaders.isSafe(r.contentType), EntryHeaders.isSafe(r.etag) else { return .notAllowed }
         let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
                                     isRegular: true, isDirectory: false)
-        guard identity.isCurrent(at: r.originPath) else { return .stale }
+        if stat && !identity.isCurrent(at: r.originPath) { return .stale }
         return .usable(CacheEntry(key: r.key, hash: CacheKey.hash(site: site, path: path),
                                   originPath: r.originPath, identity: identity, marksHits: config.xCacheHeader,
                                   contentType: r.contentType, etag: r.etag, mapping: nil, insertedAtNanos: r.insertedAtNanos,
-                                  accessCount: r.accessCount, checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos))
+                                  accessCount: r.accessCount, checkedAtNanos: stat ? now : 0, lastAccessNanos: r.lastAccessNanos))
     }
 
     private func ttlAllows(insertedAt: Int64, now: Int64) -> Bool {

@@ -14,7 +14,8 @@ API, a private cache dir):
   - a prefix purge of min(100,000, N/2) entries through the admin API while a probe
     sends hits for other files: the probe's worst latency during the purge and before;
   - kill -9 and restart: exec -> listening, exec -> first hit on a random cached file,
-    2,000 random requests (how many hits), exec -> "cache: loaded" (the full index).
+    2,000 random requests (how many hits), exec -> "cache: loaded" (the full index; the
+    files are then checked with stat in the background: "cache: checked").
 
 usage: scale.py [--files N] [--duration S] [--rounds R] [--only capuchin,nginx,h2o] [--keep]
 Env: CAPUCHIN_BIN (else a release build in .build-bench2), CACHEDUMP_BIN (else beside it).
@@ -314,10 +315,12 @@ def restart_experiment(srv, site, log_path, probes=2000):
     probe_s = time.monotonic() - t
     conn.close()
     w.join()
-    line = [ln for ln in log_path.read_text(errors="replace").splitlines() if "cache: loaded" in ln][-1:]
+    time.sleep(0.5)
+    line = [ln for ln in log_path.read_text(errors="replace").splitlines()
+            if "cache: loaded" in ln or "cache: checked" in ln][-2:]
     return dict(listen_ms=listen_ms, first_ok_ms=ok_ms, first_mark=mark, first_hit_ms=hit_ms, hits=hits,
                 probes=min(probes, len(site)), probe_s=probe_s, loaded_ms=loaded.get("ms"),
-                loaded_line=line[0] if line else "")
+                loaded_line="\n  ".join(line))
 
 
 def main():
