@@ -11,7 +11,7 @@ swift build
 swift test
 # The concurrency tests (and the store's writer beside its readers) again under
 # the thread sanitizer, in a build directory of their own (the main build stays valid).
-swift test --sanitize=thread --scratch-path .build-tsan --filter "ConcurrencyTests|StorePersistenceTests|LockTests"
+swift test --sanitize=thread --scratch-path .build-tsan --filter "ConcurrencyTests|StorePersistenceTests|LockTests|SlabAllocatorTests"
 export CAPUCHIN_BIN="$PWD/.build/debug/capuchin" CACHEDUMP_BIN="$PWD/.build/debug/cachedump"
 # One pytest run per directory: each has its own conftest.py module.
 # Tests/e2e_reliability runs the short parts of Tools/reliability (crash, fault,

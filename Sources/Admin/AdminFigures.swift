@@ -15,6 +15,11 @@ public struct CacheFigures: Sendable, Equatable {
     public var bytesHeld: Int = 0
     public var capacityBytes: Int = 0
     public var capacityEntries: Int = 0
+    /// The small bodies' slabs: bytes mapped, in slots in use, and asked for
+    /// (mapped minus requested is the size classes' rounding and partly used pages).
+    public var slabBytesMapped: Int = 0
+    public var slabBytesInSlots: Int = 0
+    public var slabBytesRequested: Int = 0
 
     public init() {}
 }

@@ -18,6 +18,9 @@ struct StatsDocument: Encodable {
         var rejections_by_rule: UInt64
         var revalidations: UInt64
         var stale_drops: UInt64
+        var slab_bytes_mapped: Int
+        var slab_bytes_in_slots: Int
+        var slab_bytes_requested: Int
     }
 
     struct Store: Encodable {
@@ -106,7 +109,8 @@ struct StatsDocument: Encodable {
                 bytes_served_from_cache: c.bytesServedFromCache, entries: c.entries, bytes_held: c.bytesHeld,
                 capacity_bytes: c.capacityBytes, capacity_entries: c.capacityEntries, evictions: c.evictions,
                 admissions: c.admissions, rejections_by_rule: c.rejectionsByRule, revalidations: c.revalidations,
-                stale_drops: c.staleDrops)
+                stale_drops: c.staleDrops, slab_bytes_mapped: c.slabBytesMapped,
+                slab_bytes_in_slots: c.slabBytesInSlots, slab_bytes_requested: c.slabBytesRequested)
         }
         if let s {
             let last: Double? = s.lastCommitNanos > 0 ? Double(s.lastCommitNanos) / 1e9 : nil

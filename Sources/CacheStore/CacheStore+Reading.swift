@@ -45,6 +45,34 @@ extension CacheStore {
         recordsVisited.add(visited, ordering: .relaxed)
     }
 
+    /// The `count` records with the most hits, most first (ties: the first in
+    /// LMDB key order). One pass reading each record's access count at its fixed
+    /// offset; only the leaders are decoded (decoding a million records took
+    /// seconds). Throws `StoreError.corruptRecord` for a leader that cannot be decoded.
+    public func mostHit(_ count: Int) throws -> [EntryRecord] {
+        guard count > 0, env.hasDatabases else { return [] }
+        var best: [(hits: UInt64, key: [UInt8], value: [UInt8])] = []
+        let visited = try reading { txn, e in
+            try txn.scanPrefix(e.entries, []) { k, v in
+                let hits: UInt64
+                if v.count >= EntryRecordCodec.touchOffset + 16, v[0] == EntryRecordCodec.format {
+                    hits = UInt64(littleEndian: v.loadUnaligned(fromByteOffset: EntryRecordCodec.touchOffset + 8, as: UInt64.self))
+                } else {
+                    hits = (try? EntryRecordCodec.decode(v, storedKey: String(decoding: k, as: UTF8.self)).accessCount) ?? 0
+                }
+                if best.count == count, let last = best.last, hits <= last.hits { return true }
+                let at = best.firstIndex { $0.hits < hits } ?? best.count
+                best.insert((hits, Array(k), Array(v)), at: at)
+                if best.count > count { best.removeLast() }
+                return true
+            }
+        }
+        recordsVisited.add(visited, ordering: .relaxed)
+        return try best.map { b in
+            try b.value.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: String(decoding: b.key, as: UTF8.self)) }
+        }
+    }
+
     /// A persistent counter's value (0 when never written).
     public func counter(_ name: String) throws -> UInt64 {
         try metaValue("counter:\(name)").flatMap { b in b.withUnsafeBytes { Self.decodeU64($0) } } ?? 0

@@ -5,21 +5,24 @@ import Synchronization
 
 /// One cached file. Immutable but for its counters: a changed file gets a new
 /// entry, so a worker writing an old entry's mapping keeps it alive untouched.
+/// A million of these may be resident: only what a hit needs and cannot
+/// derive is stored (the site and path are the key's two halves, the head is
+/// built from the content type, entity tag and mtime on each hit, the policy
+/// charge from the size).
 final class CacheEntry: Sendable {
+    /// "site/path": the site is everything before the first "/".
     let key: String
-    let site: String
-    let path: String
     let hash: UInt64
     let originPath: String
     let identity: FileIdentity
+    /// Whether the head carries "X-Cache: HIT" (the cache's `x_cache_header`).
+    let marksHits: Bool
+    /// Interned: entries of one type share the string's storage.
     let contentType: String
     let etag: String
     /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
     let mapping: MappedFile?
-    let headerBytes: [UInt8]
     let insertedAtNanos: Int64
-    /// Units charged to the policy.
-    let charge: Int
     /// Requests served from the entry: persisted count plus this run's hits.
     let accessCount: Atomic<UInt64>
     /// Hits not yet sent to the store.
@@ -31,21 +34,19 @@ final class CacheEntry: Sendable {
     /// Wall-clock nanoseconds of the last hit (admission or load time before one).
     let lastAccessNanos: Atomic<Int64>
 
-    init(key: String, site: String, path: String, hash: UInt64, originPath: String, identity: FileIdentity,
-         contentType: String, etag: String, mapping: MappedFile?, headerBytes: [UInt8], insertedAtNanos: Int64,
-         charge: Int, accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
+    /// `contentType` and `etag` hold no CR, LF or NUL (`EntryHeaders.build` checked them).
+    init(key: String, hash: UInt64, originPath: String, identity: FileIdentity, marksHits: Bool,
+         contentType: String, etag: String, mapping: MappedFile?, insertedAtNanos: Int64,
+         accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
         self.key = key
-        self.site = site
-        self.path = path
         self.hash = hash
         self.originPath = originPath
         self.identity = identity
-        self.contentType = contentType
+        self.marksHits = marksHits
+        self.contentType = ContentTypes.intern(contentType)
         self.etag = etag
         self.mapping = mapping
-        self.headerBytes = headerBytes
         self.insertedAtNanos = insertedAtNanos
-        self.charge = charge
         self.accessCount = Atomic(accessCount)
         self.checkedAtNanos = Atomic(checkedAtNanos)
         self.touchedAtNanos = Atomic(touchedAtNanos ?? checkedAtNanos)
@@ -54,15 +55,37 @@ final class CacheEntry: Sendable {
 
     /// The same entry with a mapping (first hit after a restart).
     func withMapping(_ mapping: MappedFile) -> CacheEntry {
-        let e = CacheEntry(key: key, site: site, path: path, hash: hash, originPath: originPath, identity: identity,
-                           contentType: contentType, etag: etag, mapping: mapping, headerBytes: headerBytes,
-                           insertedAtNanos: insertedAtNanos, charge: charge,
+        let e = CacheEntry(key: key, hash: hash, originPath: originPath, identity: identity, marksHits: marksHits,
+                           contentType: contentType, etag: etag, mapping: mapping,
+                           insertedAtNanos: insertedAtNanos,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
                            lastAccessNanos: lastAccessNanos.load(ordering: .relaxed),
                            touchedAtNanos: touchedAtNanos.load(ordering: .relaxed))
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
+    }
+
+    /// Whether this is the entry of `site` + `path`: the key's bytes compared
+    /// in place (no key is built on a hit).
+    @inline(__always)
+    func matches(site: String, path: String) -> Bool {
+        var key = key, site = site, path = path
+        return key.withUTF8 { k in
+            site.withUTF8 { s in
+                path.withUTF8 { p in
+                    k.count == s.count + p.count
+                        && (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
+                        && (p.count == 0 || memoryEqual(k.baseAddress! + s.count, p.baseAddress!, count: p.count))
+                }
+            }
+        }
+    }
+
+    /// The header lines of a plain 200 (see `EntryHeaders.build`), built on
+    /// each hit: a prebuilt copy cost ~200 bytes an entry, more than the index.
+    var headerBytes: [UInt8] {
+        EntryHeaders.build(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits) ?? []
     }
 
     /// The body bytes `offset..<offset+count`, a slice of the mapping. Never a

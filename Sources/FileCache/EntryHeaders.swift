@@ -9,7 +9,7 @@ enum EntryHeaders {
     /// which derives it from the body (or from `headers` for HEAD).
     /// Nil when a value holds CR, LF or NUL (a damaged record must not inject headers).
     static func build(contentType: String, etag: String, mtimeNanos: Int64, xCache: Bool) -> [UInt8]? {
-        for v in [contentType, etag] where v.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) { return nil }
+        guard isSafe(contentType), isSafe(etag) else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(160)
         func line(_ name: String, _ value: String) {
@@ -29,5 +29,10 @@ enum EntryHeaders {
             line(CacheStatus.fieldName, CacheStatus.hit)
         }
         return out
+    }
+
+    /// Whether `value` may go into a header line (no CR, LF or NUL).
+    static func isSafe(_ value: String) -> Bool {
+        !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
     }
 }

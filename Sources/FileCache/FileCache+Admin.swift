@@ -1,4 +1,5 @@
 import CacheStore
+import CapuchinSystem
 /// How `entries(prefix:sort:limit:offset:)` orders its listing (as the admin API's `sort`).
 public enum CacheEntrySort: String, Sendable, CaseIterable {
     /// Most hits first.
@@ -32,6 +33,10 @@ extension FileCache {
         return s
     }
 
+    /// What the small bodies' slabs hold: pages mapped, slots in use, and the
+    /// bytes lost to size classes and partly used pages.
+    public var slabStatistics: SlabStatistics { slabs.statistics() }
+
     /// Removes one key ("site/path"); returns the removed entry, nil when absent.
     @discardableResult
     public func purge(key: String) -> CacheEntryInfo? {
@@ -50,9 +55,21 @@ extension FileCache {
     public func purge(prefix: String) -> [String] {
         var keys: [String] = []
         for shard in shards {
-            shard.state.withLock { s in
-                for e in Array(s.entries.values) where e.key.hasPrefix(prefix) && s.remove(e) { keys.append(e.key) }
+            // Scanned outside the lock: taking a copy-on-write snapshot of the index
+            // is O(1), and the matches are removed in batches, so a hit on this shard
+            // waits for one batch at most, not for a scan of a million keys (a
+            // mutation while the snapshot lives copies the shard's table once).
+            var matches: [CacheEntry] = []
+            do {
+                let snapshot = shard.state.withLock { $0.entries }
+                for e in snapshot.values where e.key.utf8.starts(with: prefix.utf8) { matches.append(e) }
             }
+            for start in stride(from: 0, to: matches.count, by: 256) {
+                shard.state.withLock { s in
+                    for e in matches[start..<min(start + 256, matches.count)] where s.remove(e) { keys.append(e.key) }
+                }
+            }
+            // The removed entries' slots are freed here, after the locks.
         }
         persistence?.enqueue(.removePrefix(prefix))
         return keys.sorted()

@@ -26,47 +26,62 @@ extension FileCache {
     @discardableResult
     public func load() throws -> CacheLoadReport {
         guard let persistence else { return CacheLoadReport() }
+        let started = Clock.monotonicNanos()
+        let cpuStarted = Clock.threadCPUSeconds()
         var report = CacheLoadReport()
-        let records = try storedRecords(persistence, report: &report)
         try totals.load(from: persistence)
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
         var perShard = [[(entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
         var seen = Set<UInt64>()
-        for r in records where r.kind == .file {
+        // Each record is checked as it is read: a million decoded records held
+        // at once cost hundreds of megabytes the allocator keeps afterwards.
+        func take(_ r: EntryRecord) {
+            guard r.kind == .file else { return }
             guard let (site, path) = CacheKey.split(r.key), r.size >= 0 else {
                 report.dropped += 1
                 persistence.enqueue(.remove(key: r.key))
-                continue
+                return
             }
             let entry: CacheEntry
-            switch check(r, site: site, path: path, now: now, wallNow: wallNow) {
+            switch check(r, site: site, path: path, now: now, wallNow: wallNow, stat: false) {
             case .usable(let e): entry = e
             case .notAllowed:
                 report.dropped += 1
                 persistence.enqueue(.remove(key: r.key))
-                continue
+                return
             case .stale:
                 report.stale += 1
                 persistence.enqueue(.remove(key: r.key))
-                continue
+                return
             }
             let h = entry.hash
             guard seen.insert(h).inserted else {
                 report.dropped += 1
                 persistence.enqueue(.remove(key: r.key))
-                continue
+                return
             }
             perShard[Int(h & UInt64(shards.count - 1))].append(
                 (entry, PolicyEntryState(word: r.policyState, sequence: r.policySequence)))
         }
+        if let undecodable = try forEachStoredRecord(persistence, take) {
+            report.dropped += undecodable
+        } else {
+            // The store had damaged pages and was moved aside: start empty.
+            perShard = perShard.map { _ in [] }
+            report = CacheLoadReport()
+        }
+        seen = []
+        let checked = Clock.monotonicNanos()
         var resident: [CacheEntry] = []
         for (i, list) in perShard.enumerated() {
             let blob = try persistence.loadBlob(Self.policyBlobName(shard: i, of: shards.count))
             let kept: [CacheEntry] = shards[i].state.withLock { s in
-                let refused = Set(s.policy.restore(list.map { (key: $0.entry.hash, size: $0.entry.charge, state: $0.state) }))
+                let refused = Set(s.policy.restore(list.map { (key: $0.entry.hash, size: config.charge(forSize: $0.entry.identity.size), state: $0.state) }))
                 if let blob { s.policy.importGlobalState(blob) }
                 var kept: [CacheEntry] = []
+                kept.reserveCapacity(list.count)
+                s.entries.reserveCapacity(list.count)
                 for (e, _) in list where !refused.contains(e.hash) && s.policy.contains(e.hash) {
                     s.entries[e.hash] = e
                     s.bytes += e.identity.size
@@ -74,37 +89,86 @@ extension FileCache {
                 }
                 return kept
             }
-            let keptKeys = Set(kept.map(\.hash))
-            for (e, _) in list where !keptKeys.contains(e.hash) {
-                report.dropped += 1
-                persistence.enqueue(.remove(key: e.key))
+            if kept.count < list.count {
+                let keptKeys = Set(kept.map(\.hash))
+                for (e, _) in list where !keptKeys.contains(e.hash) {
+                    report.dropped += 1
+                    persistence.enqueue(.remove(key: e.key))
+                }
             }
+            perShard[i] = []
             resident.append(contentsOf: kept)
         }
-        report.loaded = resident.count
-        resident.sort { $0.accessCount.load(ordering: .relaxed) > $1.accessCount.load(ordering: .relaxed) }
-        for e in resident.prefix(max(0, config.warmEagerEntries)) where mapLazily(e) != nil { report.mappedEagerly += 1 }
-        log("cache: loaded \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped)")
+        // The index is whole: lookups use it from here on, admissions resume.
+        warming.store(false, ordering: .releasing)
+        let indexed = Clock.monotonicNanos()
+        log("cache: loaded \(resident.count) entries into the index in \((indexed - started) / 1_000_000) ms "
+            + "(read \((checked - started) / 1_000_000) ms; \(Int((Clock.threadCPUSeconds() - cpuStarted) * 1000)) ms of CPU); "
+            + "checking their files")
+        // Second pass, while serving: a stat per entry (the first hit of an entry
+        // not yet checked stats it too, as its check time is 0).
+        var current: [CacheEntry] = []
+        current.reserveCapacity(resident.count)
+        for e in resident {
+            if e.identity.isCurrent(at: e.originPath) { current.append(e); continue }
+            if shard(for: e.hash).state.withLock({ $0.remove(e) }) {
+                report.stale += 1
+                persistence.enqueue(.remove(key: e.key))
+            }
+        }
+        resident = []
+        report.loaded = current.count
+        for e in Self.hottest(current, count: config.warmEagerEntries) where mapLazily(e) != nil { report.mappedEagerly += 1 }
+        let done = Clock.monotonicNanos()
+        log("cache: checked \(report.loaded) entries (\(report.stale) stale, \(report.dropped) dropped, \(report.mappedEagerly) mapped) "
+            + "in \((done - indexed) / 1_000_000) ms; \((done - started) / 1_000_000) ms since the load began")
         return report
     }
 
-    /// Every stored record; undecodable ones count as dropped (one bad record
-    /// must not stop the server). A store with damaged pages is moved aside
-    /// (logged by the store) and the cache starts empty. Throws other read errors.
-    private func storedRecords(_ persistence: CachePersistence, report: inout CacheLoadReport) throws -> [EntryRecord] {
-        guard let store = (persistence as? StorePersistence)?.store else { return try persistence.entries(prefix: nil) }
-        var out: [EntryRecord] = []
+    /// The `count` entries with the most hits, most first: one pass with a
+    /// bounded list instead of sorting a million entries.
+    static func hottest(_ entries: [CacheEntry], count: Int) -> [CacheEntry] {
+        guard count > 0 else { return [] }
+        if entries.count <= count {
+            return entries.sorted { $0.accessCount.load(ordering: .relaxed) > $1.accessCount.load(ordering: .relaxed) }
+        }
+        var best = [(hits: UInt64, entry: CacheEntry)]()
+        best.reserveCapacity(count + 1)
+        for e in entries {
+            let h = e.accessCount.load(ordering: .relaxed)
+            if best.count == count, let last = best.last, h <= last.hits { continue }
+            // Binary search for the first position with fewer hits (stable: ties keep their order).
+            var lo = 0, hi = best.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if best[mid].hits >= h { lo = mid + 1 } else { hi = mid }
+            }
+            best.insert((h, e), at: lo)
+            if best.count > count { best.removeLast() }
+        }
+        return best.map(\.entry)
+    }
+
+    /// Calls `body` with every stored record and returns how many could not
+    /// be decoded (one bad record must not stop the server); nil when the
+    /// store had damaged pages: it is moved aside (logged by the store) and
+    /// the cache starts empty. Throws other read errors.
+    private func forEachStoredRecord(_ persistence: CachePersistence, _ body: (EntryRecord) -> Void) throws -> Int? {
+        guard let store = (persistence as? StorePersistence)?.store else {
+            for r in try persistence.entries(prefix: nil) { body(r) }
+            return 0
+        }
+        var undecodable = 0
         do {
             try store.forEachEntry { result in
-                if case .success(let r) = result { out.append(r) } else { report.dropped += 1 }
+                if case .success(let r) = result { body(r) } else { undecodable += 1 }
                 return true
             }
         } catch let e as StoreError where e.isDamage {
             try store.replaceDamaged(because: e)
-            report.dropped = 0
-            return []
+            return nil
         }
-        return out
+        return undecodable
     }
 
     /// What a stored record is worth now.
@@ -117,19 +181,19 @@ extension FileCache {
     }
 
     /// Checks a stored record as loading does: rules, TTL, headers, then stat.
-    func check(_ r: EntryRecord, site: String, path: String, now: UInt64, wallNow: Int64) -> RecordCheck {
+    /// `stat` false: the file is not looked at (the load's second pass and
+    /// the entry's first hit do), and the entry counts as never checked.
+    func check(_ r: EntryRecord, site: String, path: String, now: UInt64, wallNow: Int64, stat: Bool = true) -> RecordCheck {
         guard rules.check(path: path, filePath: r.originPath, size: Int(r.size), contentType: r.contentType) == nil,
               ttlAllows(insertedAt: r.insertedAtNanos, now: wallNow),
-              let headers = EntryHeaders.build(contentType: r.contentType, etag: r.etag, mtimeNanos: r.mtimeNanos,
-                                               xCache: config.xCacheHeader) else { return .notAllowed }
+              EntryHeaders.isSafe(r.contentType), EntryHeaders.isSafe(r.etag) else { return .notAllowed }
         let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
                                     isRegular: true, isDirectory: false)
-        guard identity.isCurrent(at: r.originPath) else { return .stale }
-        return .usable(CacheEntry(key: r.key, site: site, path: path, hash: CacheKey.hash(site: site, path: path),
-                                  originPath: r.originPath, identity: identity, contentType: r.contentType, etag: r.etag,
-                                  mapping: nil, headerBytes: headers, insertedAtNanos: r.insertedAtNanos,
-                                  charge: config.charge(forSize: Int(r.size)), accessCount: r.accessCount,
-                                  checkedAtNanos: now, lastAccessNanos: r.lastAccessNanos))
+        if stat && !identity.isCurrent(at: r.originPath) { return .stale }
+        return .usable(CacheEntry(key: r.key, hash: CacheKey.hash(site: site, path: path),
+                                  originPath: r.originPath, identity: identity, marksHits: config.xCacheHeader,
+                                  contentType: r.contentType, etag: r.etag, mapping: nil, insertedAtNanos: r.insertedAtNanos,
+                                  accessCount: r.accessCount, checkedAtNanos: stat ? now : 0, lastAccessNanos: r.lastAccessNanos))
     }
 
     private func ttlAllows(insertedAt: Int64, now: Int64) -> Bool {

@@ -41,14 +41,22 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     let warming = Atomic<Bool>(false)
     let loading = BackgroundJob()
     private let mapFailureLog = RateLimit(intervalNanos: 1_000_000_000)
+    /// The copies of small files (up to `snapshotLimit`), packed by size class.
+    let slabs = SlabAllocator(largest: FileCache.snapshotLimit)
+    /// Larger files are mapped only while the process holds fewer mappings
+    /// (`MappedFile.fileMappings`) than this: past `vm.max_map_count` every mmap
+    /// of the process would fail, thread stacks and the store's included.
+    let mappingLimit: Int
 
     /// - Parameters:
     ///   - shardCount: a power of two; nil picks up to 32 (fewer for small capacities, see below).
     ///   - workers: counter slots (one per worker id).
     ///   - policyFactory: makes one shard's policy for a capacity in bytes.
+    ///   - mappingLimit: see `mappingLimit` (the factory passes what `vm.max_map_count` leaves).
     public init(config: FileCacheConfig, persistence: CachePersistence?, shardCount: Int? = nil, workers: Int = 64,
-                policyFactory: (Int) -> any EvictionPolicy, log: @escaping (String) -> Void = { _ in }) {
+                mappingLimit: Int = .max, policyFactory: (Int) -> any EvictionPolicy, log: @escaping (String) -> Void = { _ in }) {
         self.config = config
+        self.mappingLimit = mappingLimit
         rules = FileCacheAdmissionRules(config)
         var n = shardCount ?? 32
         if shardCount == nil {
@@ -96,7 +104,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         let c = counters[worker]
         var touchState: PolicyEntryState?
         let found: CacheEntry? = shard.state.withLock { s in
-            guard let e = s.entries[h], e.path == path, e.site == site else { return nil }
+            guard let e = s.entries[h], e.matches(site: site, path: path) else { return nil }
             s.policy.recordHit(h)
             e.pendingHits.wrappingAdd(1, ordering: .relaxed)
             e.accessCount.wrappingAdd(1, ordering: .relaxed)
@@ -176,7 +184,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     func mapLazily(_ entry: CacheEntry, insert: Bool = true) -> CacheEntry? {
         guard let file = try? OpenFile(path: entry.originPath), let id = try? file.identity(),
               id.isRegular, id.sameVersion(as: entry.identity),
-              let mapping = try? Self.body(of: file, identity: id, path: entry.originPath) else { return nil }
+              let mapping = try? body(of: file, identity: id, path: entry.originPath) else { return nil }
         let mapped = entry.withMapping(mapping)
         if !insert { return mapped }
         shard(for: entry.hash).state.withLock { s in
@@ -187,18 +195,20 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
 
     // MARK: admission
 
-    /// Files up to this size are held as a private copy (a snapshot), larger
-    /// ones as a mapping of the file.
-    static let snapshotLimit = 64 << 10
+    /// Files up to this size are held as a private copy (a snapshot) in a slab
+    /// slot, larger ones as a mapping of the file.
+    public static let snapshotLimit = 64 << 10
 
-    /// The body of a file to cache. Small ones are copied, and the copy is kept
-    /// only if the file's version did not change while it was read. Throws
-    /// `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
-    static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
-        guard identity.size <= snapshotLimit else {
+    /// The body of a file to cache. Small ones are copied into a slab slot (no
+    /// mapping of their own: `vm.max_map_count` bounds only the large ones), and
+    /// the copy is kept only if the file's version did not change while it was
+    /// read. Throws `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
+    func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
+        guard identity.size <= Self.snapshotLimit,
+              let copy = try MappedFile(copyOf: file.descriptor, count: identity.size, into: slabs) else {
+            guard MappedFile.fileMappings < mappingLimit else { throw SystemError(call: "mmap", code: .noMemory) }
             return try MappedFile(fd: file.descriptor, count: identity.size, source: (path, identity))
         }
-        let copy = try MappedFile(snapshotOf: file.descriptor, count: identity.size, source: (path, identity))
         guard try file.identity().sameVersion(as: identity) else {
             throw ConditionFailure("snapshot", .fileChanged)
         }
@@ -223,25 +233,26 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         let h = CacheKey.hash(site: site, path: path)
         let shard = shard(for: h)
         let resident = shard.state.withLock { s in
-            s.entries[h].map { $0.site == site && $0.path == path && $0.identity.sameVersion(as: origin.identity) } ?? false
+            s.entries[h].map { $0.matches(site: site, path: path) && $0.identity.sameVersion(as: origin.identity) } ?? false
         }
         if resident { return Admission(outcome: .alreadyCached) }
-        guard let headers = EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
-                                               mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) else {
+        // Checked once here: a hit builds the same head from the entry's fields.
+        guard EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
+                                 mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) != nil else {
             return Admission(outcome: .failed)
         }
         let mapping: MappedFile
-        do { mapping = try Self.body(of: origin.file, identity: origin.identity, path: origin.path) } catch {
+        do { mapping = try body(of: origin.file, identity: origin.identity, path: origin.path) } catch {
             // One line a second at most: a full map table fails every admission.
             if mapFailureLog.due(now: Clock.monotonicNanos()) { log("cache: cannot map \(origin.path): \(error)") }
             return Admission(outcome: .failed)
         }
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
-        let entry = CacheEntry(key: CacheKey.make(site: site, path: path), site: site, path: path, hash: h,
-                               originPath: origin.path, identity: origin.identity, contentType: origin.contentType,
-                               etag: origin.etag, mapping: mapping, headerBytes: headers,
-                               insertedAtNanos: wallNow, charge: config.charge(forSize: size),
+        let entry = CacheEntry(key: CacheKey.make(site: site, path: path), hash: h,
+                               originPath: origin.path, identity: origin.identity, marksHits: config.xCacheHeader,
+                               contentType: origin.contentType, etag: origin.etag, mapping: mapping,
+                               insertedAtNanos: wallNow,
                                accessCount: 1, checkedAtNanos: observedSince, lastAccessNanos: wallNow, touchedAtNanos: now)
         var outcome = AdmitOutcome.notAdmitted
         var evicted: [CacheEntry] = []
@@ -249,12 +260,12 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         var state: PolicyEntryState?
         shard.state.withLock { s in
             if let old = s.entries[h] {
-                guard old.site == site && old.path == path else { outcome = .collision; return }
+                guard old.matches(site: site, path: path) else { outcome = .collision; return }
                 if old.identity.sameVersion(as: origin.identity) { outcome = .alreadyCached; return }
                 _ = s.remove(old)
                 replaced = old
             }
-            let (admitted, keys) = s.policy.recordMiss(h, size: entry.charge)
+            let (admitted, keys) = s.policy.recordMiss(h, size: config.charge(forSize: size))
             for k in keys {
                 if let v = s.entries.removeValue(forKey: k) {
                     s.bytes -= v.identity.size

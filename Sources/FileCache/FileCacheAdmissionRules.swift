@@ -27,9 +27,12 @@ public struct FileCacheAdmissionRules: Sendable {
         if !config.enabled { return .disabled }
         if size < config.minFileSize { return .tooSmall }
         if size > config.maxFileSize { return .tooLarge }
-        let ext = Self.fileExtension(of: filePath)
-        if !includeExtensions.isEmpty && !includeExtensions.contains(ext) { return .extensionNotIncluded }
-        if excludeExtensions.contains(ext) { return .extensionExcluded }
+        // Only when a list asks: loading a million entries checks each one here.
+        if !includeExtensions.isEmpty || !excludeExtensions.isEmpty {
+            let ext = Self.fileExtension(of: filePath)
+            if !includeExtensions.isEmpty && !includeExtensions.contains(ext) { return .extensionNotIncluded }
+            if excludeExtensions.contains(ext) { return .extensionExcluded }
+        }
         if !includeTypes.isEmpty {
             let type = contentType.lowercased()
             if !includeTypes.contains(where: { type.hasPrefix($0) }) { return .typeNotIncluded }

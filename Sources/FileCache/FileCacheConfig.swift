@@ -10,7 +10,7 @@ public struct FileCacheConfig: Sendable, Equatable {
     /// A `PolicyKind` raw value (lru, lfu, ...).
     public var policy = "default"
     public var capacityBytes = 1 << 30
-    public var capacityEntries = 100_000
+    public var capacityEntries = 1_000_000
     public var minFileSize = 0
     /// Larger files are never cached: the static handler sends them with sendfile.
     public var maxFileSize = 8 << 20

@@ -26,15 +26,21 @@ extension FileCachePlugin {
     /// section, `SystemError` when the directory cannot be created, and what
     /// `openStore` or the store's reads throw.
     public static func make(_ setup: PluginSetup, openStore: CacheStoreOpener) throws -> FileCachePlugin {
-        var config = try FileCacheConfig(section: setup.section)
+        let config = try FileCacheConfig(section: setup.section)
         let log = setup.log
-        // Each entry is one mapping; past vm.max_map_count mmap fails (ENOMEM).
-        if let maps = MapCountLimit.current(), config.capacityEntries > maps - mapReserve {
-            let allowed = max(1, maps - mapReserve)
-            log.warn("cache: capacity_entries \(config.capacityEntries) exceeds what vm.max_map_count \(maps) allows "
-                     + "(one mapping per cached file); holding at most \(allowed). Raise it with "
-                     + "`sysctl -w vm.max_map_count=262144` (as Elasticsearch asks) to cache more files.")
-            config.capacityEntries = allowed
+        // Small files are copied into slabs; only files over the snapshot limit
+        // are mapped, one mapping each: warn when the byte budget could hold
+        // more of them than vm.max_map_count leaves (the excess is served uncached).
+        var mappingLimit = Int.max
+        if let maps = MapCountLimit.current() {
+            mappingLimit = max(1, maps - mapReserve)
+            let mappable = config.capacityBytes / (FileCache.snapshotLimit + 1)
+            if min(mappable, config.capacityEntries) > mappingLimit {
+                log.warn("cache: capacity_bytes \(config.capacityBytes) holds up to \(mappable) files over "
+                         + "\(FileCache.snapshotLimit) bytes, one mapping each, but vm.max_map_count \(maps) allows "
+                         + "\(mappingLimit); larger files past that are served uncached. Raise it with "
+                         + "`sysctl -w vm.max_map_count=262144` (as Elasticsearch asks) to cache more of them.")
+            }
         }
         var persistence: CachePersistence?
         if config.enabled {
@@ -43,7 +49,7 @@ extension FileCachePlugin {
             persistence = try openStore(dir, config, log)
         }
         let kind = PolicyKind(rawValue: config.policy) ?? .default
-        let cache = FileCache(config: config, persistence: persistence, workers: 256,
+        let cache = FileCache(config: config, persistence: persistence, workers: 256, mappingLimit: mappingLimit,
                               policyFactory: { makePolicy(kind, capacity: $0) }, log: { log.info($0) })
         // Set before the first operation is queued, so the writer only ever reads it.
         (persistence as? StorePersistence)?.store.onFull = { [weak cache] in cache?.shed(fraction: 0.1) }

@@ -50,9 +50,7 @@ struct Top: ParsableCommand {
     @OptionGroup var store: StoreArguments
 
     func run() throws {
-        var rows = guarded { try store.openReadOnly().entries() }
-        EntryOrder.hits.sort(&rows)
-        rows = Array(rows.prefix(max(0, count)))
+        let rows = guarded { try store.openReadOnly().mostHit(count) }
         if store.json { printJSON(rows.map(\.jsonObject)) } else { printTable(rows) }
     }
 }

@@ -70,6 +70,11 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         f.bytesHeld = s.bytes
         f.capacityBytes = s.capacityBytes
         f.capacityEntries = s.capacityEntries
+        if let slabs = link.cache?.slabStatistics {
+            f.slabBytesMapped = slabs.pageBytes
+            f.slabBytesInSlots = slabs.slotBytes
+            f.slabBytesRequested = slabs.requestedBytes
+        }
         return f
     }
 

@@ -84,4 +84,22 @@ final class PersistenceTests: XCTestCase {
         }
         return out
     }
+
+    /// The load reads the index without stat (a million stats were most of its
+    /// time) and checks the files in a second pass; an entry's first hit stats it
+    /// whatever `revalidate_interval` says, so a file changed since is never served.
+    func testALoadedEntryIsCheckedOnItsFirstHit() throws {
+        let dir = TempDir()
+        let store = MemoryPersistence()
+        let first = makeCache(testConfig(), persistence: store)
+        _ = first.admit(site: "s", path: "/a", file: try makeCandidate(dir.write("a", "first")), worker: 0)
+        try first.persistState()
+        let second = makeCache(testConfig { $0.revalidateInterval = 3600 }, persistence: store)
+        XCTAssertEqual(try second.load().loaded, 1)
+        XCTAssertNotNil(second.lookup(site: "s", path: "/a", worker: 0))
+        XCTAssertEqual(second.stats().revalidations, 1, "the first hit after the load stats the file")
+        XCTAssertNotNil(second.lookup(site: "s", path: "/a", worker: 0))
+        XCTAssertEqual(second.stats().revalidations, 1, "then the interval applies")
+    }
 }
+

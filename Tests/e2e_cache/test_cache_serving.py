@@ -159,16 +159,40 @@ def test_large_hits_stay_right_across_range_rename_and_truncate(server):
     assert (s, h["x-cache"], b) == (200, "HIT", new[:70_000])
 
 
-def test_capacity_is_clamped_to_what_the_map_count_allows(tmp_path):
-    # One mapping per cached file: past vm.max_map_count every admission would fail.
+def test_small_files_take_no_mapping_of_their_own(server):
+    # Small bodies are copied into slab pages: caching 3,000 of them adds a few
+    # 1 MiB pages to the map table, not 3,000 mappings (vm.max_map_count no
+    # longer bounds the entries), and the default configuration warns of nothing.
+    n = 3000
+    for i in range(n):
+        server.write(f"s/{i}.txt", b"%d:" % i + b"x" * (100 + i % 400))
+    server.start()
+
+    def maps():
+        with open(f"/proc/{server.proc.pid}/maps") as f:
+            return sum(1 for _ in f)
+
+    assert server.get("/s/0.txt")[0] == 200
+    before = maps()
+    for i in range(n):
+        assert server.get(f"/s/{i}.txt")[0] == 200
+    for i in range(0, n, 7):
+        s, h, b = server.get(f"/s/{i}.txt")
+        assert (s, h["x-cache"], b) == (200, "HIT", b"%d:" % i + b"x" * (100 + i % 400))
+    assert maps() - before < 100, (before, maps())
+    assert "max_map_count" not in server.read_log(), server.read_log()
+
+
+def test_a_byte_budget_for_more_large_files_than_the_map_count_allows_warns(tmp_path):
+    # Files over 64 KiB stay mapped from their paths, one mapping each.
     from conftest import Server
     maps = int(open("/proc/sys/vm/max_map_count").read())
-    server = Server(tmp_path, cache_extra=f"  capacity_entries: {maps + 10}\n")
+    server = Server(tmp_path, cache_extra=f"  capacity_bytes: {(maps + 10) * 70_000}\n")
     server.write("a.txt", b"a")
     server.start()
     try:
         assert server.get("/a.txt")[0] == 200
         log = server.read_log()
-        assert f"vm.max_map_count {maps}" in log and f"holding at most {maps - 2000}" in log, log
+        assert f"vm.max_map_count {maps} allows {maps - 2000}" in log, log
     finally:
         server.stop()
