@@ -204,6 +204,13 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     /// the copy is kept only if the file's version did not change while it was
     /// read. Throws `SystemError` (mmap, pread, fstat), `ConditionFailure` when the file changed meanwhile.
     func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
+        try Self.body(of: file, identity: identity, path: path, slabs: slabs, mappingLimit: mappingLimit)
+    }
+
+    /// `body(of:identity:path:)` with the slabs and mapping limit given (compressed
+    /// variants and precompressed siblings keep theirs apart from the cache's).
+    static func body(of file: OpenFile, identity: FileIdentity, path: String, slabs: SlabAllocator,
+                     mappingLimit: Int) throws -> MappedFile {
         guard identity.size <= Self.snapshotLimit,
               let copy = try MappedFile(copyOf: file.descriptor, count: identity.size, into: slabs) else {
             guard MappedFile.fileMappings < mappingLimit else { throw SystemError(call: "mmap", code: .noMemory) }

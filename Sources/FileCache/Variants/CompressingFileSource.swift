@@ -104,7 +104,7 @@ public final class CompressingFileSource: FileSource {
                 continue
             }
             let path = set.originPath + coding.fileExtension
-            guard let mapping = try? FileCache.body(of: f, identity: id, path: path) else { continue }
+            guard let mapping = try? VariantStore.body(of: f, identity: id, path: path) else { continue }
             let etag = Variant.etag(base: StaticFilePlugin.etag(id), coding: coding)
             guard let head = Variant.head(contentType: set.contentType, etag: etag, mtimeNanos: set.source.mtimeNanos,
                                           coding: coding, mark: inner.marksResponses) else { continue }

@@ -15,8 +15,6 @@ public final class CompressionPlugin: Plugin, @unchecked Sendable { // safe: let
 
     public func serverStopped() { source.stop() }
 
-    static let mapReserve = FileCachePlugin.mapReserve
-
     /// The catalog entry (registered after the cache's, so it wraps the cache's source).
     /// `onCreate` hands the plugin to whoever shows its counters (the admin backend).
     public static func factory(onCreate: @escaping (CompressionPlugin) -> Void = { _ in }) -> PluginFactory {
@@ -38,9 +36,8 @@ public final class CompressionPlugin: Plugin, @unchecked Sendable { // safe: let
         var capacity = 100_000
         if let cached = inner as? FileCacheSource {
             capacity = cached.cache.config.capacityEntries
-            // Each held variant or sibling is one mapping (a snapshot too), beside the cache's own:
-            // stay well under vm.max_map_count (up to six per file: three siblings, three variants).
-            if let maps = MapCountLimit.current() { capacity = min(capacity, max(1024, (maps - capacity - mapReserve) / 6)) }
+            // Small variant and sibling bodies sit in slab slots (VariantStore.slabs), not a
+            // mapping each, so vm.max_map_count no longer bounds how many are held.
             if config.enabled, config.onTheFly, let persistence = cached.cache.persistence as? StorePersistence {
                 store = try VariantStore(directory: persistence.store.directory + "/variants", persistence: persistence,
                                          marksHits: cached.marksResponses)

@@ -7,6 +7,15 @@ import Compression
 /// index in the cache's LMDB store (`VariantRecord`). A variant is good while
 /// its source is the version recorded; otherwise its file and record go.
 final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence is thread-safe
+    /// Where small variant and sibling bodies are copied: slab slots, as the
+    /// file cache's small bodies (no mapping each, so `vm.max_map_count` bounds only large ones).
+    static let slabs = SlabAllocator(largest: FileCache.snapshotLimit)
+
+    /// A variant's or sibling's body (see `FileCache.body(of:identity:path:)`).
+    static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
+        try FileCache.body(of: file, identity: identity, path: path, slabs: slabs, mappingLimit: .max)
+    }
+
     let directory: String
     let persistence: CachePersistence
     /// Whether variant heads carry the cache's `X-Cache: HIT` lines.
@@ -39,7 +48,7 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
             return nil
         }
         guard let file = try? OpenFile(path: rec.bodyPath), let id = try? file.identity(), id.isRegular, id.sameVersion(as: rec.body),
-              let mapping = try? FileCache.body(of: file, identity: id, path: rec.bodyPath) else {
+              let mapping = try? Self.body(of: file, identity: id, path: rec.bodyPath) else {
             forget(key: key, bodyPath: rec.bodyPath)
             return nil
         }
@@ -63,7 +72,7 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
         try FileSystem.rename(tmp, to: path)
         let file = try OpenFile(path: path)
         let id = try file.identity()
-        let mapping = try FileCache.body(of: file, identity: id, path: path)
+        let mapping = try Self.body(of: file, identity: id, path: path)
         let rec = VariantRecord(sourceKey: set.sourceKey, coding: coding, sourcePath: set.originPath, source: set.source,
                                 bodyPath: path, body: id, contentType: set.contentType,
                                 etag: Variant.etag(base: set.baseEtag, coding: coding), insertedAtNanos: Clock.wallNanos())
