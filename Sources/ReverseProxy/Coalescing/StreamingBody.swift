@@ -19,6 +19,8 @@ public final class StreamingBody: Sendable {
     /// the file into place (or drops it), so no waiter races that rename.
     public let file: OpenFile
     public let vary: VaryKey
+    /// Why it is not being stored (a spool for the waiters: too large), nil when it is.
+    public let notStoredReason: String?
 
     /// How far the body has arrived and how it ended.
     public enum End: Sendable, Equatable { case open, complete, failed }
@@ -31,12 +33,13 @@ public final class StreamingBody: Sendable {
     }
     private let state = Lock(State())
 
-    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey) {
+    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey, notStoredReason: String? = nil) {
         self.status = status
         self.headers = headers
         self.chunked = chunked
         self.file = file
         self.vary = vary
+        self.notStoredReason = notStoredReason
     }
 
     /// Bytes written so far and whether the body ended.
