@@ -126,4 +126,32 @@ final class ProxyPurgeTests: XCTestCase {
         let pairs = try index.tagPairsIndexedAndCarried()
         XCTAssertEqual(pairs.indexed, pairs.carried)
     }
+
+    /// An index whose tag index names every entry for any tag (as one left
+    /// behind by an older build would name entries that lost the tag).
+    private final class OverbroadTagIndex: ProxyIndex {
+        let inner = QueuedIndex()
+        func put(_ entry: ProxyIndexEntry) { inner.put(entry) }
+        func remove(key: String) { inner.remove(key: key) }
+        func proxiedEntries() throws -> [ProxyIndexEntry] { try inner.proxiedEntries() }
+        func flush() throws { try inner.flush() }
+        func keys(taggedWith tags: [String]) throws -> [String]? {
+            try inner.flush()
+            return inner.durable.keys.sorted()
+        }
+    }
+
+    func testATagPurgeChecksTheEntriesOwnTagsNotOnlyTheIndex() throws {
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: OverbroadTagIndex())
+        try fill(s, "/red", headers: [("Cache-Tag", "red")])
+        try fill(s, "/blue", headers: [("Cache-Tag", "blue")])
+        try fill(s, "/none", headers: [])
+        XCTAssertEqual(try s.purge(tags: ["red"], soft: true), 1)
+        XCTAssertNotEqual(has(s, "/red")?.entry.softPurgedAtNanos ?? 0, 0)
+        XCTAssertEqual(has(s, "/blue")?.entry.softPurgedAtNanos, 0)
+        XCTAssertEqual(try s.purge(tags: ["red"]), 1)
+        XCTAssertNil(has(s, "/red"))
+        XCTAssertNotNil(has(s, "/blue"))
+        XCTAssertNotNil(has(s, "/none"))
+    }
 }

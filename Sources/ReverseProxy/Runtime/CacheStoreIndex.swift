@@ -16,6 +16,12 @@ final class CacheStoreIndex: ProxyIndex {
 
     func remove(keys: [String]) { store.enqueue(contentsOf: keys.map { .remove(key: $0) }) }
 
+    /// The store's own soft-purge operation: only the key and time are queued
+    /// (a 100,000-entry purge no longer builds 100,000 records on the purging thread).
+    func markSoftPurged(_ entries: [ProxyIndexEntry]) {
+        store.enqueue(contentsOf: entries.map { .softPurge(key: $0.key, atNanos: $0.softPurgedAtNanos) })
+    }
+
     private static func record(_ e: ProxyIndexEntry) -> EntryRecord {
         EntryRecord(key: e.key, kind: .proxied, originPath: e.bodyPath, size: e.size, contentType: e.contentType, etag: e.etag,
                     insertedAtNanos: e.insertedAtNanos, lastAccessNanos: e.insertedAtNanos, extra: e.extra, tags: e.tags,
@@ -36,11 +42,12 @@ final class CacheStoreIndex: ProxyIndex {
 
     /// The store's tag index, after committing what is queued (a response stored
     /// a moment ago is found); nil when the store does not persist (no index to ask).
+    /// Unchecked (the records are not read): the body store checks the tags in memory.
     /// Throws the store's `StoreError`.
     func keys(taggedWith tags: [String]) throws -> [String]? {
         guard store.notPersistingReason == nil else { return nil }
         try store.flush()
-        return try store.keys(taggedWith: tags).filter { $0.hasPrefix(ProxyBodyStore.keyPrefix) }
+        return try store.keys(taggedWith: tags, checked: false).filter { $0.hasPrefix(ProxyBodyStore.keyPrefix) }
     }
 
     /// Throws the store's `StoreError` when the commit fails.

@@ -45,13 +45,16 @@ public protocol ProxyIndex: AnyObject {
     /// Commit everything queued. Throws when the commit fails.
     func flush() throws
     /// The keys of the entries carrying any of `tags`, from the index's own tag
-    /// index; nil when it keeps none (the caller looks in memory). Throws when
-    /// the index cannot be read.
+    /// index (it may name a few that no longer carry them: the caller checks);
+    /// nil when it keeps none (the caller looks in memory). Throws when the
+    /// index cannot be read.
     func keys(taggedWith tags: [String]) throws -> [String]?
     /// Queue inserts-or-replaces that commit together (one transaction).
     func put(contentsOf entries: [ProxyIndexEntry])
     /// Queue removals that commit together (one transaction).
     func remove(keys: [String])
+    /// Queue the soft purge of `entries` (their `softPurgedAtNanos`), together.
+    func markSoftPurged(_ entries: [ProxyIndexEntry])
 }
 
 extension ProxyIndex {
@@ -60,6 +63,8 @@ extension ProxyIndex {
     public func put(contentsOf entries: [ProxyIndexEntry]) { for e in entries { put(e) } }
 
     public func remove(keys: [String]) { for k in keys { remove(key: k) } }
+
+    public func markSoftPurged(_ entries: [ProxyIndexEntry]) { put(contentsOf: entries) }
 
     /// A scan of every entry, for indexes without a prefix search.
     public func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {

@@ -7,9 +7,13 @@ import Dispatch
 /// a worker's lookup waits for one batch at most, and the index gets every
 /// change of the purge in one transaction (all applied or none, also after kill -9).
 extension ProxyBodyStore {
-    /// Keys handled per hold of the table's lock.
-    static let purgeBatch = 1_000
-    /// Microseconds between two batches (100,000 keys: 100 pauses, 20 ms).
+    /// Keys handled per hold of the table's lock, at most.
+    static let purgeBatch = 4_096
+    /// And for at most this long (a hold ends early on a slow, loaded machine).
+    static let purgeHoldNanos: UInt64 = 1_000_000
+    /// Microseconds between two holds. Few holds: on a loaded machine each
+    /// pause costs a wait for a core, often milliseconds (1,000-key batches
+    /// made 100 of them, most of a 100,000-key purge's 0.7-2.6 s).
     static let purgePause: UInt32 = 200
 
     /// Removes (`soft`: marks stale) the stored responses carrying any of
@@ -18,9 +22,11 @@ extension ProxyBodyStore {
     public func purge(tags: [String], soft: Bool = false) throws -> Int {
         waitUntilLoaded()
         let start = ContinuousClock.now
-        let keys = try index.keys(taggedWith: tags) ?? keysInMemory(taggedWith: Set(tags))
+        let wanted = Set(tags)
+        let keys = try index.keys(taggedWith: tags) ?? keysInMemory(taggedWith: wanted)
         let found = ContinuousClock.now
-        let n = purge(storeKeys: keys, soft: soft)
+        // The index's keys are not checked against its records: each entry's own tags are, here.
+        let n = purge(storeKeys: keys, soft: soft, taggedWith: wanted)
         let took = start.duration(to: .now)
         if took > .milliseconds(100) {
             log("proxy cache: \(soft ? "soft-purging" : "purging") \(n) response(s) by tag took \(took.milliseconds) ms (tag index \(start.duration(to: found).milliseconds) ms)")
@@ -38,52 +44,72 @@ extension ProxyBodyStore {
     /// Removes the stored responses under `keys` (store keys), or with `soft`
     /// keeps them marked stale as of `nowNanos`: each is then revalidated on
     /// its next use, and still served when the origin fails (persisted: also
-    /// after a restart). Returns how many responses it found.
-    func purge(storeKeys keys: [String], soft: Bool, nowNanos: Int64 = Clock.wallNanos()) -> Int {
+    /// after a restart). `taggedWith`: only those carrying one of these tags.
+    /// Returns how many responses it found.
+    ///
+    /// Workers look responses up under the same lock, so only the table's
+    /// changes are made under it, in batches: the string work (each key's
+    /// primary key) is done before, and the removed objects are freed after.
+    /// On a loaded machine a purge thread preempted while it holds the lock
+    /// stalls every worker waiting for it: the less it does there, the rarer that is.
+    func purge(storeKeys keys: [String], soft: Bool, nowNanos: Int64 = Clock.wallNanos(), taggedWith tags: Set<String>? = nil) -> Int {
         var changed: [ProxyIndexEntry] = []
-        var start = 0
-        while start < keys.count {
+        var removed: [CachedObject] = []
+        let targets = keys.map { (primary: Self.primary(ofStoreKey: $0), key: $0) }
+        var next = 0
+        while next < targets.count {
             // The lock is not fair: taken again at once, it would starve the
             // workers waiting for it for the whole purge (hits' p99 went to ~1 s
-            // during a purge of 100,000). A pause between batches lets them in.
-            if start > 0 { Clock.sleep(micros: Self.purgePause) }
-            let batch = keys[start..<min(start + Self.purgeBatch, keys.count)]
-            start += batch.count
+            // during a purge of 100,000). A pause between holds lets them in.
+            if next > 0 { Clock.sleep(micros: Self.purgePause) }
+            let end = min(next + Self.purgeBatch, targets.count)
             state.withLock { st in
-                for key in batch {
-                    let primary = Self.primary(ofStoreKey: key)
-                    guard let i = st.table[primary]?.firstIndex(where: { $0.entry.key == key }) else { continue }
+                // The precise clock: the coarse one ticks every 4 ms.
+                let first = next, deadline = Clock.preciseMonotonicNanos() + Self.purgeHoldNanos
+                while next < end {
+                    if next & 127 == 0 && next > first && Clock.preciseMonotonicNanos() > deadline { break }
+                    let (primary, key) = targets[next]
+                    next += 1
+                    // One hash of the primary key per response (each `table[primary]` hashes it again).
+                    guard let slot = st.table.index(forKey: primary),
+                          let i = st.table.values[slot].firstIndex(where: { $0.entry.key == key }) else { continue }
+                    if let tags, !Self.carries(st.table.values[slot][i].entry.tags, anyOf: tags) { continue }
                     if soft {
-                        let object = st.table[primary]![i]
-                        var entry = object.entry
-                        entry.softPurgedAtNanos = nowNanos
-                        st.table[primary]![i] = CachedObject(entry: entry, response: object.response)
-                        changed.append(entry)
+                        // In place: the object's body mapping and hit head stay valid.
+                        st.table.values[slot][i].entry.softPurgedAtNanos = nowNanos
+                        changed.append(st.table.values[slot][i].entry)
                     } else {
-                        Self.forget(key, in: &st)
-                        changed.append(st.table[primary]!.remove(at: i).entry)
-                        if st.table[primary]!.isEmpty { st.table.removeValue(forKey: primary) }
+                        let object = st.table.values[slot].remove(at: i)
+                        if st.table.values[slot].isEmpty { st.table.remove(at: slot) }
+                        if st.keys.removeValue(forKey: object.policyKey) != nil { st.policy?.remove(object.policyKey) }
+                        removed.append(object)
                     }
                 }
             }
         }
         if soft {
-            index.put(contentsOf: changed)
-        } else {
-            index.remove(keys: changed.map(\.key))
-            // 100,000 unlinks take about a second: done after the purge returns.
-            // Nothing names these files any more; a crash meanwhile leaves
-            // orphans, which the start-up recovery removes.
-            // Paced, so the unlinks do not take the cores from the workers.
-            let paths = changed.map(\.bodyPath)
-            reaper.async {
-                for (i, p) in paths.enumerated() {
-                    BodyFiles.unlinkIfPresent(p)
-                    if i % Self.purgeBatch == Self.purgeBatch - 1 { Clock.sleep(micros: 10 * Self.purgePause) }
-                }
+            index.markSoftPurged(changed)
+            return changed.count
+        }
+        index.remove(keys: removed.map(\.entry.key))
+        // 100,000 unlinks take about a second: done after the purge returns.
+        // Nothing names these files any more; a crash meanwhile leaves
+        // orphans, which the start-up recovery removes.
+        // Paced, so the unlinks do not take the cores from the workers.
+        let paths = removed.map(\.entry.bodyPath)
+        reaper.async {
+            for (i, p) in paths.enumerated() {
+                BodyFiles.unlinkIfPresent(p)
+                if i % Self.purgeBatch == Self.purgeBatch - 1 { Clock.sleep(micros: 10 * Self.purgePause) }
             }
         }
-        return changed.count
+        return removed.count
+    }
+
+    /// Whether `entryTags` holds one of `tags` (one tag, the common purge: compared, not hashed).
+    private static func carries(_ entryTags: [String], anyOf tags: Set<String>) -> Bool {
+        if tags.count == 1, let tag = tags.first { return entryTags.contains(tag) }
+        return !tags.isDisjoint(with: entryTags)
     }
 
     /// Waits until the body files of the purges so far are unlinked.
