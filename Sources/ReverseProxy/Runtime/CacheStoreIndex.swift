@@ -16,12 +16,6 @@ final class CacheStoreIndex: ProxyIndex {
 
     func remove(keys: [String]) { store.enqueue(contentsOf: keys.map { .remove(key: $0) }) }
 
-    /// The store's own soft-purge operation: only the key and time are queued
-    /// (a 100,000-entry purge no longer builds 100,000 records on the purging thread).
-    func markSoftPurged(_ entries: [ProxyIndexEntry]) {
-        store.enqueue(contentsOf: entries.map { .softPurge(key: $0.key, atNanos: $0.softPurgedAtNanos) })
-    }
-
     private static func record(_ e: ProxyIndexEntry) -> EntryRecord {
         EntryRecord(key: e.key, kind: .proxied, originPath: e.bodyPath, size: e.size, contentType: e.contentType, etag: e.etag,
                     insertedAtNanos: e.insertedAtNanos, lastAccessNanos: e.insertedAtNanos, extra: e.extra, tags: e.tags,

@@ -53,8 +53,6 @@ public protocol ProxyIndex: AnyObject {
     func put(contentsOf entries: [ProxyIndexEntry])
     /// Queue removals that commit together (one transaction).
     func remove(keys: [String])
-    /// Queue the soft purge of `entries` (their `softPurgedAtNanos`), together.
-    func markSoftPurged(_ entries: [ProxyIndexEntry])
 }
 
 extension ProxyIndex {
@@ -63,8 +61,6 @@ extension ProxyIndex {
     public func put(contentsOf entries: [ProxyIndexEntry]) { for e in entries { put(e) } }
 
     public func remove(keys: [String]) { for k in keys { remove(key: k) } }
-
-    public func markSoftPurged(_ entries: [ProxyIndexEntry]) { put(contentsOf: entries) }
 
     /// A scan of every entry, for indexes without a prefix search.
     public func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
