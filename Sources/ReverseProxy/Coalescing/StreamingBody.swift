@@ -1,10 +1,11 @@
 import CapuchinSystem
 import HTTPCore
 
-/// A response a coalescing leader is storing, readable by its waiters while
-/// it arrives (read-while-write, as Varnish's streaming and ATS's read-while-
+/// A response a coalescing leader is storing (or spooling for them only: too
+/// large to store, `notStoredReason`), readable by its waiters while it
+/// arrives (read-while-write, as Varnish's streaming and ATS's read-while-
 /// writer): the head as the leader's client got it, and the body file being
-/// written, which each waiter reads from its own descriptor at its own pace.
+/// written, which each waiter sends from at its own pace.
 /// Memory stays bounded however large the body: the bytes live in the file.
 /// Thread-safe: the leader appends on its worker, waiters read on theirs.
 public final class StreamingBody: Sendable {
