@@ -30,22 +30,15 @@ struct TagIndex {
     }
 
     /// The cache keys of the entries carrying `tag`, read through `entries`.
-    /// `checked`: each record is read to check it still carries the tag.
-    /// Unchecked, only entries stored under a hash are read (for their key):
-    /// the caller checks the tags itself (the proxy, in memory), and a purge of
-    /// 100,000 entries skips 100,000 record reads. Throws `StoreError.lmdb`.
-    func keys(taggedWith tag: String, entries: MDB_dbi, checked: Bool = true) throws -> [String] {
+    /// Throws `StoreError.lmdb`.
+    func keys(taggedWith tag: String, entries: MDB_dbi) throws -> [String] {
         guard let dbi, !tag.isEmpty else { return [] }
         let tagKey = StoreKey.lmdbKey(tag), tagBytes = Array(tag.utf8)
         var out: [String] = []
         try txn.scan(dbi, from: tagKey) { k, v in
             guard k.elementsEqual(tagKey) else { return false }
-            if !checked && !StoreKey.isHashed(v) {
-                out.append(String(decoding: v, as: UTF8.self))
-                return true
-            }
             guard let record = try txn.get(entries, Array(v)),
-                  !checked || EntryRecordCodec.carries(record, tag: tagBytes) else { return true }
+                  EntryRecordCodec.carries(record, tag: tagBytes) else { return true }
             // The record keeps its key only when the LMDB key is a hash of it (`StoreKey`).
             out.append(String(decoding: EntryRecordCodec.key(of: record) ?? v, as: UTF8.self))
             return true
@@ -63,18 +56,15 @@ struct TagIndex {
 extension CacheStore {
     /// The keys of the entries carrying any of `tags`, each once, in one read
     /// transaction: a seek per tag, then one read per entry (no scan of the
-    /// store). `checked` false: the entries are not read (see
-    /// `TagIndex.keys(taggedWith:entries:checked:)`): some keys may name entries
-    /// that no longer carry the tags, which the caller checks. Throws `StoreError.lmdb`.
-    public func keys(taggedWith tags: [String], checked: Bool = true) throws -> [String] {
+    /// store). Throws `StoreError.lmdb`.
+    public func keys(taggedWith tags: [String]) throws -> [String] {
         guard env.hasDatabases else { return [] }
         return try reading { txn, e in
             let index = TagIndex(dbi: e.tags, txn: txn)
-            if tags.count == 1 { return try index.keys(taggedWith: tags[0], entries: e.entries, checked: checked) }
             var seen = Set<String>()
             var out: [String] = []
             for t in tags {
-                for k in try index.keys(taggedWith: t, entries: e.entries, checked: checked) where seen.insert(k).inserted { out.append(k) }
+                for k in try index.keys(taggedWith: t, entries: e.entries) where seen.insert(k).inserted { out.append(k) }
             }
             return out
         }

@@ -127,31 +127,25 @@ final class ProxyPurgeTests: XCTestCase {
         XCTAssertEqual(pairs.indexed, pairs.carried)
     }
 
-    /// An index whose tag index names every entry for any tag (as one left
-    /// behind by an older build would name entries that lost the tag).
-    private final class OverbroadTagIndex: ProxyIndex {
-        let inner = QueuedIndex()
-        func put(_ entry: ProxyIndexEntry) { inner.put(entry) }
-        func remove(key: String) { inner.remove(key: key) }
-        func proxiedEntries() throws -> [ProxyIndexEntry] { try inner.proxiedEntries() }
-        func flush() throws { try inner.flush() }
-        func keys(taggedWith tags: [String]) throws -> [String]? {
-            try inner.flush()
-            return inner.durable.keys.sorted()
-        }
-    }
-
-    func testATagPurgeChecksTheEntriesOwnTagsNotOnlyTheIndex() throws {
-        let s = try ProxyBodyStore(cacheDirectory: dir, index: OverbroadTagIndex())
-        try fill(s, "/red", headers: [("Cache-Tag", "red")])
-        try fill(s, "/blue", headers: [("Cache-Tag", "blue")])
-        try fill(s, "/none", headers: [])
-        XCTAssertEqual(try s.purge(tags: ["red"], soft: true), 1)
-        XCTAssertNotEqual(has(s, "/red")?.entry.softPurgedAtNanos ?? 0, 0)
-        XCTAssertEqual(has(s, "/blue")?.entry.softPurgedAtNanos, 0)
-        XCTAssertEqual(try s.purge(tags: ["red"]), 1)
-        XCTAssertNil(has(s, "/red"))
-        XCTAssertNotNil(has(s, "/blue"))
-        XCTAssertNotNil(has(s, "/none"))
+    func testATagPurgeFollowsReplacementsRemovalsAndAReopen() throws {
+        var (s, index) = try open()
+        try fill(s, "/a", headers: [("Cache-Tag", "old, both")])
+        try fill(s, "/b", headers: [("Cache-Tag", "both")])
+        // Stored again with other tags: found by its new tags only.
+        try fill(s, "/a", headers: [("Cache-Tag", "new, both")])
+        XCTAssertEqual(try s.purge(tags: ["old"], soft: true), 0)
+        XCTAssertEqual(try s.purge(tags: ["new"], soft: true), 1)
+        s.remove(key: try XCTUnwrap(has(s, "/b")).entry.key)
+        XCTAssertEqual(try s.purge(tags: ["both"], soft: true), 1)
+        try index.flush()
+        index.close()
+        // Reopened: the map is rebuilt from the index's records.
+        (s, index) = try open()
+        defer { index.close() }
+        s.waitUntilLoaded()
+        XCTAssertEqual(try s.purge(tags: ["both", "new"]), 1)
+        XCTAssertNil(has(s, "/a"))
+        XCTAssertEqual(s.count, 0)
+        XCTAssertEqual(try s.purge(tags: ["both"]), 0)
     }
 }

@@ -36,12 +36,11 @@ final class CacheStoreIndex: ProxyIndex {
 
     /// The store's tag index, after committing what is queued (a response stored
     /// a moment ago is found); nil when the store does not persist (no index to ask).
-    /// Unchecked (the records are not read): the body store checks the tags in memory.
     /// Throws the store's `StoreError`.
     func keys(taggedWith tags: [String]) throws -> [String]? {
         guard store.notPersistingReason == nil else { return nil }
         try store.flush()
-        return try store.keys(taggedWith: tags, checked: false).filter { $0.hasPrefix(ProxyBodyStore.keyPrefix) }
+        return try store.keys(taggedWith: tags).filter { $0.hasPrefix(ProxyBodyStore.keyPrefix) }
     }
 
     /// Throws the store's `StoreError` when the commit fails.

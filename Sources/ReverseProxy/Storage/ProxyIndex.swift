@@ -45,9 +45,8 @@ public protocol ProxyIndex: AnyObject {
     /// Commit everything queued. Throws when the commit fails.
     func flush() throws
     /// The keys of the entries carrying any of `tags`, from the index's own tag
-    /// index (it may name a few that no longer carry them: the caller checks);
-    /// nil when it keeps none (the caller looks in memory). Throws when the
-    /// index cannot be read.
+    /// index; nil when it keeps none (the caller looks in memory). Throws when
+    /// the index cannot be read.
     func keys(taggedWith tags: [String]) throws -> [String]?
     /// Queue inserts-or-replaces that commit together (one transaction).
     func put(contentsOf entries: [ProxyIndexEntry])

@@ -16,28 +16,20 @@ extension ProxyBodyStore {
     static let purgePause: UInt32 = 200
 
     /// Removes (`soft`: marks stale) the stored responses carrying any of
-    /// `tags`, found through the index's tag index (in memory when the index
-    /// keeps none). Returns how many. Throws when the index cannot be read.
+    /// `tags`, found through the in-memory tag map (`TagMap`). Returns how
+    /// many. Throws nothing today (the signature allows an index-backed lookup).
     public func purge(tags: [String], soft: Bool = false) throws -> Int {
         waitUntilLoaded()
         let start = ContinuousClock.now
-        let wanted = Set(tags)
-        let keys = try index.keys(taggedWith: tags) ?? keysInMemory(taggedWith: wanted)
+        // The sets are copied under the lock (O(1)) and let go before the purge changes the map.
+        let keys = TagMap.union(state.withLock { $0.tags.sets(for: tags) })
         let found = ContinuousClock.now
-        // The index's keys are not checked against its records: each entry's own tags are, here.
-        let n = purge(storeKeys: keys, soft: soft, taggedWith: wanted)
+        let n = purge(storeKeys: keys, soft: soft, taggedWith: Set(tags))
         let took = start.duration(to: .now)
         if took > .milliseconds(100) {
-            log("proxy cache: \(soft ? "soft-purging" : "purging") \(n) response(s) by tag took \(took.milliseconds) ms (tag index \(start.duration(to: found).milliseconds) ms)")
+            log("proxy cache: \(soft ? "soft-purging" : "purging") \(n) response(s) by tag took \(took.milliseconds) ms (finding them \(start.duration(to: found).milliseconds) ms)")
         }
         return n
-    }
-
-    /// A scan of the table (only for an index without a tag index).
-    private func keysInMemory(taggedWith tags: Set<String>) -> [String] {
-        state.withLock { st in
-            st.table.values.flatMap { variants in variants.filter { !tags.isDisjoint(with: $0.entry.tags) }.map(\.entry.key) }
-        }
     }
 
     /// Removes the stored responses under `keys` (store keys), or with `soft`
@@ -81,6 +73,7 @@ extension ProxyBodyStore {
                         let object = st.table.values[slot].remove(at: i)
                         if st.table.values[slot].isEmpty { st.table.remove(at: slot) }
                         if st.keys.removeValue(forKey: object.policyKey) != nil { st.policy?.remove(object.policyKey) }
+                        st.tags.remove(object.entry)
                         removed.append(object)
                     }
                 }
