@@ -126,4 +126,26 @@ final class ProxyPurgeTests: XCTestCase {
         let pairs = try index.tagPairsIndexedAndCarried()
         XCTAssertEqual(pairs.indexed, pairs.carried)
     }
+
+    func testATagPurgeFollowsReplacementsRemovalsAndAReopen() throws {
+        var (s, index) = try open()
+        try fill(s, "/a", headers: [("Cache-Tag", "old, both")])
+        try fill(s, "/b", headers: [("Cache-Tag", "both")])
+        // Stored again with other tags: found by its new tags only.
+        try fill(s, "/a", headers: [("Cache-Tag", "new, both")])
+        XCTAssertEqual(try s.purge(tags: ["old"], soft: true), 0)
+        XCTAssertEqual(try s.purge(tags: ["new"], soft: true), 1)
+        s.remove(key: try XCTUnwrap(has(s, "/b")).entry.key)
+        XCTAssertEqual(try s.purge(tags: ["both"], soft: true), 1)
+        try index.flush()
+        index.close()
+        // Reopened: the map is rebuilt from the index's records.
+        (s, index) = try open()
+        defer { index.close() }
+        s.waitUntilLoaded()
+        XCTAssertEqual(try s.purge(tags: ["both", "new"]), 1)
+        XCTAssertNil(has(s, "/a"))
+        XCTAssertEqual(s.count, 0)
+        XCTAssertEqual(try s.purge(tags: ["both"]), 0)
+    }
 }

@@ -51,21 +51,26 @@ def read_response(port, path, results, i, started, stop_after=None):
         s.close()
 
 
+def read_concurrently(port, path, n):
+    """n clients of path started 5 ms apart; returns (their results as read_response's, seconds until all were done)."""
+    results = [None] * n
+    started = time.monotonic()
+    threads = [threading.Thread(target=read_response, args=(port, path, results, i, started)) for i in range(n)]
+    for t in threads:
+        t.start()
+        time.sleep(0.005)
+    for t in threads:
+        t.join(60)
+    return results, time.monotonic() - started
+
+
 def test_waiters_stream_the_leaders_response_as_it_arrives(server_factory, docroot, backend, tmp_path):
     # 32 MiB sent in 64 KiB pieces 4 ms apart: about 2 s at the origin.
     size = 32 << 20
     path = "/p/big/a?size=%d&chunk=65536&delay=0.004" % size
     s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair",
                                     cache_dir=str(tmp_path / "cache"), cache_extra={"max_object_size": "64m"}))
-    results = [None] * 20
-    started = time.monotonic()
-    threads = [threading.Thread(target=read_response, args=(s.port, path, results, i, started)) for i in range(20)]
-    for t in threads:
-        t.start()
-        time.sleep(0.005)
-    for t in threads:
-        t.join(60)
-    done = time.monotonic() - started
+    results, done = read_concurrently(s.port, path, 20)
     want = big_block(0, size)
     assert backend.count(path) == 1, "one origin fetch for every client"
     for i, r in enumerate(results):
@@ -136,3 +141,61 @@ def test_an_origin_timeout_answers_every_waiter_without_a_second_fetch(server_fa
         t.join(30)
     assert sorted(out) == [502] * 7 + [504], out
     assert backend.count("/p/hang/x") == 1
+
+
+def test_a_response_too_large_to_store_is_shared_by_its_waiters(server_factory, docroot, backend, tmp_path):
+    # 8 MiB over a 1 MiB max_object_size: not stored, but spooled for the
+    # waiters (an unlinked temporary file): one origin fetch for all of them.
+    size = 8 << 20
+    path = "/p/big/large?size=%d&chunk=65536&delay=0.004" % size
+    cache = tmp_path / "cache"
+    s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair",
+                                    cache_dir=str(cache), cache_extra={"max_object_size": "1m"}))
+    results, _ = read_concurrently(s.port, path, 10)
+    want = big_block(0, size)
+    for i, r in enumerate(results):
+        assert r[1] == b"HTTP/1.1 200 OK" and r[4] is True and r[3] == want, (i, r[1], r[4], len(r[3]))
+    assert backend.count(path) == 1, "one origin fetch for every client"
+    heads = [r[2].decode("latin-1").lower() for r in results]
+    assert sum("collapsed" in h for h in heads) == 9, heads
+    assert all("stored" not in h.split("cache-status:")[1].split("\r\n")[0] for h in heads), heads
+    # Not stored: the next request fetches again, and the spool is gone.
+    st, h, body = fetch(s, path, headers={"Host": "t"})
+    assert st == 200 and body == want and "fwd=uri-miss" in h["cache-status"], h
+    assert backend.count(path) == 2
+    assert list((cache / "proxy" / "tmp").iterdir()) == []
+
+
+def test_an_unshareable_response_sends_each_waiter_to_the_origin_once(server_factory, docroot, backend, tmp_path):
+    # A private response cannot be given to the waiters: each fetches its own,
+    # once; and later misses for the key are not queued behind a leader (hit-for-miss).
+    path = "/p/v/mine?cc=private,max-age=60&delay=0.5"
+    s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair",
+                                    cache_dir=str(tmp_path / "cache")))
+
+    def wave(n):
+        out = [None] * n
+
+        def get(i):
+            out[i] = fetch(s, path)
+
+        threads = [threading.Thread(target=get, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+            time.sleep(0.01)
+        for t in threads:
+            t.join(30)
+        return out
+
+    first = wave(8)
+    assert all(r is not None and r[0] == 200 and r[2].endswith(b"xyz") for r in first), first
+    assert backend.kinds("/p/v/mine")["full"] == 8, "each client fetched once, none twice"
+    # The leader tried to store it (Cache-Status says why it did not); its waiters then relayed their own.
+    statuses = [r[1]["cache-status"] for r in first]
+    assert sum("detail=privateResponse" in c for c in statuses) == 1 and not any("collapsed" in c for c in statuses), statuses
+    second = wave(8)
+    assert all(r[0] == 200 for r in second), second
+    assert backend.kinds("/p/v/mine")["full"] == 16
+    # Each miss of the second wave went to the origin itself (not as a waiter), trying to store.
+    statuses = [r[1]["cache-status"] for r in second]
+    assert all("detail=privateResponse" in c for c in statuses), statuses

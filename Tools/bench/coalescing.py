@@ -9,7 +9,11 @@ whole response is cached (it polls every 500 ms). Reported per cache: origin
 fetches, the first client's time to first byte, the waiters' median and max
 first byte after it, and the time until every client had the whole body.
 
-usage: coalescing.py [--only capuchin,nginx] [--clients 50] [--size-mib 256] [--rate 128m] [--keep]
+`--defaults` runs Capuchin with its default cache limits instead: the object is then
+over max_object_size (64 MiB) and not stored, but still fetched once and spooled
+for the waiters (an unlinked temporary file).
+
+usage: coalescing.py [--only capuchin,nginx] [--clients 50] [--size-mib 256] [--rate 128m] [--defaults] [--keep]
 Env: CAPUCHIN_BIN (else a release build in .build-bench2).
 """
 import argparse
@@ -97,6 +101,7 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--size-mib", type=int, default=256)
     ap.add_argument("--rate", default="128m", help="the origin's limit_rate per connection")
+    ap.add_argument("--defaults", action="store_true", help="Capuchin with its default cache limits (the object is not stored)")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     size = a.size_mib << 20
@@ -113,11 +118,11 @@ def main():
         for name in a.only:
             if name == "capuchin":
                 # Room to store the object, as nginx's max_size=8g gives it: Capuchin stores
-                # nothing over max_object_size or 2% of capacity_bytes (and a response it does
-                # not store is not shared: each waiter then fetches it itself).
+                # nothing over max_object_size or 2% of capacity_bytes (such a response is
+                # spooled for the waiters instead: see --defaults).
                 room = max(16, a.size_mib * 64 // 1024 + 1)
-                s = c.capuchin_proxy(bench, b.find_capuchin(), o.port, name="capuchin", quick=False,
-                                     cache_extra=f"    max_object_size: {a.size_mib * 2}m\n    capacity_bytes: {room}g\n")
+                extra = "" if a.defaults else f"    max_object_size: {a.size_mib * 2}m\n    capacity_bytes: {room}g\n"
+                s = c.capuchin_proxy(bench, b.find_capuchin(), o.port, name="capuchin", quick=False, cache_extra=extra)
             else:
                 s = nginx_locked(bench, o.port)
             before = o.access_log.read_text().count("big.bin") if o.access_log.exists() else 0

@@ -1,3 +1,4 @@
+import CapuchinSystem
 import HTTPCore
 
 /// The connection's side of a deferred response (`ResponseSink`). While
@@ -95,6 +96,12 @@ extension HTTP1Connection {
         guard sink.sendBody, owns(sink) else { return }
         sink.bytesSent += bytes.count
         appendDeferred { $0.appendBytes(bytes) }
+    }
+
+    func writeDeferred(_ sink: ResponseSink, file: OpenFile, offset: Int, count: Int) {
+        guard sink.sendBody, owns(sink) else { return }
+        sink.bytesSent += count
+        appendDeferred { $0.append(.file(file, offset: offset, count: count)) }
     }
 
     func finishDeferred(_ sink: ResponseSink) {

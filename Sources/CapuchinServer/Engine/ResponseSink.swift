@@ -1,3 +1,4 @@
+import CapuchinSystem
 import HTTPCore
 
 /// The answer to a request a content handler deferred (`RequestContext.deferResponse()`).
@@ -68,6 +69,13 @@ public final class ResponseSink {
     public func write(_ bytes: [UInt8]) {
         guard state == .streaming, !bytes.isEmpty, attached else { return }
         connection.writeDeferred(self, bytes)
+    }
+
+    /// Body bytes of a streamed response from `file` (sent with sendfile, not
+    /// copied: the queue holds the file, not its bytes), framed as the head said.
+    public func write(file: OpenFile, offset: Int, count: Int) {
+        guard state == .streaming, count > 0, attached else { return }
+        connection.writeDeferred(self, file: file, offset: offset, count: count)
     }
 
     /// Ends a streamed response.

@@ -73,12 +73,14 @@ public struct HTTPCacheRules: Sendable {
         let explicit = cc.maxAge != nil || cc.sMaxAge != nil || (!cc.isTargeted && headers.contains("Expires"))
         guard explicit || cc.isPublic || Self.heuristicallyCacheable.contains(status) else { return .notStorable(.status) }
 
-        if let length = headers["Content-Length"].flatMap({ Int($0) }), length > maxObjectSize {
-            return .notStorable(.tooLarge)
-        }
         let hasValidator = headers.contains("ETag") || headers.contains("Last-Modified")
         if !hasValidator && (cc.noCache || freshnessLifetime(status: status, cacheControl: cc, dates: StoredDates(headers), responseTime: 0) == 0) {
             return .notStorable(.noFreshness)
+        }
+        // Last: `tooLarge` means storable but for its size, so coalesced
+        // waiters may share it (`CacheFill` spools it for them).
+        if let length = headers["Content-Length"].flatMap({ Int($0) }), length > maxObjectSize {
+            return .notStorable(.tooLarge)
         }
 
         var stored = HTTPHeaders()

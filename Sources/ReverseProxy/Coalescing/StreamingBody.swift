@@ -1,10 +1,11 @@
 import CapuchinSystem
 import HTTPCore
 
-/// A response a coalescing leader is storing, readable by its waiters while
-/// it arrives (read-while-write, as Varnish's streaming and ATS's read-while-
+/// A response a coalescing leader is storing (or spooling for them only: too
+/// large to store, `notStoredReason`), readable by its waiters while it
+/// arrives (read-while-write, as Varnish's streaming and ATS's read-while-
 /// writer): the head as the leader's client got it, and the body file being
-/// written, which each waiter reads from its own descriptor at its own pace.
+/// written, which each waiter sends from at its own pace.
 /// Memory stays bounded however large the body: the bytes live in the file.
 /// Thread-safe: the leader appends on its worker, waiters read on theirs.
 public final class StreamingBody: Sendable {
@@ -19,6 +20,8 @@ public final class StreamingBody: Sendable {
     /// the file into place (or drops it), so no waiter races that rename.
     public let file: OpenFile
     public let vary: VaryKey
+    /// Why it is not being stored (a spool for the waiters: too large), nil when it is.
+    public let notStoredReason: String?
 
     /// How far the body has arrived and how it ended.
     public enum End: Sendable, Equatable { case open, complete, failed }
@@ -31,12 +34,13 @@ public final class StreamingBody: Sendable {
     }
     private let state = Lock(State())
 
-    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey) {
+    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey, notStoredReason: String? = nil) {
         self.status = status
         self.headers = headers
         self.chunked = chunked
         self.file = file
         self.vary = vary
+        self.notStoredReason = notStoredReason
     }
 
     /// Bytes written so far and whether the body ended.

@@ -2,7 +2,11 @@ import CapuchinSystem
 import HTTPCore
 
 /// Tees a response being relayed into the body store when RFC 9111 allows
-/// storing it; committed only when the whole body arrived.
+/// storing it; committed only when the whole body arrived. For a coalescing
+/// leader, a response storable but for its size (over `max_object_size`) is
+/// spooled instead: written to an unlinked temporary file that only its
+/// waiters read (so one origin fetch serves them all, as a stored one does),
+/// dropped when the last reader closes it.
 final class CacheFill {
     let store: ProxyBodyStore
     let rules: HTTPCacheRules
@@ -15,6 +19,12 @@ final class CacheFill {
     private var tags: [String] = []
     /// Why the response is not being stored (for Cache-Status' detail).
     private(set) var notStoredReason: String?
+    /// The body is written for coalesced waiters only, never committed.
+    private(set) var spooling = false
+    /// Whether the response may be shared with coalesced waiters though it is
+    /// not stored (nil until `begin`): false for one a cache must not reuse
+    /// (private, Set-Cookie, no-store...).
+    private(set) var shareable: Bool?
 
     init(store: ProxyBodyStore, rules: HTTPCacheRules, request: HTTPRequest, primary: String) {
         self.store = store
@@ -24,13 +34,23 @@ final class CacheFill {
         requestTime = Clock.wallNanos() / 1_000_000_000
     }
 
-    /// Decides on the head; true when the response is being stored.
-    func begin(head: BackendResponseHead, now: UInt64) -> Bool {
+    /// Decides on the head; true when the response is being stored. `spool`:
+    /// one too large to store is spooled for coalesced waiters (a leader's fill).
+    func begin(head: BackendResponseHead, now: UInt64, spool: Bool = false) -> Bool {
         let verdict = rules.storability(request: request, status: head.status, headers: head.headers)
         guard case .store(let headers) = verdict else {
-            if case .notStorable(let why) = verdict { notStoredReason = why.rawValue }
+            if case .notStorable(let why) = verdict {
+                notStoredReason = why.rawValue
+                shareable = why == .tooLarge
+                if why == .tooLarge && spool, let w = try? store.makeWriter() {
+                    w.liftLimit()
+                    writer = w
+                    spooling = true
+                }
+            }
             return false
         }
+        shareable = true
         guard let w = try? store.makeWriter() else { notStoredReason = "store-error"; return false }
         writer = w
         tags = rules.tagging.tags(in: head.headers)
@@ -41,11 +61,20 @@ final class CacheFill {
     }
 
     /// Whether the body is still being written to the store.
-    var isStoring: Bool { writer != nil }
+    var isStoring: Bool { writer != nil && !spooling }
+    /// Whether the body is being written to a file waiters can read (stored or spooled).
+    var isWriting: Bool { writer != nil }
     /// Body bytes written so far.
     var bytesWritten: Int { writer?.bytesWritten ?? 0 }
-    /// The file the body is being written to (its waiters read it as it grows).
-    var bodyPath: String? { writer?.tempPath }
+
+    /// The file the body is being written to, opened for its waiters to read
+    /// as it grows. A spool's path is unlinked then: only descriptors hold it.
+    func openForReaders() -> OpenFile? {
+        guard let w = writer else { return nil }
+        let file = try? OpenFile(path: w.tempPath)
+        if spooling { w.unlinkFile() }
+        return file
+    }
 
     /// Seconds the response being stored stays fresh (nil when not storing).
     var ttl: Int64? {
@@ -54,16 +83,25 @@ final class CacheFill {
             - s.currentAge(now: s.responseTime)
     }
 
-    func append(_ bytes: [UInt8]) {
+    /// `readers`: waiters read the file (a body growing past the maximum
+    /// object size is then spooled for them rather than dropped).
+    func append(_ bytes: [UInt8], readers: Bool = false) {
         guard let w = writer else { return }
-        // Too large or a write error: the writer removed its file; stop storing.
+        if readers && !spooling && w.bytesWritten + bytes.count > w.limit {
+            w.liftLimit()
+            w.unlinkFile()
+            spooling = true
+            notStoredReason = NotStorableReason.tooLarge.rawValue
+        }
+        // Too large or a write error: the writer removed its file; stop writing.
         do { try w.append(bytes) } catch { writer = nil }
     }
 
-    /// Stores the complete body; nil when nothing was stored.
+    /// Stores the complete body; nil when nothing was stored (a spool is dropped).
     func commit() -> CachedObject? {
-        guard let w = writer, let s = stored else { return nil }
+        guard let w = writer else { return nil }
         writer = nil
+        guard let s = stored, !spooling else { w.abort(); return nil }
         return try? store.commit(w, primary: primary, response: s, tags: tags, nowNanos: Clock.wallNanos())
     }
 

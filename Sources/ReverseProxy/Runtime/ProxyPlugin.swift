@@ -21,6 +21,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
     let cache: ProxyCache?
     /// Concurrent misses for one key make one origin request, server-wide.
     let coalescing = SharedCoalescingTable<String, UpstreamExchange.Outcome>()
+    /// Keys whose misses are not coalesced for a while (their response could not be shared).
+    let hitForMiss = HitForMiss()
     /// Per-worker state, indexed by worker id; each slot written and read by its own worker only.
     private let workers: UnsafeMutablePointer<ProxyWorker?>
     private static let maxWorkers = 257
@@ -160,6 +162,15 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         // A plain GET can stream the response its leader is storing; one with
         // preconditions or a Range waits for the stored response.
         let streams = !ConditionalEvaluator.hasPreconditionOrRange(request.headers)
+        if hitForMiss.isMarked(primary, now: worker.loop.now) {
+            // Not coalesced: its response was not shareable a moment ago. It may be now: it is stored if it can be.
+            let exchange = fetch(request, primary: primary, stale: stale?.stale, route: pool, worker: worker, client: client, sink: sink)
+            exchange.forward = expired != nil ? .stale : cache.missReason(primary: primary)
+            stale?.attach(to: exchange)
+            exchange.onComplete = { [hitForMiss] outcome in if case .stored = outcome { hitForMiss.clear(primary) } }
+            exchange.begin()
+            return .deferred(sink)
+        }
         switch coalescing.join(primary, acceptsInterim: streams, onResult: { [self] outcome in
             poster.post {
                 let w = waiter.value
@@ -171,7 +182,11 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             let exchange = fetch(request, primary: primary, stale: stale?.stale, route: pool, worker: worker, client: client, sink: sink)
             exchange.forward = expired != nil ? .stale : cache.missReason(primary: primary)
             stale?.attach(to: exchange)
-            exchange.onComplete = { [coalescing] outcome in coalescing.complete(primary, with: outcome) }
+            exchange.onComplete = { [coalescing, hitForMiss, unowned exchange] outcome in
+                // A response its waiters may not share: they fetch their own, and so do later misses for a while.
+                if case .notStored = outcome, exchange.fill?.shareable == false { hitForMiss.mark(primary, now: exchange.worker.loop.now) }
+                coalescing.complete(primary, with: outcome)
+            }
             exchange.onStreamReady = { [coalescing] body in coalescing.publish(primary, .streaming(body)) }
             // Its client leaving must not cancel what the waiters wait for.
             exchange.continuesWithoutClient = true
@@ -206,9 +221,10 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         exchange.begin()
     }
 
-    /// A coalesced waiter: stream what the leader is storing, serve what it
-    /// stored, serve stale (or an error) when its origin failed; fetch on its
-    /// own only when the leader's response was not stored (it may be private).
+    /// A coalesced waiter: stream what the leader is storing (or spooling: too
+    /// large to store), serve what it stored, serve stale (or an error) when
+    /// its origin failed; fetch on its own only when the leader's response was
+    /// not stored (it may be private: see `HitForMiss`).
     private func follow(_ outcome: UpstreamExchange.Outcome, request: HTTPRequest, primary: String,
                         stale: StaleRevalidation?, route: PoolRuntime, worker: ProxyWorker, client: ClientInfo, sink: ResponseSink) {
         guard !sink.isCancelled else { return }
@@ -217,7 +233,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         if case .streaming(let body) = outcome {
             if body.vary.matches(request.headers) && request.method == "GET" {
                 let waiter = StreamingWaiter(body: body, sink: sink, poster: worker.loop.poster)
-                waiter.start(cacheStatus: CacheStatus.forwarded(.uriMiss, status: body.status, stored: true, collapsed: true))
+                waiter.start(cacheStatus: CacheStatus.forwarded(.uriMiss, status: body.status, stored: body.notStoredReason == nil,
+                                                                collapsed: true, detail: body.notStoredReason))
                 return
             }
             // Another variant: a lookup decides.

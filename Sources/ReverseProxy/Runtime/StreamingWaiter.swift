@@ -3,21 +3,22 @@ import CapuchinSystem
 import HTTPCore
 
 /// A coalesced waiter reading the response its leader is storing: the head at
-/// once, then the body from the leader's file as it grows, through its own
-/// descriptor and at its own client's pace (a slow client never holds the
-/// leader or the others back; at most one read buffer per waiter). When it has
-/// caught up it asks to be woken on its own worker when more arrives.
+/// once, then the body from the leader's file as it grows, at its own
+/// client's pace (a slow client never holds the leader or the others back).
+/// The body goes out as file slices of the leader's descriptor (sendfile, as
+/// nginx sends from its cache file): no copy, no read buffer per waiter. When
+/// it has caught up it asks to be woken on its own worker when more arrives.
 /// Worker-thread only (its worker's).
 final class StreamingWaiter {
-    /// Read size: large enough for few wake-ups, small enough to bound memory.
-    static let chunk = 64 << 10
+    /// Largest slice queued at once: the connection's congestion check
+    /// (which pauses this waiter) then runs at least this often.
+    static let slice = 1 << 20
 
     let body: StreamingBody
     let sink: ResponseSink
     let poster: LoopPoster
     private var file: OpenFile?
     private var offset = 0
-    private var buffer: [UInt8] = []
     private var ended = false
 
     init(body: StreamingBody, sink: ResponseSink, poster: LoopPoster) {
@@ -66,16 +67,15 @@ final class StreamingWaiter {
         }
     }
 
-    /// Reads and sends one chunk; false on a read error or a short file.
+    /// Queues one slice of what has arrived (the bytes are in the file up to
+    /// `written`, so the send never finds it short); false when reading stopped.
     private func send(upTo written: Int) -> Bool {
         guard let file else { return false }
-        let n = min(Self.chunk, written - offset)
-        if buffer.count < n { buffer = [UInt8](repeating: 0, count: Self.chunk) }
-        let got = (try? buffer.withUnsafeMutableBytes { try FileIO.pread(file.fd, into: $0.baseAddress!, count: n, offset: offset) }) ?? -1
-        guard got > 0 else { return false }
-        offset += got
-        let bytes = Array(buffer[0..<got])
-        sink.write(body.chunked ? ChunkedEncoder.chunk(bytes) : bytes)
+        let n = min(Self.slice, written - offset)
+        if body.chunked { sink.write(Array(String(n, radix: 16).utf8) + [13, 10]) }
+        sink.write(file: file, offset: offset, count: n)
+        if body.chunked { sink.write([13, 10]) }
+        offset += n
         return true
     }
 
@@ -90,7 +90,6 @@ final class StreamingWaiter {
     private func finishReading() {
         ended = true
         file = nil
-        buffer = []
         sink.onCancel = nil
         sink.onDrain = nil
     }

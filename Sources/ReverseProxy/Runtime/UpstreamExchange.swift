@@ -319,19 +319,21 @@ final class UpstreamExchange: OutboundHandler {
         // origin sent none (a proxy passes the origin's on, RFC 9110 6.6.1).
         headers.remove("Server")
         let carriesDate = headers.contains("Date")
-        if let fill, fill.begin(head: h, now: loop.now) {
+        if let fill, fill.begin(head: h, now: loop.now, spool: onStreamReady != nil) {
             headers.add("X-Cache", "MISS")
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward ?? .uriMiss, status: h.status, stored: true, ttl: fill.ttl))
         } else if let forward {
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward, status: h.status, detail: fill?.notStoredReason))
         }
         headSent = true
-        if let fill, fill.isStoring, let onStreamReady, let path = fill.bodyPath, let file = try? OpenFile(path: path) {
+        // Stored or spooled (too large to store): the waiters read the file as it grows.
+        if let fill, fill.isWriting, let onStreamReady, let file = fill.openForReaders() {
             var shared = headers
             shared.remove("X-Cache")
             shared.remove(CacheStatus.fieldName)
             let s = StreamingBody(status: h.status, headers: shared, chunked: framing == .chunked, file: file,
-                                  vary: VaryKey(responseHeaders: h.headers, request: request.headers))
+                                  vary: VaryKey(responseHeaders: h.headers, request: request.headers),
+                                  notStoredReason: fill.isStoring ? nil : fill.notStoredReason)
             stream = s
             onStreamReady(s)
         }
@@ -342,9 +344,9 @@ final class UpstreamExchange: OutboundHandler {
 
     private func relayBody(_ b: [UInt8]) {
         if let fill {
-            fill.append(b)
+            fill.append(b, readers: stream != nil)
             if let stream {
-                if fill.isStoring { stream.appended(total: fill.bytesWritten) } else { stream.fail() }
+                if fill.isWriting { stream.appended(total: fill.bytesWritten) } else { stream.fail() }
             }
         }
         if clientGone { return }
@@ -364,7 +366,7 @@ final class UpstreamExchange: OutboundHandler {
         if framing == .chunked && !clientGone { sink.write(ChunkedEncoder.end) }
         // The whole body is in the file: waiters reading it finish, whether or
         // not the store keeps it (it may be over the cache's share for one object).
-        if fill?.isStoring == true { stream?.complete() }
+        if fill?.isWriting == true { stream?.complete() }
         let stored = fill?.commit()
         let status = parser.head?.status ?? 0
         keepOrCloseConnection()

@@ -6,7 +6,7 @@ import CapuchinSystem
 /// recovery does.
 public final class BodyWriter {
     let tempPath: String
-    let limit: Int
+    private(set) var limit: Int
     private var fd: FileDescriptor?
     public private(set) var bytesWritten: Int = 0
 
@@ -39,6 +39,13 @@ public final class BodyWriter {
         defer { fd.close(); self.fd = nil }
         if sync { try BodyFiles.sync(fd, path: tempPath) }
     }
+
+    /// Keeps writing past the limit, for readers only (a spool: `CacheFill`).
+    func liftLimit() { limit = .max }
+
+    /// Unlinks the file while writing goes on: the readers' descriptors keep
+    /// it (a spool), and no crash leaves it behind.
+    func unlinkFile() { BodyFiles.unlinkIfPresent(tempPath) }
 
     /// Discards the body.
     public func abort() {

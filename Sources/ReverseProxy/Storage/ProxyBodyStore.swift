@@ -51,6 +51,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         var policy: (any EvictionPolicy)?
         /// Policy key -> store key.
         var keys: [UInt64: String] = [:]
+        /// Tag -> store keys (purges by tag).
+        var tags = TagMap()
     }
 
     public static let keyPrefix = "proxy:"
@@ -131,6 +133,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         var report = recovery
         let loaded = try Self.recover(root: root, index: index, report: &report, log: log)
         var st = State(table: loaded)
+        for variants in loaded.values { for o in variants { st.tags.add(o.entry) } }
         var dropped: [UInt64] = []
         if let limit {
             let policy = makePolicy(.default, capacity: limit.bytes)
@@ -284,6 +287,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             let old = variants.firstIndex { $0.entry.key == key }.map { variants.remove(at: $0).entry }
             variants.append(object)
             st.table[primary] = variants
+            if let old { st.tags.remove(old) }
+            st.tags.add(entry)
             return old
         }
         if let replaced, replaced.bodyPath != path { BodyFiles.unlinkIfPresent(replaced.bodyPath) }
@@ -374,7 +379,10 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         }
         let gone = state.withLock { st -> [CachedObject] in
             let gone = st.table.removeValue(forKey: primary) ?? []
-            for o in gone { Self.forget(o.entry.key, in: &st) }
+            for o in gone {
+                Self.forget(o.entry.key, in: &st)
+                st.tags.remove(o.entry)
+            }
             return gone
         }
         for o in gone {
@@ -390,6 +398,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             Self.forget(key, in: &st)
             guard let i = st.table[primary]?.firstIndex(where: { $0.entry.key == key }) else { return nil }
             let e = st.table[primary]!.remove(at: i).entry
+            st.tags.remove(e)
             if st.table[primary]!.isEmpty { st.table.removeValue(forKey: primary) }
             return e
         }
