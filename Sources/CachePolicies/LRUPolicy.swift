@@ -3,7 +3,8 @@ public final class LRUPolicy: EvictionPolicy {
     public let name = "lru"
     public let capacity: Int
     public private(set) var used = 0
-    private var table = SlotTable(listCount: 1)
+    /// Readable for `MigratablePolicy`.
+    private(set) var table = SlotTable(listCount: 1)
     private var evicted: [UInt64] = []
 
     public init(capacity: Int) {

@@ -1,6 +1,8 @@
 /// The eviction policies by name, as configured and as given to `simulate`.
 public enum PolicyKind: String, CaseIterable, Sendable {
     case lru, lfu, sieve, s3fifo, wtinylfu
+    /// Serves with W-TinyLFU or S3-FIFO, whichever shadows on sampled keys say hits more.
+    case dueling
     /// The policy chosen by measured hit ratio (see Tools/hitratio): W-TinyLFU.
     case `default`
 
@@ -16,5 +18,6 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .sieve: return SievePolicy(capacity: capacity)
     case .s3fifo: return S3FIFOPolicy(capacity: capacity)
     case .wtinylfu, .default: return WTinyLFUPolicy(capacity: capacity)
+    case .dueling: return DuelingPolicy(capacity: capacity)
     }
 }

@@ -6,11 +6,12 @@ public final class S3FIFOPolicy: EvictionPolicy {
     public let name = "s3fifo"
     public let capacity: Int
     public private(set) var used = 0
-    private static let small: Int32 = 0, main: Int32 = 1, ghost: Int32 = 2
+    static let small: Int32 = 0, main: Int32 = 1, ghost: Int32 = 2
     private let smallTarget: Int
     /// Ghost keys keep their sizes; their total is bounded by the main share.
     private let ghostLimit: Int
-    private var table = SlotTable(listCount: 3)
+    /// Readable for `MigratablePolicy`.
+    private(set) var table = SlotTable(listCount: 3)
     private var evicted: [UInt64] = []
 
     public init(capacity: Int, smallFraction: Double = 0.1) {
@@ -92,7 +93,10 @@ public final class S3FIFOPolicy: EvictionPolicy {
 
     /// word: bits 0-1 the count, bit 8 set for the main queue.
     public func state(of key: UInt64) -> PolicyEntryState? {
-        guard let s = resident(key) else { return nil }
+        resident(key).map(state(ofSlot:))
+    }
+
+    func state(ofSlot s: Int32) -> PolicyEntryState {
         let queue: UInt64 = table.list(s) == Self.main ? 1 << 8 : 0
         return PolicyEntryState(word: queue | UInt64(table.bits[Int(s)]), sequence: table.stamp(s))
     }

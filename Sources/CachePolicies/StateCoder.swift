@@ -23,6 +23,12 @@ struct StateWriter {
         put(UInt64(values.count))
         for v in values { put(v) }
     }
+
+    /// A length-prefixed blob (another policy's global state).
+    mutating func put(bytes: [UInt8]) {
+        put(UInt64(bytes.count))
+        self.bytes.append(contentsOf: bytes)
+    }
 }
 
 /// Reads what `StateWriter` wrote; every read fails (nil) past the end.
@@ -55,6 +61,13 @@ struct StateReader {
     mutating func int() -> Int? { uint64().map { Int(Int64(bitPattern: $0)) } }
 
     mutating func double() -> Double? { uint64().map { Double(bitPattern: $0) } }
+
+    /// A blob written by `put(bytes:)`.
+    mutating func blob() -> [UInt8]? {
+        guard let n = uint64(), n <= UInt64(bytes.count - at) else { return nil }
+        defer { at += Int(n) }
+        return Array(bytes[at..<at + Int(n)])
+    }
 
     /// An array of at most `limit` values (a damaged count must not allocate wildly).
     mutating func uint64s(limit: Int) -> [UInt64]? {

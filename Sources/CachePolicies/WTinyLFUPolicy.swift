@@ -15,7 +15,8 @@ public final class WTinyLFUPolicy: EvictionPolicy {
 
     static let window: Int32 = 0, probation: Int32 = 1, protected: Int32 = 2
     static let windowGhost: Int32 = 3, mainGhost: Int32 = 4
-    private var table = SlotTable(listCount: 5)
+    /// Readable for `MigratablePolicy`.
+    private(set) var table = SlotTable(listCount: 5)
     private var sketch: FrequencySketch
     private(set) var windowMax: Int
     private(set) var protectedMax: Int

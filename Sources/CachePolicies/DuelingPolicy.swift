@@ -1,0 +1,272 @@
+/// Chooses among whole policies online by their hit ratios on a sample of the
+/// keys: set dueling (Qureshi et al., ISCA 2007) with miniature simulations
+/// (Waldspurger et al., USENIX ATC 2017). No single policy holds on every
+/// workload (W-TinyLFU's frequency filter wins on skewed, stable popularity,
+/// S3-FIFO's quick demotion on disk traces with long loops), so one serves
+/// while each candidate also runs as a shadow: a copy at 1/R of the capacity
+/// fed only the keys whose hash falls in a 1/R sample. Every epoch (at least
+/// twice the shadows' entries) the decayed hit ratios (object plus byte, so a
+/// sized cache weighs both) are compared; when another candidate leads by a
+/// margin, the resident entries move to a new instance of it, in recency
+/// order with their standing (new, seen again, seen often). Nothing is
+/// evicted by a switch.
+///
+/// Cost: a hit costs the serving policy's hit plus one hash; sampled keys
+/// also go through each shadow (R is up to 64 for large caches, 1 below
+/// about 2,000 entries). A switch is O(n log n) once per epoch of at least
+/// 2n requests: amortised O(log n), in practice a few per run.
+public final class DuelingPolicy: EvictionPolicy {
+    public let name = "dueling"
+    public let capacity: Int
+    public let candidates: [PolicyKind]
+    /// The candidate serving, as an index into `candidates`.
+    public private(set) var activeIndex = 0
+    private var policy: any MigratablePolicy
+    /// One per candidate, from the first eviction on (empty before).
+    private(set) var shadows: [any MigratablePolicy] = []
+    /// Keys whose spread hash has these bits clear are sampled.
+    private(set) var sampleMask: UInt64 = 0
+    private var epochLength = 0
+    private var epochs = 0
+    private var sampled = 0
+    private var sampledBytes = 0
+    private var hits: [Int]
+    private var hitBytes: [Int]
+    /// Decayed (object + byte) hit ratio per candidate.
+    private var scores: [Double]
+    private var decisionDue = false
+    /// Switches since start (diagnostics, tests; not persisted).
+    public private(set) var switches = 0
+    /// A candidate must lead the serving one by this much (in object plus
+    /// byte hit ratio) to take over: a switch costs the new policy's warm-up
+    /// (an empty sketch or ghost queue), so near-ties must not flip it.
+    static let margin = 0.01
+    /// At most one key in 64 reaches the shadows: enough for about a thousand
+    /// entries in each shadow of a 100,000-entry cache.
+    static let maxSampling: UInt64 = 64
+    /// Shadows hold about this many entries at least before sampling thins them.
+    static let shadowEntries = 1_024
+    /// An epoch lasts this many times the shadows' entry count in sampled
+    /// requests (long enough for a loop or a scan to show), and at least `minEpoch`.
+    static let epochFactor = 2
+    static let minEpoch = 1_024
+
+    /// `candidates`: any of wtinylfu, s3fifo, lru (others are ignored); the
+    /// first serves until the shadows say otherwise.
+    public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo]) {
+        self.capacity = max(0, capacity)
+        var kinds = candidates.filter { Self.kindType($0) != nil }
+        if kinds.isEmpty { kinds = [.wtinylfu] }
+        self.candidates = kinds
+        policy = Self.make(kinds[0], capacity: self.capacity)
+        hits = Array(repeating: 0, count: kinds.count)
+        hitBytes = hits
+        scores = Array(repeating: 0, count: kinds.count)
+    }
+
+    static func kindType(_ kind: PolicyKind) -> (any MigratablePolicy.Type)? {
+        switch kind {
+        case .wtinylfu: return WTinyLFUPolicy.self
+        case .s3fifo: return S3FIFOPolicy.self
+        case .lru: return LRUPolicy.self
+        default: return nil
+        }
+    }
+
+    static func make(_ kind: PolicyKind, capacity: Int) -> any MigratablePolicy {
+        switch kind {
+        case .s3fifo: return S3FIFOPolicy(capacity: capacity)
+        case .lru: return LRUPolicy(capacity: capacity)
+        default: return WTinyLFUPolicy(capacity: capacity)
+        }
+    }
+
+    /// The policy serving now (diagnostics, tests).
+    public var active: PolicyKind { candidates[activeIndex] }
+    public var used: Int { policy.used }
+    public var count: Int { policy.count }
+    public func contains(_ key: UInt64) -> Bool { policy.contains(key) }
+
+    public func recordHit(_ key: UInt64) {
+        policy.recordHit(key)
+        if !shadows.isEmpty && isSampled(key) { observe(key, size: policy.residentSize(key) ?? 1) }
+    }
+
+    public func recordMiss(_ key: UInt64, size: Int) -> (admitted: Bool, evicted: [UInt64]) {
+        if policy.contains(key) {
+            recordHit(key)
+            return (true, [])
+        }
+        let dropped = decisionDue ? decide() : []
+        let r = policy.recordMiss(key, size: size)
+        if !shadows.isEmpty {
+            if isSampled(key) { observe(key, size: max(1, size)) }
+        } else if !r.evicted.isEmpty {
+            startShadows()
+        }
+        return (r.admitted, dropped.isEmpty ? r.evicted : dropped + r.evicted)
+    }
+
+    public func remove(_ key: UInt64) {
+        policy.remove(key)
+        if isSampled(key) { for s in shadows { s.remove(key) } }
+    }
+
+    // MARK: - Shadows
+
+    @inline(__always)
+    private func isSampled(_ key: UInt64) -> Bool {
+        var z = key &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return (z ^ (z >> 31)) & sampleMask == 0
+    }
+
+    private func shadowCapacity(mask: UInt64) -> Int { max(1, capacity / Int(mask + 1)) }
+
+    /// At the first eviction the cache is full: its entry count sets the
+    /// sampling rate (so sized caches sample by entries too) and the epoch.
+    private func startShadows() {
+        var rate: UInt64 = 1
+        while rate < Self.maxSampling && Int(rate) * 2 * Self.shadowEntries <= policy.count { rate *= 2 }
+        sampleMask = rate - 1
+        epochLength = max(Self.minEpoch, Self.epochFactor * policy.count / Int(rate))
+        shadows = candidates.map { Self.make($0, capacity: shadowCapacity(mask: sampleMask)) }
+    }
+
+    private func observe(_ key: UInt64, size: Int) {
+        sampled += 1
+        sampledBytes += size
+        for i in shadows.indices {
+            let s = shadows[i]
+            if s.contains(key) {
+                hits[i] += 1
+                hitBytes[i] += size
+                s.recordHit(key)
+            } else {
+                _ = s.recordMiss(key, size: size)
+            }
+        }
+        if sampled >= epochLength { decisionDue = true }
+    }
+
+    /// Closes an epoch; switches when another candidate leads. Returns the
+    /// keys the new policy could not keep (none: it has the same capacity).
+    private func decide() -> [UInt64] {
+        decisionDue = false
+        for i in scores.indices {
+            let ratio = Double(hits[i]) / Double(sampled) + Double(hitBytes[i]) / Double(max(1, sampledBytes))
+            scores[i] = epochs == 0 ? ratio : 0.5 * scores[i] + 0.5 * ratio
+            hits[i] = 0
+            hitBytes[i] = 0
+        }
+        sampled = 0
+        sampledBytes = 0
+        epochs += 1
+        guard epochs >= 2, let best = scores.indices.max(by: { scores[$0] < scores[$1] }),
+              best != activeIndex, scores[best] > scores[activeIndex] + Self.margin else { return [] }
+        return switchTo(best)
+    }
+
+    private func switchTo(_ index: Int) -> [UInt64] {
+        let from = type(of: policy), to = Self.kindType(candidates[index])!
+        let entries = policy.residentEntries().map { e in
+            (key: e.key, size: e.size, state: to.state(standing: from.standing(e.state), sequence: e.state.sequence))
+        }
+        policy = Self.make(candidates[index], capacity: capacity)
+        activeIndex = index
+        switches += 1
+        return policy.restore(entries)
+    }
+
+    // MARK: - Persistence
+
+    /// The serving policy's state with the candidate's index + 1 in the top byte.
+    public func state(of key: UInt64) -> PolicyEntryState? {
+        policy.state(of: key).map { PolicyEntryState(word: $0.word | UInt64(activeIndex + 1) << 56, sequence: $0.sequence) }
+    }
+
+    /// Entries saved by another candidate are translated by standing; entries
+    /// without a tag come from the plain W-TinyLFU (the default before this one).
+    public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
+        if policy.count == 0, let first = entries.first {
+            let i = candidateIndex(tag: first.state.word >> 56)
+            if let i, i != activeIndex {
+                policy = Self.make(candidates[i], capacity: capacity)
+                activeIndex = i
+            }
+        }
+        let to = type(of: policy)
+        let translated = entries.map { e in
+            let inner = PolicyEntryState(word: e.state.word & (1 << 56 - 1), sequence: e.state.sequence)
+            guard let i = candidateIndex(tag: e.state.word >> 56), i != activeIndex else { return (key: e.key, size: e.size, state: inner) }
+            let from = Self.kindType(candidates[i])!
+            return (key: e.key, size: e.size, state: to.state(standing: from.standing(inner), sequence: inner.sequence))
+        }
+        return policy.restore(translated)
+    }
+
+    private func candidateIndex(tag: UInt64) -> Int? {
+        if tag == 0 { return candidates.firstIndex(of: .wtinylfu) }
+        return tag <= UInt64(candidates.count) ? Int(tag) - 1 : nil
+    }
+
+    public func exportGlobalState() -> [UInt8] {
+        var w = StateWriter(policy: name, capacity: capacity)
+        w.put(activeIndex)
+        w.put(bytes: policy.exportGlobalState())
+        w.put(sampleMask)
+        w.put(shadows.count)
+        for s in shadows {
+            w.put(s.residentEntries().flatMap { [$0.key, UInt64($0.size), $0.state.word, $0.state.sequence] })
+            w.put(bytes: s.exportGlobalState())
+        }
+        for v in [epochLength, epochs, sampled, sampledBytes, decisionDue ? 1 : 0] { w.put(v) }
+        w.put(hits.map { UInt64($0) })
+        w.put(hitBytes.map { UInt64($0) })
+        w.put(scores.map(\.bitPattern))
+        return w.bytes
+    }
+
+    /// Also takes the serving policy's own state (a W-TinyLFU's, saved before
+    /// this was the default) when that policy serves.
+    @discardableResult
+    public func importGlobalState(_ bytes: [UInt8]) -> Bool {
+        guard var r = StateReader(bytes, policy: name, capacity: capacity) else {
+            return policy.importGlobalState(bytes)
+        }
+        let n = candidates.count
+        guard let active = r.int(), (0..<n).contains(active), active == activeIndex || policy.count == 0,
+              let inner = r.blob(), let mask = r.uint64(), mask < Self.maxSampling, mask & (mask + 1) == 0,
+              let shadowCount = r.int(), shadowCount == 0 || shadowCount == n else { return false }
+        var restored: [any MigratablePolicy] = []
+        for i in 0..<shadowCount {
+            let s = Self.make(candidates[i], capacity: shadowCapacity(mask: mask))
+            guard let q = r.uint64s(limit: 4 * (capacity + 1)), q.count % 4 == 0 else { return false }
+            let entries = stride(from: 0, to: q.count, by: 4).map { j in
+                (key: q[j], size: Int(clamping: q[j + 1]), state: PolicyEntryState(word: q[j + 2], sequence: q[j + 3]))
+            }
+            guard s.restore(entries).isEmpty, let g = r.blob(), s.importGlobalState(g) else { return false }
+            restored.append(s)
+        }
+        guard let length = r.int(), length >= 0, let epochCount = r.int(), epochCount >= 0,
+              let samples = r.int(), samples >= 0, let sampleBytes = r.int(), sampleBytes >= 0, let due = r.int(),
+              let h = r.uint64s(limit: n), h.count == n, let hb = r.uint64s(limit: n), hb.count == n,
+              let sc = r.uint64s(limit: n), sc.count == n, r.isAtEnd else { return false }
+        let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
+        guard target.importGlobalState(inner) else { return false }
+        policy = target
+        activeIndex = active
+        sampleMask = mask
+        shadows = restored
+        epochLength = length
+        epochs = epochCount
+        sampled = samples
+        sampledBytes = sampleBytes
+        decisionDue = due != 0
+        hits = h.map { Int(clamping: $0) }
+        hitBytes = hb.map { Int(clamping: $0) }
+        scores = sc.map { Double(bitPattern: $0) }
+        return true
+    }
+}

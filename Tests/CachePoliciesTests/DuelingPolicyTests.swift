@@ -1,0 +1,106 @@
+import XCTest
+@testable import CachePolicies
+
+final class DuelingPolicyTests: XCTestCase {
+    /// A loop over 150 keys through 100 entries: LRU never hits, S3-FIFO keeps
+    /// part of the loop in its main queue.
+    private func loop(passes: Int, keys: Int = 150) -> [Request] {
+        (0..<passes).flatMap { _ in (0..<keys).map { Request(key: UInt64($0), size: 1) } }
+    }
+
+    func testSwitchesToTheCandidateThatHitsMoreWithoutEvicting() {
+        var lru = CheckedReplay(LRUPolicy(capacity: 100))
+        lru.run(loop(passes: 40))
+        XCTAssertEqual(lru.hits.filter { $0 }.count, 0, "LRU loses a loop larger than the cache")
+
+        let p = DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo])
+        var replay = CheckedReplay(p)  // checks that a switch drops no resident silently
+        replay.run(loop(passes: 40))
+        XCTAssertEqual(p.active, .s3fifo)
+        XCTAssertEqual(p.switches, 1)
+        XCTAssertEqual(p.count, 100)
+        let before = replay.hits.count
+        replay.run(loop(passes: 2))
+        XCTAssertGreaterThan(replay.hits[before...].filter { $0 }.count, 50, "S3-FIFO now serves and hits")
+    }
+
+    func testStaysWithTheFirstCandidateWhileItLeads() {
+        let p = DuelingPolicy(capacity: 100, candidates: [.s3fifo, .lru])
+        var replay = CheckedReplay(p)
+        replay.run(loop(passes: 40))
+        XCTAssertEqual(p.active, .s3fifo)
+        XCTAssertEqual(p.switches, 0)
+    }
+
+    /// Shadows are sampled so that their work per request stays bounded: at
+    /// 100,000 entries one key in 64 reaches them, at 1/64 of the capacity.
+    func testShadowsSampleLargeCaches() {
+        let p = DuelingPolicy(capacity: 100_000)
+        XCTAssertTrue(p.shadows.isEmpty, "no shadows before the cache is full")
+        for k in 0..<100_001 { _ = p.recordMiss(UInt64(k), size: 1) }
+        XCTAssertEqual(p.sampleMask, 63)
+        XCTAssertEqual(p.shadows.map(\.capacity), [1_562, 1_562])
+        // About 1/64 of fresh keys are sampled into the shadows.
+        for k in 200_000..<264_000 { _ = p.recordMiss(UInt64(k), size: 1) }
+        let shadowed = p.shadows[1].count
+        XCTAssertGreaterThan(shadowed, 800)
+        XCTAssertLessThanOrEqual(shadowed, 1_562)
+        let small = DuelingPolicy(capacity: 500)
+        for k in 0..<501 { _ = small.recordMiss(UInt64(k), size: 1) }
+        XCTAssertEqual(small.sampleMask, 0, "small caches shadow every key")
+    }
+
+    /// After a switch, a snapshot (tagged entry states and global state with
+    /// the shadows) restored into a fresh policy serves with the same
+    /// candidate and makes exactly the same decisions.
+    func testRestoreAfterASwitchKeepsTheChoiceAndTheDecisions() {
+        let make = { DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo]) }
+        var original = CheckedReplay(make())
+        original.run(loop(passes: 40))
+        let entries = original.resident.map { key, size in (key: key, size: size, state: original.policy.state(of: key)!) }
+        let global = original.policy.exportGlobalState()
+
+        let fresh = make()
+        XCTAssertEqual(fresh.restore(entries), [])
+        XCTAssertTrue(fresh.importGlobalState(global))
+        XCTAssertEqual(fresh.active, .s3fifo)
+        for e in entries { XCTAssertEqual(fresh.state(of: e.key), e.state) }
+
+        var restored = CheckedReplay(fresh, resident: original.resident)
+        let before = original.hits.count
+        let more = loop(passes: 3) + TraceGenerator.skewed(seed: 21, requests: 5_000, keys: 400)
+        original.run(more)
+        restored.run(more)
+        XCTAssertEqual(Array(original.hits[before...]), restored.hits)
+        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
+    }
+
+    /// A store written while plain W-TinyLFU was the default (untagged entry
+    /// states, W-TinyLFU's own global state) is taken over as it is.
+    func testTakesOverAPlainWTinyLFUSnapshot() {
+        var old = CheckedReplay(WTinyLFUPolicy(capacity: 200))
+        old.run(TraceGenerator.skewed(seed: 22, requests: 10_000, keys: 1_000))
+        let entries = old.resident.map { key, size in (key: key, size: size, state: old.policy.state(of: key)!) }
+        let p = DuelingPolicy(capacity: 200)
+        XCTAssertEqual(p.restore(entries), [])
+        XCTAssertTrue(p.importGlobalState(old.policy.exportGlobalState()))
+        XCTAssertEqual(p.active, .wtinylfu)
+        for e in entries {
+            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | 1 << 56)
+            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence)
+        }
+    }
+
+    /// Entries saved while another candidate served are translated by
+    /// standing and all kept.
+    func testEntriesOfAnotherCandidateAreTranslated() {
+        let p = DuelingPolicy(capacity: 50, candidates: [.wtinylfu, .s3fifo])
+        _ = p.recordMiss(1, size: 1)  // not empty: restore does not switch candidate
+        let s3fifoMain = PolicyEntryState(word: 2 << 56 | 1 << 8 | 1, sequence: 7)
+        let s3fifoSmall = PolicyEntryState(word: 2 << 56, sequence: 8)
+        XCTAssertEqual(p.restore([(key: 10, size: 1, state: s3fifoMain), (key: 11, size: 1, state: s3fifoSmall)]), [])
+        XCTAssertEqual(p.active, .wtinylfu)
+        XCTAssertEqual(p.state(of: 10), PolicyEntryState(word: 1 << 56 | 2, sequence: 7), "seen often: protected")
+        XCTAssertEqual(p.state(of: 11), PolicyEntryState(word: 1 << 56 | 0, sequence: 8), "new: window")
+    }
+}
