@@ -85,7 +85,7 @@ final class CacheEntry: Sendable {
     /// The header lines of a plain 200 (see `EntryHeaders.build`), built on
     /// each hit: a prebuilt copy cost ~200 bytes an entry, more than the index.
     var headerBytes: [UInt8] {
-        EntryHeaders.build(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits) ?? []
+        EntryHeaders.lines(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits)
     }
 
     /// The body bytes `offset..<offset+count`, a slice of the mapping. Never a

@@ -10,6 +10,12 @@ enum EntryHeaders {
     /// Nil when a value holds CR, LF or NUL (a damaged record must not inject headers).
     static func build(contentType: String, etag: String, mtimeNanos: Int64, xCache: Bool) -> [UInt8]? {
         guard isSafe(contentType), isSafe(etag) else { return nil }
+        return lines(contentType: contentType, etag: etag, mtimeNanos: mtimeNanos, xCache: xCache)
+    }
+
+    /// `build` for values already checked (a cache entry's, checked when it was
+    /// admitted or loaded): a hit builds its head without scanning them again.
+    static func lines(contentType: String, etag: String, mtimeNanos: Int64, xCache: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160)
         func line(_ name: String, _ value: String) {

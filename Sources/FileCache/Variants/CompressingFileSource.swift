@@ -42,11 +42,18 @@ public final class CompressingFileSource: FileSource {
         }
         guard let originPath = file.originPath, service.compresses(contentType: file.contentType, size: file.size) else { return lookup }
         file.variesByEncoding = true
+        let choice = service.negotiate(request.headers)
+        if choice.order.isEmpty {
+            // Identity only (no Accept-Encoding, or no-transform): no variant to
+            // find, so the table is not touched; a changed file's variants are
+            // retired by the next request that could be sent one.
+            if file.head != nil { Variant.appendVary(coding: nil, to: &file.head!) }
+            return FileLookup(.file(file), mark: lookup.mark)
+        }
         let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
                                                originPath: originPath, codings: service.offered.count)
         if let retired { service.compressor.submit(.retire(retired)) }
-        let choice = service.negotiate(request.headers)
-        if !choice.order.isEmpty, let v = pick(set, choice, file: file, request: request) {
+        if let v = pick(set, choice, file: file, request: request) {
             service.countServed(v, identitySize: file.size)
             file.size = v.size
             file.body = v.body
