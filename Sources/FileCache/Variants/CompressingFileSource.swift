@@ -47,8 +47,7 @@ public final class CompressingFileSource: FileSource {
             // Identity only (no Accept-Encoding, or no-transform): no variant to
             // find, so the table is not touched; a changed file's variants are
             // retired by the next request that could be sent one.
-            if file.head != nil { Variant.appendVary(coding: nil, to: &file.head!) }
-            return FileLookup(.file(file), mark: lookup.mark)
+            return identity(file, mark: lookup.mark)
         }
         let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
                                                originPath: originPath, codings: service.offered.count)
@@ -62,17 +61,14 @@ public final class CompressingFileSource: FileSource {
             file.contentEncoding = v.coding.token
             return FileLookup(.file(file), mark: lookup.mark == nil ? nil : .hit)
         }
-        if let head = file.head { file.head = identityHead(set, head) }
-        return FileLookup(.file(file), mark: lookup.mark)
+        return identity(file, mark: lookup.mark)
     }
 
-    /// The cached identity head with `Vary`, built once per version.
-    private func identityHead(_ set: VariantSet, _ head: [UInt8]) -> [UInt8] {
-        if let h = set.state.withLock({ $0.identityHead }) { return h }
-        var h = head
-        Variant.appendVary(coding: nil, to: &h)
-        set.state.withLock { $0.identityHead = h }
-        return h
+    /// The file as it is, its head (built for this hit) saying it varies by encoding.
+    private func identity(_ file: SourcedFile, mark: CacheMark?) -> FileLookup {
+        var file = file
+        if file.head != nil { Variant.appendVary(coding: nil, to: &file.head!) }
+        return FileLookup(.file(file), mark: mark)
     }
 
     /// The best acceptable encoded body ready now: a sibling first, else a stored variant.

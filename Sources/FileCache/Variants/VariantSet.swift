@@ -49,8 +49,6 @@ final class VariantSet: @unchecked Sendable { // safe: lets, and `state` under i
         /// Monotonic time of the last look for siblings (0: never).
         var siblingsCheckedAt: UInt64 = 0
         var stored: [Slot]
-        /// The source's hit head with `Vary: Accept-Encoding`, built once.
-        var identityHead: [UInt8]?
         /// Replaced by a newer version's set, or evicted: results for it are discarded.
         var retired = false
 
