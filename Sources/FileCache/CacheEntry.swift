@@ -70,22 +70,22 @@ final class CacheEntry: Sendable {
     /// in place (no key is built on a hit).
     @inline(__always)
     func matches(site: String, path: String) -> Bool {
-        var key = key, site = site, path = path
-        return key.withUTF8 { k in
-            site.withUTF8 { s in
-                path.withUTF8 { p in
-                    k.count == s.count + p.count
-                        && (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
+        guard key.utf8.count == site.utf8.count + path.utf8.count else { return false }
+        return withUTF8Bytes(key) { k in
+            withUTF8Bytes(site) { s in
+                withUTF8Bytes(path) { p in
+                    (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
                         && (p.count == 0 || memoryEqual(k.baseAddress! + s.count, p.baseAddress!, count: p.count))
                 }
             }
         }
     }
 
-    /// The header lines of a plain 200 (see `EntryHeaders.build`), built on
-    /// each hit: a prebuilt copy cost ~200 bytes an entry, more than the index.
-    var headerBytes: [UInt8] {
-        EntryHeaders.lines(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits)
+    /// The header lines of a plain 200 (see `EntryHeaders.build`), with
+    /// `Vary: Accept-Encoding` when `varies`, built on each hit: a prebuilt copy
+    /// cost ~200 bytes an entry, more than the index.
+    func headerBytes(varies: Bool = false) -> [UInt8] {
+        EntryHeaders.lines(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits, varies: varies)
     }
 
     /// The body bytes `offset..<offset+count`, a slice of the mapping. Never a

@@ -28,6 +28,8 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     let shards: [CacheShard]
     private let shardMask: UInt64
     let counters: CounterTable
+    /// Heads of recently hit entries, a table per worker.
+    let recentHeads: RecentHeads
     public let persistence: CachePersistence?
     let log: (String) -> Void
     private let revalidateNanos: UInt64
@@ -70,6 +72,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         shards = (0..<n).map { _ in CacheShard(policy: policyFactory(perShard)) }
         shardMask = UInt64(n - 1)
         counters = CounterTable(workers: workers)
+        recentHeads = RecentHeads(workers: workers)
         self.persistence = persistence
         self.log = log
         revalidateNanos = UInt64(config.revalidateInterval * 1e9)

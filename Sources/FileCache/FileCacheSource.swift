@@ -27,9 +27,10 @@ public final class FileCacheSource: FileSource {
         // the admission that follows replaces it.
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
            let mapping = entry.mapping, Self.isInside(entry.originPath, root: request.site.root) {
+            let (head, varies) = cache.recentHeads.head(of: entry, rule: request.varyRule, worker: request.workerID)
             return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: entry.etag,
-                                                body: .mapped(mapping), head: entry.headerBytes,
-                                                originPath: entry.originPath)), mark: .hit)
+                                                body: .mapped(mapping), head: head,
+                                                originPath: entry.originPath, variesByEncoding: varies)), mark: .hit)
         }
         return openUncached(request, site: site, mark: .miss)
     }
@@ -56,7 +57,9 @@ public final class FileCacheSource: FileSource {
         let body = admission.body.map(FileBody.mapped)
             ?? uncachedBody(candidate, sendfileThreshold: request.settings.config.sendfileThreshold)
         return FileLookup(.file(SourcedFile(identity: identity, contentType: candidate.contentType, etag: candidate.etag, body: body,
-                                            originPath: candidate.path)), mark: outcome)
+                                            originPath: candidate.path,
+                                            variesByEncoding: request.varies(contentType: candidate.contentType, size: identity.size))),
+                          mark: outcome)
     }
 
     /// The body of a file the cache does not hold. Up to `max_file_size`, a
@@ -75,9 +78,8 @@ public final class FileCacheSource: FileSource {
     /// `path` lies under the directory `root`: a byte comparison (String's
     /// `hasPrefix` and `starts(with:)` cost 2% of a hit in grapheme checks).
     static func isInside(_ path: String, root: String) -> Bool {
-        var path = path, root = root
-        return path.withUTF8 { p in
-            root.withUTF8 { r in
+        withUTF8Bytes(path) { p in
+            withUTF8Bytes(root) { r in
                 guard p.count >= r.count, r.count > 0, memoryEqual(p.baseAddress!, r.baseAddress!, count: r.count) else { return false }
                 return p.count == r.count || r[r.count - 1] == UInt8(ascii: "/") || p[r.count] == UInt8(ascii: "/")
             }

@@ -27,7 +27,7 @@ final class FileCacheIndexTests: XCTestCase {
         let cache = makeCache(testConfig())
         _ = cache.admit(site: "s", path: "/a.css", file: try makeCandidate(p, contentType: "text/css"), worker: 0)
         let e = try XCTUnwrap(cache.lookup(site: "s", path: "/a.css", worker: 0))
-        let text = String(decoding: e.headerBytes, as: UTF8.self)
+        let text = String(decoding: e.headerBytes(), as: UTF8.self)
         XCTAssertTrue(text.contains("Content-Type: text/css\r\n"))
         XCTAssertTrue(text.contains("Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"))
         XCTAssertTrue(text.contains("ETag: \(e.etag)\r\n"))
@@ -35,7 +35,7 @@ final class FileCacheIndexTests: XCTestCase {
         let quiet = makeCache(testConfig { $0.xCacheHeader = false })
         _ = quiet.admit(site: "s", path: "/a.css", file: try makeCandidate(p, contentType: "text/css"), worker: 0)
         let q = try XCTUnwrap(quiet.lookup(site: "s", path: "/a.css", worker: 0))
-        XCTAssertFalse(String(decoding: q.headerBytes, as: UTF8.self).contains("X-Cache"))
+        XCTAssertFalse(String(decoding: q.headerBytes(), as: UTF8.self).contains("X-Cache"))
     }
 
     func testRuleRejectionIsCounted() throws {

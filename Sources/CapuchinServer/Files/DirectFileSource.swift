@@ -20,9 +20,11 @@ public final class DirectFileSource: FileSource {
         case .redirect: return FileLookup(.redirect)
         case .file(let file, let identity, let relativePath):
             let root = request.site.root
-            return FileLookup(.file(SourcedFile(identity: identity, contentType: request.settings.contentType(forPath: relativePath),
+            let contentType = request.settings.contentType(forPath: relativePath)
+            return FileLookup(.file(SourcedFile(identity: identity, contentType: contentType,
                                                 etag: StaticFilePlugin.etag(identity), body: .file(file),
-                                                originPath: root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath)))
+                                                originPath: root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath,
+                                                variesByEncoding: request.varies(contentType: contentType, size: identity.size))))
         }
     }
 }

@@ -18,11 +18,25 @@ public protocol FileSource: AnyObject, Sendable {
     /// A response carried `bytes` of a cache hit's body (not called for HEAD
     /// or an empty body), for the source's statistics.
     func servedHit(bytes: Int, workerID: Int)
+
+    /// The rule this source serves representations by, handed to the sources
+    /// beneath it in every `FileRequest` (nil: responses never vary).
+    var varyRule: (any EncodingVaryRule)? { get }
 }
 
 extension FileSource {
     public var marksResponses: Bool { false }
     public func servedHit(bytes: Int, workerID: Int) {}
+    public var varyRule: (any EncodingVaryRule)? { nil }
+}
+
+/// Which files' responses vary by `Accept-Encoding` (a compressing source's
+/// rule). Given to the sources beneath it, so the one that finds the file
+/// builds its head with `Vary` at once and a request that takes the file as
+/// it is goes through the compressing source untouched (no copy of the file's
+/// description, no second head).
+public protocol EncodingVaryRule: AnyObject, Sendable {
+    func varies(contentType: String, size: Int, workerID: Int) -> Bool
 }
 
 /// What the handler asks a source for. A struct of references: building one allocates nothing.
@@ -40,15 +54,25 @@ public struct FileRequest {
     /// The request's header fields: a source negotiates a representation from
     /// them (`Accept-Encoding`, `Cache-Control: no-transform`).
     public var headers: HTTPHeaders
+    /// The rule of the compressing source above (`FileSource.varyRule`): a
+    /// source sets `SourcedFile.variesByEncoding` (and the head's `Vary`) by it.
+    public var varyRule: (any EncodingVaryRule)?
 
     public init(path: String, site: Site, receivedByNanos: UInt64, workerID: Int, settings: RuntimeSettings,
-                headers: HTTPHeaders = HTTPHeaders()) {
+                headers: HTTPHeaders = HTTPHeaders(), varyRule: (any EncodingVaryRule)? = nil) {
         self.path = path
         self.site = site
         self.receivedByNanos = receivedByNanos
         self.workerID = workerID
         self.settings = settings
         self.headers = headers
+        self.varyRule = varyRule
+    }
+
+    /// Whether the rule says `file`'s responses vary by encoding.
+    @inline(__always)
+    public func varies(contentType: String, size: Int) -> Bool {
+        varyRule?.varies(contentType: contentType, size: size, workerID: workerID) ?? false
     }
 }
 
@@ -111,12 +135,12 @@ public struct SourcedFile {
     public var head: [UInt8]?
 
     public init(identity: FileIdentity, contentType: String, etag: String, body: FileBody, head: [UInt8]? = nil,
-                originPath: String? = nil) {
+                originPath: String? = nil, variesByEncoding: Bool = false) {
         self.identity = identity
         size = identity.size
         self.originPath = originPath
         contentEncoding = nil
-        variesByEncoding = false
+        self.variesByEncoding = variesByEncoding
         self.contentType = contentType
         self.etag = etag
         self.body = body

@@ -12,14 +12,22 @@ public final class StaticFilePlugin: Plugin {
     /// worker reads it: no access is ever concurrent with the write, so the
     /// per-request runtime exclusivity check is left out.
     @exclusivity(unchecked) public private(set) var source: any FileSource
+    /// `source.varyRule`, read once (set with `source`, under the same rule).
+    @exclusivity(unchecked) private var varyRule: (any EncodingVaryRule)?
 
     /// Methods this server knows; the static handler answers them with 405.
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
-    public init(source: any FileSource = DirectFileSource()) { self.source = source }
+    public init(source: any FileSource = DirectFileSource()) {
+        self.source = source
+        varyRule = source.varyRule
+    }
 
     /// Puts `source` beneath the handler (at setup, before workers start).
-    func install(_ source: any FileSource) { self.source = source }
+    func install(_ source: any FileSource) {
+        self.source = source
+        varyRule = source.varyRule
+    }
 
     public var phases: PluginPhases { .handle }
 
@@ -37,9 +45,10 @@ public final class StaticFilePlugin: Plugin {
             }
             return r
         }
-        let lookup = source.open(FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
-                                             workerID: context.connection.workerID, settings: context.settings,
-                                             headers: request.headers))
+        let asked = FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
+                                workerID: context.connection.workerID, settings: context.settings,
+                                headers: request.headers, varyRule: varyRule)
+        let lookup = source.open(asked)
         // Without X-Cache on the response the access log takes the verdict from the context.
         if !source.marksResponses, let mark = lookup.mark { context.cacheVerdict = mark.rawValue }
         var response: Response

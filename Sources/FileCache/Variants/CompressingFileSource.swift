@@ -31,44 +31,40 @@ public final class CompressingFileSource: FileSource {
     /// This run's counters.
     public var stats: CompressionStats { service.counters.snapshot }
 
+    /// The sources beneath build the head of a compressible file with `Vary`.
+    public var varyRule: (any EncodingVaryRule)? { service }
+
     public func open(_ request: FileRequest) -> FileLookup {
+        // The request carries `service` as its rule when this source is the
+        // handler's (always, as set up); one asked directly marks it here.
+        guard request.varyRule === service else {
+            var marked = request
+            marked.varyRule = service
+            return open(marked)
+        }
+        // Identity only (no Accept-Encoding, or no-transform): the inner
+        // source's answer as it is (a compressible file's head already says
+        // Vary); the variant table is not touched, so a changed or deleted
+        // file's variants are retired by the next request that could be sent one.
+        let choice = service.negotiate(request.headers, worker: request.workerID)
+        if choice.order.isEmpty { return inner.open(request) }
         let lookup = inner.open(request)
-        guard case .file(var file) = lookup.outcome else {
-            if case .failure(let status) = lookup.outcome, status == 404,
-               let gone = service.table.remove(site: request.site.names.first ?? "", path: request.path) {
-                service.compressor.submit(.retire(gone))
-            }
-            return lookup
+        if case .failure(let status) = lookup.outcome, status == 404,
+           let gone = service.table.remove(site: request.site.names.first ?? "", path: request.path) {
+            service.compressor.submit(.retire(gone))
         }
-        guard let originPath = file.originPath, service.compresses(contentType: file.contentType, size: file.size) else { return lookup }
-        file.variesByEncoding = true
-        let choice = service.negotiate(request.headers)
-        if choice.order.isEmpty {
-            // Identity only (no Accept-Encoding, or no-transform): no variant to
-            // find, so the table is not touched; a changed file's variants are
-            // retired by the next request that could be sent one.
-            return identity(file, mark: lookup.mark)
-        }
+        guard case .file(var file) = lookup.outcome, file.variesByEncoding, let originPath = file.originPath else { return lookup }
         let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
                                                originPath: originPath, codings: service.offered.count)
         if let retired { service.compressor.submit(.retire(retired)) }
-        if let v = pick(set, choice, file: file, request: request) {
-            service.countServed(v, identitySize: file.size)
-            file.size = v.size
-            file.body = v.body
-            file.etag = v.etag
-            file.head = v.head
-            file.contentEncoding = v.coding.token
-            return FileLookup(.file(file), mark: lookup.mark == nil ? nil : .hit)
-        }
-        return identity(file, mark: lookup.mark)
-    }
-
-    /// The file as it is, its head (built for this hit) saying it varies by encoding.
-    private func identity(_ file: SourcedFile, mark: CacheMark?) -> FileLookup {
-        var file = file
-        if file.head != nil { Variant.appendVary(coding: nil, to: &file.head!) }
-        return FileLookup(.file(file), mark: mark)
+        guard let v = pick(set, choice, file: file, request: request) else { return lookup }
+        service.countServed(v, identitySize: file.size)
+        file.size = v.size
+        file.body = v.body
+        file.etag = v.etag
+        file.head = v.head
+        file.contentEncoding = v.coding.token
+        return FileLookup(.file(file), mark: lookup.mark == nil ? nil : .hit)
     }
 
     /// The best acceptable encoded body ready now: a sibling first, else a stored variant.

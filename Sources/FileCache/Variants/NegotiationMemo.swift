@@ -4,14 +4,22 @@ import HTTPCore
 /// Remembers answers that depend only on a short string seen on nearly every
 /// request (an `Accept-Encoding` value, a content type): browsers send a
 /// handful of distinct values, and parsing one costs more than the lookup of
-/// a hit. Bounded: past `limit` values it starts over.
-final class NegotiationMemo<Value>: @unchecked Sendable { // safe: the table is only reached under its lock
-    private let table = Lock<[String: Value]>([:])
+/// a hit. A table per worker, so the workers never touch one lock's cache line
+/// on a hit (a shared table's lock cost each hit more than the lookup itself);
+/// callers without a worker share one more table. Bounded: past `limit`
+/// values a table starts over.
+final class NegotiationMemo<Value>: @unchecked Sendable { // safe: each table is only reached under its lock
+    private let tables: [Lock<[String: Value]>]
     private let limit: Int
 
-    init(limit: Int = 256) { self.limit = limit }
+    /// Workers numbered below `workers` get a table each; others share the last.
+    init(limit: Int = 256, workers: Int = 64) {
+        self.limit = limit
+        tables = (0...workers).map { _ in Lock([:]) }
+    }
 
-    func value(for key: String, _ make: (String) -> Value) -> Value {
+    func value(for key: String, worker: Int = -1, _ make: (String) -> Value) -> Value {
+        let table = tables[worker >= 0 && worker < tables.count - 1 ? worker : tables.count - 1]
         if let v = table.withLock({ $0[key] }) { return v }
         let v = make(key)
         table.withLock { t in

@@ -41,16 +41,8 @@ final class Variant: @unchecked Sendable { // safe: lets only; MappedFile is rea
     /// variant's ETag, then `Content-Encoding` and `Vary`. Nil when a value
     /// holds CR, LF or NUL.
     static func head(contentType: String, etag: String, mtimeNanos: Int64, coding: ContentCoding?, mark: Bool) -> [UInt8]? {
-        guard var out = EntryHeaders.build(contentType: contentType, etag: etag, mtimeNanos: mtimeNanos, xCache: mark) else {
-            return nil
-        }
-        appendVary(coding: coding, to: &out)
-        return out
-    }
-
-    /// `Content-Encoding` (for a coding) and `Vary: Accept-Encoding` lines.
-    static func appendVary(coding: ContentCoding?, to out: inout [UInt8]) {
-        if let coding { out.append(contentsOf: "Content-Encoding: \(coding.token)\r\n".utf8) }
-        out.append(contentsOf: "Vary: Accept-Encoding\r\n".utf8)
+        guard EntryHeaders.isSafe(contentType), EntryHeaders.isSafe(etag) else { return nil }
+        return EntryHeaders.lines(contentType: contentType, etag: etag, mtimeNanos: mtimeNanos, xCache: mark,
+                                  contentEncoding: coding?.token, varies: true)
     }
 }

@@ -7,7 +7,7 @@ import HTTPCore
 /// configuration, the table of variant sets, the store, the compression
 /// thread and the counters; negotiation, and the choice among stored variants
 /// with the compression of a missing one.
-final class VariantService: @unchecked Sendable { // safe: lets of thread-safe objects
+final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: lets of thread-safe objects
     let config: CompressionConfig
     /// The offered codings' tokens, in the config's order (negotiation indices).
     let offered: [String]
@@ -27,15 +27,21 @@ final class VariantService: @unchecked Sendable { // safe: lets of thread-safe o
         compressor = try VariantCompressor(store: self.store, counters: counters, log: log)
     }
 
-    /// Whether a body of this type and size is compressed (memoized per type).
-    func compresses(contentType: String, size: Int) -> Bool {
+    /// Whether a body of this type and size is compressed (memoized per type;
+    /// `worker`: the calling worker's own memo).
+    func compresses(contentType: String, size: Int, worker: Int = -1) -> Bool {
         config.enabled && size >= config.minSize && size <= config.maxSize
-            && compressibleTypes.value(for: contentType, config.compresses(contentType:))
+            && compressibleTypes.value(for: contentType, worker: worker) { self.config.compresses(contentType: $0) }
+    }
+
+    /// Every response of a compressible file varies by `Accept-Encoding`.
+    func varies(contentType: String, size: Int, workerID: Int) -> Bool {
+        compresses(contentType: contentType, size: size, worker: workerID)
     }
 
     /// The codings `headers` accept, best first (identity only with `no-transform`);
     /// one field's value is parsed once per distinct value.
-    func negotiate(_ headers: HTTPHeaders) -> AcceptEncoding.Choice {
+    func negotiate(_ headers: HTTPHeaders, worker: Int = -1) -> AcceptEncoding.Choice {
         var value: String?
         for f in headers.fields {
             if f.name.caseInsensitiveEquals("Cache-Control"), f.value.lowercased().contains("no-transform") { return .identityOnly }
@@ -45,7 +51,7 @@ final class VariantService: @unchecked Sendable { // safe: lets of thread-safe o
             value = f.value
         }
         guard let value else { return .identityOnly }
-        return choices.value(for: value) { AcceptEncoding.negotiate($0, offered: offered) }
+        return choices.value(for: value, worker: worker) { AcceptEncoding.negotiate($0, offered: offered) }
     }
 
     /// `Cache-Control: no-transform` among `headers`.
