@@ -16,8 +16,31 @@ public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>?
     @usableFromInline let rwlock: UnsafeMutablePointer<pthread_rwlock_t>?
     @usableFromInline let storage: UnsafeMutablePointer<Value>
+    /// The one block holding the mutex and the value of an `isolated` lock.
+    private let block: UnsafeMutableRawPointer?
 
-    public init(_ value: Value, sharedReads: Bool = false) {
+    /// `isolated`: the mutex and the value get cache lines of their own (one
+    /// 128-byte aligned block), for a lock each worker takes on every request:
+    /// two such locks allocated one after the other would otherwise share a
+    /// line, and each worker's lock and unlock would take it from the other core.
+    public init(_ value: Value, sharedReads: Bool = false, isolated: Bool = false) {
+        if isolated && !sharedReads {
+            let line = 128
+            let offset = (MemoryLayout<pthread_mutex_t>.stride + MemoryLayout<Value>.alignment - 1)
+                / MemoryLayout<Value>.alignment * MemoryLayout<Value>.alignment
+            let size = (offset + MemoryLayout<Value>.stride + line - 1) / line * line
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: max(line, MemoryLayout<Value>.alignment))
+            let m = raw.bindMemory(to: pthread_mutex_t.self, capacity: 1)
+            m.initialize(to: pthread_mutex_t())
+            pthread_mutex_init(m, nil)
+            mutex = m
+            rwlock = nil
+            storage = (raw + offset).bindMemory(to: Value.self, capacity: 1)
+            storage.initialize(to: value)
+            block = raw
+            return
+        }
+        block = nil
         if sharedReads {
             let l = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
             l.initialize(to: pthread_rwlock_t())
@@ -36,6 +59,13 @@ public final class Lock<Value>: @unchecked Sendable { // safe: `storage` is only
     }
 
     deinit {
+        if let block, let mutex {
+            pthread_mutex_destroy(mutex)
+            mutex.deinitialize(count: 1)
+            storage.deinitialize(count: 1)
+            block.deallocate()
+            return
+        }
         if let mutex {
             pthread_mutex_destroy(mutex)
             mutex.deinitialize(count: 1)

@@ -14,7 +14,9 @@ final class CacheShard: Sendable {
 
     let state: Lock<State>
 
-    init(policy: any EvictionPolicy) { state = Lock(State(policy: policy)) }
+    // Isolated: shards next to each other in memory would otherwise share
+    // cache lines, and workers hitting different shards would contend after all.
+    init(policy: any EvictionPolicy) { state = Lock(State(policy: policy), isolated: true) }
 }
 
 extension CacheShard.State {

@@ -33,7 +33,7 @@ final class RecentHeads: Sendable {
         while n < slots { n <<= 1 }
         mask = n - 1
         // Filled on a worker's first hit: most of the numbered workers may never run.
-        tables = (0..<max(0, workers)).map { _ in Lock([]) }
+        tables = (0..<max(0, workers)).map { _ in Lock([], isolated: true) }
     }
 
     /// `entry`'s head (see `CacheEntry.headerBytes`) and whether its responses

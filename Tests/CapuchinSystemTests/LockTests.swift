@@ -1,4 +1,4 @@
-import CapuchinSystem
+@testable import CapuchinSystem
 import Glibc
 import Synchronization
 import XCTest
@@ -14,6 +14,28 @@ final class LockTests: XCTestCase {
             threads.forEach { $0.join() }
             XCTAssertEqual(counter.withReadLock { $0 }, 80_000, "sharedReads: \(shared)")
         }
+    }
+
+    /// An isolated lock guards as the plain one does; its mutex and value sit
+    /// on cache lines of their own, and a value with storage is released.
+    func testIsolatedLockGuardsAndOwnsItsLines() throws {
+        let counter = Lock(0, isolated: true)
+        let threads = try (0..<4).map { _ in
+            try SystemThread(name: "adder") { for _ in 0..<20_000 { counter.withLock { $0 += 1 } } }
+        }
+        threads.forEach { $0.join() }
+        XCTAssertEqual(counter.withLock { $0 }, 80_000)
+        XCTAssertEqual(Int(bitPattern: counter.mutex) % 128, 0, "the mutex starts a line")
+        let a = Lock([1, 2, 3], isolated: true), b = Lock([4], isolated: true)
+        XCTAssertGreaterThanOrEqual(abs(Int(bitPattern: a.mutex) - Int(bitPattern: b.mutex)), 128)
+        weak var weakValue: AnyObject?
+        do {
+            let value = NSObjectLike()
+            weakValue = value
+            let lock = Lock(value, isolated: true)
+            XCTAssertTrue(lock.withLock { $0 } === value)
+        }
+        XCTAssertNil(weakValue, "the value is released with the lock")
     }
 
     /// Two readers of a `sharedReads` lock are inside at once: each waits
@@ -60,3 +82,5 @@ final class LockTests: XCTestCase {
         XCTAssertTrue(ran.load(ordering: .sequentiallyConsistent))
     }
 }
+
+private final class NSObjectLike: Sendable {}

@@ -15,7 +15,7 @@ final class NegotiationMemo<Value>: @unchecked Sendable { // safe: each table is
     /// Workers numbered below `workers` get a table each; others share the last.
     init(limit: Int = 256, workers: Int = 64) {
         self.limit = limit
-        tables = (0...workers).map { _ in Lock([:]) }
+        tables = (0...workers).map { _ in Lock([:], isolated: true) }
     }
 
     func value(for key: String, worker: Int = -1, _ make: (String) -> Value) -> Value {
