@@ -58,7 +58,7 @@ public final class CompressingFileSource: FileSource {
                                                originPath: originPath, codings: service.offered.count)
         if let retired { service.compressor.submit(.retire(retired)) }
         guard let v = pick(set, choice, file: file, request: request) else { return lookup }
-        service.countServed(v, identitySize: file.size)
+        service.countServed(v, identitySize: file.size, worker: request.workerID)
         file.size = v.size
         file.body = v.body
         file.etag = v.etag

@@ -9,22 +9,36 @@ import HTTPCore
 /// callers without a worker share one more table. Bounded: past `limit`
 /// values a table starts over.
 final class NegotiationMemo<Value>: @unchecked Sendable { // safe: each table is only reached under its lock
-    private let tables: [Lock<[String: Value]>]
+    /// A worker's answers, and the last one asked (a client sends the same
+    /// value on every request of its connection: compared before hashing).
+    private struct Table {
+        var last: (key: String, value: Value)?
+        var answers: [String: Value] = [:]
+    }
+
+    private let tables: [Lock<Table>]
     private let limit: Int
 
     /// Workers numbered below `workers` get a table each; others share the last.
     init(limit: Int = 256, workers: Int = 64) {
         self.limit = limit
-        tables = (0...workers).map { _ in Lock([:], isolated: true) }
+        tables = (0...workers).map { _ in Lock(Table(), isolated: true) }
     }
 
     func value(for key: String, worker: Int = -1, _ make: (String) -> Value) -> Value {
         let table = tables[worker >= 0 && worker < tables.count - 1 ? worker : tables.count - 1]
-        if let v = table.withLock({ $0[key] }) { return v }
+        let known: Value? = table.withLock { t in
+            if let last = t.last, last.key == key { return last.value }
+            guard let v = t.answers[key] else { return nil }
+            t.last = (key, v)
+            return v
+        }
+        if let known { return known }
         let v = make(key)
         table.withLock { t in
-            if t.count >= limit { t.removeAll(keepingCapacity: true) }
-            t[key] = v
+            if t.answers.count >= limit { t.answers.removeAll(keepingCapacity: true) }
+            t.answers[key] = v
+            t.last = (key, v)
         }
         return v
     }

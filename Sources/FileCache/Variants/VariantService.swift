@@ -106,11 +106,8 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
     }
 
     /// Counts an encoded response of `size` bytes for an identity of `identitySize`.
-    func countServed(_ v: Variant, identitySize: Int) {
-        counters.bytesSaved.wrappingAdd(UInt64(max(0, identitySize - v.size)), ordering: .relaxed)
-        if v.isSibling { counters.siblingHits.wrappingAdd(1, ordering: .relaxed) } else {
-            counters.variantHits.wrappingAdd(1, ordering: .relaxed)
-        }
+    func countServed(_ v: Variant, identitySize: Int, worker: Int = -1) {
+        counters.served(sibling: v.isSibling, savedBytes: identitySize - v.size, worker: worker)
     }
 
     /// Starts the compression thread and, with a store of files, the sweep of stale variants. Throws `SystemError`.
