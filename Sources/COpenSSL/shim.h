@@ -37,6 +37,11 @@ static inline int cap_ticket_mac_init(EVP_MAC_CTX *h, unsigned char *key, size_t
     return EVP_MAC_CTX_set_params(h, params);
 }
 
+// The write BIO's retry flags (TLSRecordBatch): macros over BIO_set_flags.
+static inline void cap_bio_set_retry_write(BIO *b) { BIO_set_retry_write(b); }
+static inline void cap_bio_clear_retry(BIO *b) { BIO_clear_retry_flags(b); }
+static inline int cap_bio_type_records(void) { return BIO_TYPE_SOURCE_SINK; }
+
 // Constants Swift does not import (macros of expressions).
 static inline int cap_tls1_2_version(void) { return TLS1_2_VERSION; }
 static inline uint64_t cap_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
