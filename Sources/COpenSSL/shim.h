@@ -16,6 +16,10 @@
 static inline int cap_ssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
 static inline long cap_ssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
 static inline long cap_ssl_ctx_session_cache_off(SSL_CTX *c) { return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF); }
+// A client context hands each new session (TLS 1.3: each ticket) to its callback and keeps none itself.
+static inline long cap_ssl_ctx_client_sessions_external(SSL_CTX *c) {
+    return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+}
 static inline int cap_ssl_ctx_set_groups(SSL_CTX *c, const char *list) { return (int)SSL_CTX_set1_groups_list(c, list); }
 
 static inline long cap_ssl_ctx_set_servername_callback(SSL_CTX *c, int (*cb)(SSL *, int *, void *)) {

@@ -35,6 +35,8 @@ public final class TLSSession {
     /// written, so that its caller waits for the socket while `pending` drains;
     /// the caller offers them again and the transport skips them.
     public var heldBackBytes = 0
+    /// A client session's context and the key its origin's sessions are remembered under.
+    private var client: (context: TLSClientContext, key: String)?
 
     /// A server session on an accepted socket. nil when OpenSSL cannot allocate one.
     public init?(server certificates: TLSSiteCertificates, fd: Int32, counters: TLSCounters?) {
@@ -51,14 +53,18 @@ public final class TLSSession {
         guard SSL_set_rfd(ssl, fd) == 1, installRecordBIO() else { return nil }
     }
 
-    /// A client session on a connected socket, sending `serverName` as SNI and verifying it.
-    init?(client context: TLSClientContext, fd: Int32, serverName: String) {
+    /// A client session on a connected socket, sending `serverName` as SNI and verifying it,
+    /// resuming the session last remembered under `resumptionKey`.
+    init?(client context: TLSClientContext, fd: Int32, serverName: String, resumptionKey: String) {
         guard let ssl = SSL_new(context.ctx) else { return nil }
         self.ssl = ssl
         self.fd = fd
         certificates = nil
-        counters = nil
+        counters = TLSClientContext.counters
+        client = (context, resumptionKey)
         SSL_set_connect_state(ssl)
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        context.offerSession(ssl, key: resumptionKey)
         // An address literal is not sent as SNI (RFC 6066) and is checked against the certificate's IP names.
         let isAddress = serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
         if !serverName.isEmpty && !isAddress {
@@ -78,6 +84,14 @@ public final class TLSSession {
     deinit {
         if certificates != nil && !isEstablished && !failed { counters?.handshakeFailed(reason: "closed during the handshake") }
         SSL_free(ssl)
+    }
+
+    /// A client session got a session (TLS 1.3: a ticket) from the origin: remembered
+    /// for the next connection. true: the reference was taken.
+    func clientSessionReceived(_ session: OpaquePointer) -> Bool {
+        guard let client, SSL_SESSION_is_resumable(session) == 1 else { return false }
+        client.context.remember(session, key: client.key)
+        return true
     }
 
     /// SNI seen (OpenSSL's servername callback): switch to that name's certificate.

@@ -48,7 +48,7 @@ final class TLSTransportTests: XCTestCase {
         let (serverFD, clientFD) = socketPair(sendBuffer: 8192)
         defer { close(serverFD); close(clientFD) }
         let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD, counters: nil))
-        let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost"))
+        let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "pair"))
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
             _ = server.handshake()
             _ = client.handshake()
