@@ -165,3 +165,60 @@ def test_new_upstream_connections_resume_the_origins_session(pki, server_factory
             assert "capuchin_tls_upstream_resumed_handshakes_total 3" in r.read().decode()
     finally:
         origin.shutdown()
+
+
+class ProtoEcho(http.server.BaseHTTPRequestHandler):
+    """A cacheable answer naming the scheme the proxy says its client used, and a count."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.count += 1
+        body = ("proto=%s n=%d\n" % (self.headers.get("X-Forwarded-Proto"), self.server.count)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=60")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_cache_key_has_the_clients_scheme(pki, server_factory, docroot, tmp_path):
+    """One proxy, a TLS listener and a plain one: the same path is two entries,
+    https://... and http://..., each hit on its own scheme only."""
+    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ProtoEcho)
+    origin.count = 0
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    try:
+        plain = free_port()
+        config = proxy_config(docroot, ["127.0.0.1:%d" % origin.server_port], attempts=1, cache_dir=tmp_path / "pcache")
+        cert, key = pki["front"]
+        config = config.replace("  keepalive_timeout: 5s\n", "  keepalive_timeout: 5s\n  tls: {cert: %s, key: %s}\nlisteners:\n  - port: %d\n"
+                                % (cert, key, plain))
+        s = server_factory(config)
+        ctx = pki["ca"].client_context()
+
+        def over_tls():
+            with ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), timeout=10), server_hostname="localhost") as c:
+                c.sendall(b"GET /p/same HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                status, headers, body, _ = read_response(c)
+                return status, headers, body
+
+        def plain_http():
+            with socket.create_connection(("127.0.0.1", plain), timeout=10) as c:
+                c.sendall(b"GET /p/same HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                status, headers, body, _ = read_response(c)
+                return status, headers, body
+
+        first_http = plain_http()
+        assert first_http[0] == 200 and first_http[2] == b"proto=http n=1\n"
+        first_https = over_tls()
+        assert first_https[0] == 200 and first_https[2] == b"proto=https n=2\n", "an http entry answered an https request"
+        for _ in range(2):
+            h, t = plain_http(), over_tls()
+            assert h[2] == b"proto=http n=1\n" and "hit" in h[1].get("cache-status", ""), h
+            assert t[2] == b"proto=https n=2\n" and "hit" in t[1].get("cache-status", ""), t
+        assert origin.count == 2
+    finally:
+        origin.shutdown()
