@@ -91,6 +91,9 @@ public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX and th
         _ = cap_ssl_ctx_set_mode(ctx, cap_mode_event_loop())
         // Stateless tickets only: no server-side session cache to lock and grow.
         _ = cap_ssl_ctx_session_cache_off(ctx)
+        // One TLS 1.3 ticket per full handshake (OpenSSL's default is two): each
+        // costs an encryption and an HMAC, and a client resumes with one.
+        _ = SSL_CTX_set_num_tickets(ctx, 1)
         _ = sessionContext.withUnsafeBufferPointer { SSL_CTX_set_session_id_context(ctx, $0.baseAddress, UInt32($0.count)) }
         _ = cap_ssl_ctx_set_ticket_callback(ctx) { _, name, iv, cipher, mac, enc in
             guard let name, let iv, let cipher, let mac else { return -1 }
