@@ -110,3 +110,6 @@ def test_check_refuses_a_bad_file_naming_the_key(tmp_path, ca, bad, words):
     text = r.stdout.decode()
     assert r.returncode == 2, text
     assert "c.yaml:6" in text and "server.tls.ocsp_file" in text and words in text and str(ocsp) in text, text
+    # `serve` refuses to start with it, as it would with a bad certificate.
+    r = subprocess.run([BIN, "serve", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    assert r.returncode != 0 and "server.tls.ocsp_file" in r.stdout.decode()
