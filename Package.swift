@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "CapuchinSystemTests", dependencies: ["CapuchinSystem"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"]),
-        .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "HTTPCore"]),
+        .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "CapuchinTLS", "HTTPCore"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "CLMDB", "CapuchinSystem", "TestSupport", "store-crash-child", "cachedump"]),
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
         .testTarget(name: "FileCacheTests", dependencies: [

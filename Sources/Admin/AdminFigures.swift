@@ -45,6 +45,8 @@ public struct ServerFigures: Sendable, Equatable {
     public var connectionsPerWorker: [Int] = []
     /// TLS handshakes of every TLS listener; nil when the server has none.
     public var tls: TLSCounters.Snapshot?
+    /// The proxy's handshakes with HTTPS origins; nil when it made none.
+    public var upstreamTLS: TLSCounters.Snapshot?
 
     public init() {}
 }

@@ -159,6 +159,10 @@ async function tick() {
       rows["TLS ciphers"] = Object.entries(t.handshakes_by_cipher).map(([k, v]) => k + ": " + v).join(", ") || "–";
       rows["TLS failures"] = Object.entries(t.failures_by_reason).map(([k, v]) => k + ": " + v).join(", ") || "–";
     }
+    if (s.upstream_tls) {
+      const u = s.upstream_tls;
+      rows["TLS to origins"] = fmtNum(u.handshakes) + " (" + fmtNum(u.resumed_handshakes) + " resumed, " + fmtNum(u.handshake_failures) + " failed)";
+    }
     for (const [k, v] of Object.entries(rows)) {
       const tr = document.createElement("tr"); tr.innerHTML = "<td></td><td></td>"; tr.children[0].textContent = k; tr.children[1].textContent = v; $("t-store").appendChild(tr);
     }

@@ -28,6 +28,11 @@ enum PrometheusExposition {
             metric("capuchin_tls_handshakes_by_protocol_total", "counter", "TLS handshakes completed, by protocol version.", labelled("protocol", t.protocols))
             metric("capuchin_tls_handshakes_by_cipher_total", "counter", "TLS handshakes completed, by cipher.", labelled("cipher", t.ciphers))
         }
+        if let u = server.upstreamTLS {
+            one("capuchin_tls_upstream_handshakes_total", "counter", "TLS handshakes completed with HTTPS origins.", u.handshakes)
+            one("capuchin_tls_upstream_resumed_handshakes_total", "counter", "Handshakes with origins that resumed a session.", u.resumed)
+            one("capuchin_tls_upstream_handshake_failures_total", "counter", "Handshakes with origins that failed.", u.failureTotal)
+        }
         if let c = cache {
             one("capuchin_cache_hits_total", "counter", "Requests answered from the cache (persisted across restarts).", c.hits)
             one("capuchin_cache_misses_total", "counter", "Cacheable requests not in the cache (persisted across restarts).", c.misses)

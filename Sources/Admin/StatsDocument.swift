@@ -1,3 +1,4 @@
+import CapuchinTLS
 import Foundation
 
 /// The body of `GET /api/stats`. Field names are part of the documented API
@@ -77,6 +78,8 @@ struct StatsDocument: Encodable {
     var compression: Compression?
     /// nil without a TLS listener.
     var tls: TLS?
+    /// The proxy's handshakes with HTTPS origins (resumed: a session of the origin's reused); nil before the first.
+    var upstream_tls: TLS?
 
     init(uptime: Double, server: ServerFigures, rate1s: Double, rate1m: Double,
          cache c: CacheFigures?, store s: StoreFigures?, backends: [BackendFigures] = [],
@@ -96,10 +99,12 @@ struct StatsDocument: Encodable {
         requests_per_second_1m = rate1m
         bytes_served = server.bytesServed
         connections_per_worker = server.connectionsPerWorker
-        tls = server.tls.map {
-            TLS(handshakes: $0.handshakes, resumed_handshakes: $0.resumed, handshake_failures: $0.failureTotal,
-                failures_by_reason: $0.failures, handshakes_by_protocol: $0.protocols, handshakes_by_cipher: $0.ciphers)
+        func tlsSection(_ t: TLSCounters.Snapshot) -> TLS {
+            TLS(handshakes: t.handshakes, resumed_handshakes: t.resumed, handshake_failures: t.failureTotal,
+                failures_by_reason: t.failures, handshakes_by_protocol: t.protocols, handshakes_by_cipher: t.ciphers)
         }
+        tls = server.tls.map(tlsSection)
+        upstream_tls = server.upstreamTLS.map(tlsSection)
         if let c {
             let lookups = c.hits + c.misses
             cache = Cache(

@@ -10,11 +10,16 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <openssl/core_names.h>
+#include <openssl/ocsp.h>
 #include <string.h>
 
 static inline int cap_ssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
 static inline long cap_ssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
 static inline long cap_ssl_ctx_session_cache_off(SSL_CTX *c) { return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF); }
+// A client context hands each new session (TLS 1.3: each ticket) to its callback and keeps none itself.
+static inline long cap_ssl_ctx_client_sessions_external(SSL_CTX *c) {
+    return SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+}
 static inline int cap_ssl_ctx_set_groups(SSL_CTX *c, const char *list) { return (int)SSL_CTX_set1_groups_list(c, list); }
 
 static inline long cap_ssl_ctx_set_servername_callback(SSL_CTX *c, int (*cb)(SSL *, int *, void *)) {
@@ -36,6 +41,27 @@ static inline int cap_ticket_mac_init(EVP_MAC_CTX *h, unsigned char *key, size_t
     params[2] = OSSL_PARAM_construct_end();
     return EVP_MAC_CTX_set_params(h, params);
 }
+
+// OCSP stapling (TLSOCSPStaple): the status callback and the response handed to OpenSSL,
+// which frees it (so it must come from OPENSSL_malloc).
+static inline long cap_ssl_ctx_set_status_cb(SSL_CTX *c, int (*cb)(SSL *, void *), void *arg) {
+    SSL_CTX_set_tlsext_status_arg(c, arg);
+    return SSL_CTX_set_tlsext_status_cb(c, cb);
+}
+static inline int cap_ssl_staple(SSL *s, const unsigned char *der, long len) {
+    unsigned char *copy = OPENSSL_malloc(len);
+    if (copy == NULL) return 0;
+    memcpy(copy, der, len);
+    if (SSL_set_tlsext_status_ocsp_resp(s, copy, len) != 1) { OPENSSL_free(copy); return 0; }
+    return 1;
+}
+// A client asking for the server's OCSP response (the proxy does not; tests do).
+static inline long cap_ssl_request_status(SSL *s) { return SSL_set_tlsext_status_type(s, TLSEXT_STATUSTYPE_ocsp); }
+
+// The write BIO's retry flags (TLSRecordBatch): macros over BIO_set_flags.
+static inline void cap_bio_set_retry_write(BIO *b) { BIO_set_retry_write(b); }
+static inline void cap_bio_clear_retry(BIO *b) { BIO_clear_retry_flags(b); }
+static inline int cap_bio_type_records(void) { return BIO_TYPE_SOURCE_SINK; }
 
 // Constants Swift does not import (macros of expressions).
 static inline int cap_tls1_2_version(void) { return TLS1_2_VERSION; }

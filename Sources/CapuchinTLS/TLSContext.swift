@@ -8,10 +8,17 @@ import COpenSSL
 /// process-wide key ring (`TLSTicketKeys`), small idle memory
 /// (SSL_MODE_RELEASE_BUFFERS). One context is shared by every worker: OpenSSL's
 /// SSL_CTX is safe to create sessions from concurrently.
-public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX is not changed after init; OpenSSL locks its own counters
+public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX and the staple are not changed after init; OpenSSL locks its own counters
     let ctx: OpaquePointer
     public let certificateFile: String
     public let keyFile: String
+    /// The OCSP response file stapled to this certificate's handshakes, if configured.
+    public let ocspFile: String?
+    /// Why `ocspFile` is not stapled (does not load, not for this certificate,
+    /// expired), naming the file; nil when it is or none is configured. The
+    /// certificate is usable either way: the caller decides whether this is an error.
+    public private(set) var ocspProblem: String?
+    private var staple: TLSOCSPStaple?
 
     /// TLS 1.2 suites of Mozilla's intermediate profile (the DHE ones need
     /// parameters we do not ship, so ECDHE only).
@@ -24,11 +31,13 @@ public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX is not
 
     /// Loads a PEM certificate chain and its private key and checks that they
     /// belong together. Throws `TLSError` naming the file and OpenSSL's reason.
-    public init(certificateFile: String, keyFile: String) throws {
+    /// `ocspFile`: a DER OCSP response to staple (see `ocspProblem`).
+    public init(certificateFile: String, keyFile: String, ocspFile: String? = nil) throws {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError.fromQueue("cannot create a TLS context") }
         self.ctx = ctx
         self.certificateFile = certificateFile
         self.keyFile = keyFile
+        self.ocspFile = ocspFile
         _ = TLSError.drainReasons()
         guard SSL_CTX_use_certificate_chain_file(ctx, certificateFile) == 1 else {
             throw TLSError.fromQueue("cannot load the certificate chain from \(certificateFile)")
@@ -45,6 +54,25 @@ public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX is not
             throw TLSError.fromQueue("the key in \(keyFile) does not match the certificate in \(certificateFile)")
         }
         try Self.applyPolicy(ctx)
+        if let ocspFile, let leaf = SSL_CTX_get0_certificate(ctx) {
+            do {
+                staple = try TLSOCSPStaple(file: ocspFile, certificate: leaf)
+            } catch let e as TLSError {
+                ocspProblem = e.message
+            }
+            // Unretained: the callback lives in `ctx`, which this object frees.
+            _ = cap_ssl_ctx_set_status_cb(ctx, { ssl, arg in
+                guard let ssl, let arg else { return SSL_TLSEXT_ERR_NOACK }
+                return Unmanaged<TLSContext>.fromOpaque(arg).takeUnretainedValue().staple(on: ssl)
+            }, Unmanaged.passUnretained(self).toOpaque())
+        }
+    }
+
+    /// OpenSSL's status callback (the client asked for OCSP, after SNI picked this context).
+    private func staple(on ssl: OpaquePointer) -> Int32 {
+        guard let staple, staple.isCurrent else { return SSL_TLSEXT_ERR_NOACK }
+        return staple.der.withUnsafeBufferPointer { cap_ssl_staple(ssl, $0.baseAddress, $0.count) } == 1
+            ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK
     }
 
     deinit { SSL_CTX_free(ctx) }
@@ -63,6 +91,9 @@ public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX is not
         _ = cap_ssl_ctx_set_mode(ctx, cap_mode_event_loop())
         // Stateless tickets only: no server-side session cache to lock and grow.
         _ = cap_ssl_ctx_session_cache_off(ctx)
+        // One TLS 1.3 ticket per full handshake (OpenSSL's default is two): each
+        // costs an encryption and an HMAC, and a client resumes with one.
+        _ = SSL_CTX_set_num_tickets(ctx, 1)
         _ = sessionContext.withUnsafeBufferPointer { SSL_CTX_set_session_id_context(ctx, $0.baseAddress, UInt32($0.count)) }
         _ = cap_ssl_ctx_set_ticket_callback(ctx) { _, name, iv, cipher, mac, enc in
             guard let name, let iv, let cipher, let mac else { return -1 }

@@ -19,33 +19,52 @@ public final class TLSSession {
     }
 
     let ssl: OpaquePointer
+    let fd: Int32
     private let certificates: TLSSiteCertificates?
     private let counters: TLSCounters?
     public private(set) var isEstablished = false
     /// The handshake failed because the client spoke plain HTTP (nginx's "plain HTTP request was sent to HTTPS port").
     public private(set) var receivedPlainHTTP = false
     private var failed = false
+    /// Set between `beginBatch` and `endBatch` (TLSSession+Records).
+    var batch: TLSRecordBatch?
+    /// Ciphertext the socket did not take yet, from `pendingStart`.
+    var pending: [UInt8] = []
+    var pendingStart = 0
+    /// Plaintext bytes a transport already encrypted but reported as not yet
+    /// written, so that its caller waits for the socket while `pending` drains;
+    /// the caller offers them again and the transport skips them.
+    public var heldBackBytes = 0
+    /// A client session's context and the key its origin's sessions are remembered under.
+    private var client: (context: TLSClientContext, key: String)?
 
     /// A server session on an accepted socket. nil when OpenSSL cannot allocate one.
     public init?(server certificates: TLSSiteCertificates, fd: Int32, counters: TLSCounters?) {
         guard let ssl = SSL_new(certificates.defaultContext.ctx) else { return nil }
         self.ssl = ssl
+        self.fd = fd
         self.certificates = certificates
         self.counters = counters
         SSL_set_accept_state(ssl)
         // Read whole socket buffers, not record header then body: one read(2) per batch.
         SSL_set_read_ahead(ssl, 1)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
-        guard SSL_set_fd(ssl, fd) == 1 else { return nil }
+        // Reads from the socket; records written go through the batching BIO.
+        guard SSL_set_rfd(ssl, fd) == 1, installRecordBIO() else { return nil }
     }
 
-    /// A client session on a connected socket, sending `serverName` as SNI and verifying it.
-    init?(client context: TLSClientContext, fd: Int32, serverName: String) {
+    /// A client session on a connected socket, sending `serverName` as SNI and verifying it,
+    /// resuming the session last remembered under `resumptionKey`.
+    init?(client context: TLSClientContext, fd: Int32, serverName: String, resumptionKey: String) {
         guard let ssl = SSL_new(context.ctx) else { return nil }
         self.ssl = ssl
+        self.fd = fd
         certificates = nil
-        counters = nil
+        counters = TLSClientContext.counters
+        client = (context, resumptionKey)
         SSL_set_connect_state(ssl)
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        context.offerSession(ssl, key: resumptionKey)
         // An address literal is not sent as SNI (RFC 6066) and is checked against the certificate's IP names.
         let isAddress = serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
         if !serverName.isEmpty && !isAddress {
@@ -65,6 +84,14 @@ public final class TLSSession {
     deinit {
         if certificates != nil && !isEstablished && !failed { counters?.handshakeFailed(reason: "closed during the handshake") }
         SSL_free(ssl)
+    }
+
+    /// A client session got a session (TLS 1.3: a ticket) from the origin: remembered
+    /// for the next connection. true: the reference was taken.
+    func clientSessionReceived(_ session: OpaquePointer) -> Bool {
+        guard let client, SSL_SESSION_is_resumable(session) == 1 else { return false }
+        client.context.remember(session, key: client.key)
+        return true
     }
 
     /// SNI seen (OpenSSL's servername callback): switch to that name's certificate.

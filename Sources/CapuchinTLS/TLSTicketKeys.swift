@@ -61,6 +61,10 @@ final class TLSTicketKeys: @unchecked Sendable { // safe: `ring` is only reached
         }
     }
 
+    /// The ticket cipher, fetched once: `EVP_aes_256_cbc()` makes OpenSSL 3 look
+    /// the implementation up in its provider store (locks, a hash table) on every ticket.
+    private static let ticketCipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-CBC", nil)
+
     /// OpenSSL's ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb):
     /// 1 = key set, 2 = decrypted with an old key (issue a new ticket), 0 = unknown name (full handshake), -1 = error.
     func callback(name: UnsafeMutablePointer<UInt8>, iv: UnsafeMutablePointer<UInt8>, cipher: OpaquePointer,
@@ -69,14 +73,14 @@ final class TLSTicketKeys: @unchecked Sendable { // safe: `ring` is only reached
             let k = current()
             guard RAND_bytes(iv, 16) == 1 else { return -1 }
             k.name.withUnsafeBufferPointer { name.update(from: $0.baseAddress!, count: 16) }
-            guard EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nil, k.aes, iv) == 1 else { return -1 }
+            guard EVP_EncryptInit_ex(cipher, Self.ticketCipher ?? EVP_aes_256_cbc(), nil, k.aes, iv) == 1 else { return -1 }
             var h = k.hmac
             return cap_ticket_mac_init(mac, &h, h.count) == 1 ? 1 : -1
         }
         guard let (k, isCurrent) = find(name) else { return 0 }
         var h = k.hmac
         guard cap_ticket_mac_init(mac, &h, h.count) == 1,
-              EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nil, k.aes, iv) == 1 else { return -1 }
+              EVP_DecryptInit_ex(cipher, Self.ticketCipher ?? EVP_aes_256_cbc(), nil, k.aes, iv) == 1 else { return -1 }
         return isCurrent ? 1 : 2
     }
 }

@@ -2,6 +2,7 @@ import Admin
 import CacheStore
 import CapuchinServer
 import CapuchinSystem
+import CapuchinTLS
 import FileCache
 import ReverseProxy
 
@@ -34,6 +35,8 @@ final class ServerAdminBackend: AdminBackend, Sendable {
         f.bytesServed = s.bytesServed
         f.connectionsPerWorker = s.connectionsPerWorker
         if servesTLS { f.tls = statistics.tls.snapshot() }
+        let upstream = TLSClientContext.counters.snapshot()
+        if upstream.handshakes + upstream.failureTotal > 0 { f.upstreamTLS = upstream }
         return f
     }
 

@@ -36,6 +36,21 @@ final class TLSConfigTests: XCTestCase {
         XCTAssertEqual(c.line(of: "listeners[1].tls.cert"), 11)
     }
 
+    func testOCSPFileResolvesAgainstTheConfigDirectory() throws {
+        let c = try ConfigLoader.parse("""
+        server:
+          port: 8443
+          tls: {cert: site.pem, key: site.key, ocsp_file: ocsp/site.der}
+        sites:
+          - root: /srv
+            default: true
+        """, file: "/etc/capuchin/c.yaml")
+        XCTAssertEqual(c.listeners[0].tls?.ocsp, "/etc/capuchin/ocsp/site.der")
+        XCTAssertThrowsError(try ConfigLoader.parse("server:\n  tls: {cert: a, key: b, ocsp_file: ''}\n", file: "t.yaml")) { e in
+            XCTAssertEqual((e as? ConfigError)?.key, "server.tls.ocsp_file")
+        }
+    }
+
     func testErrorsNameFileLineAndKey() {
         let cases: [(String, String, Int, String)] = [
             ("server:\n  tls:\n    cert: a.pem\n", "server.tls.key", 3, "private key"),  // the tls mapping starts on line 3

@@ -195,6 +195,38 @@ def test_keepalive_and_pipelining_over_tls(tls_server, ca):
         assert c.recv(1) == b""
 
 
+def test_slow_reader_gets_whole_responses_over_tls(tls_server, ca):
+    """A client with a small receive buffer: the records of one write (a 60 KB hit is
+    one batch, one send) are taken in part, the rest kept pending until the socket is
+    writable, and each response still arrives whole, in order, up to the closing one."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", tls_server.port))
+    with ca.client_context().wrap_socket(raw, server_hostname="localhost") as c:
+        # One at a time: each response is the last thing the server has to write.
+        for i in range(6):
+            c.sendall(b"GET /mapped.bin HTTP/1.1\r\nHost: localhost\r\n" + (b"Connection: close\r\n" if i == 5 else b"") + b"\r\n")
+            time.sleep(0.05)  # the server fills the socket before the client reads
+            status, _, body, rest = read_response(c)
+            assert status == 200 and body == tls_server.files["mapped.bin"] and rest == b"", i
+    # Pipelined, files (sendfile ranges, read and encrypted) and hits mixed.
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", tls_server.port))
+    with ca.client_context().wrap_socket(raw, server_hostname="localhost") as c:
+        paths = [b"/large.bin", b"/two-records.bin", b"/large.bin", b"/record-and-a-byte.bin", b"/mapped.bin"]
+        c.sendall(b"".join(b"GET " + p + b" HTTP/1.1\r\nHost: localhost\r\n\r\n" for p in paths[:-1])
+                  + b"GET /mapped.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        time.sleep(0.3)
+        rest = b""
+        for p in paths:
+            status, _, body, rest = read_response(c, rest)
+            assert status == 200 and body == tls_server.files[p[1:].decode()], p
+        assert rest == b"" and c.recv(1) == b""
+
+
 def test_plain_http_on_the_tls_port_gets_400(tls_server):
     with socket.create_connection(("127.0.0.1", tls_server.port), timeout=5) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")

@@ -41,6 +41,20 @@ class ThrowawayCA:
             str(self.serial), "-days", "2", "-extfile", ext, "-out", pem)
         return pem, key
 
+    def ocsp_response(self, cert_pem, out, revoked=False):
+        """A DER OCSP response signed by this CA for cert_pem (good, or revoked), written
+        to out, as an operator makes one for `ocsp_file`: `openssl ocsp` with an index file."""
+        serial = subprocess.run(["openssl", "x509", "-in", cert_pem, "-noout", "-serial"], check=True,
+                                stdout=subprocess.PIPE).stdout.decode().strip().split("=")[1]
+        index = out + ".index"
+        with open(index, "w") as f:
+            f.write("%s\t301231235959Z\t%s\t%s\tunknown\t/CN=x\n" % ("R" if revoked else "V",
+                                                                     "240101000000Z" if revoked else "", serial))
+        run("openssl", "ocsp", "-issuer", self.pem, "-cert", cert_pem, "-no_nonce", "-reqout", out + ".req")
+        run("openssl", "ocsp", "-index", index, "-rsigner", self.pem, "-rkey", self.key, "-CA", self.pem,
+            "-reqin", out + ".req", "-respout", out, "-ndays", "1")
+        return out
+
     def client_context(self, alpn=("http/1.1",)):
         ctx = ssl.create_default_context(cafile=self.pem)
         if alpn:

@@ -18,7 +18,9 @@ best competitor:
                the server's RSS growth per connection.
 
 usage: tls.py [--only capuchin,nginx,h2o] [--cases small,medium] [--dur S] [--rounds N]
-              [--hs-time S] [--idle N]
+              [--hs-time S] [--no-handshakes] [--idle N] [--baseline BINARY]
+--baseline adds "capuchin-base" (another build, e.g. main's) to the same alternating
+rounds, to measure a change against what it replaces.
 Env: CAPUCHIN_BIN (else a release build in .build-bench2).
 """
 import argparse
@@ -65,9 +67,9 @@ def make_certificate(d):
     return ca, cert, key
 
 
-def capuchin(bench, binary, cert, key):
+def capuchin(bench, binary, cert, key, name="capuchin"):
     port = b.free_port()
-    d = bench.tmp / "capuchin"
+    d = bench.tmp / name
     d.mkdir()
     conf = d / "capuchin.yaml"
     conf.write_text(f"""server:
@@ -87,7 +89,7 @@ logging:
   level: warn
 """)
     env = {**os.environ, "SWIFT_BACKTRACE": "enable=no"}
-    return bench.add(b.Server("capuchin", [binary, "serve", "--config", str(conf)], port, d, env))
+    return bench.add(b.Server(name, [binary, "serve", "--config", str(conf)], port, d, env))
 
 
 def nginx(bench, cert, key):
@@ -237,6 +239,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--hs-time", type=int, default=4)
     ap.add_argument("--idle", type=int, default=0, help="idle TLS connections for the memory row (0: skip)")
+    ap.add_argument("--no-handshakes", action="store_true", help="keep-alive rows only")
+    ap.add_argument("--baseline", help="another Capuchin binary, run as capuchin-base in the same rounds")
     a = ap.parse_args()
     b.log(f"uptime at start: {b.uptime()}")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -251,6 +255,8 @@ def main():
         starters = {"capuchin": lambda: capuchin(bench, binary, cert, key), "nginx": lambda: nginx(bench, cert, key),
                     "h2o": lambda: h2o(bench, cert, key)}
         servers = [starters[n]() for n in a.only]
+        if a.baseline:
+            servers.insert(1, capuchin(bench, a.baseline, cert, key, name="capuchin-base"))
         paths = [b.CASES[c] for c in a.cases]
         for s in servers:
             for p in paths:
@@ -261,7 +267,9 @@ def main():
             for p in paths:
                 wrk(s, p, 1, env)  # warm-up (fills Capuchin's cache)
         b.log("verified: every server answers 200 with the file's bytes over TLS 1.3 (TLS_AES_128_GCM_SHA256)")
-        tests = [(c, "keep-alive " + b.CASE_LABELS[c]) for c in a.cases] + [("-new", "full handshakes"), ("-reuse", "resumed handshakes")]
+        tests = [(c, "keep-alive " + b.CASE_LABELS[c]) for c in a.cases]
+        if not a.no_handshakes:
+            tests += [("-new", "full handshakes"), ("-reuse", "resumed handshakes")]
         results = {}
         for r in range(a.rounds):
             order = servers[r % len(servers):] + servers[:r % len(servers)]
@@ -279,10 +287,11 @@ def main():
             med = {s.name: (b.median([m["rps"] for m in results[(s.name, key_)]]),
                             b.median([m["cpu_us"] for m in results[(s.name, key_)]])) for s in servers}
             line = f"{label:34s} " + "  ".join(f"{n} {v[0]:9,.0f}/s {v[1]:6.1f}us" for n, v in med.items())
-            others = [v for n, v in med.items() if n != "capuchin"]
+            others = [v for n, v in med.items() if not n.startswith("capuchin")]
             if "capuchin" in med and others:
                 best = max(others, key=lambda v: v[0])
                 line += f"   capuchin/best {med['capuchin'][0] / best[0]:.2f}x rate, {med['capuchin'][1] / best[1]:.2f}x CPU"
+                line += "".join(f"   /{n} {med['capuchin'][0] / v[0]:.2f}x" for n, v in med.items() if n != "capuchin")
             b.log(line)
         if a.idle:
             for s in servers:

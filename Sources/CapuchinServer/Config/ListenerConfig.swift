@@ -1,13 +1,16 @@
-/// A certificate chain and its key (PEM files), as `tls: {cert, key}` gives them.
+/// A certificate chain and its key (PEM files), as `tls: {cert, key, ocsp_file}` gives them.
 public struct TLSFiles: Sendable, Equatable {
     public var certificate: String
     public var key: String
+    /// A DER OCSP response stapled to the certificate's handshakes (nginx's `ssl_stapling_file`).
+    public var ocsp: String?
     /// The key path in the file ("server.tls", "listeners[1].tls", "sites[0].tls"): errors name it.
     public var configKey: String
 
-    public init(certificate: String, key: String, configKey: String) {
+    public init(certificate: String, key: String, ocsp: String? = nil, configKey: String) {
         self.certificate = certificate
         self.key = key
+        self.ocsp = ocsp
         self.configKey = configKey
     }
 }
@@ -40,10 +43,12 @@ extension ConfigSection {
         let t = try section("tls")
         let cert = try t.optionalString("cert")
         let key = try t.optionalString("key")
+        let ocsp = try t.optionalString("ocsp_file")
         try t.finish()
         guard let cert, !cert.isEmpty else { try t.report(t.error("cert", "a TLS listener needs a certificate chain file (PEM)")); return nil }
         guard let key, !key.isEmpty else { try t.report(t.error("key", "a TLS listener needs the certificate's private key file (PEM)")); return nil }
+        if let ocsp, ocsp.isEmpty { try t.report(t.error("ocsp_file", "an empty path (leave the key out to staple nothing)")); return nil }
         return TLSFiles(certificate: ConfigLoader.resolve(cert, against: base), key: ConfigLoader.resolve(key, against: base),
-                        configKey: t.path)
+                        ocsp: ocsp.map { ConfigLoader.resolve($0, against: base) }, configKey: t.path)
     }
 }

@@ -27,7 +27,7 @@ final class OutboundSockets {
         Socket.setNoDelay(fd)
         var session: TLSSession?
         if let tls {
-            guard let s = tls.session(fd: fd, serverName: serverName.isEmpty ? host : serverName) else {
+            guard let s = tls.session(fd: fd, serverName: serverName.isEmpty ? host : serverName, origin: "\(host):\(port)") else {
                 FileIO.close(fd)
                 throw SystemError(call: "TLS session for \(host):\(port)", code: .noMemory)
             }

@@ -9,8 +9,10 @@ import CapuchinTLS
 /// is not a whole number of records) into one record of up to 16 KiB in the
 /// worker's scratch buffer; the rest of a large range (a cached body's mapping)
 /// is encrypted straight from memory. A 1 KiB hit is one SSL_write, a 16 KiB
-/// hit two, with no copy of the body beyond OpenSSL's encryption. Files are
-/// read with pread into the scratch buffer and encrypted.
+/// hit two, with no copy of the body beyond OpenSSL's encryption. The records
+/// of one call are gathered in the worker's `TLSRecordBatch` and leave with one
+/// send(2) (a 16 KiB hit was two sends and two TCP segments). Files are read
+/// with pread into the scratch buffer and encrypted.
 ///
 /// Built per call by the worker around the connection's session (a struct of
 /// two references and a pointer: nothing allocated).
@@ -22,6 +24,8 @@ struct TLSTransport: Transport {
     let fd: Int32
     /// The worker's `recordBytes` of scratch (gathering and file reads).
     let scratch: UnsafeMutableRawPointer
+    /// The worker's buffer the records of one write are gathered in, to leave with one send(2).
+    let batch: TLSRecordBatch
     /// Set when the handshake or a write needs the socket writable.
     var wantsWritable = false
 
@@ -29,10 +33,11 @@ struct TLSTransport: Transport {
     static let plainHTTPReply: [UInt8] = Array(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
         + "Connection: close\r\n\r\nThe plain HTTP request was sent to HTTPS port\n").utf8)
 
-    init(session: TLSSession, fd: Int32, scratch: UnsafeMutableRawPointer) {
+    init(session: TLSSession, fd: Int32, scratch: UnsafeMutableRawPointer, batch: TLSRecordBatch) {
         self.session = session
         self.fd = fd
         self.scratch = scratch
+        self.batch = batch
     }
 
     mutating func read(into buffer: UnsafeMutableRawPointer, count: Int) throws -> IOResult<Int> {
@@ -72,9 +77,16 @@ struct TLSTransport: Transport {
     }
 
     mutating func write(_ vectors: IOVectors) throws -> IOResult<Int> {
+        guard let skip = try beginBatch() else { return .wouldBlock }
         var written = 0
         var index = 0
         var offset = 0  // within vectors[index]
+        // Skip what the last call encrypted but held back (see `finishBatch`).
+        var k = skip
+        while k > 0 && index < vectors.count {
+            let r = vectors[index].count - offset
+            if k < r { offset += k; written += k; k = 0 } else { k -= r; written += r; index += 1; offset = 0 }
+        }
         while index < vectors.count {
             let range = vectors[index]
             let left = range.count - offset
@@ -104,7 +116,7 @@ struct TLSTransport: Transport {
                 }
                 step = session.write(scratch, count: n)
             }
-            guard let n = try taken(step) else { return written > 0 ? .processed(written) : .wouldBlock }
+            guard let n = try taken(step) else { break }
             written += n
             // Advance over n bytes of the ranges.
             var k = n
@@ -113,19 +125,48 @@ struct TLSTransport: Transport {
                 if k < r { offset += k; k = 0 } else { k -= r; index += 1; offset = 0 }
             }
         }
-        return .processed(written)
+        return try finishBatch(written)
     }
 
     mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int> {
-        var sent = 0
+        guard var sent = try beginBatch() else { return .wouldBlock }
         while sent < count {
             let want = min(Self.recordBytes, count - sent)
             let got = try FileIO.pread(file.fd, into: scratch, count: want, offset: offset + sent)
             if got == 0 { break }
-            guard let n = try taken(session.write(scratch, count: got)) else { return sent > 0 ? .processed(sent) : .wouldBlock }
+            guard let n = try taken(session.write(scratch, count: got)) else { break }
             sent += n
         }
-        return .processed(sent)
+        return try finishBatch(sent)
+    }
+
+    /// Sends ciphertext an earlier call left and starts gathering this call's
+    /// records in the worker's batch. Returns the leading bytes to skip (already
+    /// encrypted), nil while earlier ciphertext still waits for the socket.
+    private mutating func beginBatch() throws -> Int? {
+        guard try session.sendPending() else {
+            wantsWritable = true
+            return nil
+        }
+        let skip = session.heldBackBytes
+        session.heldBackBytes = 0
+        session.beginBatch(batch)
+        return skip
+    }
+
+    /// Sends the gathered records with one send(2). When the socket does not
+    /// take them all, the last plaintext byte is reported as unwritten (held
+    /// back), so the connection waits for writability and offers it again.
+    private mutating func finishBatch(_ written: Int) throws -> IOResult<Int> {
+        var written = written
+        if try !session.endBatch() {
+            wantsWritable = true
+            if written > 0 {
+                session.heldBackBytes = 1
+                written -= 1
+            }
+        }
+        return written == 0 && wantsWritable ? .wouldBlock : .processed(written)
     }
 
     /// The bytes one SSL_write took; nil when the socket must become writable

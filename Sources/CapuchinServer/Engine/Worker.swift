@@ -34,6 +34,8 @@ final class Worker {
     private let readBuffer: UnsafeMutableRawPointer
     /// TLS records are gathered and files read here before encryption (`TLSTransport`).
     private let tlsScratch: UnsafeMutableRawPointer
+    /// The records of one TLS write, sent with one send(2) (`TLSTransport`).
+    private let tlsBatch = TLSRecordBatch()
     private var accepting = ListenerAccepting()
     private var lastSweep: UInt64 = 0
     private var lastDescriptorWarning: UInt64 = 0
@@ -274,7 +276,7 @@ final class Worker {
         // TLS: read until OpenSSL wants the socket again, since input it decrypted
         // ahead is not signalled by epoll.
         while !s.http.outputBlocked {
-            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch)
+            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch, batch: tlsBatch)
             let n: Int
             do {
                 switch try transport.read(into: readBuffer, count: Self.readCapacity) {
@@ -298,7 +300,7 @@ final class Worker {
     private func service(_ s: ClientSocket, writable: Bool) {
         let outcome: HTTP1Connection.ServiceOutcome
         if let tls = s.tls {
-            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch)
+            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch, batch: tlsBatch)
             outcome = s.http.service(&transport, writable: writable)
         } else {
             outcome = s.http.service(&s.transport, writable: writable)

@@ -5,22 +5,36 @@ import CapuchinTLS
 /// names. At start a file that does not load, or a key that does not match its
 /// certificate, is a `ConfigError` naming the file, line and key; on reload it
 /// is logged and the certificate already in use for that listener or name is kept.
+/// An `ocsp_file` that is not stapled (unreadable, not for the certificate,
+/// expired) is an error at start; on reload it is logged and the new
+/// certificate goes without a staple.
 enum TLSCertificateLoader {
-    /// One context per distinct (cert, key) pair: sites sharing files share a context.
+    /// One context per distinct (cert, key, OCSP file): sites sharing files share a context.
     private struct Cache {
         var contexts: [String: TLSContext] = [:]
+        /// nil (start, check): an OCSP response that is not stapled is an error. A
+        /// reload logs it and uses the new certificate without stapling.
+        var log: ErrorLog?
 
         mutating func context(_ files: TLSFiles, config: ServerConfig) throws -> TLSContext {
-            let id = files.certificate + "\u{0}" + files.key
+            let id = files.certificate + "\u{0}" + files.key + "\u{0}" + (files.ocsp ?? "")
             if let c = contexts[id] { return c }
+            let c: TLSContext
             do {
-                let c = try TLSContext(certificateFile: files.certificate, keyFile: files.key)
-                contexts[id] = c
-                return c
+                c = try TLSContext(certificateFile: files.certificate, keyFile: files.key, ocspFile: files.ocsp)
             } catch let e as TLSError {
                 throw ConfigError(file: config.file, line: config.line(of: files.configKey + ".cert") ?? config.line(of: files.configKey),
                                   key: files.configKey, message: e.message)
             }
+            if let problem = c.ocspProblem {
+                let key = files.configKey + ".ocsp_file"
+                let error = ConfigError(file: config.file, line: config.line(of: key) ?? config.line(of: files.configKey), key: key,
+                                        message: problem)
+                guard let log else { throw error }
+                log.error("reload: \(error); not stapling an OCSP response to \(files.certificate)")
+            }
+            contexts[id] = c
+            return c
         }
     }
 
@@ -51,7 +65,7 @@ enum TLSCertificateLoader {
     /// A reload: new sets for `stores` (the running TLS listeners, by configuration
     /// key), keeping what is in use wherever a new file fails (logged).
     static func reload(_ config: ServerConfig, stores: [String: TLSCertificateStore], log: ErrorLog) {
-        var cache = Cache()
+        var cache = Cache(log: log)
         for l in config.listeners {
             guard let store = stores[l.configKey] else { continue }
             let previous = store.certificates

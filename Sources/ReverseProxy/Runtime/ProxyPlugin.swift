@@ -120,7 +120,8 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         guard id < Self.maxWorkers, let worker = workers[id] else { return .respond(ErrorPage.response(500)) }
         let client = ClientInfo(address: context.connection.peerAddress, scheme: context.connection.isTLS ? "https" : "http")
         let cacheable = cache != nil && (request.method == "GET" || request.method == "HEAD")
-        let primary = config.cache.key.primary(for: request)
+        // Keyed by the client's scheme: an https page never answers an http request, nor the reverse.
+        let primary = config.cache.key.primary(for: request, scheme: client.scheme)
         let now = Clock.wallNanos() / 1_000_000_000
         var stale: StaleRevalidation?
         var expired: (object: CachedObject, staleIfError: Bool)?

@@ -18,8 +18,10 @@ final class ProxyWorker {
 
     func log(_ message: @autoclosure () -> String) { plugin.log.debug(message()) }
 
-    /// An unsafe method succeeded: stored responses for its target are stale.
+    /// An unsafe method succeeded: stored responses for its target are stale,
+    /// whichever scheme stored them (the same resource behind both listeners).
     func invalidate(_ request: HTTPRequest) {
-        plugin.cache?.store.invalidate(primary: plugin.config.cache.key.primary(for: request))
+        guard let store = plugin.cache?.store else { return }
+        for scheme in ["http", "https"] { store.invalidate(primary: plugin.config.cache.key.primary(for: request, scheme: scheme)) }
     }
 }

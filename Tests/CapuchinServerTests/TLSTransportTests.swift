@@ -1,0 +1,105 @@
+import CapuchinSystem
+import CapuchinTLS
+import Foundation
+import Glibc
+import XCTest
+@testable import CapuchinServer
+
+/// `TLSTransport` over a socket pair whose sending side holds little: the
+/// records of one write are sent with one send(2), what the socket does not
+/// take stays pending, and the transport reports one byte less than it
+/// encrypted so its caller waits for the socket and offers the rest again.
+/// The peer is a client `TLSSession`; every byte must arrive in order.
+final class TLSTransportTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-transport-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    /// A self-signed P-256 certificate made with the openssl command.
+    private func certificate() throws -> TLSContext {
+        let key = dir.appendingPathComponent("k.pem").path, cert = dir.appendingPathComponent("c.pem").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                       "-keyout", key, "-out", cert, "-subj", "/CN=localhost", "-days", "1"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        return try TLSContext(certificateFile: cert, keyFile: key)
+    }
+
+    private func socketPair(sendBuffer: Int32) -> (Int32, Int32) {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        var size = sendBuffer
+        _ = setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        return (fds[0], fds[1])
+    }
+
+    func testPendingRecordsAreHeldBackAndEveryByteArrives() throws {
+        let (serverFD, clientFD) = socketPair(sendBuffer: 8192)
+        defer { close(serverFD); close(clientFD) }
+        let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD, counters: nil))
+        let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "pair"))
+        for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
+            _ = server.handshake()
+            _ = client.handshake()
+        }
+        XCTAssertTrue(server.isEstablished && client.isEstablished)
+
+        // A head and a 60 KB body (a cached hit), then a 20 KB one: more than the socket holds.
+        var rng = SystemRandomNumberGenerator()
+        let ranges: [[UInt8]] = [Array("HTTP/1.1 200 OK\r\nContent-Length: 60000\r\n\r\n".utf8),
+                                 (0..<60000).map { _ in UInt8.random(in: 0...255, using: &rng) },
+                                 (0..<20000).map { _ in UInt8.random(in: 0...255, using: &rng) }]
+        let sent = ranges.flatMap { $0 }
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: TLSTransport.recordBytes, alignment: 16)
+        defer { scratch.deallocate() }
+        let batch = TLSRecordBatch()
+        var received: [UInt8] = []
+        var offered = 0  // plaintext the transport has reported written
+        var heldBackSeen = false
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
+        defer { buffer.deallocate() }
+        for _ in 0..<10_000 where received.count < sent.count {
+            if offered < sent.count {
+                var transport = TLSTransport(session: server, fd: serverFD, scratch: scratch, batch: batch)
+                let result = try sent.withUnsafeBytes { all -> IOResult<Int> in
+                    try IOVectors.with(capacity: 4) { iov in
+                        // The ranges from `offered` on, as the output queue offers them again.
+                        var start = 0
+                        for r in ranges {
+                            let end = start + r.count
+                            if end > offered { iov.append(all.baseAddress! + max(start, offered), count: end - max(start, offered)) }
+                            start = end
+                        }
+                        return try transport.write(iov)
+                    }
+                }
+                if case .processed(let n) = result { offered += n }
+                if server.heldBackBytes > 0 {
+                    heldBackSeen = true
+                    XCTAssertTrue(server.pendingBytes > 0 && transport.wantsWritable)
+                    XCTAssertLessThan(offered, sent.count, "the caller is told to wait while ciphertext is pending")
+                }
+            }
+            // The client reads a little at a time.
+            if case .done(let n) = client.read(into: buffer, count: 3000) {
+                received += UnsafeRawBufferPointer(start: buffer, count: n)
+            }
+        }
+        XCTAssertTrue(heldBackSeen, "the socket took part of a batch at least once")
+        XCTAssertEqual(offered, sent.count)
+        XCTAssertEqual(server.pendingBytes, 0)
+        XCTAssertEqual(received.count, sent.count)
+        XCTAssertTrue(received == sent, "every byte arrives in order")
+    }
+}
