@@ -7,64 +7,95 @@ import Synchronization
 /// entry, so a worker writing an old entry's mapping keeps it alive untouched.
 /// A million of these may be resident: only what a hit needs and cannot
 /// derive is stored (the site and path are the key's two halves, the head is
-/// built from the content type, entity tag and mtime on each hit, the policy
-/// charge from the size).
+/// built from the content type, entity tag and mtime on each hit, the entity
+/// tag from the file's identity, the origin path from a shared head and the
+/// key, the policy charge from the size). EntryMemoryTests counts the bytes.
 final class CacheEntry: Sendable {
+    // The order of the fields is the layout: the small ones fill the padding
+    // after `identity` (152 bytes an object, a 160-byte malloc chunk).
     /// "site/path": the site is everything before the first "/".
     let key: String
-    let hash: UInt64
-    let originPath: String
+    /// The origin path less its last `originShared` bytes, which are the
+    /// key's (`OriginPath`): interned, one copy for a document root.
+    let originHead: String
     let identity: FileIdentity
     /// Whether the head carries "X-Cache: HIT" (the cache's `x_cache_header`).
     let marksHits: Bool
+    let originShared: UInt32
+    /// Hits not yet sent to the store (sent at least once a commit interval).
+    let pendingHits = Atomic<UInt32>(0)
+    /// Monotonic time of the last touch sent to the store, in ticks of 2^20 ns
+    /// (~1 ms, `touchTicks`), wrapping: compared by difference only.
+    let touchedAtTicks: Atomic<UInt32>
     /// Interned: entries of one type share the string's storage.
     let contentType: String
-    let etag: String
     /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
     let mapping: MappedFile?
     let insertedAtNanos: Int64
     /// Requests served from the entry: persisted count plus this run's hits.
     let accessCount: Atomic<UInt64>
-    /// Hits not yet sent to the store.
-    let pendingHits = Atomic<UInt64>(0)
     /// Monotonic time taken before the last check of the file (its version was
-    /// seen as of then or later; 0: never), and of the last touch sent to the store.
+    /// seen as of then or later; 0: never).
     let checkedAtNanos: Atomic<UInt64>
-    let touchedAtNanos: Atomic<UInt64>
     /// Wall-clock nanoseconds of the last hit (admission or load time before one).
     let lastAccessNanos: Atomic<Int64>
 
-    /// `contentType` and `etag` hold no CR, LF or NUL (`EntryHeaders.build` checked them).
-    init(key: String, hash: UInt64, originPath: String, identity: FileIdentity, marksHits: Bool,
-         contentType: String, etag: String, mapping: MappedFile?, insertedAtNanos: Int64,
-         accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
+    /// A monotonic time in `touchedAtTicks` units.
+    @inline(__always)
+    static func touchTicks(_ monotonicNanos: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: monotonicNanos >> 20) }
+
+    /// `contentType` holds no CR, LF or NUL (`EntryHeaders.build` checked it).
+    /// `touchedAtNanos`: the last touch sent (nil: `checkedAtNanos`).
+    convenience init(key: String, originPath: String, identity: FileIdentity, marksHits: Bool,
+                     contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
+                     accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
+        let origin = OriginPath.split(originPath, key: key)
+        self.init(key: key, originHead: origin.head, originShared: origin.shared, identity: identity, marksHits: marksHits,
+                  contentType: InternTable.contentTypes.intern(contentType), mapping: mapping, insertedAtNanos: insertedAtNanos,
+                  accessCount: accessCount, checkedAtNanos: checkedAtNanos, lastAccessNanos: lastAccessNanos,
+                  touchedAtTicks: Self.touchTicks(touchedAtNanos ?? checkedAtNanos))
+    }
+
+    private init(key: String, originHead: String, originShared: UInt32, identity: FileIdentity, marksHits: Bool,
+                 contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
+                 accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtTicks: UInt32) {
         self.key = key
-        self.hash = hash
-        self.originPath = originPath
+        self.originHead = originHead
         self.identity = identity
         self.marksHits = marksHits
-        self.contentType = ContentTypes.intern(contentType)
-        self.etag = etag
+        self.originShared = originShared
+        self.touchedAtTicks = Atomic(touchedAtTicks)
+        self.contentType = contentType
         self.mapping = mapping
         self.insertedAtNanos = insertedAtNanos
         self.accessCount = Atomic(accessCount)
         self.checkedAtNanos = Atomic(checkedAtNanos)
-        self.touchedAtNanos = Atomic(touchedAtNanos ?? checkedAtNanos)
         self.lastAccessNanos = Atomic(lastAccessNanos)
     }
 
     /// The same entry with a mapping (first hit after a restart).
     func withMapping(_ mapping: MappedFile) -> CacheEntry {
-        let e = CacheEntry(key: key, hash: hash, originPath: originPath, identity: identity, marksHits: marksHits,
-                           contentType: contentType, etag: etag, mapping: mapping,
+        let e = CacheEntry(key: key, originHead: originHead, originShared: originShared, identity: identity, marksHits: marksHits,
+                           contentType: contentType, mapping: mapping,
                            insertedAtNanos: insertedAtNanos,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
                            lastAccessNanos: lastAccessNanos.load(ordering: .relaxed),
-                           touchedAtNanos: touchedAtNanos.load(ordering: .relaxed))
+                           touchedAtTicks: touchedAtTicks.load(ordering: .relaxed))
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
     }
+
+    /// The index's and the policy's key (computed from the key: ~40 ns, off the hit path).
+    var hash: UInt64 { CacheKey.hash(key: key) }
+
+    /// The file's absolute path (built on each call: one allocation).
+    var originPath: String { OriginPath.join(head: originHead, shared: originShared, key: key) }
+
+    /// The strong entity tag a direct answer of this version carries
+    /// (`StaticFilePlugin.etag`), derived on each call instead of kept: ~80
+    /// bytes an entry.
+    var etag: String { StaticFilePlugin.etag(identity) }
 
     /// Whether this is the entry of `site` + `path`: the key's bytes compared
     /// in place (no key is built on a hit).
@@ -84,7 +115,10 @@ final class CacheEntry: Sendable {
 
     /// The header lines of a plain 200 (see `EntryHeaders.build`), built on
     /// each hit: a prebuilt copy cost ~200 bytes an entry, more than the index.
-    var headerBytes: [UInt8] {
+    var headerBytes: [UInt8] { headerBytes(etag: etag) }
+
+    /// `headerBytes` with the entity tag a hit already derived (`etag`).
+    func headerBytes(etag: String) -> [UInt8] {
         EntryHeaders.lines(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits)
     }
 

@@ -14,9 +14,25 @@ enum CacheKey {
     /// without building the key. Stable across runs: policies persist state by it.
     @inline(__always)
     static func hash(site: String, path: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in site.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        for b in path.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        finish(feed(feed(basis, site), path))
+    }
+
+    /// The hash of a whole key: the same as of its two halves (entries keep
+    /// the key, not the hash).
+    static func hash(key: String) -> UInt64 { finish(feed(basis, key)) }
+
+    private static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    @inline(__always)
+    private static func feed(_ h: UInt64, _ s: String) -> UInt64 {
+        var h = h
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return h
+    }
+
+    @inline(__always)
+    private static func finish(_ h: UInt64) -> UInt64 {
+        var h = h
         h ^= h >> 33
         h = h &* 0xff51_afd7_ed55_8ccd
         h ^= h >> 33

@@ -25,11 +25,13 @@ public final class FileCacheSource: FileSource {
         guard cache.config.enabled else { return openUncached(request, site: site, mark: .bypass) }
         // An entry from another document root (the site's root changed on reload) is a miss;
         // the admission that follows replaces it.
+        // The origin path and entity tag are derived, not kept (see CacheEntry): once each a hit.
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
-           let mapping = entry.mapping, Self.isInside(entry.originPath, root: request.site.root) {
-            return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: entry.etag,
-                                                body: .mapped(mapping), head: entry.headerBytes,
-                                                originPath: entry.originPath)), mark: .hit)
+           let mapping = entry.mapping, case let originPath = entry.originPath, Self.isInside(originPath, root: request.site.root) {
+            let etag = entry.etag
+            return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: etag,
+                                                body: .mapped(mapping), head: entry.headerBytes(etag: etag),
+                                                originPath: originPath)), mark: .hit)
         }
         return openUncached(request, site: site, mark: .miss)
     }
