@@ -1,6 +1,7 @@
 import CacheStore
 import CapuchinServer
 import CapuchinSystem
+import Glibc
 import Synchronization
 
 /// One cached file. Immutable but for its counters: a changed file gets a new
@@ -9,12 +10,14 @@ import Synchronization
 /// derive is stored (the site and path are the key's two halves, the head is
 /// built from the content type, entity tag and mtime on each hit, the entity
 /// tag from the file's identity, the origin path from a shared head and the
-/// key, the policy charge from the size). EntryMemoryTests counts the bytes.
-final class CacheEntry: Sendable {
+/// key, the hash from the key, the policy charge from the size).
+/// EntryMemoryTests counts the bytes.
+final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `keyStorage` is written once in init and freed in deinit
     // The order of the fields is the layout: the small ones fill the padding
-    // after `identity` (152 bytes an object, a 160-byte malloc chunk).
-    /// "site/path": the site is everything before the first "/".
-    let key: String
+    // after `identity` (136 bytes an object, a 144-byte malloc chunk).
+    /// The key's UTF-8 bytes behind their 4-byte count, one malloc'ed block
+    /// (a String's heap object costs 32 bytes more): see `key`, `keyBytes`.
+    let keyStorage: UnsafeMutableRawPointer
     /// The origin path less its last `originShared` bytes, which are the
     /// key's (`OriginPath`): interned, one copy for a document root.
     let originHead: String
@@ -27,8 +30,8 @@ final class CacheEntry: Sendable {
     /// Monotonic time of the last touch sent to the store, in ticks of 2^20 ns
     /// (~1 ms, `touchTicks`), wrapping: compared by difference only.
     let touchedAtTicks: Atomic<UInt32>
-    /// Interned: entries of one type share the string's storage.
-    let contentType: String
+    /// Interned: entries of one type share it.
+    private let contentTypeBox: InternedString
     /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
     let mapping: MappedFile?
     let insertedAtNanos: Int64
@@ -50,22 +53,24 @@ final class CacheEntry: Sendable {
                      contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
                      accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
         let origin = OriginPath.split(originPath, key: key)
-        self.init(key: key, originHead: origin.head, originShared: origin.shared, identity: identity, marksHits: marksHits,
-                  contentType: InternTable.contentTypes.intern(contentType), mapping: mapping, insertedAtNanos: insertedAtNanos,
+        var key = key
+        self.init(keyStorage: key.withUTF8 { Self.copyKey(UnsafeRawBufferPointer($0)) },
+                  originHead: origin.head, originShared: origin.shared, identity: identity, marksHits: marksHits,
+                  contentType: InternTable.contentTypes.box(contentType), mapping: mapping, insertedAtNanos: insertedAtNanos,
                   accessCount: accessCount, checkedAtNanos: checkedAtNanos, lastAccessNanos: lastAccessNanos,
                   touchedAtTicks: Self.touchTicks(touchedAtNanos ?? checkedAtNanos))
     }
 
-    private init(key: String, originHead: String, originShared: UInt32, identity: FileIdentity, marksHits: Bool,
-                 contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
+    private init(keyStorage: UnsafeMutableRawPointer, originHead: String, originShared: UInt32, identity: FileIdentity,
+                 marksHits: Bool, contentType: InternedString, mapping: MappedFile?, insertedAtNanos: Int64,
                  accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtTicks: UInt32) {
-        self.key = key
+        self.keyStorage = keyStorage
         self.originHead = originHead
         self.identity = identity
         self.marksHits = marksHits
         self.originShared = originShared
         self.touchedAtTicks = Atomic(touchedAtTicks)
-        self.contentType = contentType
+        self.contentTypeBox = contentType
         self.mapping = mapping
         self.insertedAtNanos = insertedAtNanos
         self.accessCount = Atomic(accessCount)
@@ -73,10 +78,20 @@ final class CacheEntry: Sendable {
         self.lastAccessNanos = Atomic(lastAccessNanos)
     }
 
+    deinit { free(keyStorage) }
+
+    /// A malloc'ed copy of `bytes` behind their count (`keyStorage`'s layout).
+    private static func copyKey(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
+        guard let p = malloc(4 + bytes.count) else { fatalError("out of memory for a cache key") }
+        p.storeBytes(of: UInt32(bytes.count), as: UInt32.self)
+        if bytes.count > 0 { (p + 4).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        return p
+    }
+
     /// The same entry with a mapping (first hit after a restart).
     func withMapping(_ mapping: MappedFile) -> CacheEntry {
-        let e = CacheEntry(key: key, originHead: originHead, originShared: originShared, identity: identity, marksHits: marksHits,
-                           contentType: contentType, mapping: mapping,
+        let e = CacheEntry(keyStorage: Self.copyKey(keyBytes), originHead: originHead, originShared: originShared,
+                           identity: identity, marksHits: marksHits, contentType: contentTypeBox, mapping: mapping,
                            insertedAtNanos: insertedAtNanos,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
@@ -86,11 +101,30 @@ final class CacheEntry: Sendable {
         return e
     }
 
+    /// "site/path": the site is everything before the first "/". Built on each
+    /// call (the store's operations and the admin API's listings; a hit
+    /// compares `keyBytes` in place).
+    var key: String { String(decoding: keyBytes, as: UTF8.self) }
+
+    /// The key's UTF-8 bytes, valid while the entry lives.
+    var keyBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: keyStorage + 4, count: Int(keyStorage.load(as: UInt32.self)))
+    }
+
+    /// Whether the key is `key`, compared in place.
+    func hasKey(_ key: String) -> Bool { matches(site: key, path: "") }
+
+    /// Whether the key starts with `prefix`, compared in place.
+    func keyStarts(with prefix: String) -> Bool { keyBytes.starts(with: prefix.utf8) }
+
+    /// Interned: entries of one type share the string's storage.
+    var contentType: String { contentTypeBox.value }
+
     /// The index's and the policy's key (computed from the key: ~40 ns, off the hit path).
-    var hash: UInt64 { CacheKey.hash(key: key) }
+    var hash: UInt64 { CacheKey.hash(keyBytes: keyBytes) }
 
     /// The file's absolute path (built on each call: one allocation).
-    var originPath: String { OriginPath.join(head: originHead, shared: originShared, key: key) }
+    var originPath: String { OriginPath.join(head: originHead, shared: originShared, key: keyBytes) }
 
     /// The strong entity tag a direct answer of this version carries
     /// (`StaticFilePlugin.etag`), derived on each call instead of kept: ~80
@@ -101,14 +135,13 @@ final class CacheEntry: Sendable {
     /// in place (no key is built on a hit).
     @inline(__always)
     func matches(site: String, path: String) -> Bool {
-        var key = key, site = site, path = path
-        return key.withUTF8 { k in
-            site.withUTF8 { s in
-                path.withUTF8 { p in
-                    k.count == s.count + p.count
-                        && (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
-                        && (p.count == 0 || memoryEqual(k.baseAddress! + s.count, p.baseAddress!, count: p.count))
-                }
+        let k = keyBytes
+        var site = site, path = path
+        return site.withUTF8 { s in
+            path.withUTF8 { p in
+                k.count == s.count + p.count
+                    && (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
+                    && (p.count == 0 || memoryEqual(k.baseAddress! + s.count, p.baseAddress!, count: p.count))
             }
         }
     }

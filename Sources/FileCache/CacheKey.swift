@@ -19,7 +19,17 @@ enum CacheKey {
 
     /// The hash of a whole key: the same as of its two halves (entries keep
     /// the key, not the hash).
-    static func hash(key: String) -> UInt64 { finish(feed(basis, key)) }
+    static func hash(key: String) -> UInt64 {
+        var key = key
+        return key.withUTF8 { hash(keyBytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `hash(key:)` of a key's UTF-8 bytes.
+    static func hash(keyBytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h = basis
+        for b in keyBytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return finish(h)
+    }
 
     private static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
 

@@ -42,7 +42,7 @@ extension FileCache {
     public func purge(key: String) -> CacheEntryInfo? {
         guard let h = hash(of: key) else { return nil }
         let removed: CacheEntry? = shard(for: h).state.withLock { s in
-            guard let e = s.entries[h], e.key == key, s.remove(e, hash: h) else { return nil }
+            guard let e = s.entries[h], e.hasKey(key), s.remove(e, hash: h) else { return nil }
             return e
         }
         guard let e = removed else { return nil }
@@ -62,7 +62,7 @@ extension FileCache {
             var matches: [(hash: UInt64, entry: CacheEntry)] = []
             do {
                 let snapshot = shard.state.withLock { $0.entries }
-                for (h, e) in snapshot where e.key.utf8.starts(with: prefix.utf8) { matches.append((h, e)) }
+                for (h, e) in snapshot where e.keyStarts(with: prefix) { matches.append((h, e)) }
             }
             for start in stride(from: 0, to: matches.count, by: 256) {
                 shard.state.withLock { s in

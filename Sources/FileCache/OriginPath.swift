@@ -22,17 +22,16 @@ enum OriginPath {
         return (InternTable.originHeads.intern(head), UInt32(shared))
     }
 
-    /// The whole path (one allocation: on a hit and for each revalidating stat).
-    static func join(head: String, shared: UInt32, key: String) -> String {
-        var head = head, key = key
+    /// The whole path (one allocation: on a hit and for each revalidating stat),
+    /// from the head and the key's UTF-8 bytes.
+    static func join(head: String, shared: UInt32, key k: UnsafeRawBufferPointer) -> String {
+        var head = head
         return head.withUTF8 { h in
-            key.withUTF8 { k in
-                let n = Int(shared)
-                return String(unsafeUninitializedCapacity: h.count + n) { out in
-                    if h.count > 0 { out.baseAddress!.update(from: h.baseAddress!, count: h.count) }
-                    if n > 0 { (out.baseAddress! + h.count).update(from: k.baseAddress! + (k.count - n), count: n) }
-                    return h.count + n
-                }
+            let n = Int(shared)
+            return String(unsafeUninitializedCapacity: h.count + n) { out in
+                if h.count > 0 { out.baseAddress!.update(from: h.baseAddress!, count: h.count) }
+                if n > 0 { UnsafeMutableRawPointer(out.baseAddress! + h.count).copyMemory(from: k.baseAddress! + (k.count - n), byteCount: n) }
+                return h.count + n
             }
         }
     }

@@ -104,10 +104,10 @@ final class EntryMemoryTests: XCTestCase {
         let buckets = cache.shards.reduce(0) { $0 + $1.state.withLock { $0.entries.capacity } }
         let parts: [(String, Int)] = [
             ("entry object", chunk(e)),
-            ("key string", chunk(e.key)),
+            ("key bytes (malloc'ed, behind their count)", cap_malloc_usable_size(e.keyStorage) + 8),
+            ("content type (an interned box)", 0),
             ("origin path (an interned head and the key's last bytes)", chunk(e.originHead) / max(1, n)),
             ("entity tag (derived on a hit)", 0),
-            ("content type string (interned)", 0),
             ("mapping object", chunk(mapping)),
             ("index dictionary bucket (16 B a bucket)", 16 * buckets / max(1, entries)),
         ]

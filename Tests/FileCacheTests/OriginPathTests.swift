@@ -21,7 +21,9 @@ final class OriginPathTests: XCTestCase {
         for c in cases {
             let o = OriginPath.split(c.path, key: c.key)
             XCTAssertEqual(o.head, c.head, c.path)
-            XCTAssertEqual(OriginPath.join(head: o.head, shared: o.shared, key: c.key), c.path, c.path)
+            var key = c.key
+            let joined = key.withUTF8 { OriginPath.join(head: o.head, shared: o.shared, key: UnsafeRawBufferPointer($0)) }
+            XCTAssertEqual(joined, c.path, c.path)
         }
     }
 
@@ -33,7 +35,7 @@ final class OriginPathTests: XCTestCase {
         XCTAssertTrue(same, "one copy of the root's bytes")
     }
 
-    func testTheEntityTagIsInodeSizeAndMtimeInHex() {
+    func testTheEntityTagIsInodeSizeAndMtimeInHex() throws {
         let id = FileIdentity(device: 1, inode: 0x1f, size: 20_000, mtimeNanos: 0x17e2_b3c4_d5e6_f7a8, isRegular: true, isDirectory: false)
         XCTAssertEqual(StaticFilePlugin.etag(id), "\"1f-4e20-17e2b3c4d5e6f7a8\"")
         let zero = FileIdentity(device: 0, inode: 0, size: 0, mtimeNanos: -1, isRegular: true, isDirectory: false)
@@ -42,6 +44,13 @@ final class OriginPathTests: XCTestCase {
                                mapping: nil, insertedAtNanos: 0, accessCount: 0, checkedAtNanos: 0, lastAccessNanos: 0)
         XCTAssertEqual(entry.etag, StaticFilePlugin.etag(id))
         XCTAssertEqual(entry.originPath, "/r/a")
+        XCTAssertEqual(entry.key, "s/a")
+        XCTAssertTrue(entry.hasKey("s/a"))
+        XCTAssertFalse(entry.hasKey("s/ab"))
+        XCTAssertTrue(entry.keyStarts(with: "s/"))
+        XCTAssertFalse(entry.keyStarts(with: "s/b"))
+        XCTAssertTrue(entry.matches(site: "s", path: "/a"))
+        XCTAssertEqual(entry.withMapping(MappedFile(slot: try XCTUnwrap(SlabAllocator(largest: 64).allocate(1)), offset: 0, count: 1)).key, "s/a")
         XCTAssertEqual(entry.hash, CacheKey.hash(site: "s", path: "/a"), "the key's hash is the split key's")
         XCTAssertTrue(String(decoding: entry.headerBytes, as: UTF8.self).contains("ETag: \"1f-4e20-17e2b3c4d5e6f7a8\"\r\n"))
     }
