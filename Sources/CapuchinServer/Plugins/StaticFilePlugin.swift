@@ -103,28 +103,7 @@ public final class StaticFilePlugin: Plugin {
     }
 
     /// `"<inode hex>-<size hex>-<mtime ns hex>"`: changes whenever the file is replaced or modified.
-    /// Written digit by digit into one allocation: the file cache derives it on
-    /// each hit instead of keeping a copy per entry (String(radix:) and
-    /// interpolation cost several allocations).
     public static func etag(_ id: FileIdentity) -> String {
-        String(unsafeUninitializedCapacity: 3 * 16 + 4) { out in
-            var n = 0
-            func put(_ b: UInt8) { out[n] = b; n += 1 }
-            func hex(_ v: UInt64) {
-                let digits = max(1, (64 - v.leadingZeroBitCount + 3) / 4)
-                for i in stride(from: digits - 1, through: 0, by: -1) {
-                    let d = UInt8(truncatingIfNeeded: v >> (UInt64(i) * 4)) & 15
-                    put(d < 10 ? 48 + d : 87 + d)
-                }
-            }
-            put(34)
-            hex(id.inode)
-            put(45)
-            hex(UInt64(bitPattern: Int64(id.size)))
-            put(45)
-            hex(UInt64(bitPattern: id.mtimeNanos))
-            put(34)
-            return n
-        }
+        FileEntityTag.format(inode: id.inode, size: UInt64(bitPattern: Int64(id.size)), mtimeNanos: id.mtimeNanos)
     }
 }
