@@ -104,7 +104,7 @@ enum EntryRecordCodec {
             key = k
         }
         guard let head = r.field(), let shared = r.varint(), shared <= UInt64(key.utf8.count),
-              let path = String(validating: Array(head) + key.utf8.suffix(Int(shared)), as: UTF8.self) else { throw fail("bad origin path") }
+              let path = Self.joinPath(head, key, shared: Int(shared)) else { throw fail("bad origin path") }
         let contentType: String
         guard let ct = r.varint() else { throw fail("bad content type") }
         if ct & 1 == 1 {
@@ -186,6 +186,19 @@ enum EntryRecordCodec {
         FileEntityTag.format(inode: inode, size: UInt64(bitPattern: size), mtimeNanos: mtimeNanos)
     }
 
+    /// `head` followed by the last `shared` bytes of `key`; nil when not UTF-8.
+    private static func joinPath(_ head: UnsafeRawBufferPointer, _ key: String, shared: Int) -> String? {
+        var key = key
+        return key.withUTF8 { k in
+            var bytes = [UInt8](repeating: 0, count: head.count + shared)
+            bytes.withUnsafeMutableBytes { out in
+                out.copyMemory(from: head)
+                UnsafeMutableRawBufferPointer(rebasing: out[head.count...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(k)[(k.count - shared)...]))
+            }
+            return String(validating: bytes, as: UTF8.self)
+        }
+    }
+
     /// How many last bytes `path` shares with `key`.
     private static func sharedSuffix(_ path: [UInt8], _ key: [UInt8]) -> Int {
         var n = 0
@@ -230,6 +243,15 @@ enum EntryRecordCodec {
     static func storedSize(_ bytes: UnsafeRawBufferPointer) -> Int64 {
         guard let o = offsets(bytes), bytes.count >= o.size + 8 else { return 0 }
         return Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[o.size + $1]) << (8 * $1) })
+    }
+
+    /// The kind of an encoded record, read from its kind byte without decoding
+    /// or checking it; nil for an unknown format or kind (decode says why).
+    static func kind(of bytes: UnsafeRawBufferPointer) -> EntryKind? {
+        guard bytes.count >= 2 else { return nil }
+        if bytes[0] == EntryRecordFormat1.format { return EntryKind(rawValue: bytes[1]) }
+        guard bytes[0] == format else { return nil }
+        return EntryKind(rawValue: bytes[1] & ~(keyStored | tagged | etagDerived))
     }
 
     /// The cache key kept in an encoded record, read without decoding the rest
