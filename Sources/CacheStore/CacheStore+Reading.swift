@@ -34,12 +34,17 @@ extension CacheStore {
     /// not hide the others) until it returns false. With a prefix, the read
     /// seeks to it and visits only its records and those of keys over 511 bytes
     /// (`LMDBTransaction.scanPrefix`); only the records passed are decoded.
-    public func forEachEntry(prefix: String? = nil, _ body: (Result<EntryRecord, Error>) throws -> Bool) throws {
+    /// With `kind`, records of other kinds are skipped before decoding (read
+    /// from their kind byte): the compression sweep at start reads its few
+    /// variants without decoding a million file records beside the index load.
+    public func forEachEntry(prefix: String? = nil, kind: EntryKind? = nil,
+                             _ body: (Result<EntryRecord, Error>) throws -> Bool) throws {
         guard env.hasDatabases else { return }
         let p = prefix.map { Array($0.utf8) } ?? []
         let visited = try reading { txn, e in
             try txn.scanPrefix(e.entries, p) { k, v in
-                try body(Result { try EntryRecordCodec.decode(v, storedKey: String(decoding: k, as: UTF8.self)) })
+                if let kind, let k = EntryRecordCodec.kind(of: v), k != kind { return true }
+                return try body(Result { try EntryRecordCodec.decode(v, storedKey: String(decoding: k, as: UTF8.self)) })
             }
         }
         recordsVisited.add(visited, ordering: .relaxed)

@@ -1,3 +1,5 @@
+import CapuchinSystem
+
 /// The binary encoding of `EntryRecord`. Format 2 (store schema 2), what this
 /// build writes, is compact (issue 16: about 50 bytes plus the etag, the extra and
 /// the origin path less what it shares with the key):
@@ -5,7 +7,7 @@
 ///     format (2) | kind, 0x80 when the key is stored | size i64
 ///     | last access i64 | access count u64 | policy state u64 | policy sequence u64
 ///     | varints: device, inode, zigzag mtime, zigzag inserted-at
-///     | [key, when stored] (varint length) | origin path | content type | etag, extra (varint length each)
+///     | [key, when stored] (varint length) | origin path | content type | [etag, unless derived] | extra (varint length each)
 ///     | [when tagged: zigzag soft-purge time, tag count, tags (varint length each)]
 ///     | CRC-32 of everything before it
 ///
@@ -16,6 +18,9 @@
 /// keeps "/srv/www" and 9. The content type is a varint: odd, an index into
 /// `commonContentTypes` (so 1 byte for the usual ones); even, twice the length
 /// of the literal that follows.
+/// The etag is left out (0x20 in the kind byte) when it is the one
+/// `FileEntityTag` derives from the record's inode, size and mtime (every
+/// file entry's: ~30 bytes a record); the reader derives it again.
 /// `size` and the four touched fields sit at fixed offsets: the totals read
 /// the size and touches rewrite the access fields without decoding.
 /// Format 1 records (`EntryRecordFormat1`) are still read.
@@ -25,9 +30,11 @@ enum EntryRecordCodec {
     static let keyStored: UInt8 = 0x80
     /// In the kind byte: soft-purge time and tags follow `extra` (issue 14's cache tags).
     static let tagged: UInt8 = 0x40
+    /// In the kind byte: the etag is `derivedEtag(of:)`, not stored.
+    static let etagDerived: UInt8 = 0x20
     static let sizeOffset = 2, touchOffset = 10, varintOffset = 42
     /// The fixed part, four 1-byte varints, the path's two, the content type's, two lengths, the CRC.
-    static let minimumCount = 42 + 4 + 2 + 1 + 2 + 4
+    static let minimumCount = 42 + 4 + 2 + 1 + 1 + 4
 
     static func encode(_ r: EntryRecord) -> [UInt8] {
         let storeKey = !StoreKey.isDirect(r.key)
@@ -36,7 +43,8 @@ enum EntryRecordCodec {
                             + r.etag.utf8.count + r.extra.count)
         out.append(format)
         let hasTags = !r.tags.isEmpty || r.softPurgedAtNanos != 0
-        out.append(r.kind.rawValue | (storeKey ? keyStored : 0) | (hasTags ? tagged : 0))
+        let derived = !r.etag.isEmpty && r.etag == derivedEtag(inode: r.inode, size: r.size, mtimeNanos: r.mtimeNanos)
+        out.append(r.kind.rawValue | (storeKey ? keyStored : 0) | (hasTags ? tagged : 0) | (derived ? etagDerived : 0))
         for v in [UInt64(bitPattern: r.size), UInt64(bitPattern: r.lastAccessNanos), r.accessCount, r.policyState, r.policySequence] {
             RecordWriter.appendLE(&out, v)
         }
@@ -58,7 +66,7 @@ enum EntryRecordCodec {
             RecordWriter.appendVarint(&out, UInt64(b.count) << 1)
             out.append(contentsOf: b)
         }
-        appendField(Array(r.etag.utf8))
+        if !derived { appendField(Array(r.etag.utf8)) }
         appendField(r.extra)
         if hasTags {
             RecordWriter.appendVarint(&out, RecordWriter.zigzag(r.softPurgedAtNanos))
@@ -82,7 +90,7 @@ enum EntryRecordCodec {
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])
         if bytes[0] == EntryRecordFormat1.format { return try EntryRecordFormat1.decode(body, fail: fail) }
         guard body.count >= varintOffset else { throw fail("truncated") }
-        guard let kind = EntryKind(rawValue: body[1] & ~(keyStored | tagged)) else { throw fail("unknown entry kind") }
+        guard let kind = EntryKind(rawValue: body[1] & ~(keyStored | tagged | etagDerived)) else { throw fail("unknown entry kind") }
         var r = RecordReader(bytes: body, at: sizeOffset)
         let fixed = (0..<5).map { _ in r.u64()! }
         var n: [UInt64] = []
@@ -96,7 +104,7 @@ enum EntryRecordCodec {
             key = k
         }
         guard let head = r.field(), let shared = r.varint(), shared <= UInt64(key.utf8.count),
-              let path = String(validating: Array(head) + key.utf8.suffix(Int(shared)), as: UTF8.self) else { throw fail("bad origin path") }
+              let path = Self.joinPath(head, key, shared: Int(shared)) else { throw fail("bad origin path") }
         let contentType: String
         guard let ct = r.varint() else { throw fail("bad content type") }
         if ct & 1 == 1 {
@@ -108,7 +116,13 @@ enum EntryRecordCodec {
             }
             contentType = t
         }
-        guard let etagBytes = r.field(), let etag = String(validating: etagBytes, as: UTF8.self) else { throw fail("bad etag") }
+        let etag: String
+        if body[1] & etagDerived != 0 {
+            etag = derivedEtag(inode: n[1], size: Int64(bitPattern: fixed[0]), mtimeNanos: RecordWriter.unzigzag(n[2]))
+        } else {
+            guard let etagBytes = r.field(), let e = String(validating: etagBytes, as: UTF8.self) else { throw fail("bad etag") }
+            etag = e
+        }
         guard let extra = r.field() else { throw fail("bad trailing field") }
         var softPurged: Int64 = 0
         var tags: [String] = []
@@ -145,7 +159,8 @@ enum EntryRecordCodec {
         if bytes[1] & keyStored != 0 { guard r.field() != nil else { return nil } }
         guard r.field() != nil, r.varint() != nil, let ct = r.varint() else { return nil }
         if ct & 1 == 0 { guard r.raw(Int(ct >> 1)) != nil else { return nil } }
-        guard r.field() != nil, r.field() != nil, r.varint() != nil else { return nil }
+        if bytes[1] & etagDerived == 0 { guard r.field() != nil else { return nil } }
+        guard r.field() != nil, r.varint() != nil else { return nil }
         return r
     }
 
@@ -164,6 +179,24 @@ enum EntryRecordCodec {
             if t.elementsEqual(tag) { return true }
         }
         return false
+    }
+
+    /// The entity tag a file of this version gets (`FileEntityTag`).
+    static func derivedEtag(inode: UInt64, size: Int64, mtimeNanos: Int64) -> String {
+        FileEntityTag.format(inode: inode, size: UInt64(bitPattern: size), mtimeNanos: mtimeNanos)
+    }
+
+    /// `head` followed by the last `shared` bytes of `key`; nil when not UTF-8.
+    private static func joinPath(_ head: UnsafeRawBufferPointer, _ key: String, shared: Int) -> String? {
+        var key = key
+        return key.withUTF8 { k in
+            var bytes = [UInt8](repeating: 0, count: head.count + shared)
+            bytes.withUnsafeMutableBytes { out in
+                out.copyMemory(from: head)
+                UnsafeMutableRawBufferPointer(rebasing: out[head.count...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(k)[(k.count - shared)...]))
+            }
+            return String(validating: bytes, as: UTF8.self)
+        }
     }
 
     /// How many last bytes `path` shares with `key`.
@@ -210,6 +243,15 @@ enum EntryRecordCodec {
     static func storedSize(_ bytes: UnsafeRawBufferPointer) -> Int64 {
         guard let o = offsets(bytes), bytes.count >= o.size + 8 else { return 0 }
         return Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[o.size + $1]) << (8 * $1) })
+    }
+
+    /// The kind of an encoded record, read from its kind byte without decoding
+    /// or checking it; nil for an unknown format or kind (decode says why).
+    static func kind(of bytes: UnsafeRawBufferPointer) -> EntryKind? {
+        guard bytes.count >= 2 else { return nil }
+        if bytes[0] == EntryRecordFormat1.format { return EntryKind(rawValue: bytes[1]) }
+        guard bytes[0] == format else { return nil }
+        return EntryKind(rawValue: bytes[1] & ~(keyStored | tagged | etagDerived))
     }
 
     /// The cache key kept in an encoded record, read without decoding the rest

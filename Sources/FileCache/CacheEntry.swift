@@ -1,91 +1,157 @@
 import CacheStore
 import CapuchinServer
 import CapuchinSystem
+import Glibc
 import Synchronization
 
 /// One cached file. Immutable but for its counters: a changed file gets a new
 /// entry, so a worker writing an old entry's mapping keeps it alive untouched.
 /// A million of these may be resident: only what a hit needs and cannot
 /// derive is stored (the site and path are the key's two halves, the head is
-/// built from the content type, entity tag and mtime on each hit, the policy
-/// charge from the size).
-final class CacheEntry: Sendable {
-    /// "site/path": the site is everything before the first "/".
-    let key: String
-    let hash: UInt64
-    let originPath: String
+/// built from the content type, entity tag and mtime on each hit, the entity
+/// tag from the file's identity, the origin path from a shared head and the
+/// key, the hash from the key, the policy charge from the size).
+/// EntryMemoryTests counts the bytes.
+final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `keyStorage` is written once in init and freed in deinit
+    // The order of the fields is the layout: the small ones fill the padding
+    // after `identity` (136 bytes an object, a 144-byte malloc chunk).
+    /// The key's UTF-8 bytes behind their 4-byte count, one malloc'ed block
+    /// (a String's heap object costs 32 bytes more): see `key`, `keyBytes`.
+    let keyStorage: UnsafeMutableRawPointer
+    /// The origin path less its last `originShared` bytes, which are the
+    /// key's (`OriginPath`): interned, one copy for a document root.
+    let originHead: String
     let identity: FileIdentity
     /// Whether the head carries "X-Cache: HIT" (the cache's `x_cache_header`).
     let marksHits: Bool
-    /// Interned: entries of one type share the string's storage.
-    let contentType: String
-    let etag: String
+    let originShared: UInt32
+    /// Hits not yet sent to the store (sent at least once a commit interval).
+    let pendingHits = Atomic<UInt32>(0)
+    /// Monotonic time of the last touch sent to the store, in ticks of 2^20 ns
+    /// (~1 ms, `touchTicks`), wrapping: compared by difference only.
+    let touchedAtTicks: Atomic<UInt32>
+    /// Interned: entries of one type share it.
+    private let contentTypeBox: InternedString
     /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
     let mapping: MappedFile?
     let insertedAtNanos: Int64
     /// Requests served from the entry: persisted count plus this run's hits.
     let accessCount: Atomic<UInt64>
-    /// Hits not yet sent to the store.
-    let pendingHits = Atomic<UInt64>(0)
     /// Monotonic time taken before the last check of the file (its version was
-    /// seen as of then or later; 0: never), and of the last touch sent to the store.
+    /// seen as of then or later; 0: never).
     let checkedAtNanos: Atomic<UInt64>
-    let touchedAtNanos: Atomic<UInt64>
     /// Wall-clock nanoseconds of the last hit (admission or load time before one).
     let lastAccessNanos: Atomic<Int64>
 
-    /// `contentType` and `etag` hold no CR, LF or NUL (`EntryHeaders.build` checked them).
-    init(key: String, hash: UInt64, originPath: String, identity: FileIdentity, marksHits: Bool,
-         contentType: String, etag: String, mapping: MappedFile?, insertedAtNanos: Int64,
-         accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
-        self.key = key
-        self.hash = hash
-        self.originPath = originPath
+    /// A monotonic time in `touchedAtTicks` units.
+    @inline(__always)
+    static func touchTicks(_ monotonicNanos: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: monotonicNanos >> 20) }
+
+    /// `contentType` holds no CR, LF or NUL (`EntryHeaders.build` checked it).
+    /// `touchedAtNanos`: the last touch sent (nil: `checkedAtNanos`).
+    convenience init(key: String, originPath: String, identity: FileIdentity, marksHits: Bool,
+                     contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
+                     accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
+        let origin = OriginPath.split(originPath, key: key)
+        var key = key
+        self.init(keyStorage: key.withUTF8 { Self.copyKey(UnsafeRawBufferPointer($0)) },
+                  originHead: origin.head, originShared: origin.shared, identity: identity, marksHits: marksHits,
+                  contentType: InternTable.contentTypes.box(contentType), mapping: mapping, insertedAtNanos: insertedAtNanos,
+                  accessCount: accessCount, checkedAtNanos: checkedAtNanos, lastAccessNanos: lastAccessNanos,
+                  touchedAtTicks: Self.touchTicks(touchedAtNanos ?? checkedAtNanos))
+    }
+
+    private init(keyStorage: UnsafeMutableRawPointer, originHead: String, originShared: UInt32, identity: FileIdentity,
+                 marksHits: Bool, contentType: InternedString, mapping: MappedFile?, insertedAtNanos: Int64,
+                 accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtTicks: UInt32) {
+        self.keyStorage = keyStorage
+        self.originHead = originHead
         self.identity = identity
         self.marksHits = marksHits
-        self.contentType = ContentTypes.intern(contentType)
-        self.etag = etag
+        self.originShared = originShared
+        self.touchedAtTicks = Atomic(touchedAtTicks)
+        self.contentTypeBox = contentType
         self.mapping = mapping
         self.insertedAtNanos = insertedAtNanos
         self.accessCount = Atomic(accessCount)
         self.checkedAtNanos = Atomic(checkedAtNanos)
-        self.touchedAtNanos = Atomic(touchedAtNanos ?? checkedAtNanos)
         self.lastAccessNanos = Atomic(lastAccessNanos)
+    }
+
+    deinit { free(keyStorage) }
+
+    /// A malloc'ed copy of `bytes` behind their count (`keyStorage`'s layout).
+    private static func copyKey(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
+        guard let p = malloc(4 + bytes.count) else { fatalError("out of memory for a cache key") }
+        p.storeBytes(of: UInt32(bytes.count), as: UInt32.self)
+        if bytes.count > 0 { (p + 4).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        return p
     }
 
     /// The same entry with a mapping (first hit after a restart).
     func withMapping(_ mapping: MappedFile) -> CacheEntry {
-        let e = CacheEntry(key: key, hash: hash, originPath: originPath, identity: identity, marksHits: marksHits,
-                           contentType: contentType, etag: etag, mapping: mapping,
+        let e = CacheEntry(keyStorage: Self.copyKey(keyBytes), originHead: originHead, originShared: originShared,
+                           identity: identity, marksHits: marksHits, contentType: contentTypeBox, mapping: mapping,
                            insertedAtNanos: insertedAtNanos,
                            accessCount: accessCount.load(ordering: .relaxed),
                            checkedAtNanos: checkedAtNanos.load(ordering: .relaxed),
                            lastAccessNanos: lastAccessNanos.load(ordering: .relaxed),
-                           touchedAtNanos: touchedAtNanos.load(ordering: .relaxed))
+                           touchedAtTicks: touchedAtTicks.load(ordering: .relaxed))
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
     }
+
+    /// "site/path": the site is everything before the first "/". Built on each
+    /// call (the store's operations and the admin API's listings; a hit
+    /// compares `keyBytes` in place).
+    var key: String { String(decoding: keyBytes, as: UTF8.self) }
+
+    /// The key's UTF-8 bytes, valid while the entry lives.
+    var keyBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: keyStorage + 4, count: Int(keyStorage.load(as: UInt32.self)))
+    }
+
+    /// Whether the key is `key`, compared in place.
+    func hasKey(_ key: String) -> Bool { matches(site: key, path: "") }
+
+    /// Whether the key starts with `prefix`, compared in place.
+    func keyStarts(with prefix: String) -> Bool { keyBytes.starts(with: prefix.utf8) }
+
+    /// Interned: entries of one type share the string's storage.
+    var contentType: String { contentTypeBox.value }
+
+    /// The index's and the policy's key (computed from the key: ~40 ns, off the hit path).
+    var hash: UInt64 { CacheKey.hash(keyBytes: keyBytes) }
+
+    /// The file's absolute path (built on each call: one allocation).
+    var originPath: String { OriginPath.join(head: originHead, shared: originShared, key: keyBytes) }
+
+    /// The strong entity tag a direct answer of this version carries
+    /// (`StaticFilePlugin.etag`), derived on each call instead of kept: ~80
+    /// bytes an entry.
+    var etag: String { StaticFilePlugin.etag(identity) }
 
     /// Whether this is the entry of `site` + `path`: the key's bytes compared
     /// in place (no key is built on a hit).
     @inline(__always)
     func matches(site: String, path: String) -> Bool {
-        guard key.utf8.count == site.utf8.count + path.utf8.count else { return false }
-        return withUTF8Bytes(key) { k in
-            withUTF8Bytes(site) { s in
-                withUTF8Bytes(path) { p in
-                    (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
-                        && (p.count == 0 || memoryEqual(k.baseAddress! + s.count, p.baseAddress!, count: p.count))
-                }
+        let k = keyBytes
+        guard k.count == site.utf8.count + path.utf8.count else { return false }
+        return withUTF8Bytes(site) { s in
+            withUTF8Bytes(path) { p in
+                (s.count == 0 || memoryEqual(k.baseAddress!, s.baseAddress!, count: s.count))
+                    && (p.count == 0 || memoryEqual(k.baseAddress! + s.count, p.baseAddress!, count: p.count))
             }
         }
     }
 
     /// The header lines of a plain 200 (see `EntryHeaders.build`), with
-    /// `Vary: Accept-Encoding` when `varies`, built on each hit: a prebuilt copy
-    /// cost ~200 bytes an entry, more than the index.
-    func headerBytes(varies: Bool = false) -> [UInt8] {
-        EntryHeaders.lines(contentType: contentType, etag: etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits, varies: varies)
+    /// `Vary: Accept-Encoding` when `varies`, built on a hit (`RecentHeads`
+    /// keeps the hot ones per worker): a prebuilt copy cost ~200 bytes an
+    /// entry. `etag`: the entity tag when the caller derived it already.
+    func headerBytes(etag: String? = nil, varies: Bool = false) -> [UInt8] {
+        EntryHeaders.lines(contentType: contentType, etag: etag ?? self.etag, mtimeNanos: identity.mtimeNanos, xCache: marksHits,
+                           varies: varies)
     }
 
     /// The body bytes `offset..<offset+count`, a slice of the mapping. Never a

@@ -14,13 +14,38 @@ enum CacheKey {
 
     /// A stable 64-bit hash of `site + path` (FNV-1a, then a mixer), computed
     /// without building the key. Stable across runs: policies persist state by it.
-    /// Over the strings' bytes in place (the UTF-8 view's iterator cost more
-    /// than the rest of the lookup).
     @inline(__always)
     static func hash(site: String, path: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        withUTF8Bytes(site) { for b in $0 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 } }
-        withUTF8Bytes(path) { for b in $0 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 } }
+        finish(feed(feed(basis, site), path))
+    }
+
+    /// The hash of a whole key: the same as of its two halves (entries keep
+    /// the key, not the hash).
+    static func hash(key: String) -> UInt64 {
+        withUTF8Bytes(key) { hash(keyBytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `hash(key:)` of a key's UTF-8 bytes.
+    static func hash(keyBytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h = basis
+        for b in keyBytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return finish(h)
+    }
+
+    private static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// Over the string's bytes in place (the UTF-8 view's iterator cost more
+    /// than the rest of the lookup).
+    @inline(__always)
+    private static func feed(_ h: UInt64, _ s: String) -> UInt64 {
+        var h = h
+        withUTF8Bytes(s) { for b in $0 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 } }
+        return h
+    }
+
+    @inline(__always)
+    private static func finish(_ h: UInt64) -> UInt64 {
+        var h = h
         h ^= h >> 33
         h = h &* 0xff51_afd7_ed55_8ccd
         h ^= h >> 33

@@ -7,6 +7,8 @@ public protocol CachePersistence: AnyObject {
     func flush() throws
     /// Every record (prefix nil) or those whose key starts with `prefix`. Throws the store's error.
     func entries(prefix: String?) throws -> [EntryRecord]
+    /// Every record of `kind` (the others are skipped undecoded where the store can). Throws the store's error.
+    func entries(kind: EntryKind) throws -> [EntryRecord]
     /// The record stored under `key`, if any. Throws the store's error.
     func entry(key: String) throws -> EntryRecord?
     /// A named blob kept beside the index (the policies' global state). Throws the store's error.
@@ -21,4 +23,5 @@ public protocol CachePersistence: AnyObject {
 extension CachePersistence {
     public func close() {}
     public func entry(key: String) throws -> EntryRecord? { try entries(prefix: key).first { $0.key == key } }
+    public func entries(kind: EntryKind) throws -> [EntryRecord] { try entries(prefix: nil).filter { $0.kind == kind } }
 }

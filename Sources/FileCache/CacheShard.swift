@@ -20,11 +20,13 @@ final class CacheShard: Sendable {
 }
 
 extension CacheShard.State {
-    /// Removes `entry` if it is still the resident one for its hash; returns whether it was.
-    mutating func remove(_ entry: CacheEntry) -> Bool {
-        guard let e = entries[entry.hash], e === entry else { return false }
-        entries[entry.hash] = nil
-        policy.remove(entry.hash)
+    /// Removes `entry` if it is still the resident one for its hash (`hash`:
+    /// `entry.hash`, when the caller has it); returns whether it was.
+    mutating func remove(_ entry: CacheEntry, hash: UInt64? = nil) -> Bool {
+        let h = hash ?? entry.hash
+        guard let e = entries[h], e === entry else { return false }
+        entries[h] = nil
+        policy.remove(h)
         bytes -= entry.identity.size
         return true
     }

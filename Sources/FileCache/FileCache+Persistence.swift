@@ -32,8 +32,11 @@ extension FileCache {
         try totals.load(from: persistence)
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
-        var perShard = [[(entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
+        // The hash goes with each entry (entries do not keep it: CacheEntry.hash).
+        var perShard = [[(hash: UInt64, entry: CacheEntry, state: PolicyEntryState)]](repeating: [], count: shards.count)
         var seen = Set<UInt64>()
+        // Sized once from the store's kept totals (growing it cost ~3% of a load).
+        if let n = try? (persistence as? StorePersistence)?.store.keptTotals()?.entries { seen.reserveCapacity(n) }
         // Each record is checked as it is read: a million decoded records held
         // at once cost hundreds of megabytes the allocator keeps afterwards.
         func take(_ r: EntryRecord) {
@@ -55,14 +58,14 @@ extension FileCache {
                 persistence.enqueue(.remove(key: r.key))
                 return
             }
-            let h = entry.hash
+            let h = CacheKey.hash(site: site, path: path)
             guard seen.insert(h).inserted else {
                 report.dropped += 1
                 persistence.enqueue(.remove(key: r.key))
                 return
             }
             perShard[Int(h & UInt64(shards.count - 1))].append(
-                (entry, PolicyEntryState(word: r.policyState, sequence: r.policySequence)))
+                (h, entry, PolicyEntryState(word: r.policyState, sequence: r.policySequence)))
         }
         if let undecodable = try forEachStoredRecord(persistence, take) {
             report.dropped += undecodable
@@ -73,25 +76,25 @@ extension FileCache {
         }
         seen = []
         let checked = Clock.monotonicNanos()
-        var resident: [CacheEntry] = []
+        var resident: [(hash: UInt64, entry: CacheEntry)] = []
         for (i, list) in perShard.enumerated() {
             let blob = try persistence.loadBlob(Self.policyBlobName(shard: i, of: shards.count))
-            let kept: [CacheEntry] = shards[i].state.withLock { s in
-                let refused = Set(s.policy.restore(list.map { (key: $0.entry.hash, size: config.charge(forSize: $0.entry.identity.size), state: $0.state) }))
+            let kept: [(hash: UInt64, entry: CacheEntry)] = shards[i].state.withLock { s in
+                let refused = Set(s.policy.restore(list.map { (key: $0.hash, size: config.charge(forSize: $0.entry.identity.size), state: $0.state) }))
                 if let blob { s.policy.importGlobalState(blob) }
-                var kept: [CacheEntry] = []
+                var kept: [(hash: UInt64, entry: CacheEntry)] = []
                 kept.reserveCapacity(list.count)
                 s.entries.reserveCapacity(list.count)
-                for (e, _) in list where !refused.contains(e.hash) && s.policy.contains(e.hash) {
-                    s.entries[e.hash] = e
+                for (h, e, _) in list where !refused.contains(h) && s.policy.contains(h) {
+                    s.entries[h] = e
                     s.bytes += e.identity.size
-                    kept.append(e)
+                    kept.append((h, e))
                 }
                 return kept
             }
             if kept.count < list.count {
                 let keptKeys = Set(kept.map(\.hash))
-                for (e, _) in list where !keptKeys.contains(e.hash) {
+                for (h, e, _) in list where !keptKeys.contains(h) {
                     report.dropped += 1
                     persistence.enqueue(.remove(key: e.key))
                 }
@@ -109,9 +112,9 @@ extension FileCache {
         // not yet checked stats it too, as its check time is 0).
         var current: [CacheEntry] = []
         current.reserveCapacity(resident.count)
-        for e in resident {
+        for (h, e) in resident {
             if e.identity.isCurrent(at: e.originPath) { current.append(e); continue }
-            if shard(for: e.hash).state.withLock({ $0.remove(e) }) {
+            if shard(for: h).state.withLock({ $0.remove(e, hash: h) }) {
                 report.stale += 1
                 persistence.enqueue(.remove(key: e.key))
             }
@@ -160,7 +163,7 @@ extension FileCache {
         }
         var undecodable = 0
         do {
-            try store.forEachEntry { result in
+            try store.forEachEntry(kind: .file) { result in
                 if case .success(let r) = result { body(r) } else { undecodable += 1 }
                 return true
             }
@@ -190,9 +193,8 @@ extension FileCache {
         let identity = FileIdentity(device: r.device, inode: r.inode, size: Int(r.size), mtimeNanos: r.mtimeNanos,
                                     isRegular: true, isDirectory: false)
         if stat && !identity.isCurrent(at: r.originPath) { return .stale }
-        return .usable(CacheEntry(key: r.key, hash: CacheKey.hash(site: site, path: path),
-                                  originPath: r.originPath, identity: identity, marksHits: config.xCacheHeader,
-                                  contentType: r.contentType, etag: r.etag, mapping: nil, insertedAtNanos: r.insertedAtNanos,
+        return .usable(CacheEntry(key: r.key, originPath: r.originPath, identity: identity, marksHits: config.xCacheHeader,
+                                  contentType: r.contentType, mapping: nil, insertedAtNanos: r.insertedAtNanos,
                                   accessCount: r.accessCount, checkedAtNanos: stat ? now : 0, lastAccessNanos: r.lastAccessNanos))
     }
 
@@ -211,7 +213,7 @@ extension FileCache {
                 ops.reserveCapacity(s.entries.count)
                 for (h, e) in s.entries {
                     let st = s.policy.state(of: h) ?? PolicyEntryState(word: 0, sequence: 0)
-                    ops.append(.touch(key: e.key, hits: e.pendingHits.exchange(0, ordering: .relaxed),
+                    ops.append(.touch(key: e.key, hits: UInt64(e.pendingHits.exchange(0, ordering: .relaxed)),
                                       lastAccessNanos: e.lastAccessNanos.load(ordering: .relaxed), policyState: st.word, policySequence: st.sequence))
                 }
                 return (ops, s.policy.exportGlobalState())

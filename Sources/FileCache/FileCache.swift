@@ -34,8 +34,8 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     let log: (String) -> Void
     private let revalidateNanos: UInt64
     private let ttlNanos: Int64
-    /// At most one touch per entry per commit interval goes to the store.
-    private let touchNanos: UInt64
+    /// At most one touch per entry per commit interval goes to the store (`CacheEntry.touchTicks` units).
+    private let touchTicks: UInt32
     /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
     private let wallOffsetNanos: Int64
     let totals = PersistentCounters()
@@ -77,7 +77,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         self.log = log
         revalidateNanos = UInt64(config.revalidateInterval * 1e9)
         ttlNanos = Int64(config.ttl * 1e9)
-        touchNanos = UInt64(max(1, config.commitIntervalMs)) * 1_000_000
+        touchTicks = CacheEntry.touchTicks(UInt64(max(1, config.commitIntervalMs)) * 1_000_000 + (1 << 20) - 1)
         wallOffsetNanos = Clock.wallNanos() - Int64(bitPattern: Clock.monotonicNanos())
     }
 
@@ -112,8 +112,9 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             e.pendingHits.wrappingAdd(1, ordering: .relaxed)
             e.accessCount.wrappingAdd(1, ordering: .relaxed)
             e.lastAccessNanos.store(Int64(bitPattern: now) &+ wallOffsetNanos, ordering: .relaxed)
-            if now &- e.touchedAtNanos.load(ordering: .relaxed) >= touchNanos {
-                e.touchedAtNanos.store(now, ordering: .relaxed)
+            let ticks = CacheEntry.touchTicks(now)
+            if ticks &- e.touchedAtTicks.load(ordering: .relaxed) >= touchTicks {
+                e.touchedAtTicks.store(ticks, ordering: .relaxed)
                 touchState = s.policy.state(of: h)
             }
             return e
@@ -150,7 +151,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             entry = mapped
         }
         if let st = touchState, let p = persistence {
-            p.enqueue(.touch(key: entry.key, hits: entry.pendingHits.exchange(0, ordering: .relaxed),
+            p.enqueue(.touch(key: entry.key, hits: UInt64(entry.pendingHits.exchange(0, ordering: .relaxed)),
                              lastAccessNanos: entry.lastAccessNanos.load(ordering: .relaxed), policyState: st.word, policySequence: st.sequence))
         }
         c.hits.wrappingAdd(1, ordering: .relaxed)
@@ -173,7 +174,8 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
 
     /// Removes a stale entry (if still resident) and forgets it in the store.
     private func drop(_ entry: CacheEntry, worker: Int) {
-        let removed = shard(for: entry.hash).state.withLock { $0.remove(entry) }
+        let h = entry.hash
+        let removed = shard(for: h).state.withLock { $0.remove(entry, hash: h) }
         let c = counters[worker]
         c.misses.wrappingAdd(1, ordering: .relaxed)
         if removed {
@@ -190,8 +192,9 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
               let mapping = try? body(of: file, identity: id, path: entry.originPath) else { return nil }
         let mapped = entry.withMapping(mapping)
         if !insert { return mapped }
-        shard(for: entry.hash).state.withLock { s in
-            if let e = s.entries[entry.hash], e === entry { s.entries[entry.hash] = mapped }
+        let h = entry.hash
+        shard(for: h).state.withLock { s in
+            if let e = s.entries[h], e === entry { s.entries[h] = mapped }
         }
         return mapped
     }
@@ -259,9 +262,9 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         }
         let now = Clock.monotonicNanos()
         let wallNow = Clock.wallNanos()
-        let entry = CacheEntry(key: CacheKey.make(site: site, path: path), hash: h,
+        let entry = CacheEntry(key: CacheKey.make(site: site, path: path),
                                originPath: origin.path, identity: origin.identity, marksHits: config.xCacheHeader,
-                               contentType: origin.contentType, etag: origin.etag, mapping: mapping,
+                               contentType: origin.contentType, mapping: mapping,
                                insertedAtNanos: wallNow,
                                accessCount: 1, checkedAtNanos: observedSince, lastAccessNanos: wallNow, touchedAtNanos: now)
         var outcome = AdmitOutcome.notAdmitted
@@ -272,7 +275,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             if let old = s.entries[h] {
                 guard old.matches(site: site, path: path) else { outcome = .collision; return }
                 if old.identity.sameVersion(as: origin.identity) { outcome = .alreadyCached; return }
-                _ = s.remove(old)
+                _ = s.remove(old, hash: h)
                 replaced = old
             }
             let (admitted, keys) = s.policy.recordMiss(h, size: config.charge(forSize: size))

@@ -25,12 +25,16 @@ public final class FileCacheSource: FileSource {
         guard cache.config.enabled else { return openUncached(request, site: site, mark: .bypass) }
         // An entry from another document root (the site's root changed on reload) is a miss;
         // the admission that follows replaces it.
+        // The origin path, entity tag and head are derived, not kept (see
+        // CacheEntry): once for each hot entry and worker (`RecentHeads`).
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
-           let mapping = entry.mapping, Self.isInside(entry.originPath, root: request.site.root) {
-            let (head, varies) = cache.recentHeads.head(of: entry, rule: request.varyRule, worker: request.workerID)
-            return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: entry.etag,
-                                                body: .mapped(mapping), head: head,
-                                                originPath: entry.originPath, variesByEncoding: varies)), mark: .hit)
+           let mapping = entry.mapping {
+            let hit = cache.recentHeads.hit(of: entry, rule: request.varyRule, worker: request.workerID)
+            if Self.isInside(hit.originPath, root: request.site.root) {
+                return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: hit.etag,
+                                                    body: .mapped(mapping), head: hit.head,
+                                                    originPath: hit.originPath, variesByEncoding: hit.varies)), mark: .hit)
+            }
         }
         return openUncached(request, site: site, mark: .miss)
     }

@@ -23,6 +23,11 @@ public final class StorePersistence: CachePersistence, Sendable {
     public func close() { store.close() }
     public func entries(prefix: String?) throws -> [EntryRecord] { try store.entries(prefix: prefix) }
     public func entry(key: String) throws -> EntryRecord? { try store.get(key) }
+    public func entries(kind: EntryKind) throws -> [EntryRecord] {
+        var out: [EntryRecord] = []
+        try store.forEachEntry(kind: kind) { out.append(try $0.get()); return true }
+        return out
+    }
     public func counter(_ name: String) throws -> UInt64 { try store.counter(name) }
     public func loadBlob(_ name: String) throws -> [UInt8]? { try store.meta(name) }
     public func saveBlob(_ name: String, _ bytes: [UInt8]) { store.enqueue(.setMeta(name: name, value: bytes)) }

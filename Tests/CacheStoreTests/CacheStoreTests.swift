@@ -32,6 +32,30 @@ final class CacheStoreTests: XCTestCase {
         store.close()
     }
 
+    func testAKindFilterSkipsOtherRecordsUndecodedAndKeepsDamageVisible() throws {
+        let dir = makeTempDir()
+        let store = try CacheStore(directory: dir, options: fastOptions())
+        defer { store.close() }
+        for i in 0..<50 { store.enqueue(.put(record("f\(i)"))) }
+        var v = record("v1")
+        v.kind = .variant
+        store.enqueue(.put(v))
+        var p = record("p1")
+        p.kind = .proxied
+        store.enqueue(.put(p))
+        try store.flush()
+        var variants: [String] = [], files = 0
+        try store.forEachEntry(kind: .variant) { variants.append(try $0.get().key); return true }
+        try store.forEachEntry(kind: .file) { if try $0.get().kind == .file { files += 1 }; return true }
+        XCTAssertEqual(variants, ["v1"])
+        XCTAssertEqual(files, 50)
+        for (kind, bytes) in [(EntryKind.file, EntryRecordCodec.encode(record("a"))), (.proxied, EntryRecordFormat1.encode(p)),
+                              (.variant, EntryRecordCodec.encode(v))] {
+            XCTAssertEqual(bytes.withUnsafeBytes { EntryRecordCodec.kind(of: $0) }, kind)
+        }
+        XCTAssertNil([UInt8]([2]).withUnsafeBytes { EntryRecordCodec.kind(of: $0) }, "too short: left to decode, which says why")
+    }
+
     func testReopenKeepsEverythingAndCountersPersist() throws {
         let dir = makeTempDir()
         do {

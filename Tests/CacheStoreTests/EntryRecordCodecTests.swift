@@ -1,3 +1,4 @@
+import CapuchinSystem
 import XCTest
 @testable import CacheStore
 
@@ -81,6 +82,28 @@ final class EntryRecordFormatsTests: XCTestCase {
             expected.policyState = 11
             expected.policySequence = 12
             XCTAssertEqual(try b.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: "k") }, expected)
+        }
+    }
+
+    func testAnEntityTagDerivedFromTheFileIsLeftOutAndDerivedAgain() throws {
+        var r = record("site/a.html", size: 20_000)
+        r.inode = 0x1f
+        r.mtimeNanos = 0x17e2_b3c4_d5e6_f7a8
+        r.tags = ["t1", "t2"]
+        var stored = r
+        stored.etag = "\"1f-4e20-17e2b3c4d5e6f7a8\""
+        XCTAssertEqual(stored.etag, FileEntityTag.format(inode: 0x1f, size: 20_000, mtimeNanos: 0x17e2_b3c4_d5e6_f7a8))
+        var other = r
+        other.etag = "\"1f-4e20-17e2b3c4d5e6f7a9\"" // an upstream's, or an older version's: kept as is
+        let derived = EntryRecordCodec.encode(stored), kept = EntryRecordCodec.encode(other)
+        XCTAssertEqual(derived.count, kept.count - 1 - other.etag.utf8.count, "the tag and its length byte left out")
+        for (bytes, rec) in [(derived, stored), (kept, other)] {
+            XCTAssertEqual(try bytes.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: rec.key) }, rec)
+            XCTAssertEqual(bytes.withUnsafeBytes { EntryRecordCodec.tags(of: $0) }, ["t1", "t2"])
+            XCTAssertTrue(bytes.withUnsafeBytes { EntryRecordCodec.carries($0, tag: Array("t2".utf8)) })
+            var touched = bytes
+            EntryRecordCodec.applyTouch(&touched, hits: 1, lastAccessNanos: 5, policyState: 0, policySequence: 0)
+            XCTAssertEqual(try touched.withUnsafeBytes { try EntryRecordCodec.decode($0, storedKey: rec.key) }.etag, rec.etag)
         }
     }
 

@@ -56,29 +56,29 @@ final class HitHeadTests: XCTestCase {
         let heads = RecentHeads(workers: 2, slots: 1) // one slot: every entry competes for it
         let rule = TextVaries()
 
-        let first = heads.head(of: a, rule: rule, worker: 0)
+        let first = heads.hit(of: a, rule: rule, worker: 0)
         XCTAssertTrue(first.varies)
         XCTAssertEqual(first.head, a.headerBytes(varies: true))
-        XCTAssertEqual(heads.head(of: a, rule: rule, worker: 0).head, first.head)
+        XCTAssertEqual(heads.hit(of: a, rule: rule, worker: 0).head, first.head)
         XCTAssertEqual(rule.calls, 1, "a second hit reuses the head and the rule's answer")
 
         // Another entry in the slot gets its own head, and the first is built again after.
-        let other = heads.head(of: b, rule: rule, worker: 0)
+        let other = heads.hit(of: b, rule: rule, worker: 0)
         XCTAssertFalse(other.varies)
         XCTAssertEqual(other.head, b.headerBytes(varies: false))
-        XCTAssertEqual(heads.head(of: a, rule: rule, worker: 0).head, first.head)
+        XCTAssertEqual(heads.hit(of: a, rule: rule, worker: 0).head, first.head)
         XCTAssertEqual(rule.calls, 3)
 
         // Workers keep their own tables; a worker without one builds each time.
-        XCTAssertEqual(heads.head(of: a, rule: rule, worker: 1).head, first.head)
+        XCTAssertEqual(heads.hit(of: a, rule: rule, worker: 1).head, first.head)
         XCTAssertEqual(rule.calls, 4)
-        XCTAssertEqual(heads.head(of: a, rule: rule, worker: 7).head, first.head)
-        XCTAssertEqual(heads.head(of: a, rule: rule, worker: 7).head, first.head)
+        XCTAssertEqual(heads.hit(of: a, rule: rule, worker: 7).head, first.head)
+        XCTAssertEqual(heads.hit(of: a, rule: rule, worker: 7).head, first.head)
         XCTAssertEqual(rule.calls, 6)
 
         // Another rule (or none) is asked again: the answer is kept per rule.
-        XCTAssertEqual(heads.head(of: a, rule: nil, worker: 0).head, a.headerBytes(varies: false))
-        XCTAssertEqual(heads.head(of: a, rule: TextVaries(), worker: 0).head, first.head)
+        XCTAssertEqual(heads.hit(of: a, rule: nil, worker: 0).head, a.headerBytes(varies: false))
+        XCTAssertEqual(heads.hit(of: a, rule: TextVaries(), worker: 0).head, first.head)
     }
 
     func testAReplacedEntryGetsItsOwnHead() throws {
@@ -89,13 +89,13 @@ final class HitHeadTests: XCTestCase {
         _ = cache.admit(site: "s", path: "/a.css", file: try makeCandidate(p, contentType: "text/css"), worker: 0)
         let heads = RecentHeads(workers: 1)
         let old = try XCTUnwrap(cache.lookup(site: "s", path: "/a.css", worker: 0))
-        let oldHead = heads.head(of: old, rule: nil, worker: 0).head
+        let oldHead = heads.hit(of: old, rule: nil, worker: 0).head
         dir.write("a.css", "body{color:red}")
         dir.setMtime("a.css", seconds: 900_000_000)
         _ = cache.admit(site: "s", path: "/a.css", file: try makeCandidate(p, contentType: "text/css"), worker: 0)
         let new = try XCTUnwrap(cache.lookup(site: "s", path: "/a.css", worker: 0))
         XCTAssertFalse(new === old)
-        let newHead = heads.head(of: new, rule: nil, worker: 0).head
+        let newHead = heads.hit(of: new, rule: nil, worker: 0).head
         XCTAssertNotEqual(newHead, oldHead)
         XCTAssertEqual(newHead, new.headerBytes())
     }

@@ -107,9 +107,9 @@ final class SlabCacheTests: XCTestCase {
     func testHottestPicksTheMostHitEntriesMostFirst() throws {
         let hits: [UInt64] = [5, 1, 9, 9, 0, 7, 3, 8, 2, 6]
         let entries = hits.enumerated().map { i, h in
-            CacheEntry(key: "s/\(i)", hash: UInt64(i), originPath: "/x/\(i)",
+            CacheEntry(key: "s/\(i)", originPath: "/x/\(i)",
                        identity: FileIdentity(device: 1, inode: UInt64(i), size: 1, mtimeNanos: 0, isRegular: true, isDirectory: false),
-                       marksHits: true, contentType: "text/plain", etag: "\"e\"", mapping: nil, insertedAtNanos: 0,
+                       marksHits: true, contentType: "text/plain", mapping: nil, insertedAtNanos: 0,
                        accessCount: h, checkedAtNanos: 0, lastAccessNanos: 0)
         }
         XCTAssertEqual(FileCache.hottest(entries, count: 4).map(\.key), ["s/2", "s/3", "s/7", "s/5"], "ties keep their order")

@@ -45,7 +45,7 @@ func makeCandidate(_ path: String, contentType: String = "text/plain") throws ->
     let file = try OpenFile(path: path)
     let id = try file.identity()
     return CandidateFile(path: path, file: file, identity: id, contentType: contentType,
-                         etag: "\"\(String(id.mtimeNanos, radix: 16))-\(String(id.size, radix: 16))\"")
+                         etag: StaticFilePlugin.etag(id))
 }
 
 /// The bytes a response body sends, read the way the writer would.

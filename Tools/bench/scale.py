@@ -369,6 +369,12 @@ def main():
                   f"body: {((rss1 - rss0) * 1024 - held) / max(1, entries):.0f} B per entry beside the body; "
                   f"mappings {maps0} -> {maps1}")
             b.log("capuchin " + slab_line(admin_port))
+            # RSS counts the store's file pages the writes touched (LMDB maps its
+            # file); the anonymous memory less the slabs is the index and policy.
+            slab_mapped = st.get("slab_bytes_mapped", 0)
+            b.log(f"capuchin anonymous memory beside the slabs: {((anon1 - anon0) * 1024 - slab_mapped) / max(1, entries):.0f} B "
+                  f"per entry (index, policy, allocator slack); file-backed RSS (the store's pages) "
+                  f"{((rss1 - anon1) - (rss0 - anon0)) * 1024 / max(1, entries):.0f} B per entry")
             du = subprocess.run(["du", "-sk", str(cache_dir)], capture_output=True, text=True).stdout.split()[0]
             b.log(f"capuchin store: {int(du) / 1024:.0f} MiB on disk, {int(du) * 1024 / max(1, entries):.0f} B per entry")
             servers.append(cap)

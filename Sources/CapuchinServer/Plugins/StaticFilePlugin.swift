@@ -113,6 +113,6 @@ public final class StaticFilePlugin: Plugin {
 
     /// `"<inode hex>-<size hex>-<mtime ns hex>"`: changes whenever the file is replaced or modified.
     public static func etag(_ id: FileIdentity) -> String {
-        "\"\(String(id.inode, radix: 16))-\(String(id.size, radix: 16))-\(String(UInt64(bitPattern: id.mtimeNanos), radix: 16))\""
+        FileEntityTag.format(inode: id.inode, size: UInt64(bitPattern: Int64(id.size)), mtimeNanos: id.mtimeNanos)
     }
 }

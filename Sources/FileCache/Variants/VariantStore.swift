@@ -118,8 +118,9 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
     func sweep() -> Int {
         let started = Clock.wallNanos()
         var referenced = Set<String>()
-        guard let records = try? persistence.entries(prefix: nil) else { return 0 }
-        for r in records where r.kind == .variant {
+        // Only the variants are decoded (the index load reads the file records meanwhile).
+        guard let records = try? persistence.entries(kind: .variant) else { return 0 }
+        for r in records {
             guard let rec = VariantRecord(r) else {
                 persistence.enqueue(.remove(key: r.key))
                 continue
