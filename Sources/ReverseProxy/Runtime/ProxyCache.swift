@@ -25,6 +25,10 @@ final class ProxyCache: Sendable {
         rules = HTTPCacheRules(config)
         compressor = try ResponseCompressor(directory: config.directory + "/proxy-variants", index: index,
                                             log: { log.info("proxy cache: \($0)") })
+        // A response gone takes its compressed variants along.
+        if let compressor {
+            store.removalHook.withLock { $0 = { gone in compressor.forget(gone.map { ($0.key, $0.bodyPath) }) } }
+        }
         // The server listens while the index loads (see `ProxyBodyStore.startLoading`).
         let store = store, directory = config.directory
         try store.startLoading { error in
