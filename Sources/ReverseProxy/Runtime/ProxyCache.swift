@@ -20,7 +20,7 @@ final class ProxyCache: Sendable {
     init(config: ProxyCacheConfig, log: ErrorLog) throws {
         index = try CacheStore(directory: config.directory + "/proxy-index", log: { log.warn("proxy cache index: \($0)") })
         store = try ProxyBodyStore(cacheDirectory: config.directory, index: CacheStoreIndex(store: index),
-                                   durability: config.durability, maxObjectSize: config.maxObjectSize,
+                                   durability: config.durability, maxObjectSize: config.maxObjectSize, spoolCapacity: config.spoolCapacity,
                                    limit: config.limit, loadLater: true, log: { log.warn($0) })
         rules = HTTPCacheRules(config)
         compressor = try ResponseCompressor(directory: config.directory + "/proxy-variants", index: index,

@@ -68,6 +68,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let tempDirectory: String
     let durability: BodyDurability
     let maxObjectSize: Int
+    /// What responses too large to store may take while spooled for coalesced waiters.
+    let spoolBudget: SpoolBudget
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
     let state = Lock(State())
@@ -96,12 +98,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// `loadLater`: the caller starts the load with `startLoading` (the server
     /// listens meanwhile; see there).
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
-                maxObjectSize: Int = 64 << 20, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
+                maxObjectSize: Int = 64 << 20, spoolCapacity: Int = 1 << 30, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
                 log: @escaping (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
         self.durability = durability
         self.maxObjectSize = maxObjectSize
+        spoolBudget = SpoolBudget(capacity: spoolCapacity)
         self.index = index
         self.limit = limit
         self.log = log
