@@ -249,8 +249,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
                                     extra: StoredResponseCodec.encode(stored), tags: tags, policy: policyState(ofStoreKey: key))
         let object = CachedObject(entry: entry, response: stored)
-        index.put(entry)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
+            // Queued under the table's lock, as every index change of the table: the
+            // index gets them in the table's order (a purge's removal of the old
+            // response never lands after this put).
+            index.put(entry)
             var variants = st.table[primary] ?? []
             let old = variants.firstIndex { $0.entry.key == key }.map { variants.remove(at: $0).entry }
             variants.append(object)
@@ -302,12 +305,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         stored.bodySize = Int(entry.size)
         entry.extra = StoredResponseCodec.encode(stored)
         entry.etag = stored.etag ?? ""
-        index.put(entry)
         var updated = CachedObject(entry: entry, response: stored)
         updated.validatedAtNanos = Clock.wallNanos()
         state.withLock { st in
             let primary = Self.primary(ofStoreKey: entry.key)
-            if let i = st.table[primary]?.firstIndex(where: { $0.entry.key == entry.key }) {
+            // Not when purged or replaced meanwhile: the record would outlive its response.
+            if let i = st.table[primary]?.firstIndex(where: { $0.entry.key == entry.key && $0.entry.bodyPath == entry.bodyPath }) {
+                index.put(entry)
                 st.table[primary]![i] = updated
             }
         }
@@ -360,13 +364,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             for o in gone {
                 Self.forget(o.entry.key, in: &st)
                 st.tags.remove(o.entry)
+                index.remove(key: o.entry.key)
             }
             return gone
         }
-        for o in gone {
-            index.remove(key: o.entry.key)
-            BodyFiles.unlinkIfPresent(o.entry.bodyPath)
-        }
+        for o in gone { BodyFiles.unlinkIfPresent(o.entry.bodyPath) }
         tellRemoved(gone.map(\.entry))
     }
 
@@ -375,13 +377,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         let primary = Self.primary(ofStoreKey: key)
         let gone = state.withLock { st -> ProxyIndexEntry? in
             Self.forget(key, in: &st)
+            index.remove(key: key)
             guard let i = st.table[primary]?.firstIndex(where: { $0.entry.key == key }) else { return nil }
             let e = st.table[primary]!.remove(at: i).entry
             st.tags.remove(e)
             if st.table[primary]!.isEmpty { st.table.removeValue(forKey: primary) }
             return e
         }
-        index.remove(key: key)
         if let gone {
             BodyFiles.unlinkIfPresent(gone.bodyPath)
             tellRemoved([gone])

@@ -36,8 +36,9 @@ extension ProxyBodyStore {
         }
         // An array at once: the copied sets share the map's storage until they are let go.
         let keys = TagMap.union(sets)
-        try index.flush()
+        // Queued after the stamp: the index never has the removals without it.
         lurk(keys, targets: targets, soft: soft, at: now)
+        try index.flush()
         return keys.count
     }
 
@@ -110,7 +111,7 @@ extension ProxyBodyStore {
         let prefixes = targets.filter { $0.kind == .prefix }.map(\.name)
         let answered = ContinuousClock.now
         lurker.async { [self] in
-            let n = purge(storeKeys: keys, soft: soft, nowNanos: at) { o in
+            let n = purge(storeKeys: keys, soft: soft, nowNanos: at, paced: true) { o in
                 // Stored or validated after the purge: not covered (a 304 ends a soft purge).
                 o.validatedAtNanos < at && (!soft || o.entry.softPurgedAtNanos == 0)
                     && (Self.carries(o.entry.tags, anyOf: tags) || prefixes.contains { o.entry.key.hasPrefix($0) })
@@ -161,7 +162,7 @@ extension ProxyBodyStore {
     /// primary key) is done before, and the removed objects are freed after.
     /// On a loaded machine a thread preempted while it holds the lock
     /// stalls every worker waiting for it: the less it does there, the rarer that is.
-    func purge(storeKeys keys: [String], soft: Bool, nowNanos: Int64, covered: (CachedObject) -> Bool) -> Int {
+    func purge(storeKeys keys: [String], soft: Bool, nowNanos: Int64, paced: Bool = false, covered: (CachedObject) -> Bool) -> Int {
         var count = 0
         var next = 0
         while next < keys.count {
@@ -197,24 +198,29 @@ extension ProxyBodyStore {
                         removed.append(object)
                     }
                 }
+                // In the table's order (see `commit`). Whole records: the store's own
+                // soft-purge operation decodes and re-encodes each in the writer, 10
+                // times slower there (2.5 s for 100,000 loaded).
+                if soft { index.put(contentsOf: changed) } else if !removed.isEmpty { index.remove(keys: removed.map(\.entry.key)) }
             }
             next += i
             count += soft ? changed.count : removed.count
-            // Whole records: the store's own soft-purge operation decodes and
-            // re-encodes each in the writer, 10 times slower there (2.5 s for 100,000 loaded).
-            if soft { index.put(contentsOf: changed) } else { discard(removed) }
+            discard(removed)
+            // The lurker waits for each batch's commit: the index writer never
+            // has more than a batch queued, so a purge answering meanwhile
+            // (its stamp's commit) waits for one batch at most, not for 100,000.
+            if paced, !changed.isEmpty || !removed.isEmpty { try? index.flush() }
         }
         return count
     }
 
-    /// Unindexes `removed` (taken out of the table) and hands them to the
+    /// Hands `removed` (taken out of the table and the index) to the
     /// reaper, which unlinks their bodies and frees them, paced, so they do not
     /// take the cores from the workers (100,000 unlinks take about a second,
     /// freeing 100,000 objects another). Nothing names these files any more;
     /// a crash meanwhile leaves orphans, which the start-up recovery removes.
     func discard(_ removed: [CachedObject]) {
         guard !removed.isEmpty else { return }
-        index.remove(keys: removed.map(\.entry.key))
         let dying = Dying(removed)
         reaper.async { [self] in
             removalHook.withLock { $0 }?(dying.objects.map(\.entry))
