@@ -20,10 +20,13 @@ final class CacheFillTests: XCTestCase {
         if !dir.isEmpty { _ = system("rm -rf '\(dir)'") }
     }
 
-    private func fill(maxObjectSize: Int) throws -> (CacheFill, ProxyBodyStore) {
-        let store = try ProxyBodyStore(cacheDirectory: dir, index: QueuedIndex(), maxObjectSize: maxObjectSize)
-        return (CacheFill(store: store, rules: HTTPCacheRules(maxObjectSize: maxObjectSize), request: makeRequest("GET", "/big"),
-                          primary: "h:/big"), store)
+    private func fill(maxObjectSize: Int, spoolCapacity: Int = 1 << 30) throws -> (CacheFill, ProxyBodyStore) {
+        let store = try ProxyBodyStore(cacheDirectory: dir, index: QueuedIndex(), maxObjectSize: maxObjectSize, spoolCapacity: spoolCapacity)
+        return (makeFill(store), store)
+    }
+
+    private func makeFill(_ store: ProxyBodyStore) -> CacheFill {
+        CacheFill(store: store, rules: HTTPCacheRules(maxObjectSize: store.maxObjectSize), request: makeRequest("GET", "/big"), primary: "h:/big")
     }
 
     private func head(_ fields: [(String, String)], framing: ResponseFraming) -> BackendResponseHead {
@@ -93,6 +96,44 @@ final class CacheFillTests: XCTestCase {
                                now: 0, spool: true))
         XCTAssertFalse(f.isWriting)
         XCTAssertEqual(f.shareable, false)
+        XCTAssertEqual(temporaryFiles(), [])
+    }
+
+    func testSpoolsShareAByteBudgetGivenBackWhenTheirReadersAreDone() throws {
+        let (f, store) = try fill(maxObjectSize: 8, spoolCapacity: 24)
+        let cached = [("Cache-Control", "max-age=60")]
+        XCTAssertFalse(f.begin(head: head(cached + [("Content-Length", "12")], framing: .contentLength(12)), now: 0, spool: true))
+        XCTAssertTrue(f.isWriting)
+        XCTAssertFalse(f.spoolRefused)
+        XCTAssertEqual(store.spoolBudget.reserved, 12, "a known length is reserved whole")
+        var body: StreamingBody? = StreamingBody(status: 200, headers: HTTPHeaders(), chunked: false, file: try XCTUnwrap(f.openForReaders()),
+                                                 vary: VaryKey(responseHeaders: HTTPHeaders(), request: HTTPHeaders()),
+                                                 holding: f.spoolReservation)
+        // A second one of 13 does not fit in what is left: not spooled, its waiters are handed over.
+        let g = makeFill(store)
+        XCTAssertFalse(g.begin(head: head(cached + [("Content-Length", "13")], framing: .contentLength(13)), now: 0, spool: true))
+        XCTAssertTrue(g.spoolRefused)
+        XCTAssertFalse(g.isWriting)
+        XCTAssertEqual(store.spoolBudget.reserved, 12)
+        // Unknown length: reserved as it grows; past the budget the spool stops.
+        let c = makeFill(store)
+        XCTAssertTrue(c.begin(head: head(cached, framing: .chunked), now: 0, spool: true), "length unknown: stored until it outgrows the limit")
+        c.append(Array("12345".utf8), readers: true)
+        XCTAssertTrue(c.isWriting, "within max_object_size: being stored")
+        c.append(Array("67890".utf8), readers: true)
+        XCTAssertTrue(c.isWriting, "a spool now, within the budget")
+        XCTAssertEqual(store.spoolBudget.reserved, 22, "12 + the 10 spooled so far")
+        c.append(Array("xyz".utf8), readers: true)
+        XCTAssertFalse(c.isWriting, "past the budget: stopped")
+        c.abort()
+        XCTAssertEqual(store.spoolBudget.reserved, 12, "the stopped spool gave its share back")
+        // The first spool's share goes when its fill and its readers are both done.
+        f.append(Array("hello, world".utf8), readers: true)
+        XCTAssertNil(f.commit())
+        XCTAssertEqual(store.spoolBudget.reserved, 12, "its reader still holds the file")
+        body = nil
+        XCTAssertNil(body)
+        XCTAssertEqual(store.spoolBudget.reserved, 0)
         XCTAssertEqual(temporaryFiles(), [])
     }
 }

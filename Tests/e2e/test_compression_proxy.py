@@ -42,6 +42,7 @@ class Origin:
                 else:
                     body = TEXT
                     self.send_header("ETag", '"v1"')
+                    self.send_header("Surrogate-Key", "css")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -125,5 +126,61 @@ def test_proxied_variant_survives_kill_9(server_factory, tmp_path):
         st, h, body = fetch(s2, "/p/keep.css", {"Accept-Encoding": "br"})
         assert h.get("content-encoding") == "br" and brotli.decompress(body) == TEXT
         assert origin.counts["/p/keep.css"] == 1
+    finally:
+        origin.stop()
+
+
+def test_purged_responses_lose_their_compressed_variants(server_factory, tmp_path):
+    # Issue 15: a purge (key, prefix, tag, clear) removes the response's
+    # compressed variants too: the next `Accept-Encoding: br` request is a miss,
+    # and the variant files are deleted.
+    import http.client
+    import json
+    import os
+    import urllib.parse
+    origin = Origin()
+    try:
+        root = tmp_path / "www"
+        root.mkdir()
+        admin = free_port()
+        cfg = proxy_config(str(root), ["127.0.0.1:%d" % origin.port], cache_dir=str(tmp_path / "pc")).replace(
+            "plugins:\n  proxy: true\n", "plugins:\n  proxy: true\n  admin: true\nadmin:\n  port: %d\n" % admin)
+        s = server_factory(cfg)
+        variants = tmp_path / "pc" / "proxy-variants"
+
+        def names():
+            return set(os.listdir(variants)) if variants.exists() else set()
+
+        def purge(query):
+            c = http.client.HTTPConnection("127.0.0.1", admin, timeout=10)
+            c.request("DELETE", "/api/cache?" + query)
+            r = c.getresponse()
+            body = json.loads(r.read())
+            c.close()
+            assert r.status == 200 and body["removed"] >= 1, (query, r.status, body)
+
+        def key(path):
+            return "proxy:http://127.0.0.1:%d%s" % (s.port, path)
+
+        for scope, path in (("key", "/p/k.css"), ("prefix", "/p/pre/x.css"), ("tag", "/p/t.css"), ("all", "/p/a.css")):
+            before = names()
+            deadline = time.time() + 15
+            while fetch(s, path, {"Accept-Encoding": "br"})[1].get("content-encoding") != "br":
+                assert time.time() < deadline, scope
+                time.sleep(0.05)
+            mine = names() - before
+            assert any(n.endswith(".br") for n in mine), (scope, mine)
+            query = {"key": "key=" + urllib.parse.quote(key(path), safe=""),
+                     "prefix": "prefix=" + urllib.parse.quote(key("/p/pre/"), safe=""),
+                     "tag": "tag=css", "all": "all=1"}[scope]
+            purge(query)
+            st, h, body = fetch(s, path, {"Accept-Encoding": "br"})
+            assert st == 200 and "fwd=uri-miss" in h["cache-status"] and body == TEXT, (scope, h)
+            # Deleted in the background, right after the response's own removal.
+            deadline = time.time() + 10
+            while names() & mine:
+                assert time.time() < deadline, (scope, names() & mine)
+                time.sleep(0.05)
+        assert origin.counts["/p/k.css"] == 2 and origin.counts["/p/a.css"] == 2
     finally:
         origin.stop()

@@ -199,3 +199,30 @@ def test_an_unshareable_response_sends_each_waiter_to_the_origin_once(server_fac
     # Each miss of the second wave went to the origin itself (not as a waiter), trying to store.
     statuses = [r[1]["cache-status"] for r in second]
     assert all("detail=privateResponse" in c for c in statuses), statuses
+
+
+def test_spools_past_their_byte_budget_hand_the_waiters_over(server_factory, docroot, backend, tmp_path):
+    # spool_capacity_bytes 4m: a 6 MiB response over the 1 MiB max_object_size
+    # cannot be spooled; its waiters are handed over at once and each fetches it
+    # (one origin request per client, none twice), every client gets it whole.
+    big = "/p/big/huge?size=%d&chunk=65536&delay=0.004" % (6 << 20)
+    cache = tmp_path / "cache"
+    s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair",
+                                    cache_dir=str(cache), cache_extra={"max_object_size": "1m", "spool_capacity_bytes": "4m"}))
+    results, _ = read_concurrently(s.port, big, 8)
+    want = big_block(0, 6 << 20)
+    for i, r in enumerate(results):
+        assert r[1] == b"HTTP/1.1 200 OK" and r[4] is True and r[3] == want, (i, r[1], r[4], len(r[3]))
+    assert backend.count(big) == 8, "each client fetched once: no waiter was left hanging, none retried"
+    heads = [r[2].decode("latin-1").lower() for r in results]
+    assert not any("collapsed" in h for h in heads), heads
+    # One within the budget (3 MiB) is still spooled and shared, twice in a row:
+    # the first spool's bytes were given back when its readers were done.
+    small = "/p/big/spooled?size=%d&chunk=65536&delay=0.004" % (3 << 20)
+    for wave in (1, 2):
+        results, _ = read_concurrently(s.port, small, 6)
+        want = big_block(0, 3 << 20)
+        for i, r in enumerate(results):
+            assert r[1] == b"HTTP/1.1 200 OK" and r[4] is True and r[3] == want, (wave, i, r[1], r[4], len(r[3]))
+        assert backend.count(small) == wave, "one origin fetch per wave"
+    assert list((cache / "proxy" / "tmp").iterdir()) == []

@@ -33,8 +33,8 @@ class Proxy:
                                      "plugins:\n  proxy: true\n  admin: true\nadmin:\n  port: %d\n" % self.admin_port)
         self.server = server_factory(self.config)
 
-    def restart_after_kill9(self):
-        time.sleep(0.5)  # past the index's commit interval
+    def restart_after_kill9(self, settle=0.5):
+        time.sleep(settle)  # past the index's commit interval
         self.server.proc.send_signal(signal.SIGKILL)
         self.server.proc.wait()
         self.server = self.factory(self.config, port=self.server.port)
@@ -197,3 +197,26 @@ def test_tag_fields_kept_when_stripping_is_off(server_factory, docroot, backend,
     # Surrogate-Key is not a configured tag field here.
     assert proxy.purge("tag=sk")["removed"] == 0
     assert proxy.purge("tag=x2")["removed"] == 1
+
+
+def test_purges_hold_after_a_kill9_right_after_they_answered(proxy, backend):
+    # A purge by tag or prefix answers once its stamp is committed: killed at
+    # once, before its entries were removed in the background, it still holds.
+    tagged_paths = [tagged("n%d" % i, surrogate="now") for i in range(40)]
+    prefixed = ["/p/v/pre/%d?cc=%s" % (i, urllib.parse.quote("max-age=600")) for i in range(40)]
+    kept = tagged("still", surrogate="other")
+    for p in tagged_paths + prefixed + [kept]:
+        proxy.get(p)
+    assert proxy.purge("tag=now")["removed"] == 40
+    assert proxy.purge("prefix=" + urllib.parse.quote(proxy.key("/p/v/pre/"), safe=""))["removed"] == 40
+    proxy.restart_after_kill9(settle=0)
+    for p in tagged_paths + prefixed:
+        _, h, _ = proxy.get(p)
+        assert cache_status(h)["fwd"] == "uri-miss", (p, h["cache-status"])
+    assert is_hit(proxy, kept)
+    # Stored again after the purge (a miss while the index loads is not
+    # stored: fetched once more): hits, also after another kill -9.
+    for p in tagged_paths[:5] + prefixed[:5]:
+        proxy.get(p)
+    proxy.restart_after_kill9()
+    assert all(is_hit(proxy, p) for p in tagged_paths[:5] + prefixed[:5])

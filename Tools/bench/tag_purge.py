@@ -9,14 +9,19 @@ Capuchin's caching proxy (2 workers, admin API on) in front of it.
    --threads keep-alive connections; every response must say `stored`.
 2. Baseline: wrk -t1 -c16 on /hot (cache hits) for --dur seconds: req/s and p99.
 3. Soft purge of the tag while the same wrk load runs (the purge starts 1 s in):
-   the DELETE /api/cache?tag=bulk&soft=1 time, and the hits' req/s and p99 of that run;
-   then the same soft purge again without load (its cost by itself).
+   the DELETE /api/cache?tag=bulk&soft=1 time (until it answered), the time until
+   every entry was marked (the server's "carried out" log line, when it writes one:
+   purges are stamps answered at once and carried out in the background), and the
+   hits' req/s and p99 of that run; then the same soft purge again without load.
 4. Hard purge of the tag, the same way (DELETE /api/cache?tag=bulk).
 5. Checks: the admin API said N each time, /hot is still a hit, a sample of
-   /bulk/ paths are misses again, and the index on disk has no bulk entry left
+   /bulk/ paths are misses again.
+6. Unless --no-prefix: fill again, then a prefix purge of /bulk/ the same way
+   (DELETE /api/cache?prefix=proxy:http://127.0.0.1:PORT/bulk/).
+7. The index on disk has no bulk entry left but the sampled ones
    (`cachedump list` after the server stops, when CACHEDUMP_BIN is given).
 
-usage: tag_purge.py [--entries N] [--dur S] [--threads T] [--keep]
+usage: tag_purge.py [--entries N] [--dur S] [--threads T] [--no-prefix] [--keep]
 Env: CAPUCHIN_BIN (else a release build in .build-bench2), CACHEDUMP_BIN (optional).
 Not a test: it asserts nothing about time, it prints what it measured.
 """
@@ -27,6 +32,8 @@ import os
 import subprocess
 import threading
 import time
+import re
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import benchlib as b
@@ -118,11 +125,46 @@ def hits_during(server, dur, action=None, start_after=1.0):
     return figures, result.get("value")
 
 
+def carried_out(server, offset, timeout=20.0):
+    """Milliseconds the server says its purge took after answering (its "carried out"
+    log line after byte `offset` of its log); None when it writes none within `timeout`
+    (a server that removes everything before answering)."""
+    deadline = time.monotonic() + timeout
+    pattern = re.compile(rb"carried out: (\d+) response\(s\) (?:marked|removed) in (\d+) ms")
+    while time.monotonic() < deadline:
+        with open(server.log_path, "rb") as f:
+            f.seek(offset)
+            m = pattern.search(f.read())
+        if m:
+            return int(m.group(2))
+        time.sleep(0.1)
+    return None
+
+
+def log_size(server):
+    return os.path.getsize(server.log_path)
+
+
+def timed_purge(s, admin_port, label, query, dur, entries, rows):
+    """One purge under the hit load; appends (label, answered s, all done s, figures) to rows."""
+    offset = log_size(s)
+    figures, (took, reply) = hits_during(s, dur, lambda: purge(admin_port, query))
+    if reply["removed"] != entries:
+        b.log(f"WARNING {label}: the admin API says {reply}, expected {entries}")
+    lurk = carried_out(s, offset)
+    done = took + lurk / 1000 if lurk is not None else None
+    rows.append((label, took, done, figures))
+    b.log(f"hits on /hot, during {label:12s}: {b.fmt_rps(figures['rps'])} req/s, p99 {b.fmt_ms(figures['p99_ms'])}, "
+          f"{figures['errors']} errors, {figures['non2xx']} non-2xx; answered in {took * 1000:.0f} ms, "
+          + (f"carried out {lurk} ms later" if lurk is not None else "no carried-out line (done when answered)"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--dur", type=int, default=4, help="seconds per wrk run")
     ap.add_argument("--threads", type=int, default=6, help="fill connections")
+    ap.add_argument("--no-prefix", action="store_true", help="skip the prefix purge (and its second fill)")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
     a = ap.parse_args()
     binary = b.find_capuchin()
@@ -142,43 +184,48 @@ def main():
         base, _ = hits_during(s, a.dur)
         b.log(f"hits on /hot, no purge:        {b.fmt_rps(base['rps'])} req/s, p99 {b.fmt_ms(base['p99_ms'])}")
         rows = []
-        for label, query in (("soft purge", "tag=bulk&soft=1"), ("purge", "tag=bulk")):
-            figures, (took, reply) = hits_during(s, a.dur, lambda q=query: purge(admin_port, q))
-            if reply["removed"] != a.entries:
-                raise RuntimeError(f"{label}: the admin API says {reply}, expected {a.entries}")
-            rows.append((label, took, figures))
-            # A purge of a tag nothing carries flushes the index: returns once the purge's transaction is committed.
-            committed, _ = purge(admin_port, "tag=nothing-has-this")
-            rows.append((f"  + commit", took + committed, None))
-            b.log(f"{label}: its index transaction committed {committed * 1000:.0f} ms after the purge returned")
-            b.log(f"hits on /hot, during {label:10s}: {b.fmt_rps(figures['rps'])} req/s, p99 {b.fmt_ms(figures['p99_ms'])}, "
-                  f"{figures['errors']} errors, {figures['non2xx']} non-2xx; the purge of {a.entries} took {took * 1000:.0f} ms")
-            if label == "soft purge":
-                # Soft-purged entries stay: the same purge again without load, the cost by itself.
-                idle, reply = purge(admin_port, query)
-                rows.append(("soft, idle", idle, None))
-                b.log(f"soft purge again without load: {idle * 1000:.0f} ms ({reply['removed']} entries)")
-        conn = b.KeepAlive(s.port)
-        if not c.is_hit(conn.get("/hot")[1]):
-            raise RuntimeError("/hot is no longer a hit after purging another tag")
+        timed_purge(s, admin_port, "soft purge", "tag=bulk&soft=1", a.dur, a.entries, rows)
+        # Soft-purged entries stay: the same purge again without load, the cost by itself.
+        idle, reply = purge(admin_port, "tag=bulk&soft=1")
+        rows.append(("soft, idle", idle, None, None))
+        b.log(f"soft purge again without load: {idle * 1000:.0f} ms ({reply['removed']} entries)")
+        timed_purge(s, admin_port, "purge", "tag=bulk", a.dur, a.entries, rows)
         sample = [f"/bulk/{i}" for i in range(0, a.entries, max(1, a.entries // 20))]
-        if any("uri-miss" not in conn.get(p)[1].get("cache-status", "") for p in sample):
-            raise RuntimeError("a purged /bulk/ path was still a hit")
-        conn.close()
-        b.log(f"checks: /hot still a hit, {len(sample)} sampled /bulk/ paths are misses again")
+
+        def check(what):
+            conn = b.KeepAlive(s.port)
+            if not c.is_hit(conn.get("/hot")[1]):
+                raise RuntimeError(f"/hot is no longer a hit after {what}")
+            if any("uri-miss" not in conn.get(p)[1].get("cache-status", "") for p in sample):
+                raise RuntimeError(f"a /bulk/ path was still a hit after {what}")
+            conn.close()
+            b.log(f"checks: /hot still a hit, {len(sample)} sampled /bulk/ paths are misses again after {what}")
+
+        check("the tag purge")
+        if not a.no_prefix:
+            time.sleep(2)  # the tag purge's removals
+            secs, bad = fill(s, a.entries, a.threads)
+            b.log(f"fill again: {a.entries} responses in {secs:.1f}s, {bad} not stored")
+            time.sleep(1)
+            prefix = f"proxy:http://127.0.0.1:{s.port}/bulk/"
+            timed_purge(s, admin_port, "prefix purge", "prefix=" + urllib.parse.quote(prefix, safe=""), a.dur, a.entries, rows)
+            check("the prefix purge")
         dump = os.environ.get("CACHEDUMP_BIN")
         if dump:
+            time.sleep(2)
             s.stop()
             out = subprocess.run([dump, "list", str(bench.tmp / "capuchin" / "cache" / "proxy-index"), "--json", "--limit", "1000000"],
                                  capture_output=True, text=True, timeout=300)
             left = [e["key"] for e in json.loads(out.stdout or "[]") if "/bulk/" in e["key"]]
             b.log(f"index on disk after stop: {len(left)} /bulk/ entries (the {len(sample)} refetched ones expected)")
         print()
-        print(f"tag purge of {a.entries:,} entries ({binary}):")
+        print(f"purges of {a.entries:,} entries ({binary}); machine shared with other builds, see the load average:")
+        print(f"  load average: {os.getloadavg()[0]:.1f}")
         print(f"  baseline hits: {b.fmt_rps(base['rps'])} req/s, p99 {b.fmt_ms(base['p99_ms'])}")
-        for label, took, figures in rows:
+        for label, took, done, figures in rows:
             during = f"; hits meanwhile {b.fmt_rps(figures['rps'])} req/s, p99 {b.fmt_ms(figures['p99_ms'])}" if figures else ""
-            print(f"  {label:10s}: {took * 1000:7.0f} ms{during}")
+            all_done = f", all done {done * 1000:7.0f} ms" if done is not None else ""
+            print(f"  {label:12s}: answered {took * 1000:7.0f} ms{all_done}{during}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,25 @@ public final class ResponseCompressor: @unchecked Sendable { // safe: lets of th
         return true
     }
 
+    /// Deletes the variants of stored responses that are gone (purged, evicted
+    /// or replaced), given as their keys and body files (the version the
+    /// variants were made of); a newer version's are kept. Reads the index:
+    /// call it off the serving threads.
+    public func forget(_ responses: [(key: String, bodyPath: String)]) {
+        guard let store = service.store else { return }
+        for (key, bodyPath) in responses {
+            if let set = service.table.remove(site: "proxy", path: key), set.originPath == bodyPath { store.retire(set) }
+            // Variants stored before a restart (no set made since): their records.
+            let sourceKey = CacheKey.make(site: "proxy", path: key)
+            for coding in ContentCoding.allCases {
+                let k = VariantRecord.key(sourceKey: sourceKey, coding: coding)
+                if let r = try? store.persistence.entry(key: k), let rec = VariantRecord(r), rec.sourcePath == bodyPath {
+                    store.forget(key: k, bodyPath: rec.bodyPath)
+                }
+            }
+        }
+    }
+
     /// The best encoded body `requestHeaders` accept for the stored response
     /// `key` (its body file, mapping and version), or nil: identity (nothing
     /// acceptable, or not ready yet: then its compression starts). `makeHead`

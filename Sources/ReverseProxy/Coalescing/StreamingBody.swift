@@ -22,6 +22,8 @@ public final class StreamingBody: Sendable {
     public let vary: VaryKey
     /// Why it is not being stored (a spool for the waiters: too large), nil when it is.
     public let notStoredReason: String?
+    /// Kept while the body is read (a spool's share of `SpoolBudget`, given back when the last reader is done).
+    private let holding: (any Sendable)?
 
     /// How far the body has arrived and how it ended.
     public enum End: Sendable, Equatable { case open, complete, failed }
@@ -34,7 +36,9 @@ public final class StreamingBody: Sendable {
     }
     private let state = Lock(State())
 
-    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey, notStoredReason: String? = nil) {
+    public init(status: Int, headers: HTTPHeaders, chunked: Bool, file: OpenFile, vary: VaryKey, notStoredReason: String? = nil,
+                holding: (any Sendable)? = nil) {
+        self.holding = holding
         self.status = status
         self.headers = headers
         self.chunked = chunked

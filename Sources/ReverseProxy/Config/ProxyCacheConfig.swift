@@ -20,6 +20,9 @@ public struct ProxyCacheConfig: Sendable {
     /// revalidated, or when the origin fails (unless the origin says otherwise).
     public var graceSeconds: Int64
     public var maxObjectSize: Int
+    /// Bytes that responses over `maxObjectSize` may take at once while spooled
+    /// for coalesced waiters (`SpoolBudget`); default 16 x `maxObjectSize`.
+    public var spoolCapacity: Int
     /// Bodies live in `<directory>/proxy/`.
     public var directory: String
     public var durability: BodyDurability
@@ -36,7 +39,7 @@ public struct ProxyCacheConfig: Sendable {
     public var tags: CacheTags
 
     public init(enabled: Bool = false, defaultTTLSeconds: Int64 = 0, graceSeconds: Int64 = 0,
-                maxObjectSize: Int = 64 << 20, directory: String = "", durability: BodyDurability = .batched,
+                maxObjectSize: Int = 64 << 20, spoolCapacity: Int? = nil, directory: String = "", durability: BodyDurability = .batched,
                 limit: ProxyCacheLimit = ProxyCacheLimit(bytes: 1 << 30, entries: 100_000),
                 targetedField: String? = "Capuchin-Cache-Control", cdnCacheControl: Bool = true,
                 key: CacheKey = CacheKey(), tags: CacheTags = CacheTags()) {
@@ -44,6 +47,7 @@ public struct ProxyCacheConfig: Sendable {
         self.defaultTTLSeconds = defaultTTLSeconds
         self.graceSeconds = graceSeconds
         self.maxObjectSize = maxObjectSize
+        self.spoolCapacity = spoolCapacity ?? maxObjectSize * 16
         self.directory = directory
         self.durability = durability
         self.limit = limit
@@ -86,7 +90,9 @@ public struct ProxyCacheConfig: Sendable {
         self.init(enabled: enabled,
                   defaultTTLSeconds: Int64(try s.duration("default_ttl", default: 0, range: 0...(86400 * 3650))),
                   graceSeconds: Int64(try s.duration("grace", default: 0, range: 0...(86400 * 3650))),
-                  maxObjectSize: maxSize, directory: dir, durability: durability,
+                  maxObjectSize: maxSize,
+                  spoolCapacity: try s.size("spool_capacity_bytes", default: maxSize * 16, range: 0...(1 << 50)),
+                  directory: dir, durability: durability,
                   limit: ProxyCacheLimit(bytes: capacityBytes, entries: capacityEntries),
                   targetedField: field.isEmpty ? nil : field,
                   cdnCacheControl: try s.bool("cdn_cache_control", default: d.cdnCacheControl), key: key, tags: tags)

@@ -6,7 +6,8 @@ import HTTPCore
 /// leader, a response storable but for its size (over `max_object_size`) is
 /// spooled instead: written to an unlinked temporary file that only its
 /// waiters read (so one origin fetch serves them all, as a stored one does),
-/// dropped when the last reader closes it.
+/// dropped when the last reader closes it. Spools share a byte budget
+/// (`SpoolBudget`): one that does not fit is not spooled (`spoolRefused`).
 final class CacheFill {
     let store: ProxyBodyStore
     let rules: HTTPCacheRules
@@ -25,6 +26,10 @@ final class CacheFill {
     /// not stored (nil until `begin`): false for one a cache must not reuse
     /// (private, Set-Cookie, no-store...).
     private(set) var shareable: Bool?
+    /// The spool's share of the budget (held by the waiters' `StreamingBody` too).
+    private(set) var spoolReservation: SpoolReservation?
+    /// Too large to store, and to spool within the budget: the waiters are handed over at once.
+    private(set) var spoolRefused = false
 
     init(store: ProxyBodyStore, rules: HTTPCacheRules, request: HTTPRequest, primary: String) {
         self.store = store
@@ -42,10 +47,20 @@ final class CacheFill {
             if case .notStorable(let why) = verdict {
                 notStoredReason = why.rawValue
                 shareable = why == .tooLarge
-                if why == .tooLarge && spool, let w = try? store.makeWriter() {
-                    w.liftLimit()
-                    writer = w
-                    spooling = true
+                if why == .tooLarge && spool {
+                    // A known length is reserved whole up front: the waiters are
+                    // handed over now, not cut off when the budget runs out.
+                    let length: Int
+                    if case .contentLength(let n) = head.framing { length = n } else { length = 0 }
+                    let reservation = SpoolReservation(budget: store.spoolBudget)
+                    if reservation.grow(to: length), let w = try? store.makeWriter() {
+                        w.liftLimit()
+                        writer = w
+                        spooling = true
+                        spoolReservation = reservation
+                    } else {
+                        spoolRefused = true
+                    }
                 }
             }
             return false
@@ -91,7 +106,14 @@ final class CacheFill {
             w.liftLimit()
             w.unlinkFile()
             spooling = true
+            spoolReservation = SpoolReservation(budget: store.spoolBudget)
             notStoredReason = NotStorableReason.tooLarge.rawValue
+        }
+        // A body of unknown length past the budget: the spool stops and its
+        // waiters fail as on an origin failure mid-body (their clients see a reset, not a short body).
+        if spooling, spoolReservation?.grow(to: w.bytesWritten + bytes.count) == false {
+            abort()
+            return
         }
         // Too large or a write error: the writer removed its file; stop writing.
         do { try w.append(bytes) } catch { writer = nil }
@@ -101,6 +123,8 @@ final class CacheFill {
     func commit() -> CachedObject? {
         guard let w = writer else { return nil }
         writer = nil
+        // A spool's share stays with its readers (`StreamingBody`), if any.
+        spoolReservation = nil
         guard let s = stored, !spooling else { w.abort(); return nil }
         return try? store.commit(w, primary: primary, response: s, tags: tags, nowNanos: Clock.wallNanos())
     }
@@ -108,5 +132,6 @@ final class CacheFill {
     func abort() {
         writer?.abort()
         writer = nil
+        spoolReservation = nil
     }
 }

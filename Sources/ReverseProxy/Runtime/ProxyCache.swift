@@ -20,11 +20,15 @@ final class ProxyCache: Sendable {
     init(config: ProxyCacheConfig, log: ErrorLog) throws {
         index = try CacheStore(directory: config.directory + "/proxy-index", log: { log.warn("proxy cache index: \($0)") })
         store = try ProxyBodyStore(cacheDirectory: config.directory, index: CacheStoreIndex(store: index),
-                                   durability: config.durability, maxObjectSize: config.maxObjectSize,
+                                   durability: config.durability, maxObjectSize: config.maxObjectSize, spoolCapacity: config.spoolCapacity,
                                    limit: config.limit, loadLater: true, log: { log.warn($0) })
         rules = HTTPCacheRules(config)
         compressor = try ResponseCompressor(directory: config.directory + "/proxy-variants", index: index,
                                             log: { log.info("proxy cache: \($0)") })
+        // A response gone takes its compressed variants along.
+        if let compressor {
+            store.removalHook.withLock { $0 = { gone in compressor.forget(gone.map { ($0.key, $0.bodyPath) }) } }
+        }
         // The server listens while the index loads (see `ProxyBodyStore.startLoading`).
         let store = store, directory = config.directory
         try store.startLoading { error in

@@ -186,7 +186,14 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
             exchange.onComplete = { [coalescing, hitForMiss, unowned exchange] outcome in
                 // A response its waiters may not share: they fetch their own, and so do later misses for a while.
                 if case .notStored = outcome, exchange.fill?.shareable == false { hitForMiss.mark(primary, now: exchange.worker.loop.now) }
-                coalescing.complete(primary, with: outcome)
+                // Handed over already (below).
+                if exchange.fill?.spoolRefused != true { coalescing.complete(primary, with: outcome) }
+            }
+            // Too large to store or spool: the waiters fetch their own now (as nginx's do
+            // once its cache lock times out), and so do later misses for a while.
+            exchange.onSpoolRefused = { [coalescing, hitForMiss, unowned exchange] in
+                hitForMiss.mark(primary, now: exchange.worker.loop.now)
+                coalescing.complete(primary, with: .notStored)
             }
             exchange.onStreamReady = { [coalescing] body in coalescing.publish(primary, .streaming(body)) }
             // Its client leaving must not cancel what the waiters wait for.

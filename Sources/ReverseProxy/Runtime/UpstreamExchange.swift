@@ -32,6 +32,8 @@ final class UpstreamExchange: OutboundHandler {
     /// Called when a response begins to be stored (coalescing leader): its
     /// waiters can stream it from the body file as it arrives.
     var onStreamReady: ((StreamingBody) -> Void)?
+    /// Called when a response too large to store cannot be spooled either (`SpoolBudget`): the waiters fetch their own.
+    var onSpoolRefused: (() -> Void)?
     /// The fetch goes on when the client leaves (others wait for it); set for coalescing leaders.
     var continuesWithoutClient = false
     /// Sees the backend's head before anything is relayed. Non-nil: the hook
@@ -326,6 +328,7 @@ final class UpstreamExchange: OutboundHandler {
             headers.add(CacheStatus.fieldName, CacheStatus.forwarded(forward, status: h.status, detail: fill?.notStoredReason))
         }
         headSent = true
+        if fill?.spoolRefused == true { onSpoolRefused?() }
         // Stored or spooled (too large to store): the waiters read the file as it grows.
         if let fill, fill.isWriting, let onStreamReady, let file = fill.openForReaders() {
             var shared = headers
@@ -333,7 +336,7 @@ final class UpstreamExchange: OutboundHandler {
             shared.remove(CacheStatus.fieldName)
             let s = StreamingBody(status: h.status, headers: shared, chunked: framing == .chunked, file: file,
                                   vary: VaryKey(responseHeaders: h.headers, request: request.headers),
-                                  notStoredReason: fill.isStoring ? nil : fill.notStoredReason)
+                                  notStoredReason: fill.isStoring ? nil : fill.notStoredReason, holding: fill.spoolReservation)
             stream = s
             onStreamReady(s)
         }

@@ -16,11 +16,16 @@ public struct CachedObject: Sendable {
     let policyKey: UInt64
     /// Hits not yet written to the index (`ProxyBodyStore+Popularity`).
     let hits = HitTally()
+    /// When the origin last gave or validated it (wall nanos): a purge stamped
+    /// later covers it (`PurgeStamps`). Stored, then after each 304 (in memory:
+    /// after a restart the storage time, so at most one revalidation more).
+    var validatedAtNanos: Int64
 
     public init(entry: ProxyIndexEntry, response: StoredResponse) {
         self.entry = entry
         self.response = response
         policyKey = ProxyBodyStore.policyKey(entry.key)
+        validatedAtNanos = entry.insertedAtNanos
     }
 }
 
@@ -53,6 +58,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         var keys: [UInt64: String] = [:]
         /// Tag -> store keys (purges by tag).
         var tags = TagMap()
+        /// Purges by tag and prefix not yet carried out (`ProxyPurge`).
+        var stamps = PurgeStamps()
     }
 
     public static let keyPrefix = "proxy:"
@@ -61,6 +68,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let tempDirectory: String
     let durability: BodyDurability
     let maxObjectSize: Int
+    /// What responses too large to store may take while spooled for coalesced waiters.
+    let spoolBudget: SpoolBudget
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
     let state = Lock(State())
@@ -72,6 +81,10 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     private let warming = Atomic<Bool>(false)
     /// Unlinks the body files of large purges off the purging thread (see `ProxyPurge`).
     let reaper = DispatchQueue(label: "proxy-body-reaper")
+    /// Carries out purges by tag and prefix after they are answered (`ProxyPurge`).
+    let lurker = DispatchQueue(label: "proxy-purge-lurker")
+    /// Told the entries removed (purged, evicted, replaced), off the lock: their compressed variants go too.
+    let removalHook = Lock<(@Sendable ([ProxyIndexEntry]) -> Void)?>(nil)
 
     /// What start-up recovery removed and kept (complete once loaded).
     public var recovery: RecoveryReport { recoveryReport.withLock { $0 } }
@@ -85,12 +98,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// `loadLater`: the caller starts the load with `startLoading` (the server
     /// listens meanwhile; see there).
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
-                maxObjectSize: Int = 64 << 20, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
+                maxObjectSize: Int = 64 << 20, spoolCapacity: Int = 1 << 30, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
                 log: @escaping (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
         self.durability = durability
         self.maxObjectSize = maxObjectSize
+        spoolBudget = SpoolBudget(capacity: spoolCapacity)
         self.index = index
         self.limit = limit
         self.log = log
@@ -102,6 +116,18 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             report.temporaryFilesRemoved += 1
         }
         recoveryReport.withLock { $0 = report }
+        // Before the first lookup: purges acknowledged before a stop or crash hold at once.
+        do {
+            if let blob = try index.loadBlob(PurgeStamps.blobName) {
+                if let stamps = PurgeStamps(encoded: blob) {
+                    state.withLock { $0.stamps = stamps }
+                } else {
+                    log("proxy cache: the purge stamps in the index are unreadable; purges not carried out before the last stop are lost")
+                }
+            }
+        } catch {
+            log("proxy cache: reading the purge stamps: \(error)")
+        }
         if loadLater { warming.store(true, ordering: .releasing) } else { try load() }
     }
 
@@ -152,9 +178,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             report.entriesDropped += dropped.count
         }
         recoveryReport.withLock { $0 = report }
-        state.withLock { $0 = st }
+        state.withLock { now in
+            st.stamps = now.stamps
+            now = st
+        }
         for h in dropped { if let key = st.keys[h] { remove(key: key) } }
         if !dropped.isEmpty { log("proxy cache: \(dropped.count) response(s) over the size limit dropped") }
+        resumePurges()
     }
 
     static func policyKey(_ storeKey: String) -> UInt64 { StableHash.hash(storeKey) }
@@ -169,68 +199,6 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         let withoutPrefix = key.utf8.dropFirst(keyPrefix.utf8.count)
         guard let hash = withoutPrefix.lastIndex(of: UInt8(ascii: "#")) else { return String(Substring(withoutPrefix)) }
         return String(Substring(withoutPrefix[..<hash]))
-    }
-
-    // MARK: recovery
-
-    private static func recover(root: String, index: ProxyIndex, report: inout RecoveryReport,
-                                log: (String) -> Void) throws -> [String: [CachedObject]] {
-        var referenced = Set<String>()
-        var loaded: [String: [CachedObject]] = [:]
-        for entry in try index.proxiedEntries() {
-            let (object, problem) = checked(entry, root: root)
-            guard let object else {
-                log("proxy cache: dropping \(entry.key): \(problem ?? "")")
-                index.remove(key: entry.key)
-                if entry.bodyPath.hasPrefix(root + "/") { BodyFiles.unlinkIfPresent(entry.bodyPath) }
-                report.entriesDropped += 1
-                continue
-            }
-            referenced.insert(entry.bodyPath)
-            loaded[primary(ofStoreKey: entry.key), default: []].append(object)
-            report.entriesKept += 1
-        }
-        for dir in BodyFiles.list(root) where dir != "tmp" {
-            for name in BodyFiles.list(root + "/" + dir) {
-                let path = root + "/" + dir + "/" + name
-                if !referenced.contains(path) {
-                    BodyFiles.unlinkIfPresent(path)
-                    report.orphanBodiesRemoved += 1
-                }
-            }
-        }
-        // Removed entries and bodies: make the index agree before serving.
-        if report.entriesDropped > 0 { try index.flush() }
-        return loaded
-    }
-
-    /// The object of an index entry whose body file is in the store with the
-    /// indexed size and whose metadata decodes; else nil and what is wrong.
-    private static func checked(_ entry: ProxyIndexEntry, root: String) -> (CachedObject?, String?) {
-        guard entry.bodyPath.hasPrefix(root + "/") else { return (nil, "body outside the store") }
-        guard let size = BodyFiles.regularFileSize(entry.bodyPath) else { return (nil, "body file missing") }
-        guard let response = try? StoredResponseCodec.decode(entry.extra) else { return (nil, "bad metadata") }
-        guard size == entry.size, Int64(response.bodySize) == entry.size else {
-            return (nil, "body size \(size) != \(entry.size)")
-        }
-        return (CachedObject(entry: entry, response: response), nil)
-    }
-
-    /// While the index loads: `primary`'s variant for these request headers,
-    /// read from the index and checked as the recovery checks it (not kept:
-    /// the load does that).
-    private func warmingLookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
-        for entry in indexedVariants(of: primary) {
-            if let object = Self.checked(entry, root: root).0, object.response.vary.matches(requestHeaders) { return object }
-        }
-        return nil
-    }
-
-    /// `primary`'s entries as the index has them (empty when it cannot be read):
-    /// with the LMDB index one seek that reads only that primary key's variants.
-    private func indexedVariants(of primary: String) -> [ProxyIndexEntry] {
-        let entries = (try? index.proxiedEntries(prefix: Self.keyPrefix + primary + "#")) ?? []
-        return entries.filter { Self.primary(ofStoreKey: $0.key) == primary }
     }
 
     // MARK: writing
@@ -281,8 +249,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
                                     extra: StoredResponseCodec.encode(stored), tags: tags, policy: policyState(ofStoreKey: key))
         let object = CachedObject(entry: entry, response: stored)
-        index.put(entry)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
+            // Queued under the table's lock, as every index change of the table: the
+            // index gets them in the table's order (a purge's removal of the old
+            // response never lands after this put).
+            index.put(entry)
             var variants = st.table[primary] ?? []
             let old = variants.firstIndex { $0.entry.key == key }.map { variants.remove(at: $0).entry }
             variants.append(object)
@@ -291,7 +262,10 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             st.tags.add(entry)
             return old
         }
-        if let replaced, replaced.bodyPath != path { BodyFiles.unlinkIfPresent(replaced.bodyPath) }
+        if let replaced, replaced.bodyPath != path {
+            BodyFiles.unlinkIfPresent(replaced.bodyPath)
+            tellRemoved([replaced])
+        }
         return object
     }
 
@@ -331,11 +305,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         stored.bodySize = Int(entry.size)
         entry.extra = StoredResponseCodec.encode(stored)
         entry.etag = stored.etag ?? ""
-        index.put(entry)
-        let updated = CachedObject(entry: entry, response: stored)
+        var updated = CachedObject(entry: entry, response: stored)
+        updated.validatedAtNanos = Clock.wallNanos()
         state.withLock { st in
             let primary = Self.primary(ofStoreKey: entry.key)
-            if let i = st.table[primary]?.firstIndex(where: { $0.entry.key == entry.key }) {
+            // Not when purged or replaced meanwhile: the record would outlive its response.
+            if let i = st.table[primary]?.firstIndex(where: { $0.entry.key == entry.key && $0.entry.bodyPath == entry.bodyPath }) {
+                index.put(entry)
                 st.table[primary]![i] = updated
             }
         }
@@ -347,13 +323,19 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// The stored variant of `primary` whose Vary key matches `requestHeaders`.
     public func lookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
         if isWarming { return warmingLookup(primary: primary, requestHeaders: requestHeaders) }
-        return state.withLock { $0.table[primary]?.first { $0.response.vary.matches(requestHeaders) } }
+        return state.withLock { st in
+            guard let object = st.table[primary]?.first(where: { $0.response.vary.matches(requestHeaders) }) else { return nil }
+            return st.stamps.isEmpty ? object : Self.stamped(object, st.stamps)
+        }
     }
 
     /// Whether any response is stored under `primary` (a Vary miss, not a URI miss).
     public func hasVariants(primary: String) -> Bool {
         if isWarming { return !indexedVariants(of: primary).isEmpty }
-        return state.withLock { $0.table[primary]?.isEmpty == false }
+        return state.withLock { st in
+            guard let variants = st.table[primary] else { return false }
+            return st.stamps.isEmpty ? !variants.isEmpty : variants.contains { Self.stamped($0, st.stamps) != nil }
+        }
     }
 
     /// The body mapped for sending (mapped on the object's first hit); nil (and
@@ -382,13 +364,12 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             for o in gone {
                 Self.forget(o.entry.key, in: &st)
                 st.tags.remove(o.entry)
+                index.remove(key: o.entry.key)
             }
             return gone
         }
-        for o in gone {
-            index.remove(key: o.entry.key)
-            BodyFiles.unlinkIfPresent(o.entry.bodyPath)
-        }
+        for o in gone { BodyFiles.unlinkIfPresent(o.entry.bodyPath) }
+        tellRemoved(gone.map(\.entry))
     }
 
     /// Removes one stored response (eviction, or a body found damaged).
@@ -396,35 +377,23 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         let primary = Self.primary(ofStoreKey: key)
         let gone = state.withLock { st -> ProxyIndexEntry? in
             Self.forget(key, in: &st)
+            index.remove(key: key)
             guard let i = st.table[primary]?.firstIndex(where: { $0.entry.key == key }) else { return nil }
             let e = st.table[primary]!.remove(at: i).entry
             st.tags.remove(e)
             if st.table[primary]!.isEmpty { st.table.removeValue(forKey: primary) }
             return e
         }
-        index.remove(key: key)
-        if let gone { BodyFiles.unlinkIfPresent(gone.bodyPath) }
-    }
-
-    /// Removes (`soft`: marks stale, see `purge(storeKeys:soft:nowNanos:)`) the
-    /// stored responses named by `key`: a store key (one variant, as `cachedump`
-    /// lists it) or `proxy:` + primary key (every variant). Returns how many.
-    public func purge(key: String, soft: Bool = false) -> Int {
-        guard key.hasPrefix(Self.keyPrefix) else { return 0 }
-        waitUntilLoaded()
-        let keys = state.withLock { st -> [String] in
-            let primary = Self.primary(ofStoreKey: key)
-            return (st.table[primary] ?? []).map(\.entry.key).filter { $0 == key || key == Self.keyPrefix + primary }
+        if let gone {
+            BodyFiles.unlinkIfPresent(gone.bodyPath)
+            tellRemoved([gone])
         }
-        return purge(storeKeys: keys, soft: soft)
     }
 
-    /// The same for every stored response whose store key starts with `prefix`
-    /// (`proxy:` clears the proxy cache); returns how many.
-    public func purge(prefix: String, soft: Bool = false) -> Int {
-        waitUntilLoaded()
-        let keys = state.withLock { st in st.table.values.flatMap { $0.map(\.entry.key) }.filter { $0.hasPrefix(prefix) } }
-        return purge(storeKeys: keys, soft: soft)
+    /// Tells `removalHook` (on the reaper: it reads the index) that `entries` are gone.
+    func tellRemoved(_ entries: [ProxyIndexEntry]) {
+        guard !entries.isEmpty, let hook = removalHook.withLock({ $0 }) else { return }
+        reaper.async { hook(entries) }
     }
 
     /// Drops `key` from the policy.

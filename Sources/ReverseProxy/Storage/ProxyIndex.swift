@@ -54,6 +54,10 @@ public protocol ProxyIndex: AnyObject {
     /// index; nil when it keeps none (the caller looks in memory). Throws when
     /// the index cannot be read.
     func keys(taggedWith tags: [String]) throws -> [String]?
+    /// The keys of the proxied entries whose key starts with `prefix`, as
+    /// committed; nil when the index keeps none (the caller looks in memory).
+    /// Throws when the index cannot be read.
+    func keys(prefix: String) throws -> [String]?
     /// Queue inserts-or-replaces that commit together (one transaction).
     func put(contentsOf entries: [ProxyIndexEntry])
     /// Queue removals that commit together (one transaction).
@@ -70,6 +74,8 @@ public protocol ProxyIndex: AnyObject {
 
 extension ProxyIndex {
     public func keys(taggedWith tags: [String]) throws -> [String]? { nil }
+
+    public func keys(prefix: String) throws -> [String]? { try proxiedEntries(prefix: prefix).map(\.key) }
 
     public func put(contentsOf entries: [ProxyIndexEntry]) { for e in entries { put(e) } }
 
