@@ -1,7 +1,6 @@
 import CacheStore
 import CapuchinServer
 import CapuchinSystem
-import Glibc
 import Synchronization
 
 /// One cached file. Immutable but for its counters: a changed file gets a new
@@ -78,11 +77,12 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
         self.lastAccessNanos = Atomic(lastAccessNanos)
     }
 
-    deinit { free(keyStorage) }
+    deinit { keyStorage.deallocate() }
 
-    /// A malloc'ed copy of `bytes` behind their count (`keyStorage`'s layout).
+    /// A heap copy of `bytes` behind their count (`keyStorage`'s layout; one
+    /// malloc'ed block, as Swift allocates alignments up to 16 with malloc).
     private static func copyKey(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
-        guard let p = malloc(4 + bytes.count) else { fatalError("out of memory for a cache key") }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: 4 + bytes.count, alignment: 4)
         p.storeBytes(of: UInt32(bytes.count), as: UInt32.self)
         if bytes.count > 0 { (p + 4).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
         return p

@@ -54,10 +54,20 @@ public final class CompressingFileSource: FileSource {
             service.compressor.submit(.retire(gone))
         }
         guard case .file(var file) = lookup.outcome, file.variesByEncoding, let originPath = file.originPath else { return lookup }
-        let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
-                                               originPath: originPath, codings: service.offered.count)
-        if let retired { service.compressor.submit(.retire(retired)) }
-        guard let v = pick(set, choice, file: file, request: request) else { return lookup }
+        let now = Clock.monotonicNanos(), choiceKey = RecentVariants.key(choice)
+        var found = choiceKey.flatMap { service.recent.variant(for: file, choice: $0, worker: request.workerID, now: now) }
+        if found == nil {
+            let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
+                                                   originPath: originPath, codings: service.offered.count)
+            if let retired { service.compressor.submit(.retire(retired)) }
+            found = pick(set, choice, file: file, request: request)
+            // Only the client's first choice: a fallback served while that one is
+            // compressed must give way as soon as it is ready.
+            if let v = found, let choiceKey, v.coding == service.config.codings[choice.order[0]] {
+                service.recent.remember(v, for: file, choice: choiceKey, worker: request.workerID, now: now)
+            }
+        }
+        guard let v = found else { return lookup }
         service.countServed(v, identitySize: file.size, worker: request.workerID)
         file.size = v.size
         file.body = v.body

@@ -15,6 +15,8 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
     let store: VariantStore?
     let compressor: VariantCompressor
     let counters = CompressionCounters()
+    /// The variants last served per worker (see `RecentVariants`).
+    let recent = RecentVariants()
     private let compressibleTypes = NegotiationMemo<Bool>()
     private let choices = NegotiationMemo<AcceptEncoding.Choice>()
 
