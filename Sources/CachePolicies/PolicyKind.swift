@@ -3,6 +3,8 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     case lru, lfu, sieve, s3fifo, wtinylfu
     /// Serves with W-TinyLFU or S3-FIFO, whichever shadows on sampled keys say hits more.
     case dueling
+    /// The same duel with S3-FIFO serving first (see Tools/hitratio/results).
+    case duelingS3FIFO = "dueling-s3fifo"
     /// The policy chosen by measured hit ratio (see Tools/hitratio): W-TinyLFU.
     case `default`
 
@@ -19,5 +21,6 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .s3fifo: return S3FIFOPolicy(capacity: capacity)
     case .wtinylfu, .default: return WTinyLFUPolicy(capacity: capacity)
     case .dueling: return DuelingPolicy(capacity: capacity)
+    case .duelingS3FIFO: return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .wtinylfu])
     }
 }
