@@ -63,7 +63,7 @@ public final class DuelingPolicy: EvictionPolicy {
     static let epochFactor = 2
     static let minEpoch = 1_024
 
-    /// `candidates`: any of wtinylfu, s3fifo, lru (others are ignored); the
+    /// `candidates`: any of wtinylfu, wtinylfu-fixed, s3fifo, lru (others are ignored); the
     /// first serves until the shadows say otherwise.
     public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo]) {
         self.capacity = max(0, capacity)
@@ -75,24 +75,28 @@ public final class DuelingPolicy: EvictionPolicy {
         hits = Array(repeating: 0, count: kinds.count)
         hitBytes = hits
         scores = Array(repeating: 0, count: kinds.count)
-        if kinds[0] != .wtinylfu && kinds.contains(.wtinylfu) {
+        if !Self.hasSketch(kinds[0]) && kinds.contains(where: Self.hasSketch) {
             keptSketch = WTinyLFUPolicy.sketch(forCapacity: self.capacity, configuration: sketchConfiguration)
         }
     }
 
     static func kindType(_ kind: PolicyKind) -> (any MigratablePolicy.Type)? {
         switch kind {
-        case .wtinylfu: return WTinyLFUPolicy.self
+        case .wtinylfu, .wtinylfuFixed: return WTinyLFUPolicy.self
         case .s3fifo: return S3FIFOPolicy.self
         case .lru: return LRUPolicy.self
         default: return nil
         }
     }
 
+    /// W-TinyLFU in either form: its sketch is the one kept across switches.
+    static func hasSketch(_ kind: PolicyKind) -> Bool { kind == .wtinylfu || kind == .wtinylfuFixed }
+
     static func make(_ kind: PolicyKind, capacity: Int) -> any MigratablePolicy {
         switch kind {
         case .s3fifo: return S3FIFOPolicy(capacity: capacity)
         case .lru: return LRUPolicy(capacity: capacity)
+        case .wtinylfuFixed: return WTinyLFUPolicy(capacity: capacity, configuration: .fixedWindow)
         default: return WTinyLFUPolicy(capacity: capacity)
         }
     }
@@ -212,7 +216,7 @@ public final class DuelingPolicy: EvictionPolicy {
         if let w = policy as? WTinyLFUPolicy {
             if let kept = keptSketch { w.frequencySketch = kept }
             keptSketch = nil
-        } else if keptSketch == nil && candidates.contains(.wtinylfu) {
+        } else if keptSketch == nil && candidates.contains(where: Self.hasSketch) {
             keptSketch = WTinyLFUPolicy.sketch(forCapacity: capacity, configuration: sketchConfiguration)
         }
     }
@@ -295,7 +299,7 @@ public final class DuelingPolicy: EvictionPolicy {
         // State saved before the sketch was kept ends here.
         var kept: FrequencySketch?
         if !r.isAtEnd {
-            guard let hasSketch = r.int(), hasSketch == 1, candidates[active] != .wtinylfu,
+            guard let hasSketch = r.int(), hasSketch == 1, !Self.hasSketch(candidates[active]),
                   let k = FrequencySketch.decode(from: &r, doorkeeper: sketchConfiguration.doorkeeper,
                                                  samplesPerCounterWord: sketchConfiguration.sketchSample)
             else { return false }

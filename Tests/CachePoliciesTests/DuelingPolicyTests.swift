@@ -150,12 +150,14 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
     }
 
-    /// `dueling-s3fifo` serves with S3-FIFO first and names its saved state
+    /// `dueling-s3fifo` serves with S3-FIFO first (W-TinyLFU with an adaptive
+    /// and with a fixed window the other candidates) and names its saved state
     /// apart from `dueling`'s, so neither takes the other's.
     func testS3FIFOFirstIsAPolicyOfItsOwn() {
         let p = makePolicy(.duelingS3FIFO, capacity: 100) as! DuelingPolicy
         XCTAssertEqual(p.active, .s3fifo)
-        XCTAssertEqual(p.name, "dueling-s3fifo-wtinylfu")
+        XCTAssertEqual(p.candidates, [.s3fifo, .wtinylfu, .wtinylfuFixed])
+        XCTAssertEqual(p.name, "dueling-s3fifo-wtinylfu-wtinylfu-fixed")
         for k in 0..<300 { _ = p.recordMiss(UInt64(k % 130), size: 1) }
         XCTAssertFalse(DuelingPolicy(capacity: 100).importGlobalState(p.exportGlobalState()))
     }
