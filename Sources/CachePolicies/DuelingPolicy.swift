@@ -9,19 +9,25 @@
 /// sized cache weighs both) are compared; when another candidate leads by a
 /// margin, the resident entries move to a new instance of it, in recency
 /// order with their standing (new, seen again, seen often). Nothing is
-/// evicted by a switch.
+/// evicted by a switch, and W-TinyLFU's frequency sketch is kept counting
+/// while another candidate serves, so a W-TinyLFU taking over admits by the
+/// frequencies of the whole run instead of starting from empty counters
+/// (ARC P3 at 10% of objects, S3-FIFO serving first: 33.97% against 32.73%).
 ///
-/// Cost: a hit costs the serving policy's hit plus one hash; sampled keys
+/// Cost: a hit costs the serving policy's hit plus one hash (and a sketch
+/// increment while a candidate without a sketch serves); sampled keys
 /// also go through each shadow (R is up to 64 for large caches, 1 below
 /// about 2,000 entries). A switch is O(n log n) once per epoch of at least
 /// 2n requests: amortised O(log n), in practice a few per run.
 public final class DuelingPolicy: EvictionPolicy {
-    public let name = "dueling"
+    /// "dueling" when W-TinyLFU serves first (the saved state of one
+    /// candidate order is refused by another).
+    public let name: String
     public let capacity: Int
     public let candidates: [PolicyKind]
     /// The candidate serving, as an index into `candidates`.
     public private(set) var activeIndex = 0
-    private var policy: any MigratablePolicy
+    private(set) var policy: any MigratablePolicy
     /// One per candidate, from the first eviction on (empty before).
     private(set) var shadows: [any MigratablePolicy] = []
     /// Keys whose spread hash has these bits clear are sampled.
@@ -37,6 +43,12 @@ public final class DuelingPolicy: EvictionPolicy {
     private var decisionDue = false
     /// Switches since start (diagnostics, tests; not persisted).
     public private(set) var switches = 0
+    /// While a candidate without a sketch serves, W-TinyLFU's frequency sketch
+    /// goes on counting here, and a W-TinyLFU taking over gets it: a switch
+    /// keeps the frequencies instead of starting from empty counters. Nil
+    /// while W-TinyLFU serves (its own sketch counts) or is no candidate.
+    private(set) var keptSketch: FrequencySketch?
+    private let sketchConfiguration = WTinyLFUConfiguration()
     /// A candidate must lead the serving one by this much (in object plus
     /// byte hit ratio) to take over: a switch costs the new policy's warm-up
     /// (an empty sketch or ghost queue), so near-ties must not flip it.
@@ -51,32 +63,40 @@ public final class DuelingPolicy: EvictionPolicy {
     static let epochFactor = 2
     static let minEpoch = 1_024
 
-    /// `candidates`: any of wtinylfu, s3fifo, lru (others are ignored); the
+    /// `candidates`: any of wtinylfu, wtinylfu-fixed, s3fifo, lru (others are ignored); the
     /// first serves until the shadows say otherwise.
     public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo]) {
         self.capacity = max(0, capacity)
         var kinds = candidates.filter { Self.kindType($0) != nil }
         if kinds.isEmpty { kinds = [.wtinylfu] }
         self.candidates = kinds
+        name = kinds[0] == .wtinylfu ? "dueling" : "dueling-" + kinds.map(\.rawValue).joined(separator: "-")
         policy = Self.make(kinds[0], capacity: self.capacity)
         hits = Array(repeating: 0, count: kinds.count)
         hitBytes = hits
         scores = Array(repeating: 0, count: kinds.count)
+        if !Self.hasSketch(kinds[0]) && kinds.contains(where: Self.hasSketch) {
+            keptSketch = WTinyLFUPolicy.sketch(forCapacity: self.capacity, configuration: sketchConfiguration)
+        }
     }
 
     static func kindType(_ kind: PolicyKind) -> (any MigratablePolicy.Type)? {
         switch kind {
-        case .wtinylfu: return WTinyLFUPolicy.self
+        case .wtinylfu, .wtinylfuFixed: return WTinyLFUPolicy.self
         case .s3fifo: return S3FIFOPolicy.self
         case .lru: return LRUPolicy.self
         default: return nil
         }
     }
 
+    /// W-TinyLFU in either form: its sketch is the one kept across switches.
+    static func hasSketch(_ kind: PolicyKind) -> Bool { kind == .wtinylfu || kind == .wtinylfuFixed }
+
     static func make(_ kind: PolicyKind, capacity: Int) -> any MigratablePolicy {
         switch kind {
         case .s3fifo: return S3FIFOPolicy(capacity: capacity)
         case .lru: return LRUPolicy(capacity: capacity)
+        case .wtinylfuFixed: return WTinyLFUPolicy(capacity: capacity, configuration: .fixedWindow)
         default: return WTinyLFUPolicy(capacity: capacity)
         }
     }
@@ -89,6 +109,7 @@ public final class DuelingPolicy: EvictionPolicy {
 
     public func recordHit(_ key: UInt64) {
         policy.recordHit(key)
+        if keptSketch != nil { keptSketch!.increment(key) }
         if !shadows.isEmpty && isSampled(key) { observe(key, size: policy.residentSize(key) ?? 1) }
     }
 
@@ -98,6 +119,7 @@ public final class DuelingPolicy: EvictionPolicy {
             return (true, [])
         }
         let dropped = decisionDue ? decide() : []
+        if keptSketch != nil { countInKeptSketch(key) }
         let r = policy.recordMiss(key, size: size)
         if !shadows.isEmpty {
             if isSampled(key) { observe(key, size: max(1, size)) }
@@ -168,15 +190,35 @@ public final class DuelingPolicy: EvictionPolicy {
         return switchTo(best)
     }
 
+    private func countInKeptSketch(_ key: UInt64) {
+        keptSketch!.increment(key)
+        if policy.count * sketchConfiguration.sketchScale > keptSketch!.width {
+            keptSketch = WTinyLFUPolicy.grown(keptSketch!, configuration: sketchConfiguration)
+        }
+    }
+
     private func switchTo(_ index: Int) -> [UInt64] {
         let from = type(of: policy), to = Self.kindType(candidates[index])!
         let entries = policy.residentEntries().map { e in
             (key: e.key, size: e.size, state: to.state(standing: from.standing(e.state), sequence: e.state.sequence))
         }
-        policy = Self.make(candidates[index], capacity: capacity)
-        activeIndex = index
+        serve(index)
         switches += 1
         return policy.restore(entries)
+    }
+
+    /// A new instance of candidate `index` serves; the frequency sketch
+    /// passes between W-TinyLFU and `keptSketch`.
+    private func serve(_ index: Int) {
+        if let w = policy as? WTinyLFUPolicy { keptSketch = w.frequencySketch }
+        policy = Self.make(candidates[index], capacity: capacity)
+        activeIndex = index
+        if let w = policy as? WTinyLFUPolicy {
+            if let kept = keptSketch { w.frequencySketch = kept }
+            keptSketch = nil
+        } else if keptSketch == nil && candidates.contains(where: Self.hasSketch) {
+            keptSketch = WTinyLFUPolicy.sketch(forCapacity: capacity, configuration: sketchConfiguration)
+        }
     }
 
     // MARK: - Persistence
@@ -191,10 +233,7 @@ public final class DuelingPolicy: EvictionPolicy {
     public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
         if policy.count == 0, let first = entries.first {
             let i = candidateIndex(tag: first.state.word >> 56)
-            if let i, i != activeIndex {
-                policy = Self.make(candidates[i], capacity: capacity)
-                activeIndex = i
-            }
+            if let i, i != activeIndex { serve(i) }
         }
         let to = type(of: policy)
         let translated = entries.map { e in
@@ -225,6 +264,10 @@ public final class DuelingPolicy: EvictionPolicy {
         w.put(hits.map { UInt64($0) })
         w.put(hitBytes.map { UInt64($0) })
         w.put(scores.map(\.bitPattern))
+        if let keptSketch {
+            w.put(1)
+            keptSketch.encode(into: &w)
+        }
         return w.bytes
     }
 
@@ -252,11 +295,22 @@ public final class DuelingPolicy: EvictionPolicy {
         guard let length = r.int(), length >= 0, let epochCount = r.int(), epochCount >= 0,
               let samples = r.int(), samples >= 0, let sampleBytes = r.int(), sampleBytes >= 0, let due = r.int(),
               let h = r.uint64s(limit: n), h.count == n, let hb = r.uint64s(limit: n), hb.count == n,
-              let sc = r.uint64s(limit: n), sc.count == n, r.isAtEnd else { return false }
+              let sc = r.uint64s(limit: n), sc.count == n else { return false }
+        // State saved before the sketch was kept ends here.
+        var kept: FrequencySketch?
+        if !r.isAtEnd {
+            guard let hasSketch = r.int(), hasSketch == 1, !Self.hasSketch(candidates[active]),
+                  let k = FrequencySketch.decode(from: &r, doorkeeper: sketchConfiguration.doorkeeper,
+                                                 samplesPerCounterWord: sketchConfiguration.sketchSample)
+            else { return false }
+            kept = k
+        }
+        guard r.isAtEnd else { return false }
         let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
         guard target.importGlobalState(inner) else { return false }
+        if active != activeIndex { serve(active) }
         policy = target
-        activeIndex = active
+        if let kept { keptSketch = kept }
         sampleMask = mask
         shadows = restored
         epochLength = length

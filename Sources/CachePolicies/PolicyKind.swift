@@ -1,8 +1,13 @@
 /// The eviction policies by name, as configured and as given to `simulate`.
 public enum PolicyKind: String, CaseIterable, Sendable {
     case lru, lfu, sieve, s3fifo, wtinylfu
+    /// W-TinyLFU with its window fixed at 1% of the capacity (no adaptation).
+    case wtinylfuFixed = "wtinylfu-fixed"
     /// Serves with W-TinyLFU or S3-FIFO, whichever shadows on sampled keys say hits more.
     case dueling
+    /// A duel of S3-FIFO (serving first), W-TinyLFU and W-TinyLFU with a
+    /// fixed window (see Tools/hitratio/results).
+    case duelingS3FIFO = "dueling-s3fifo"
     /// The policy chosen by measured hit ratio (see Tools/hitratio): W-TinyLFU.
     case `default`
 
@@ -18,6 +23,8 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .sieve: return SievePolicy(capacity: capacity)
     case .s3fifo: return S3FIFOPolicy(capacity: capacity)
     case .wtinylfu, .default: return WTinyLFUPolicy(capacity: capacity)
+    case .wtinylfuFixed: return WTinyLFUPolicy(capacity: capacity, configuration: .fixedWindow)
     case .dueling: return DuelingPolicy(capacity: capacity)
+    case .duelingS3FIFO: return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .wtinylfu, .wtinylfuFixed])
     }
 }

@@ -53,4 +53,12 @@ public struct WTinyLFUConfiguration: Sendable, Equatable {
     public var windowBypass = 1.0
 
     public init() {}
+
+    /// The window stays at `initialWindow`: the ghost-driven window can grow
+    /// into a plain LRU on looping disk traces (ARC P3) and not come back.
+    public static var fixedWindow: WTinyLFUConfiguration {
+        var c = WTinyLFUConfiguration()
+        c.adaptation = .fixed
+        return c
+    }
 }

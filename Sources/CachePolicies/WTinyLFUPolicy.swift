@@ -45,9 +45,7 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         stepSize = -configuration.stepShare * Double(self.capacity)
         ghostLimit = configuration.adaptation == .ghosts
             ? max(1, Int(configuration.ghostShare * Double(self.capacity))) : 0
-        sketch = FrequencySketch(entries: min(max(self.capacity, 256), 1024) * configuration.sketchScale,
-                                 doorkeeper: configuration.doorkeeper,
-                                 samplesPerCounterWord: configuration.sketchSample)
+        sketch = Self.sketch(forCapacity: self.capacity, configuration: configuration)
     }
 
     static func initialWindowMax(capacity: Int, share: Double) -> Int {
@@ -299,10 +297,25 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         }
     }
 
-    private func growSketch() {
-        let entries = min(sketch.width * 2, 1 << 30)
-        sketch = FrequencySketch(entries: entries, doorkeeper: configuration.doorkeeper,
-                                 samplesPerCounterWord: configuration.sketchSample)
+    /// The frequency sketch, handed over by `DuelingPolicy` across a switch
+    /// so that a W-TinyLFU taking over does not start with empty counters.
+    var frequencySketch: FrequencySketch {
+        get { sketch }
+        set { if newValue.width >= sketch.width { sketch = newValue } }
+    }
+
+    /// The sketch a new W-TinyLFU of `capacity` starts with.
+    static func sketch(forCapacity capacity: Int, configuration c: WTinyLFUConfiguration) -> FrequencySketch {
+        FrequencySketch(entries: min(max(capacity, 256), 1024) * c.sketchScale,
+                        doorkeeper: c.doorkeeper, samplesPerCounterWord: c.sketchSample)
+    }
+
+    private func growSketch() { sketch = Self.grown(sketch, configuration: configuration) }
+
+    /// A sketch twice as wide (and empty), for when the entries outgrow `sketch`.
+    static func grown(_ sketch: FrequencySketch, configuration c: WTinyLFUConfiguration) -> FrequencySketch {
+        FrequencySketch(entries: min(sketch.width * 2, 1 << 30), doorkeeper: c.doorkeeper,
+                        samplesPerCounterWord: c.sketchSample)
     }
 
     // MARK: - Adaptation

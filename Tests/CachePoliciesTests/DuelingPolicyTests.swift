@@ -103,4 +103,62 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(p.state(of: 10), PolicyEntryState(word: 1 << 56 | 2, sequence: 7), "seen often: protected")
         XCTAssertEqual(p.state(of: 11), PolicyEntryState(word: 1 << 56 | 0, sequence: 8), "new: window")
     }
+
+    /// While LRU serves, W-TinyLFU's sketch keeps counting; the W-TinyLFU
+    /// that takes over admits by those frequencies, not by empty counters.
+    func testWTinyLFUTakingOverGetsTheKeptFrequencies() throws {
+        let p = DuelingPolicy(capacity: 100, candidates: [.lru, .wtinylfu])
+        XCTAssertNotNil(p.keptSketch, "LRU serves first and has no sketch")
+        var replay = CheckedReplay(p)
+        for r in loop(passes: 40) where p.switches == 0 { replay.step(r) }
+        XCTAssertEqual(p.active, .wtinylfu, "W-TinyLFU keeps part of the loop, LRU none of it")
+        XCTAssertNil(p.keptSketch, "W-TinyLFU counts in its own sketch")
+        let w = try XCTUnwrap(p.policy as? WTinyLFUPolicy)
+        // Each loop key was requested about a dozen times before the switch;
+        // a new sketch would hold at most the one request that switched.
+        let estimates = (0..<150).map { w.estimatedFrequency(UInt64($0)) }
+        XCTAssertGreaterThanOrEqual(estimates.min()!, 4)
+        XCTAssertEqual(p.count, 100, "the switch evicted nothing")
+    }
+
+    /// A snapshot taken while LRU serves carries the kept sketch: restored,
+    /// the policy switches at the same request and W-TinyLFU then decides
+    /// exactly as in the run that never stopped.
+    func testRestoreKeepsTheKeptSketch() {
+        let make = { DuelingPolicy(capacity: 100, candidates: [.lru, .wtinylfu]) }
+        var original = CheckedReplay(make())
+        original.run(loop(passes: 8))
+        let p = original.policy as! DuelingPolicy
+        XCTAssertEqual(p.active, .lru, "snapshot before the switch")
+        let entries = original.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }
+        let global = p.exportGlobalState()
+
+        let fresh = make()
+        XCTAssertEqual(fresh.restore(entries), [])
+        XCTAssertTrue(fresh.importGlobalState(global))
+        for k in 0..<150 {
+            XCTAssertEqual(fresh.keptSketch?.frequency(UInt64(k)), p.keptSketch?.frequency(UInt64(k)))
+        }
+        var restored = CheckedReplay(fresh, resident: original.resident)
+        let before = original.hits.count
+        let more = loop(passes: 30) + TraceGenerator.skewed(seed: 23, requests: 5_000, keys: 400)
+        original.run(more)
+        restored.run(more)
+        XCTAssertEqual(p.switches, 1)
+        XCTAssertEqual(fresh.switches, 1)
+        XCTAssertEqual(Array(original.hits[before...]), restored.hits)
+        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
+    }
+
+    /// `dueling-s3fifo` serves with S3-FIFO first (W-TinyLFU with an adaptive
+    /// and with a fixed window the other candidates) and names its saved state
+    /// apart from `dueling`'s, so neither takes the other's.
+    func testS3FIFOFirstIsAPolicyOfItsOwn() {
+        let p = makePolicy(.duelingS3FIFO, capacity: 100) as! DuelingPolicy
+        XCTAssertEqual(p.active, .s3fifo)
+        XCTAssertEqual(p.candidates, [.s3fifo, .wtinylfu, .wtinylfuFixed])
+        XCTAssertEqual(p.name, "dueling-s3fifo-wtinylfu-wtinylfu-fixed")
+        for k in 0..<300 { _ = p.recordMiss(UInt64(k % 130), size: 1) }
+        XCTAssertFalse(DuelingPolicy(capacity: 100).importGlobalState(p.exportGlobalState()))
+    }
 }

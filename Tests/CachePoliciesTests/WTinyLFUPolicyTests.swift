@@ -73,4 +73,20 @@ final class WTinyLFUPolicyTests: XCTestCase {
         XCTAssertTrue(p.contains(500))
         XCTAssertGreaterThan(p.estimatedFrequency(500), p.estimatedFrequency(3))
     }
+
+    /// `wtinylfu-fixed` keeps its 1% window on a loop larger than the cache,
+    /// requests that move the ghost-driven window.
+    func testFixedWindowStaysPut() throws {
+        let fixed = try XCTUnwrap(makePolicy(.wtinylfuFixed, capacity: 1_000) as? WTinyLFUPolicy)
+        let adaptive = WTinyLFUPolicy(capacity: 1_000)
+        for _ in 0..<20 {
+            for k in 0..<1_500 {
+                for p in [fixed, adaptive] {
+                    if p.contains(UInt64(k)) { p.recordHit(UInt64(k)) } else { _ = p.recordMiss(UInt64(k), size: 1) }
+                }
+            }
+        }
+        XCTAssertEqual(fixed.windowCapacity, 10)
+        XCTAssertNotEqual(adaptive.windowCapacity, 10, "the same requests move the adaptive window")
+    }
 }
