@@ -46,7 +46,7 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
     @inline(__always)
     static func touchTicks(_ monotonicNanos: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: monotonicNanos >> 20) }
 
-    /// `contentType` holds no CR, LF or NUL (`EntryHeaders.build` checked it).
+    /// `contentType` holds no CR, LF or NUL (`EntryHeaders.isSafe` checked it).
     /// `touchedAtNanos`: the last touch sent (nil: `checkedAtNanos`).
     convenience init(key: String, originPath: String, identity: FileIdentity, marksHits: Bool,
                      contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
@@ -145,7 +145,7 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
         }
     }
 
-    /// The header lines of a plain 200 (see `EntryHeaders.build`), with
+    /// The header lines of a plain 200 (see `EntryHeaders.lines`), with
     /// `Vary: Accept-Encoding` when `varies`, built on a hit (`RecentHeads`
     /// keeps the hot ones per worker): a prebuilt copy cost ~200 bytes an
     /// entry. `etag`: the entity tag when the caller derived it already.

@@ -9,14 +9,8 @@ enum EntryHeaders {
     /// "Content-Type", "ETag", "Last-Modified", "Accept-Ranges" (and
     /// "X-Cache: HIT" and "Cache-Status: capuchin; hit" when `xCache`). Content-Length is left to the server,
     /// which derives it from the body (or from `headers` for HEAD).
-    /// Nil when a value holds CR, LF or NUL (a damaged record must not inject headers).
-    static func build(contentType: String, etag: String, mtimeNanos: Int64, xCache: Bool) -> [UInt8]? {
-        guard isSafe(contentType), isSafe(etag) else { return nil }
-        return lines(contentType: contentType, etag: etag, mtimeNanos: mtimeNanos, xCache: xCache)
-    }
-
-    /// `build` for values already checked (a cache entry's, checked when it was
-    /// admitted or loaded): a hit builds its head without scanning them again.
+    /// The values are not scanned again: callers checked them with `isSafe`
+    /// (when the entry was admitted or loaded; a damaged record must not inject headers).
     /// `contentEncoding` adds its `Content-Encoding` line, `varies` the line
     /// `Vary: Accept-Encoding` (every response of a compressible file has it).
     static func lines(contentType: String, etag: String, mtimeNanos: Int64, xCache: Bool,

@@ -249,9 +249,8 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             s.entries[h].map { $0.matches(site: site, path: path) && $0.identity.sameVersion(as: origin.identity) } ?? false
         }
         if resident { return Admission(outcome: .alreadyCached) }
-        // Checked once here: a hit builds the same head from the entry's fields.
-        guard EntryHeaders.build(contentType: origin.contentType, etag: origin.etag,
-                                 mtimeNanos: origin.identity.mtimeNanos, xCache: config.xCacheHeader) != nil else {
+        // Checked once here: a hit builds its head from these values unchecked.
+        guard EntryHeaders.isSafe(origin.contentType), EntryHeaders.isSafe(origin.etag) else {
             return Admission(outcome: .failed)
         }
         let mapping: MappedFile
