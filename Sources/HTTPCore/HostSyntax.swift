@@ -12,7 +12,16 @@ enum HostSyntax {
     /// `allowEmpty` is false. With `requirePort`, a non-empty port is mandatory.
     static func parse(_ p: UnsafeRawBufferPointer, _ range: Range<Int>,
                       allowEmpty: Bool, requirePort: Bool) -> String? {
-        if range.isEmpty { return allowEmpty && !requirePort ? "" : nil }
+        hostRange(p, range, allowEmpty: allowEmpty, requirePort: requirePort).map { string(p, $0) }
+    }
+
+    /// Where the host lies in a valid authority (no port, no trailing dot;
+    /// empty for an allowed empty authority) and whether it has capitals to
+    /// lower, or nil when it is invalid.
+    static func hostRange(_ p: UnsafeRawBufferPointer, _ range: Range<Int>,
+                          allowEmpty: Bool, requirePort: Bool) -> Span? {
+        if range.isEmpty { return allowEmpty && !requirePort ? Span(range: range, hasCapitals: false) : nil }
+        var capitals = false
         var i = range.lowerBound
         let end = range.upperBound
         var hostEnd: Int
@@ -22,6 +31,7 @@ enum HostSyntax {
             while i < end, p[i] != UInt8(ascii: "]") {
                 let c = p[i]
                 if c == UInt8(ascii: ":") { colons += 1 } else if !(ByteClass.isHexDigit(c) || c == UInt8(ascii: ".")) { return nil }
+                if (c &- 65) < 26 { capitals = true }
                 i += 1
             }
             guard i < end, colons >= 2, i - range.lowerBound <= 46 else { return nil }
@@ -31,9 +41,8 @@ enum HostSyntax {
             var previous: UInt8 = UInt8(ascii: ".")  // refuses a leading dot
             while i < end, p[i] != UInt8(ascii: ":") {
                 let c = p[i]
-                let ok = ByteClass.isDigit(c) || (ByteClass.lower(c) &- 97) < 26 || c == UInt8(ascii: "-")
-                    || c == UInt8(ascii: "_") || c == UInt8(ascii: "~") || c == UInt8(ascii: ".")
-                if !ok { return nil }
+                if !isRegNameByte(c) { return nil }
+                if (c &- 65) < 26 { capitals = true }
                 if c == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return nil }
                 previous = c
                 i += 1
@@ -61,13 +70,32 @@ enum HostSyntax {
             hostEnd -= 1
         }
         if hostEnd - range.lowerBound > maxHostLength { return nil }
-        var needsLowering = false
-        for j in range.lowerBound..<hostEnd where (p[j] &- 65) < 26 { needsLowering = true; break }
-        if !needsLowering { return p.string(range.lowerBound..<hostEnd) }
-        return String(unsafeUninitializedCapacity: hostEnd - range.lowerBound) { out in
+        return Span(range: range.lowerBound..<hostEnd, hasCapitals: capitals)
+    }
+
+    struct Span {
+        var range: Range<Int>
+        var hasCapitals: Bool
+        var isEmpty: Bool { range.isEmpty }
+    }
+
+    /// The host in `p[span]` lowercased. `made` is a String already made of
+    /// `p[made.range]` (the Host field's value): returned as it is when it is
+    /// the same bytes and needs no lowering, so a request makes one String, not two.
+    static func string(_ p: UnsafeRawBufferPointer, _ span: Span, made: (range: Range<Int>, string: String)? = nil) -> String {
+        let r = span.range
+        if !span.hasCapitals {
+            if let made, made.range == r { return made.string }
+            return p.string(r)
+        }
+        return String(unsafeUninitializedCapacity: r.count) { out in
             var k = 0
-            for j in range.lowerBound..<hostEnd { out[k] = ByteClass.lower(p[j]); k += 1 }
+            for j in r { out[k] = ByteClass.lower(p[j]); k += 1 }
             return k
         }
     }
+
+    /// Letters, digits, `-`, `.`, `_` and `~`: a mask test, not six comparisons a byte.
+    @inline(__always)
+    static func isRegNameByte(_ c: UInt8) -> Bool { ByteClass.inMask(c, 0x03ff_6000_0000_0000, 0x47ff_fffe_87ff_fffe) }
 }

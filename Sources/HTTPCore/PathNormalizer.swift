@@ -15,9 +15,12 @@ public enum PathNormalizer {
         public var hasBackslash: Bool
     }
 
-    /// Normalises `p[range]`, which must start with `/`.
+    /// Normalises `p[range]`, which must start with `/`. `made` is a String
+    /// already made of `p[made.range]` (the whole request-target): a path that
+    /// needs no change and is all of it is that String, so a plain request makes one, not two.
     /// - Throws: `HTTPParseError` (400) for the inputs listed above.
-    public static func normalize(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) throws -> Result {
+    public static func normalize(_ p: UnsafeRawBufferPointer, _ range: Range<Int>,
+                                 made: (range: Range<Int>, string: String)? = nil) throws -> Result {
         // Fast path: nothing to decode, no dot-segment, no empty segment.
         var simple = true
         var backslash = false
@@ -29,7 +32,10 @@ public enum PathNormalizer {
             if previous == UInt8(ascii: "/"), c == UInt8(ascii: ".") || c == UInt8(ascii: "/") { simple = false; break }
             previous = c
         }
-        if simple { return Result(path: p.string(range), hasBackslash: backslash) }
+        if simple {
+            if let made, made.range == range { return Result(path: made.string, hasBackslash: backslash) }
+            return Result(path: p.string(range), hasBackslash: backslash)
+        }
 
         var decoded = [UInt8]()
         decoded.reserveCapacity(range.count)

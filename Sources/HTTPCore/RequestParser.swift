@@ -108,6 +108,7 @@ public struct RequestParser: Sendable {
         var connectionClose = false
         var connectionKeepAlive = false
         var expectsContinue = false
+        var hostText = ""  // the Host field's value as made for `headers` (the host reuses it)
         while true {
             if i >= n {
                 if n > headerLimit { throw fail(431, "header section too large") }
@@ -149,7 +150,9 @@ public struct RequestParser: Sendable {
             default:
                 break
             }
-            headers.add(p.string(name), p.string(value))
+            let text = p.string(value)
+            if hostValue == value { hostText = text }
+            headers.add(FieldName.known(p, name) ?? p.string(name), text)
         }
 
         // Framing (RFC 9112 6.1-6.3).
@@ -168,19 +171,20 @@ public struct RequestParser: Sendable {
         if hostCount == 0 && version == .http11 { throw fail(400, "missing Host") }
         var host: String?
         if let hostValue {
-            guard let h = HostSyntax.parse(p, hostValue, allowEmpty: true, requirePort: false) else {
+            guard let r = HostSyntax.hostRange(p, hostValue, allowEmpty: true, requirePort: false) else {
                 throw fail(400, "invalid Host")
             }
-            host = h.isEmpty ? nil : h
+            host = r.isEmpty ? nil : HostSyntax.string(p, r, made: (hostValue, hostText))
         }
 
-        let resolved = try RequestTarget.parse(p, target, method: method)
+        let targetText = p.string(target)
+        let resolved = try RequestTarget.parse(p, target, text: targetText, method: method)
         if let authorityHost = resolved.host { host = authorityHost }
 
         let keepAlive = version == .http11 ? !connectionClose : (connectionKeepAlive && !connectionClose)
         // Built in place: a local `var` first cost a copy of every field (a retain each).
         return .complete(HTTPRequest(
-            method: methodString(p, method), target: p.string(target), path: resolved.path, query: resolved.query,
+            method: methodString(p, method), target: targetText, path: resolved.path, query: resolved.query,
             version: version, headers: headers, framing: framing, keepAlive: keepAlive, host: host,
             pathHasBackslash: resolved.hasBackslash, expectsContinue: expectsContinue), consumed: i)
     }

@@ -7,13 +7,14 @@ struct RequestTarget {
     var host: String?
     var hasBackslash = false
 
+    /// `text` is `p[range]` as a String already made (see `PathNormalizer.normalize`).
     /// - Throws: `HTTPParseError` (400) for a form the method may not use, a
     ///   bad authority, userinfo, an unknown scheme, or a path `PathNormalizer` refuses.
-    static func parse(_ p: UnsafeRawBufferPointer, _ range: Range<Int>, method: Range<Int>) throws -> RequestTarget {
+    static func parse(_ p: UnsafeRawBufferPointer, _ range: Range<Int>, text: String, method: Range<Int>) throws -> RequestTarget {
         let first = p[range.lowerBound]
         let isConnect = p.equalsCase(method, "CONNECT")
         if first == UInt8(ascii: "/") && !isConnect {
-            return try originForm(p, range)
+            return try originForm(p, range, made: (range, text))
         }
         if isConnect {
             guard let host = HostSyntax.parse(p, range, allowEmpty: false, requirePort: true) else {
@@ -30,10 +31,11 @@ struct RequestTarget {
         return try absoluteForm(p, range)
     }
 
-    private static func originForm(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) throws -> RequestTarget {
+    private static func originForm(_ p: UnsafeRawBufferPointer, _ range: Range<Int>,
+                                   made: (range: Range<Int>, string: String)? = nil) throws -> RequestTarget {
         var q = range.lowerBound
         while q < range.upperBound, p[q] != UInt8(ascii: "?") { q += 1 }
-        let normalized = try PathNormalizer.normalize(p, range.lowerBound..<q)
+        let normalized = try PathNormalizer.normalize(p, range.lowerBound..<q, made: made)
         let query = q < range.upperBound ? p.string(q + 1..<range.upperBound) : nil
         return RequestTarget(path: normalized.path, query: query, host: nil, hasBackslash: normalized.hasBackslash)
     }
