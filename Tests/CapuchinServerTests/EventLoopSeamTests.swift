@@ -35,8 +35,8 @@ final class EventLoopSeamTests: XCTestCase {
         h.add("Transfer-Encoding", "chunked")
         var streamed: [UInt8] = [], whole: [UInt8] = []
         let r = Response(status: 200, headers: h)
-        ResponseHeadWriter.write(r, into: &streamed, dateLine: [], keepAlive: true, http10: false, omitLength: true)
-        ResponseHeadWriter.write(r, into: &whole, dateLine: [], keepAlive: true, http10: false)
+        ResponseHeadWriter.write(r, into: &streamed, dateLine: DateLine(), keepAlive: true, http10: false, omitLength: true)
+        ResponseHeadWriter.write(r, into: &whole, dateLine: DateLine(), keepAlive: true, http10: false)
         XCTAssertFalse(String(decoding: streamed, as: UTF8.self).contains("Content-Length"))
         XCTAssertTrue(String(decoding: whole, as: UTF8.self).contains("Content-Length: 0\r\n"))
     }

@@ -6,7 +6,7 @@ import HTTPCore
 struct DateCache {
     private(set) var second = -1
     /// "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-    private(set) var headerLine: [UInt8] = []
+    private(set) var headerLine = DateLine()
     /// "[06/Nov/1994:08:49:37 +0000]"
     private(set) var logStamp: [UInt8] = []
 
@@ -15,7 +15,7 @@ struct DateCache {
         let now = Clock.wallSeconds()
         if now == second { return }
         second = now
-        headerLine = Array("Date: \(HTTPDate.format(epochSeconds: now))\r\n".utf8)
+        headerLine = DateLine(epochSeconds: now)
         logStamp = Array(Self.commonLogTime(now).utf8)
     }
 

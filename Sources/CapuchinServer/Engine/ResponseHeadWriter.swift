@@ -1,16 +1,27 @@
+import CapuchinSystem
 import HTTPCore
 
 /// Serializes a response head into a byte buffer: status line, Date, Server,
 /// the handler's headers, preformatted lines, Content-Length and Connection.
 enum ResponseHeadWriter {
-    private static let statusLines: [[UInt8]] = (0..<600).map { code in
-        Array("HTTP/1.1 \(code) \(HTTPStatus.reasonPhrase(code))\r\n".utf8)
+    /// The constant lines as bytes that live as long as the process: appending
+    /// them retains nothing (a static array was retained and released on every append).
+    private static let statusLines: [UnsafeBufferPointer<UInt8>] = (0..<600).map { code in
+        immortal("HTTP/1.1 \(code) \(HTTPStatus.reasonPhrase(code))\r\n")
     }
-    private static let serverLine = Array("Server: capuchin\r\n".utf8)
-    private static let closeLine = Array("Connection: close\r\n".utf8)
-    private static let keepAliveLine = Array("Connection: keep-alive\r\n".utf8)
-    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
-    private static let crlf: [UInt8] = [13, 10]
+    private static let serverLine = immortal("Server: capuchin\r\n")
+    private static let closeLine = immortal("Connection: close\r\n")
+    private static let keepAliveLine = immortal("Connection: keep-alive\r\n")
+    private static let contentLengthPrefix = immortal("Content-Length: ")
+    private static let crlf = immortal("\r\n")
+
+    /// (Typed, not raw: an array appends a typed buffer with one memcpy, a raw one through its iterator.)
+    private static func immortal(_ text: String) -> UnsafeBufferPointer<UInt8> {
+        let bytes = Array(text.utf8)
+        let memory = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+        _ = memory.initialize(from: bytes)
+        return UnsafeBufferPointer(memory)
+    }
 
     /// Whether a response with this status carries no body and no Content-Length.
     @inline(__always)
@@ -21,41 +32,74 @@ enum ResponseHeadWriter {
     /// Appends the head; `keepAlive` false adds `Connection: close`; an HTTP/1.0
     /// keep-alive adds `Connection: keep-alive`.
     /// `omitLength`: a streamed body whose framing the headers give (no Content-Length from `body`).
-    static func write(_ r: Response, into buf: inout [UInt8], dateLine: [UInt8], keepAlive: Bool, http10: Bool, omitLength: Bool = false) {
+    /// The head is put together in a temporary buffer and appended with one
+    /// copy: appending each line to the array cost about 100 instructions a line.
+    static func write(_ r: Response, into buf: inout [UInt8], dateLine: DateLine, keepAlive: Bool, http10: Bool, omitLength: Bool = false) {
         let status = (100..<600).contains(r.status) ? r.status : 500
-        buf.append(contentsOf: statusLines[status])
-        if !r.carriesDate { buf.append(contentsOf: dateLine) }
-        buf.append(contentsOf: serverLine)
-        var hasLength = false
-        for f in r.headers.fields {
-            if f.name.utf8.count == 14 && f.name.caseInsensitiveEquals("Content-Length") { hasLength = true }
-            if f.name.utf8.count == 10 && f.name.caseInsensitiveEquals("Connection") { continue }
-            buf.append(contentsOf: f.name.utf8)
-            buf.append(58); buf.append(32)
-            buf.append(contentsOf: f.value.utf8)
-            buf.append(contentsOf: crlf)
+        let statusLine = statusLines[status]
+        var bound = statusLine.count + dateLine.count + serverLine.count + contentLengthPrefix.count + 20
+            + keepAliveLine.count + 3 * crlf.count + (r.preformattedHeaders?.count ?? 0)
+        for f in r.headers.fields { bound += f.name.utf8.count + f.value.utf8.count + 4 }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { memory in
+            var head = HeadCursor(memory)
+            head.put(statusLine)
+            if !r.carriesDate { dateLine.withBytes { head.put($0) } }
+            head.put(serverLine)
+            var hasLength = false
+            for f in r.headers.fields {
+                if f.name.utf8.count == 14 && f.name.caseInsensitiveEquals("Content-Length") { hasLength = true }
+                if f.name.utf8.count == 10 && f.name.caseInsensitiveEquals("Connection") { continue }
+                head.put(f.name)
+                head.put(58); head.put(32)
+                head.put(f.value)
+                head.put(crlf)
+            }
+            r.preformattedHeaders?.withUnsafeBufferPointer { head.put($0) }
+            if !hasLength && !omitLength && !statusForbidsBody(status) {
+                head.put(contentLengthPrefix)
+                head.putDecimal(r.body.count)
+                head.put(crlf)
+            }
+            if !keepAlive { head.put(closeLine) } else if http10 { head.put(keepAliveLine) }
+            head.put(crlf)
+            buf.append(contentsOf: head.written)
         }
-        if let pre = r.preformattedHeaders { buf.append(contentsOf: pre) }
-        if !hasLength && !omitLength && !statusForbidsBody(status) {
-            buf.append(contentsOf: contentLengthPrefix)
-            appendDecimal(r.body.count, to: &buf)
-            buf.append(contentsOf: crlf)
-        }
-        if !keepAlive { buf.append(contentsOf: closeLine) } else if http10 { buf.append(contentsOf: keepAliveLine) }
-        buf.append(contentsOf: crlf)
     }
 
-    @inline(__always)
-    static func appendDecimal(_ value: Int, to buf: inout [UInt8]) {
-        if value == 0 { buf.append(48); return }
-        var v = value
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { t in
-            while v > 0 { t[19 - n] = UInt8(48 + v % 10); v /= 10; n += 1 }
-            buf.append(contentsOf: t[(20 - n)...])
+    /// Where the head is being written (the bound computed beforehand holds it all).
+    private struct HeadCursor {
+        let memory: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
+
+        init(_ memory: UnsafeMutableBufferPointer<UInt8>) { self.memory = memory }
+
+        var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: memory[..<count]) }
+
+        @inline(__always)
+        mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+            precondition(count + bytes.count <= memory.count, "response head outgrew its bound")
+            if bytes.isEmpty { return }
+            (memory.baseAddress! + count).update(from: bytes.baseAddress!, count: bytes.count)
+            count += bytes.count
+        }
+
+        @inline(__always)
+        mutating func put(_ byte: UInt8) {
+            precondition(count < memory.count, "response head outgrew its bound")
+            memory[count] = byte
+            count += 1
+        }
+
+        @inline(__always)
+        mutating func put(_ text: String) { withUTF8Bytes(text) { put($0) } }
+
+        mutating func putDecimal(_ value: Int) {
+            var digits = 1, v = value
+            while v >= 10 { v /= 10; digits += 1 }
+            precondition(value >= 0 && count + digits <= memory.count, "response head outgrew its bound")
+            v = value
+            for i in stride(from: count + digits - 1, through: count, by: -1) { memory[i] = UInt8(48 + v % 10); v /= 10 }
+            count += digits
         }
     }
 }
