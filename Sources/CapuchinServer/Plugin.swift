@@ -24,16 +24,16 @@ public struct ConnectionInfo: Sendable {
 public final class RequestContext {
     public let connection: ConnectionInfo
     /// The virtual host chosen by Host.
-    public let site: Site
+    public private(set) var site: Site
     /// When the head was parsed (monotonic nanoseconds).
-    public let startNanos: UInt64
+    public private(set) var startNanos: UInt64
     /// A precise monotonic time (`Clock.preciseMonotonicNanos`) by which the
     /// request had been received: its worker's loop iteration start. `.max`
     /// outside a worker (received "now").
-    public let receivedByNanos: UInt64
+    public private(set) var receivedByNanos: UInt64
     /// The configuration snapshot this request is served under (MIME overrides,
     /// limits); replaced as a whole on reload.
-    public let settings: RuntimeSettings
+    public private(set) var settings: RuntimeSettings
     /// For the access log: the cache verdict the client was sent (its X-Cache),
     /// nil when no cache answered. Set by the logger from the response.
     public var cacheVerdict: String?
@@ -70,6 +70,22 @@ public final class RequestContext {
         self.startNanos = startNanos
         self.receivedByNanos = receivedByNanos
         self.settings = settings
+    }
+
+    /// Makes this context the next request's on the same connection, as a new
+    /// one would be (its connection stays). Only for a context nothing else
+    /// holds (`isKnownUniquelyReferenced`): a connection reuses its last one
+    /// instead of allocating and freeing one a request.
+    func reset(site: Site, startNanos: UInt64, settings: RuntimeSettings, receivedByNanos: UInt64) {
+        self.site = site
+        self.startNanos = startNanos
+        self.settings = settings
+        self.receivedByNanos = receivedByNanos
+        cacheVerdict = nil
+        upstream = nil
+        client = nil
+        loop = nil
+        sink = nil
     }
 }
 

@@ -17,11 +17,16 @@ public enum BodyFraming: Sendable, Equatable {
 /// `path` is the percent-decoded, dot-segment-free path (origin-form only);
 /// `query` is the raw query without `?`, if any.
 public struct HTTPRequest: Sendable {
+    // `version` is stored first so that the synthesized memberwise initializer
+    // (which the parser calls) differs from the public one in the extension
+    // below: a struct made by an explicit initializer was copied on its way
+    // into `ParseResult` and the original destroyed (a retain and a release of
+    // each field a request; Swift 6.3 -O), while a memberwise one is moved.
+    public var version: HTTPVersion
     public var method: String
     public var target: String
     public var path: String
     public var query: String?
-    public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var framing: BodyFraming
     /// False when the client asked to close (HTTP/1.0 without keep-alive, or `Connection: close`).
@@ -33,21 +38,15 @@ public struct HTTPRequest: Sendable {
     /// The request carried `Expect: 100-continue`.
     public var expectsContinue: Bool = false
 
+    public var isHead: Bool { method == "HEAD" }
+}
+
+extension HTTPRequest {
     public init(method: String, target: String, path: String, query: String?, version: HTTPVersion,
                 headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, host: String?,
                 pathHasBackslash: Bool = false, expectsContinue: Bool = false) {
-        self.method = method
-        self.target = target
-        self.path = path
-        self.query = query
-        self.version = version
-        self.headers = headers
-        self.framing = framing
-        self.keepAlive = keepAlive
-        self.host = host
-        self.pathHasBackslash = pathHasBackslash
-        self.expectsContinue = expectsContinue
+        self.init(version: version, method: method, target: target, path: path, query: query, headers: headers,
+                  framing: framing, keepAlive: keepAlive, host: host, pathHasBackslash: pathHasBackslash,
+                  expectsContinue: expectsContinue)
     }
-
-    public var isHead: Bool { method == "HEAD" }
 }

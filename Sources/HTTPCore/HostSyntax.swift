@@ -38,13 +38,23 @@ enum HostSyntax {
             i += 1
             hostEnd = i
         } else {
-            var previous: UInt8 = UInt8(ascii: ".")  // refuses a leading dot
-            while i < end, p[i] != UInt8(ascii: ":") {
+            var afterDot = true  // refuses a leading dot
+            while i < end {
                 let c = p[i]
-                if !isRegNameByte(c) { return nil }
-                if (c &- 65) < 26 { capitals = true }
-                if c == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return nil }
-                previous = c
+                // Lowercase letters, digits and `-` first: nearly every byte of a host.
+                if (c &- 97) < 26 || (c &- 48) < 10 || c == UInt8(ascii: "-") {
+                    afterDot = false
+                } else if c == UInt8(ascii: ".") {
+                    if afterDot { return nil }  // an empty label
+                    afterDot = true
+                } else if c == UInt8(ascii: ":") {
+                    break
+                } else if (c &- 65) < 26 || c == UInt8(ascii: "_") || c == UInt8(ascii: "~") {
+                    if c <= UInt8(ascii: "Z") { capitals = true }
+                    afterDot = false
+                } else {
+                    return nil
+                }
                 i += 1
             }
             hostEnd = i
@@ -94,8 +104,4 @@ enum HostSyntax {
             return k
         }
     }
-
-    /// Letters, digits, `-`, `.`, `_` and `~`: a mask test, not six comparisons a byte.
-    @inline(__always)
-    static func isRegNameByte(_ c: UInt8) -> Bool { ByteClass.inMask(c, 0x03ff_6000_0000_0000, 0x47ff_fffe_87ff_fffe) }
 }

@@ -182,10 +182,11 @@ public struct RequestParser: Sendable {
         if let authorityHost = resolved.host { host = authorityHost }
 
         let keepAlive = version == .http11 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        // Built in place: a local `var` first cost a copy of every field (a retain each).
+        // Built in place with the memberwise initializer (see `HTTPRequest.version`):
+        // a local `var` first, or the public initializer, cost a copy of every field.
         return .complete(HTTPRequest(
-            method: methodString(p, method), target: targetText, path: resolved.path, query: resolved.query,
-            version: version, headers: headers, framing: framing, keepAlive: keepAlive, host: host,
+            version: version, method: methodString(p, method), target: targetText, path: resolved.path, query: resolved.query,
+            headers: headers, framing: framing, keepAlive: keepAlive, host: host,
             pathHasBackslash: resolved.hasBackslash, expectsContinue: expectsContinue), consumed: i)
     }
 

@@ -41,6 +41,11 @@ public protocol EncodingVaryRule: AnyObject, Sendable {
 
 /// What the handler asks a source for. A struct of references: building one allocates nothing.
 public struct FileRequest {
+    // `workerID` is stored first so that the memberwise initializer (which the
+    // static handler calls on every request) differs from the public one in
+    // the extension below: a struct made by an explicit initializer was copied
+    // and the original destroyed (a retain and a release of each field; Swift 6.3 -O).
+    public var workerID: Int
     /// The parser's decoded, dot-segment-free absolute path.
     public var path: String
     public var site: Site
@@ -48,7 +53,6 @@ public struct FileRequest {
     /// `RequestContext.receivedByNanos`): the cache's revalidation rule orders
     /// its stat checks against it.
     public var receivedByNanos: UInt64
-    public var workerID: Int
     /// The configuration the request is served under (MIME types, sendfile threshold).
     public var settings: RuntimeSettings
     /// The request's header fields: a source negotiates a representation from
@@ -58,21 +62,18 @@ public struct FileRequest {
     /// source sets `SourcedFile.variesByEncoding` (and the head's `Vary`) by it.
     public var varyRule: (any EncodingVaryRule)?
 
-    public init(path: String, site: Site, receivedByNanos: UInt64, workerID: Int, settings: RuntimeSettings,
-                headers: HTTPHeaders = HTTPHeaders(), varyRule: (any EncodingVaryRule)? = nil) {
-        self.path = path
-        self.site = site
-        self.receivedByNanos = receivedByNanos
-        self.workerID = workerID
-        self.settings = settings
-        self.headers = headers
-        self.varyRule = varyRule
-    }
-
     /// Whether the rule says `file`'s responses vary by encoding.
     @inline(__always)
     public func varies(contentType: String, size: Int) -> Bool {
         varyRule?.varies(contentType: contentType, size: size, workerID: workerID) ?? false
+    }
+}
+
+extension FileRequest {
+    public init(path: String, site: Site, receivedByNanos: UInt64, workerID: Int, settings: RuntimeSettings,
+                headers: HTTPHeaders = HTTPHeaders(), varyRule: (any EncodingVaryRule)? = nil) {
+        self.init(workerID: workerID, path: path, site: site, receivedByNanos: receivedByNanos, settings: settings,
+                  headers: headers, varyRule: varyRule)
     }
 }
 
@@ -133,18 +134,16 @@ public struct SourcedFile {
     /// "Accept-Ranges", the mark, and "Content-Encoding" and "Vary" as above), serialized once per cached entry so a hit
     /// builds nothing; nil: the handler builds the head.
     public var head: [UInt8]?
+}
 
+// The public initializers of these structs delegate to the memberwise ones:
+// one that set the fields itself had its result copied (a retain and a
+// release of each field) and the original destroyed, on every hit (Swift 6.3 -O).
+extension SourcedFile {
     public init(identity: FileIdentity, contentType: String, etag: String, body: FileBody, head: [UInt8]? = nil,
                 originPath: String? = nil, variesByEncoding: Bool = false) {
-        self.identity = identity
-        size = identity.size
-        self.originPath = originPath
-        contentEncoding = nil
-        self.variesByEncoding = variesByEncoding
-        self.contentType = contentType
-        self.etag = etag
-        self.body = body
-        self.head = head
+        self.init(identity: identity, size: identity.size, originPath: originPath, contentEncoding: nil,
+                  variesByEncoding: variesByEncoding, contentType: contentType, etag: etag, body: body, head: head)
     }
 }
 
@@ -160,9 +159,8 @@ public struct FileLookup {
     public var outcome: Outcome
     /// What a caching source did (nil: not a caching source).
     public var mark: CacheMark?
+}
 
-    public init(_ outcome: Outcome, mark: CacheMark? = nil) {
-        self.outcome = outcome
-        self.mark = mark
-    }
+extension FileLookup {
+    public init(_ outcome: Outcome, mark: CacheMark? = nil) { self.init(outcome: outcome, mark: mark) }
 }

@@ -45,14 +45,19 @@ public final class StaticFilePlugin: Plugin {
             }
             return r
         }
-        let asked = FileRequest(path: request.path, site: context.site, receivedByNanos: context.receivedByNanos,
-                                workerID: context.connection.workerID, settings: context.settings,
+        // The memberwise initializer (see `FileRequest.workerID`).
+        let asked = FileRequest(workerID: context.connection.workerID, path: request.path, site: context.site,
+                                receivedByNanos: context.receivedByNanos, settings: context.settings,
                                 headers: request.headers, varyRule: varyRule)
         let lookup = source.open(asked)
+        // The mark taken out and the outcome consumed by the switch: a lookup
+        // switched on in place was copied for it (a retain of every field).
+        let mark = lookup.mark
+        let outcome = lookup.outcome
         // Without X-Cache on the response the access log takes the verdict from the context.
-        if !source.marksResponses, let mark = lookup.mark { context.cacheVerdict = mark.rawValue }
+        if !source.marksResponses, let mark { context.cacheVerdict = mark.rawValue }
         var response: Response
-        switch lookup.outcome {
+        switch consume outcome {
         case .failure(let status):
             response = ErrorPage.response(status)
         case .redirect:
@@ -64,15 +69,15 @@ public final class StaticFilePlugin: Plugin {
                 // the server writes no body for HEAD and takes Content-Length from the body.
                 // Returned without a local: holding it first cost a copy of the response.
                 let size = file.size
-                if lookup.mark == .hit && !request.isHead && size > 0 { source.servedHit(bytes: size, workerID: context.connection.workerID) }
+                if mark == .hit && !request.isHead && size > 0 { source.servedHit(bytes: size, workerID: context.connection.workerID) }
                 return Response(status: 200, body: file.body.slice(offset: 0, count: size), preformattedHeaders: head)
             }
             response = respond(request, file)
-            if lookup.mark == .hit && !request.isHead && response.body.count > 0 {
+            if mark == .hit && !request.isHead && response.body.count > 0 {
                 source.servedHit(bytes: response.body.count, workerID: context.connection.workerID)
             }
         }
-        if let mark = lookup.mark, source.marksResponses {
+        if let mark, source.marksResponses {
             response.headers.add("X-Cache", mark.rawValue)
             response.headers.add(CacheStatus.fieldName, mark.cacheStatus)
         }
