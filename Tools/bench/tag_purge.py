@@ -167,7 +167,13 @@ def main():
     ap.add_argument("--no-prefix", action="store_true", help="skip the prefix purge (and its second fill)")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
     a = ap.parse_args()
-    binary = b.find_capuchin()
+    measure(b.find_capuchin(), a.entries, a.dur, a.threads, prefix=not a.no_prefix, keep=a.keep)
+
+
+def measure(binary, entries, dur, threads=6, prefix=True, keep=False):
+    """Steps 1-7 above with `binary` on a fresh cache; prints the summary (also the
+    entry point of proxy_cache.py's purge section)."""
+    a = argparse.Namespace(entries=entries, dur=dur, threads=threads, no_prefix=not prefix, keep=keep)
     b.log(f"capuchin: {binary}; {os.cpu_count()} cores shared by wrk, the client, nginx and capuchin")
     with b.Bench(keep=a.keep) as bench:
         o = origin(bench)
