@@ -48,6 +48,26 @@ final class PrefixScanTests: XCTestCase {
         XCTAssertEqual(store.recordsVisited.load(ordering: .relaxed) - before, keys.count, "no prefix: every record")
     }
 
+    func testKeyOnlyPrefixReadsGiveTheSameKeysOfTheKindAsAFullDecoding() throws {
+        let (store, keys) = try filledStore()
+        defer { store.close() }
+        // Records of another kind under the same prefixes are left out, long keys included.
+        let proxied = ["site/d1/p", "site/d1/" + long + "p", "other/p"]
+        for k in proxied {
+            var r = record(k)
+            r.kind = .proxied
+            store.enqueue(.put(r))
+        }
+        try store.flush()
+        for p in ["site/d1/", "site/d1", "site/", "other/", "#h", long, "", "zzz"] {
+            let files = try store.entries(prefix: p).filter { $0.kind == .file }.map(\.key)
+            XCTAssertEqual(try store.keys(prefix: p, kind: .file).sorted(), files, "prefix \(p.prefix(20))…")
+            XCTAssertEqual(try store.keys(prefix: p, kind: .proxied).sorted(), proxied.filter { $0.hasPrefix(p) }.sorted(),
+                           "prefix \(p.prefix(20))…")
+        }
+        XCTAssertEqual(try store.keys(prefix: "site/d1/", kind: .file).count, keys.filter { $0.hasPrefix("site/d1/") }.count)
+    }
+
     func testRemovePrefixRemovesExactlyThePrefixsEntriesIncludingLongKeys() throws {
         let (store, keys) = try filledStore()
         defer { store.close() }

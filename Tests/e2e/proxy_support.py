@@ -55,23 +55,35 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/p/v/"):
             return self.validated()
         if path.startswith("/p/big"):
-            # /p/big/NAME?size=N&chunk=C&delay=S: a cacheable body of N bytes sent C at a time, S seconds apart.
+            # /p/big/NAME?size=N&chunk=C&delay=S: a cacheable body of N bytes sent C at a time, S seconds apart;
+            # &hold=H: after H bytes it waits for `backend.release` (set by the test; at most 30 s);
+            # &chunked=1: sent chunked (no Content-Length).
             q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
             size, chunk, delay = int(q.get("size", 1 << 20)), int(q.get("chunk", 65536)), float(q.get("delay", 0))
+            hold, chunked = int(q.get("hold", -1)), q.get("chunked") == "1"
             self.send_response(200)
-            self.send_header("Content-Length", str(size))
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(size))
             self.send_header("Cache-Control", "max-age=60")
             self.send_header("X-Backend", backend.name)
             self.end_headers()
             sent = 0
             try:
                 while sent < size:
-                    n = min(chunk, size - sent)
-                    self.wfile.write(bytes((sent + i) % 251 for i in range(n)) if n <= 4096 else big_block(sent, n))
+                    if sent == hold:
+                        backend.release.wait(30)
+                    n = min(chunk, size - sent, hold - sent if sent < hold else size)
+                    part = bytes((sent + i) % 251 for i in range(n)) if n <= 4096 else big_block(sent, n)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (n, part) if chunked else part)
                     self.wfile.flush()
                     sent += n
                     if delay:
                         time.sleep(delay)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
             except OSError:
                 pass
             return
@@ -181,6 +193,8 @@ class Backend:
         self.notes = []
         self.versions = {}
         self.failing = False
+        # Releases the /p/big bodies held at their `hold` offset.
+        self.release = threading.Event()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), BackendHandler)
         self.httpd.daemon_threads = True
         self.httpd.backend = self

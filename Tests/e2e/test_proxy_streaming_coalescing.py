@@ -18,20 +18,25 @@ def backend():
     b.stop()
 
 
+def recv_head(s):
+    """Reads until the end of a response head; returns (head, the body bytes read with it, time of the first byte)."""
+    buf, first = b"", None
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            raise OSError("closed before the head")
+        first = first or time.monotonic()
+        buf += d
+    head, _, body = buf.partition(b"\r\n\r\n")
+    return head, body, first
+
+
 def read_response(port, path, results, i, started, stop_after=None):
     """GET path on a raw socket; records (time of first byte, status line, body bytes, complete)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
         s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % path.encode())
-        buf = b""
-        first = None
-        while b"\r\n\r\n" not in buf:
-            d = s.recv(65536)
-            if not d:
-                break
-            first = first or time.monotonic()
-            buf += d
-        head, _, body = buf.partition(b"\r\n\r\n")
+        head, body, first = recv_head(s)
         length = 0
         for line in head.split(b"\r\n")[1:]:
             k, _, v = line.partition(b":")
@@ -225,4 +230,115 @@ def test_spools_past_their_byte_budget_hand_the_waiters_over(server_factory, doc
         for i, r in enumerate(results):
             assert r[1] == b"HTTP/1.1 200 OK" and r[4] is True and r[3] == want, (wave, i, r[1], r[4], len(r[3]))
         assert backend.count(small) == wave, "one origin fetch per wave"
+    assert list((cache / "proxy" / "tmp").iterdir()) == []
+
+
+class ProgressReader(threading.Thread):
+    """GET path on a raw socket, counting body bytes as they arrive (`got`, `head`); `body` when done."""
+
+    def __init__(self, port, path):
+        super().__init__(daemon=True)
+        self.port, self.path = port, path
+        self.head, self.got, self.body, self.error = None, 0, b"", None
+
+    def run(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=40) as s:
+                s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % self.path.encode())
+                head, body, _ = recv_head(s)
+                self.head, self.got = head, len(body)
+                parts = [body]
+                while True:
+                    d = s.recv(1 << 20)
+                    if not d:
+                        break
+                    parts.append(d)
+                    self.got += len(d)
+                self.body = b"".join(parts)
+        except OSError as e:
+            self.error = repr(e)
+
+
+def wait_until(predicate, bound=60):
+    """Polls predicate until it holds or `bound` seconds passed (a hang guard, not a timing check)."""
+    end = time.monotonic() + bound
+    while not predicate() and time.monotonic() < end:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_every_waiter_gets_its_head_and_the_body_so_far_before_the_leader_completes(server_factory, docroot, backend, tmp_path):
+    # The origin sends 3 MiB, then holds the rest until the test releases it.
+    # Every client, those that joined as it began and those that joined once the
+    # 3 MiB were in the file, gets its head and all 3 MiB while the leader's
+    # fetch is still incomplete: no waiter's head or body waits behind another's
+    # (each waiter queues one bounded slice a loop turn, heads first).
+    size, hold = 4 << 20, 3 << 20
+    path = "/p/big/held?size=%d&chunk=65536&hold=%d" % (size, hold)
+    s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair",
+                                    cache_dir=str(tmp_path / "cache"), cache_extra={"max_object_size": "64m"}))
+    early = [ProgressReader(s.port, path) for _ in range(6)]
+    for r in early:
+        r.start()
+    assert wait_until(lambda: all(r.got >= hold for r in early)), [(r.got, r.error) for r in early]
+    late = [ProgressReader(s.port, path) for _ in range(6)]
+    for r in late:
+        r.start()
+    assert wait_until(lambda: all(r.got >= hold for r in late)), [(r.got, r.error) for r in late]
+    # Nothing past the held offset could have arrived yet.
+    assert all(r.got == hold and r.head.startswith(b"HTTP/1.1 200") for r in early + late), [r.got for r in early + late]
+    backend.release.set()
+    for r in early + late:
+        r.join(40)
+    want = big_block(0, size)
+    for i, r in enumerate(early + late):
+        assert r.error is None and r.got == size and r.body == want, (i, r.error, r.got)
+    assert backend.count(path) == 1, "one origin fetch for every client"
+    assert sum(b"collapsed" in r.head for r in early + late) == 11
+
+
+def dechunk(raw):
+    """The payload of a chunked body (raises on bad framing or a missing last chunk)."""
+    out, at = [], 0
+    while True:
+        line_end = raw.index(b"\r\n", at)
+        n = int(raw[at:line_end].split(b";")[0], 16)
+        if n == 0:
+            return b"".join(out)
+        out.append(raw[line_end + 2:line_end + 2 + n])
+        assert raw[line_end + 2 + n:line_end + 4 + n] == b"\r\n"
+        at = line_end + 4 + n
+
+
+def test_a_chunked_spool_past_its_budget_hands_its_waiters_over_cleanly(server_factory, docroot, backend, tmp_path):
+    # A chunked (unknown length) response over the 1 MiB max_object_size is
+    # spooled for its waiters; at 4 MiB it outgrows spool_capacity_bytes. The
+    # waiters already reading go on from the leader's fetch (a bounded tail in
+    # memory, not the file): every one gets the whole body, none is reset. The
+    # origin holds at 6 MiB so those clients are surely past the budget before
+    # more arrive; clients arriving then fetch their own, once each.
+    size, hold = 8 << 20, 6 << 20
+    path = "/p/big/chunky?size=%d&chunk=65536&hold=%d&chunked=1" % (size, hold)
+    cache = tmp_path / "cache"
+    s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair", cache_dir=str(cache),
+                                    cache_extra={"max_object_size": "1m", "spool_capacity_bytes": "4m"}))
+    early = [ProgressReader(s.port, path) for _ in range(6)]
+    for r in early:
+        r.start()
+        time.sleep(0.005)
+    # Chunk framing adds a few bytes per chunk: `hold` raw bytes are all but the last few body bytes.
+    assert wait_until(lambda: all(r.got >= hold for r in early)), [(r.got, r.error) for r in early]
+    late = [ProgressReader(s.port, path) for _ in range(3)]
+    for r in late:
+        r.start()
+    assert wait_until(lambda: backend.count(path) == 4), backend.count(path)
+    backend.release.set()
+    for r in early + late:
+        r.join(40)
+    want = big_block(0, size)
+    for i, r in enumerate(early + late):
+        assert r.error is None and r.head.startswith(b"HTTP/1.1 200") and dechunk(r.body) == want, (i, r.error, r.got)
+    assert sum(b"collapsed" in r.head for r in early) == 5, [r.head for r in early]
+    assert not any(b"collapsed" in r.head for r in late), [r.head for r in late]
+    assert backend.count(path) == 4, "the leader's fetch, and one for each client that came after the budget ran out"
     assert list((cache / "proxy" / "tmp").iterdir()) == []

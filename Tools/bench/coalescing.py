@@ -17,11 +17,11 @@ usage: coalescing.py [--only capuchin,nginx] [--clients 50] [--size-mib 256] [--
 Env: CAPUCHIN_BIN (else a release build in .build-bench2).
 """
 import argparse
+import multiprocessing as mp
 import os
 import socket
 import statistics
 import sys
-import threading
 import time
 
 import benchlib as b
@@ -57,21 +57,25 @@ def nginx_locked(bench, origin_port):
 """)
 
 
-def client(port, path, size, out, i, start):
-    """GET path; out[i] = (first byte after start, complete after start, bytes)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=120)
+def client(sock, ready, out, i):
+    """One client process reading the response on `sock` (its request is sent by
+    the parent). out[2i:2i+2] = (first byte, complete) in CLOCK_MONOTONIC seconds;
+    out_bytes[i]: body bytes. Processes, not threads: with 50 threads the GIL
+    (5 ms switch interval) delayed the reading of first bytes, which the figures
+    then counted against the server."""
+    times, got_out = out
     try:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path.encode())
+        ready.release()
         first = None
         got = 0
         buf = bytearray(1 << 20)
         head = b""
         while True:
-            n = s.recv_into(buf)
+            n = sock.recv_into(buf)
             if n == 0:
                 break
             if first is None:
-                first = time.monotonic() - start
+                first = time.monotonic()
             if head is not None:
                 head += bytes(buf[:n])
                 if b"\r\n\r\n" in head:
@@ -79,20 +83,38 @@ def client(port, path, size, out, i, start):
                     head = None
             else:
                 got += n
-        out[i] = (first, time.monotonic() - start, got)
+        times[2 * i:2 * i + 2] = [first or float("nan"), time.monotonic()]
+        got_out[i] = got
     finally:
-        s.close()
+        sock.close()
 
 
 def run(server, path, size, clients):
-    out = [None] * clients
-    start = time.monotonic()
-    threads = [threading.Thread(target=client, args=(server.port, path, size, out, i, start)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(600)
-    return out
+    """Every client connected and its reader process waiting, then the parent sends
+    the requests one after another (within a millisecond or so: the requests' spread
+    is not the processes' scheduling); returns [(request sent, first byte, complete,
+    bytes)] relative to the first request."""
+    ctx = mp.get_context("fork")
+    times = ctx.Array("d", 2 * clients, lock=False)
+    got = ctx.Array("q", clients, lock=False)
+    ready = ctx.Semaphore(0)
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=120) for _ in range(clients)]
+    procs = [ctx.Process(target=client, args=(socks[i], ready, (times, got), i)) for i in range(clients)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire(timeout=60)
+    request = b"GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path.encode()
+    sent = []
+    for s in socks:
+        s.sendall(request)
+        sent.append(time.monotonic())
+    for s in socks:
+        s.close()  # the parent's copies; each child holds its own
+    for p in procs:
+        p.join(600)
+    start = sent[0]
+    return [(sent[i] - start, times[2 * i] - start, times[2 * i + 1] - start, got[i]) for i in range(clients)]
 
 
 def main():
@@ -104,6 +126,12 @@ def main():
     ap.add_argument("--defaults", action="store_true", help="Capuchin with its default cache limits (the object is not stored)")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
+    measure(a.only, a.clients, a.size_mib, a.rate, a.defaults, a.keep)
+
+
+def measure(only, clients, size_mib, rate="128m", defaults=False, keep=False):
+    """The run described above; prints its table (also proxy_cache.py's coalescing section)."""
+    a = argparse.Namespace(only=only, clients=clients, size_mib=size_mib, rate=rate, defaults=defaults, keep=keep)
     size = a.size_mib << 20
     b.log(f"uptime at start: {b.uptime()}")
     with b.Bench(keep=a.keep) as bench:
@@ -129,18 +157,22 @@ def main():
             out = run(s, "/big.bin", size, a.clients)
             time.sleep(0.5)
             fetches = o.access_log.read_text().count("big.bin") - before
-            ok = [r for r in out if r and r[2] == size]
-            firsts = sorted(r[0] for r in ok)
+            ok = [r for r in out if r[3] == size]
+            firsts = sorted(r[1] for r in ok)
             lead = firsts[0] if firsts else float("nan")
             after = [f - lead for f in firsts[1:]]
+            own = sorted(r[1] - r[0] for r in ok)
             rows.append((name, fetches, len(ok), lead, statistics.median(after) if after else float("nan"),
-                         max(after) if after else float("nan"), max(r[1] for r in ok) if ok else float("nan")))
+                         max(after) if after else float("nan"), max(r[2] for r in ok) if ok else float("nan"),
+                         max(r[0] for r in out), statistics.median(own) if own else float("nan"), own[-1] if own else float("nan")))
         b.log(f"\n{a.clients} clients, one {a.size_mib} MiB object, origin limit_rate {a.rate}:")
         b.log(f"  {'cache':10} {'origin fetches':>14} {'complete':>9} {'first TTFB':>11} "
-              f"{'waiters TTFB-first (median / max)':>34} {'all done':>9}")
-        for name, fetches, ok, lead, med, mx, done in rows:
+              f"{'waiters TTFB-first (median / max)':>34} {'all done':>9} {'requests sent within':>21} "
+              f"{'TTFB after own request (median / max)':>38}")
+        for name, fetches, ok, lead, med, mx, done, skew, own_med, own_max in rows:
             b.log(f"  {name:10} {fetches:>14} {ok:>6}/{a.clients:<2} {lead * 1000:>9.1f}ms "
-                  f"{med * 1000:>15.1f} ms / {mx * 1000:>8.1f} ms {done:>8.2f}s")
+                  f"{med * 1000:>15.1f} ms / {mx * 1000:>8.1f} ms {done:>8.2f}s {skew * 1000:>18.1f} ms "
+                  f"{own_med * 1000:>19.1f} ms / {own_max * 1000:>8.1f} ms")
     b.log(f"uptime at end: {b.uptime()}")
 
 

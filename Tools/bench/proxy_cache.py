@@ -13,11 +13,16 @@ limit the others get, 100000 requests per connection), nginx (proxy_cache), varn
 2. Warm restart: fill N distinct responses (GET each until `X-Cache: HIT`), hit ratio of
    R requests (distinct, seeded) before, restart (SIGTERM, then separately kill -9),
    exec -> first hit, and the hit ratio of the same R requests after (goal 100%).
+3. Tag purge of --purge-entries responses (default 100,000; 0 skips it): `tag_purge.py`'s
+   measurement (answer time, time until carried out, req/s and p99 of concurrent hits).
+4. Coalesced waiters' time to first byte, Capuchin beside nginx's proxy_cache_lock
+   (--coalesce-clients, default 50, of one --coalesce-mib object, default 256; 0 skips it):
+   `coalescing.py`'s measurement.
 Every server is checked first: the right bytes for every object and a hit on the second GET.
 
 usage: proxy_cache.py [--dur S] [--rounds N] [--warmup S] [--only capuchin,nginx,...]
                       [--entries N] [--requests R] [--kinds term,kill] [--skip-wrk]
-                      [--skip-restart] [--keep]
+                      [--skip-restart] [--purge-entries N] [--coalesce-clients N] [--coalesce-mib M] [--keep]
 Env: CAPUCHIN_BIN (else a release build in .build-bench2), DUR, ROUNDS.
 """
 import argparse
@@ -27,6 +32,8 @@ import sys
 
 import benchlib as b
 import caches as c
+import coalescing
+import tag_purge
 
 SERVERS = ["capuchin", "capuchin-conf", "nginx", "varnish", "ats"]
 KINDS = {"term": "SIGTERM", "kill": "kill -9"}
@@ -84,6 +91,9 @@ def main():
     ap.add_argument("--kinds", type=b.csv_list(list(KINDS)), default=list(KINDS))
     ap.add_argument("--skip-wrk", action="store_true")
     ap.add_argument("--skip-restart", action="store_true")
+    ap.add_argument("--purge-entries", type=int, default=100_000, help="entries of the tag purge (0: skip it)")
+    ap.add_argument("--coalesce-clients", type=int, default=50, help="clients of the coalescing run (0: skip it)")
+    ap.add_argument("--coalesce-mib", type=int, default=256, help="size of the coalesced object")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
     a = ap.parse_args()
     if a.dur < 1 or a.rounds < 1 or a.requests < 1 or a.entries <= a.requests:
@@ -154,6 +164,13 @@ def main():
                 s.stop()
             c.print_restart_table(rows, a.requests)
             b.log("  goal (issue 6): capuchin's hit ratio after = 100%, as before the restart")
+    if binary and a.purge_entries > 0:
+        b.log(f"\n== tag purge of {a.purge_entries:,} entries (tag_purge.py) ==")
+        tag_purge.measure(binary, a.purge_entries, a.dur, keep=a.keep)
+    if a.coalesce_clients > 0:
+        b.log(f"\n== coalesced misses (coalescing.py) ==")
+        who = [n for n in ("capuchin", "nginx") if n in a.only or (n == "capuchin" and "capuchin-conf" in a.only)]
+        coalescing.measure(who, a.coalesce_clients, a.coalesce_mib, keep=a.keep)
     b.log(f"uptime at end: {b.uptime()}")
 
 

@@ -125,12 +125,14 @@ def hits_during(server, dur, action=None, start_after=1.0):
     return figures, result.get("value")
 
 
-def carried_out(server, offset, timeout=20.0):
+def carried_out(server, offset, soft, timeout=20.0):
     """Milliseconds the server says its purge took after answering (its "carried out"
     log line after byte `offset` of its log); None when it writes none within `timeout`
-    (a server that removes everything before answering)."""
+    (a server that removes everything before answering). Only a line of the same
+    kind that changed entries counts: an idle soft purge finishing after the next
+    purge began wrote "0 response(s) marked", which was once taken for a hard purge's."""
     deadline = time.monotonic() + timeout
-    pattern = re.compile(rb"carried out: (\d+) response\(s\) (?:marked|removed) in (\d+) ms")
+    pattern = re.compile(rb"carried out: ([1-9]\d*) response\(s\) %s in (\d+) ms" % (b"marked" if soft else b"removed"))
     while time.monotonic() < deadline:
         with open(server.log_path, "rb") as f:
             f.seek(offset)
@@ -151,7 +153,7 @@ def timed_purge(s, admin_port, label, query, dur, entries, rows):
     figures, (took, reply) = hits_during(s, dur, lambda: purge(admin_port, query))
     if reply["removed"] != entries:
         b.log(f"WARNING {label}: the admin API says {reply}, expected {entries}")
-    lurk = carried_out(s, offset)
+    lurk = carried_out(s, offset, soft="soft=1" in query)
     done = took + lurk / 1000 if lurk is not None else None
     rows.append((label, took, done, figures))
     b.log(f"hits on /hot, during {label:12s}: {b.fmt_rps(figures['rps'])} req/s, p99 {b.fmt_ms(figures['p99_ms'])}, "
@@ -167,7 +169,13 @@ def main():
     ap.add_argument("--no-prefix", action="store_true", help="skip the prefix purge (and its second fill)")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
     a = ap.parse_args()
-    binary = b.find_capuchin()
+    measure(b.find_capuchin(), a.entries, a.dur, a.threads, prefix=not a.no_prefix, keep=a.keep)
+
+
+def measure(binary, entries, dur, threads=6, prefix=True, keep=False):
+    """Steps 1-7 above with `binary` on a fresh cache; prints the summary (also the
+    entry point of proxy_cache.py's purge section)."""
+    a = argparse.Namespace(entries=entries, dur=dur, threads=threads, no_prefix=not prefix, keep=keep)
     b.log(f"capuchin: {binary}; {os.cpu_count()} cores shared by wrk, the client, nginx and capuchin")
     with b.Bench(keep=a.keep) as bench:
         o = origin(bench)

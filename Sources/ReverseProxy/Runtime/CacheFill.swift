@@ -30,6 +30,12 @@ final class CacheFill {
     private(set) var spoolReservation: SpoolReservation?
     /// Too large to store, and to spool within the budget: the waiters are handed over at once.
     private(set) var spoolRefused = false
+    /// A spool of unknown length outgrew the budget: its file stopped at
+    /// `bytesWritten`, the readers already reading get the rest from memory
+    /// (`StreamingBody.spill`), the others are handed over (`spoolRefused`).
+    private(set) var spilled = false
+    /// Body bytes in the file when it stopped growing (a spill).
+    private(set) var spilledAt = 0
 
     init(store: ProxyBodyStore, rules: HTTPCacheRules, request: HTTPRequest, primary: String) {
         self.store = store
@@ -109,9 +115,11 @@ final class CacheFill {
             spoolReservation = SpoolReservation(budget: store.spoolBudget)
             notStoredReason = NotStorableReason.tooLarge.rawValue
         }
-        // A body of unknown length past the budget: the spool stops and its
-        // waiters fail as on an origin failure mid-body (their clients see a reset, not a short body).
+        // A body of unknown length past the budget: the spool's file stops here.
         if spooling, spoolReservation?.grow(to: w.bytesWritten + bytes.count) == false {
+            spilledAt = w.bytesWritten
+            spilled = readers
+            spoolRefused = readers
             abort()
             return
         }

@@ -61,11 +61,11 @@ final class CacheStoreIndex: ProxyIndex {
         return try store.keys(taggedWith: tags).filter { $0.hasPrefix(ProxyBodyStore.keyPrefix) }
     }
 
-    /// A seek to `prefix` (the records are decoded: the store has no key-only
-    /// read); nil when the store does not persist. Throws the store's `StoreError`.
+    /// A seek to `prefix`, reading the keys without decoding the records; nil
+    /// when the store does not persist. Throws the store's `StoreError`.
     func keys(prefix: String) throws -> [String]? {
         guard store.notPersistingReason == nil else { return nil }
-        return try store.entries(prefix: prefix).compactMap { $0.kind == .proxied ? $0.key : nil }
+        return try store.keys(prefix: prefix, kind: .proxied)
     }
 
     /// Throws the store's `StoreError` when the commit fails.

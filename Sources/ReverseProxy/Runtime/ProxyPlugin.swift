@@ -239,8 +239,9 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         sink.onCancel = nil
         let now = Clock.wallNanos() / 1_000_000_000
         if case .streaming(let body) = outcome {
-            if body.vary.matches(request.headers) && request.method == "GET" {
-                let waiter = StreamingWaiter(body: body, sink: sink, poster: worker.loop.poster)
+            // Nil: a spool past its budget whose bytes past the file are gone: a fetch of its own.
+            if body.vary.matches(request.headers) && request.method == "GET",
+               let waiter = StreamingWaiter(body: body, sink: sink, poster: worker.loop.poster) {
                 waiter.start(cacheStatus: CacheStatus.forwarded(.uriMiss, status: body.status, stored: body.notStoredReason == nil,
                                                                 collapsed: true, detail: body.notStoredReason))
                 return

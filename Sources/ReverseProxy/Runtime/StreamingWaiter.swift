@@ -8,20 +8,33 @@ import HTTPCore
 /// The body goes out as file slices of the leader's descriptor (sendfile, as
 /// nginx sends from its cache file): no copy, no read buffer per waiter. When
 /// it has caught up it asks to be woken on its own worker when more arrives.
+///
+/// Fair to the other waiters of its worker (many join at once behind one
+/// leader): the head goes out alone, the body follows from the next loop turn,
+/// and each turn queues at most one slice. The connection flushes its queue at
+/// the end of the turn until the socket is full, so a waiter that queued all it
+/// could (tens of MiB for one joining late) made that turn copy megabytes per
+/// connection, and the heads of the waiters behind it waited for those copies
+/// (the +239 ms first-byte spread of `coalescing.py`).
 /// Worker-thread only (its worker's).
 final class StreamingWaiter {
-    /// Largest slice queued at once: the connection's congestion check
-    /// (which pauses this waiter) then runs at least this often.
+    /// Largest slice queued in one loop turn: what one waiter's flush may copy
+    /// before the next connection of the worker is served.
     static let slice = 1 << 20
 
     let body: StreamingBody
     let sink: ResponseSink
     let poster: LoopPoster
+    /// This waiter's registration with the body (`StreamingBody.addReader`).
+    private let reader: Int
     private var file: OpenFile?
     private var offset = 0
     private var ended = false
 
-    init(body: StreamingBody, sink: ResponseSink, poster: LoopPoster) {
+    /// nil when the body can no longer be read whole (see `StreamingBody.addReader`).
+    init?(body: StreamingBody, sink: ResponseSink, poster: LoopPoster) {
+        guard let reader = body.addReader() else { return nil }
+        self.reader = reader
         self.body = body
         self.sink = sink
         self.poster = poster
@@ -37,7 +50,14 @@ final class StreamingWaiter {
         r.carriesDate = h.contains("Date")
         sink.start(r)
         sink.onCancel = { [self] in finishReading() }
-        pump()
+        // The heads of every waiter woken in this turn are flushed before any body.
+        yieldTurn()
+    }
+
+    /// Goes on at the next loop turn (after this turn's flushes).
+    private func yieldTurn() {
+        let me = WorkerBound(self)
+        poster.post { me.value.pump() }
     }
 
     /// Sends what has arrived, then waits for the client or the leader.
@@ -51,9 +71,10 @@ final class StreamingWaiter {
                 guard send(upTo: p.written) else { return fail() }
                 if sink.isCongested {
                     sink.onDrain = { [self] in sink.onDrain = nil; pump() }
-                    return
+                } else {
+                    yieldTurn()
                 }
-                continue
+                return
             }
             switch p.end {
             case .complete:
@@ -68,15 +89,27 @@ final class StreamingWaiter {
     }
 
     /// Queues one slice of what has arrived (the bytes are in the file up to
-    /// `written`, so the send never finds it short); false when reading stopped.
+    /// `written`, or in the body's tail past a spool's budget); false when reading stopped.
     private func send(upTo written: Int) -> Bool {
         guard let file else { return false }
-        let n = min(Self.slice, written - offset)
-        if body.chunked { sink.write(Array(String(n, radix: 16).utf8) + [13, 10]) }
-        sink.write(file: file, offset: offset, count: n)
-        if body.chunked { sink.write([13, 10]) }
+        let n: Int
+        switch body.slice(reader: reader, at: offset, limit: min(Self.slice, written - offset)) {
+        case .file(let count):
+            n = count
+            frame(n) { sink.write(file: file, offset: offset, count: n) }
+        case .memory(let bytes):
+            n = bytes.count
+            frame(n) { sink.write(bytes) }
+        }
         offset += n
-        return true
+        return n > 0
+    }
+
+    /// Writes `n` body bytes, as a chunk when the body is chunked.
+    private func frame(_ n: Int, _ write: () -> Void) {
+        if body.chunked { sink.write(Array(String(n, radix: 16).utf8) + [13, 10]) }
+        write()
+        if body.chunked { sink.write([13, 10]) }
     }
 
     /// The leader's fetch failed mid-body: the client's connection is reset so
@@ -88,6 +121,7 @@ final class StreamingWaiter {
 
     /// Stops reading; drops the sink's closures (they hold this waiter).
     private func finishReading() {
+        if !ended { body.removeReader(reader) }
         ended = true
         file = nil
         sink.onCancel = nil

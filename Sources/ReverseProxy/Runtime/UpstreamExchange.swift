@@ -349,7 +349,9 @@ final class UpstreamExchange: OutboundHandler {
         if let fill {
             fill.append(b, readers: stream != nil)
             if let stream {
-                if fill.isWriting { stream.appended(total: fill.bytesWritten) } else { stream.fail() }
+                if fill.isWriting { stream.appended(total: fill.bytesWritten) }
+                else if fill.spilled { relayPastSpool(b, stream) }
+                else { stream.fail() }
             }
         }
         if clientGone { return }
@@ -358,6 +360,20 @@ final class UpstreamExchange: OutboundHandler {
             c.pauseReading()
             sink.onDrain = { [weak c] in c?.resumeReading() }
         }
+    }
+
+    /// A spool past its budget: the readers so far get the rest from the
+    /// body's bounded tail, the others are handed over once (`onSpoolRefused`:
+    /// a fetch of their own each, as for a known length over the budget). The
+    /// origin is paused while the tail is full (resumed by the readers).
+    private func relayPastSpool(_ b: [UInt8], _ stream: StreamingBody) {
+        if !stream.isSpilled {
+            stream.spill(fileEnd: fill?.spilledAt ?? 0)
+            onSpoolRefused?()
+        }
+        let me = WorkerBound(self)
+        let room = stream.appendTail(b) { [poster = loop.poster] in poster.post { me.value.connection?.resumeReading() } }
+        if !room { connection?.pauseReading() }
     }
 
     private func relayEnd() {
@@ -369,7 +385,7 @@ final class UpstreamExchange: OutboundHandler {
         if framing == .chunked && !clientGone { sink.write(ChunkedEncoder.end) }
         // The whole body is in the file: waiters reading it finish, whether or
         // not the store keeps it (it may be over the cache's share for one object).
-        if fill?.isWriting == true { stream?.complete() }
+        if fill?.isWriting == true || fill?.spilled == true { stream?.complete() }
         let stored = fill?.commit()
         let status = parser.head?.status ?? 0
         keepOrCloseConnection()

@@ -111,6 +111,12 @@ extension ProxyBodyStore {
         let prefixes = targets.filter { $0.kind == .prefix }.map(\.name)
         let answered = ContinuousClock.now
         lurker.async { [self] in
+            // In the index's key order: each batch's commit then rewrites the
+            // few pages its run of keys is on. In a tag's (hash) order every
+            // batch dirtied nearly every page of the index, and the commits
+            // (writing those pages) were most of a purge's time: 60-90 us a
+            // key, ~1.2 s for 20,000 on a loaded machine.
+            let keys = keys.sorted()
             let n = purge(storeKeys: keys, soft: soft, nowNanos: at, paced: true) { o in
                 // Stored or validated after the purge: not covered (a 304 ends a soft purge).
                 o.validatedAtNanos < at && (!soft || o.entry.softPurgedAtNanos == 0)
