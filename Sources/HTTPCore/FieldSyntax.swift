@@ -73,6 +73,46 @@ public enum FieldSyntax {
         return Substring(out)
     }
 
+    /// Whether the comma-separated list `value` has an element named `name`
+    /// (ASCII case-insensitive; an element's name ends at `=` or `;`, quoted
+    /// strings are skipped): `Cache-Control: no-transform`, `Connection: close`.
+    /// Over the bytes in place: `lowercased().contains(...)` went through
+    /// Foundation's string search, about 4,000 instructions a request.
+    public static func hasListElement(_ value: String, named name: StaticString) -> Bool {
+        let want = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        func scan(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+            var i = 0
+            let n = v.count
+            while i < n {
+                while i < n, v[i] == ByteClass.sp || v[i] == ByteClass.htab || v[i] == UInt8(ascii: ",") { i += 1 }
+                let start = i
+                while i < n, ByteClass.isToken(v[i]) { i += 1 }
+                if i - start == want.count, String.asciiCaseInsensitiveEquals(v[start..<i], want) {
+                    var j = i
+                    while j < n, v[j] == ByteClass.sp || v[j] == ByteClass.htab { j += 1 }
+                    if j == n || v[j] == UInt8(ascii: ",") || v[j] == UInt8(ascii: "=") || v[j] == UInt8(ascii: ";") { return true }
+                }
+                // The rest of this element: up to a comma outside a quoted string.
+                var quoted = false
+                while i < n {
+                    let c = v[i]
+                    if quoted {
+                        if c == UInt8(ascii: "\\") { i += 1 } else if c == UInt8(ascii: "\"") { quoted = false }
+                    } else if c == UInt8(ascii: "\"") {
+                        quoted = true
+                    } else if c == UInt8(ascii: ",") {
+                        break
+                    }
+                    i += 1
+                }
+            }
+            return false
+        }
+        if let found = value.utf8.withContiguousStorageIfAvailable(scan) { return found }
+        var copy = value
+        return copy.withUTF8(scan)
+    }
+
     /// ASCII lowercase (header names and directives are ASCII).
     public static func lowercased<S: StringProtocol>(_ s: S) -> String {
         String(decoding: s.utf8.map(ByteClass.lower), as: UTF8.self)

@@ -36,7 +36,7 @@ extension HTTP1Connection {
 
     /// A deferred response's own `Connection: close` (e.g. a close-delimited body).
     static func asksToClose(_ r: Response) -> Bool {
-        r.headers.values("Connection").contains { $0.lowercased().contains("close") }
+        r.headers.values("Connection").contains { FieldSyntax.hasListElement($0, named: "close") }
     }
 
     var isCongested: Bool { outputBlocked && output.pendingBytes > Self.congestionBytes }
