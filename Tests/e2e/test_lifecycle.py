@@ -1,5 +1,6 @@
 """Signals, reload, balance modes, configuration errors."""
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -119,6 +120,27 @@ def test_help_lists_flags():
     out = r.stdout.decode()
     for flag in ["--config", "--port", "--root", "--workers", "--balance", "--cache-dir", "--no-cache", "--admin-port", "--log-level"]:
         assert flag in out
+
+
+@pytest.mark.parametrize("x_cache", ["true", "false"])
+def test_access_log_records_the_cache_verdict(server_factory, docroot, tmp_path, x_cache):
+    """The json log's `cache`: MISS then HIT for a cached file, with and without X-Cache on responses."""
+    log_path = tmp_path / "access.log"
+    text = config_text(docroot).replace(
+        "logging:\n", "plugins:\n  cache: true\ncache:\n  dir: %s\n  x_cache_header: %s\nlogging:\n"
+        "  access_log: %s\n  access_log_format: json\n" % (tmp_path / "cache", x_cache, log_path))
+    s = server_factory(text)
+    c = s.connect()
+    for i in range(2):
+        c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0 (X11) \"q\"\r\n\r\n")
+        st, headers, _, _ = read_response(c)
+        assert st == 200
+        assert headers.get("x-cache") == (("HIT" if i else "MISS") if x_cache == "true" else None)
+    c.close()
+    assert s.stop() == 0
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert [r["cache"] for r in records] == ["MISS", "HIT"]
+    assert [r["status"] for r in records] == [200, 200]
 
 
 def test_access_log_in_combined_format(server_factory, docroot, tmp_path):

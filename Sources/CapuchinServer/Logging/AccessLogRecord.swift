@@ -46,11 +46,12 @@ struct AccessLogRecord {
     }
 
     /// Records the X-Cache verdict the client is sent (a plain file-cache hit
-    /// carries the field among its preformatted lines).
+    /// carries the field among its preformatted lines, and its handler has
+    /// already noted the same verdict in the context).
     static func noteCacheVerdict(of response: Response, in context: RequestContext) {
         if let v = response.headers["X-Cache"] {
             context.cacheVerdict = v
-        } else if let lines = response.preformattedHeaders, let v = fieldValue(xCacheLine, in: lines) {
+        } else if context.cacheVerdict == nil, let lines = response.preformattedHeaders, let v = fieldValue(xCacheLine, in: lines) {
             context.cacheVerdict = v
         }
     }
@@ -58,17 +59,30 @@ struct AccessLogRecord {
     private static let xCacheLine = Array("X-Cache: ".utf8)
 
     /// The value after `prefix` at the start of one of the CRLF-separated `lines`.
+    /// The marks a cache writes are returned as literals (nothing to make).
     static func fieldValue(_ prefix: [UInt8], in lines: [UInt8]) -> String? {
-        var start = 0
-        while start + prefix.count <= lines.count {
-            if lines[start..<(start + prefix.count)].elementsEqual(prefix) {
-                var end = start + prefix.count
-                while end < lines.count && lines[end] != 13 && lines[end] != 10 { end += 1 }
-                return String(decoding: lines[(start + prefix.count)..<end], as: UTF8.self)
+        lines.withUnsafeBufferPointer { l in
+            prefix.withUnsafeBufferPointer { p in
+                var start = 0
+                while start + p.count <= l.count {
+                    if UnsafeBufferPointer(rebasing: l[start..<(start + p.count)]).elementsEqual(p) {
+                        var end = start + p.count
+                        while end < l.count && l[end] != 13 && l[end] != 10 { end += 1 }
+                        let value = UnsafeBufferPointer(rebasing: l[(start + p.count)..<end])
+                        if let mark = cacheMark(value) { return mark.rawValue }
+                        return String(decoding: value, as: UTF8.self)
+                    }
+                    guard let next = l[start...].firstIndex(of: 10) else { return nil }
+                    start = next + 1
+                }
+                return nil
             }
-            guard let next = lines[start...].firstIndex(of: 10) else { return nil }
-            start = next + 1
         }
-        return nil
+    }
+
+    private static func cacheMark(_ v: UnsafeBufferPointer<UInt8>) -> CacheMark? {
+        let candidate: CacheMark? = v.count == 3 ? .hit : v.count == 4 ? .miss : v.count == 6 ? .bypass : nil
+        guard let candidate, v.elementsEqual(candidate.rawValue.utf8) else { return nil }
+        return candidate
     }
 }

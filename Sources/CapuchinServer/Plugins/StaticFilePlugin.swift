@@ -54,8 +54,9 @@ public final class StaticFilePlugin: Plugin {
         // switched on in place was copied for it (a retain of every field).
         let mark = lookup.mark
         let outcome = lookup.outcome
-        // Without X-Cache on the response the access log takes the verdict from the context.
-        if !source.marksResponses, let mark { context.cacheVerdict = mark.rawValue }
+        // The access log's verdict (with X-Cache on, the same as the head says:
+        // the log need not look for it among a cached head's lines).
+        if let mark { context.cacheVerdict = mark.rawValue }
         var response: Response
         switch consume outcome {
         case .failure(let status):
