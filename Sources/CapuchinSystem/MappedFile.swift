@@ -7,13 +7,27 @@ import Synchronization
 /// the mapping yields EFAULT from the kernel rather than SIGBUS.
 /// Or a copy held in a slot of a `SlabAllocator`, owned by this object: the
 /// slot is freed in deinit, so never while a response still holds the object.
-public final class MappedFile: @unchecked Sendable { // safe: lets only; the mapping is read-only (kernel reads it in writev) and unmapped in deinit
+///
+/// Open so that an object holding one body (a cache entry) can be its body:
+/// a million resident entries then cost one heap object each instead of two
+/// (48 B an entry, EntryMemoryTests). Three words: the slot's index and size
+/// are derived from `base` and its page.
+open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved only out of an unshared object, `init(adopting:)`); the mapping is read-only (kernel reads it in writev) and unmapped in deinit
     public let base: UnsafeRawPointer?
     public let count: Int
-    /// Boxed (one word): a cache holds a million of these, most without a source.
-    private let origin: Origin?
-    /// The slab slot holding the bytes (nil: `base` is a mapping of its own).
-    private let slot: SlabSlot?
+    private var owner: Owner
+
+    /// What frees `base` (one word: the payloads' spare bits hold the case).
+    private enum Owner {
+        /// Nothing (no bytes, or moved to another object).
+        case none
+        /// A mapping of its own (unmapped in deinit).
+        case mapping
+        /// A mapping of its own, of the file at this path and version.
+        case file(Origin)
+        /// A slot of this page (freed in deinit).
+        case slab(SlabPage)
+    }
 
     private final class Origin: Sendable {
         let path: String
@@ -29,7 +43,26 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// The path and version mapped, when a send that spans several writes must
     /// stop once the file changed (else the client gets a mix of two versions).
-    public var source: (path: String, identity: FileIdentity)? { origin.map { ($0.path, $0.identity) } }
+    public final var source: (path: String, identity: FileIdentity)? {
+        if case .file(let o) = owner { return (o.path, o.identity) }
+        return nil
+    }
+
+    /// Takes over `other`'s bytes, which it no longer frees: `other` must be
+    /// unshared (just made) and not used afterwards.
+    public init(adopting other: MappedFile) {
+        base = other.base
+        count = other.count
+        owner = other.owner
+        other.owner = .none
+    }
+
+    /// No bytes yet: `count` only records a size (`base` is nil).
+    public init(unmappedCount count: Int) {
+        base = nil
+        self.count = count
+        owner = .none
+    }
 
     /// Maps `count` bytes of the open descriptor `fd` (which the caller keeps or closes).
     /// Throws `SystemError` with mmap's errno.
@@ -45,12 +78,11 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     /// Transitional (raw descriptor): used by Engine and FileCachePlugin until they move to `FileDescriptor`.
     public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
         self.count = count
-        origin = source.map { Origin($0.path, $0.identity) }
-        slot = nil
-        if count == 0 { base = nil; return }
+        if count == 0 { base = nil; owner = .none; return }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
         base = UnsafeRawPointer(p)
+        owner = source.map { .file(Origin($0.path, $0.identity)) } ?? .mapping
         Self.liveFileMappings.wrappingAdd(1, ordering: .relaxed)
     }
 
@@ -61,9 +93,7 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     /// (mmap's or pread's errno), `ConditionFailure` when the file is shorter than `count`.
     public init(snapshotOf fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
         self.count = count
-        origin = source.map { Origin($0.path, $0.identity) }
-        slot = nil
-        if count == 0 { base = nil; return }
+        if count == 0 { base = nil; owner = .none; return }
         let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
         guard let p else { throw SystemError(call: "mmap", code: .noMemory) }
@@ -82,16 +112,20 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
         }
         mprotect(p, count, PROT_READ)
         base = UnsafeRawPointer(p)
+        owner = source.map { .file(Origin($0.path, $0.identity)) } ?? .mapping
         Self.liveFileMappings.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// The `count` bytes at `offset` of `slot`, which this object now owns
     /// (freed in deinit). No source: a copy does not change with its file.
+    /// `offset + count` must be what the slot was allocated for (its page's
+    /// count of requested bytes), and `offset` inside the slot: both are
+    /// derived from `base` again when it is freed.
     public init(slot: SlabSlot, offset: Int, count: Int) {
-        precondition(offset + count <= slot.capacity, "beyond the slot")
-        self.slot = slot
+        precondition(offset + count <= slot.capacity && offset < slot.capacity, "beyond the slot")
+        precondition(offset + count == Int(slot.requested), "the slot's requested size")
         self.count = count
-        origin = nil
+        owner = .slab(slot.page)
         base = UnsafeRawPointer(slot.base + offset)
     }
 
@@ -100,7 +134,7 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     /// nil when prefix and body exceed the largest slot. Throws
     /// `SystemError` (mmap's or pread's errno), `ConditionFailure` when the file is shorter than `count`.
     public convenience init?(copyOf fd: FileDescriptor, count: Int, after prefix: [UInt8] = [], into allocator: SlabAllocator) throws {
-        guard let slot = try allocator.allocate(prefix.count + count) else { return nil }
+        guard let slot = try allocator.allocate(prefix.count + count), prefix.count < slot.capacity else { return nil }
         // Owned from here: a failed read frees the slot with this object.
         self.init(slot: slot, offset: prefix.count, count: count)
         prefix.withUnsafeBytes { if let b = $0.baseAddress { slot.base.copyMemory(from: b, byteCount: prefix.count) } }
@@ -115,21 +149,23 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// The `count` bytes before `base` in the slot (the prefix given to
     /// `init(copyOf:count:after:into:)`); empty for a mapping.
-    public func prefix(_ count: Int) -> [UInt8] {
-        guard let slot, let base, count > 0, base - count >= UnsafeRawPointer(slot.base) else { return [] }
+    public final func prefix(_ count: Int) -> [UInt8] {
+        guard case .slab(let page) = owner, let base, count > 0, base - count >= UnsafeRawPointer(page.slotBase(of: base)) else { return [] }
         return Array(UnsafeRawBufferPointer(start: base - count, count: count))
     }
 
     /// Whether the file at `source` is gone or another version now (false without a source).
-    public func sourceChanged() -> Bool {
-        guard let origin else { return false }
+    public final func sourceChanged() -> Bool {
+        guard case .file(let origin) = owner else { return false }
         return !origin.identity.isCurrent(at: origin.path)
     }
 
     deinit {
-        if let slot { slot.free(); return }
-        if let base {
-            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        switch owner {
+        case .none: break
+        case .slab(let page): page.owner.free(page.slot(holding: base!, count: count))
+        case .mapping, .file:
+            munmap(UnsafeMutableRawPointer(mutating: base!), count)
             Self.liveFileMappings.wrappingSubtract(1, ordering: .relaxed)
         }
     }

@@ -6,7 +6,8 @@ import Glibc
 /// page instead of a whole mapping rounded up to 4 KiB, so the number of
 /// cached files is bounded by memory, not by `vm.max_map_count`.
 ///
-/// A slot is owned by one `MappedFile` (`MappedFile(copyOf:count:into:)`),
+/// A slot is owned by one `MappedFile` (`MappedFile(copyOf:count:into:)`, or
+/// a cache entry that is its own body),
 /// and goes back to its class's free list only in that object's deinit: a
 /// response still being written on some worker holds the object, so its slot
 /// can never be handed out again while the kernel may still read it (ARC is
@@ -133,6 +134,21 @@ final class SlabPage: @unchecked Sendable { // safe: the vars are only touched u
     deinit { munmap(base, owner.pageSize) }
 
     var hasFreeSlot: Bool { freeHead >= 0 || bump < slotCount }
+
+    /// The first byte of the slot `p` points into.
+    func slotBase(of p: UnsafeRawPointer) -> UnsafeRawPointer {
+        let size = owner.slotSize
+        return UnsafeRawPointer(base) + (p - UnsafeRawPointer(base)) / size * size
+    }
+
+    /// The slot whose bytes at `p` were handed to their owner as `count`
+    /// bytes ending its request (`MappedFile(slot:offset:count:)`, `p` inside
+    /// the slot): the index and request are derived, not kept by the owner.
+    func slot(holding p: UnsafeRawPointer, count: Int) -> SlabSlot {
+        let offset = p - UnsafeRawPointer(base)
+        let index = offset / owner.slotSize
+        return SlabSlot(page: self, index: Int32(index), requested: Int32(offset - index * owner.slotSize + count))
+    }
 
     func take() -> Int32 {
         used += 1

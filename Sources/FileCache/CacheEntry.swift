@@ -3,36 +3,40 @@ import CapuchinServer
 import CapuchinSystem
 import Synchronization
 
-/// One cached file. Immutable but for its counters: a changed file gets a new
-/// entry, so a worker writing an old entry's mapping keeps it alive untouched.
+/// One cached file, and its body: the entry is the `MappedFile` a response
+/// holds (a million entries are one heap object each, not two). Immutable but
+/// for its counters: a changed file gets a new entry, so a worker writing an
+/// old entry's body keeps it alive untouched. An entry loaded from the store
+/// and not yet hit has no bytes (`isMapped` false; `count` is the file's size).
 /// A million of these may be resident: only what a hit needs and cannot
 /// derive is stored (the site and path are the key's two halves, the head is
 /// built from the content type, entity tag and mtime on each hit, the entity
 /// tag from the file's identity, the origin path from a shared head and the
-/// key, the hash from the key, the policy charge from the size).
-/// EntryMemoryTests counts the bytes.
-final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `keyStorage` is written once in init and freed in deinit
-    // The order of the fields is the layout: the small ones fill the padding
-    // after `identity` (136 bytes an object, a 144-byte malloc chunk).
+/// key, the hash from the key, the policy charge and the file's size from the
+/// body's count). EntryMemoryTests counts the bytes.
+final class CacheEntry: MappedFile, @unchecked Sendable { // safe: lets and atomics only; `keyStorage` is written once in init and freed in deinit
+    // The order of the fields is the layout (after MappedFile's three words):
+    // the small ones fill one word (136 bytes an object, a 144-byte malloc chunk).
     /// The key's UTF-8 bytes behind their 4-byte count, one malloc'ed block
     /// (a String's heap object costs 32 bytes more): see `key`, `keyBytes`.
     let keyStorage: UnsafeMutableRawPointer
     /// The origin path less its last `originShared` bytes, which are the
     /// key's (`OriginPath`): interned, one copy for a document root.
-    let originHead: String
-    let identity: FileIdentity
-    /// Whether the head carries "X-Cache: HIT" (the cache's `x_cache_header`).
-    let marksHits: Bool
+    let originHeadBox: InternedString
+    // The file's identity less its size (the body's `count`) and kind (a regular file).
+    private let device: UInt64
+    private let inode: UInt64
+    private let mtimeNanos: Int64
     let originShared: UInt32
     /// Hits not yet sent to the store (sent at least once a commit interval).
     let pendingHits = Atomic<UInt32>(0)
     /// Monotonic time of the last touch sent to the store, in ticks of 2^20 ns
     /// (~1 ms, `touchTicks`), wrapping: compared by difference only.
     let touchedAtTicks: Atomic<UInt32>
+    /// Whether the head carries "X-Cache: HIT" (the cache's `x_cache_header`).
+    let marksHits: Bool
     /// Interned: entries of one type share it.
     private let contentTypeBox: InternedString
-    /// Nil for an entry loaded from the store and not yet hit (mapped lazily).
-    let mapping: MappedFile?
     let insertedAtNanos: Int64
     /// Requests served from the entry: persisted count plus this run's hits.
     let accessCount: Atomic<UInt64>
@@ -48,6 +52,8 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
 
     /// `contentType` holds no CR, LF or NUL (`EntryHeaders.isSafe` checked it).
     /// `touchedAtNanos`: the last touch sent (nil: `checkedAtNanos`).
+    /// `mapping`: the body (`identity.size` bytes, unshared: the entry takes
+    /// it over, see `MappedFile(adopting:)`), nil for an entry loaded from the store.
     convenience init(key: String, originPath: String, identity: FileIdentity, marksHits: Bool,
                      contentType: String, mapping: MappedFile?, insertedAtNanos: Int64,
                      accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtNanos: UInt64? = nil) {
@@ -60,21 +66,24 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
                   touchedAtTicks: Self.touchTicks(touchedAtNanos ?? checkedAtNanos))
     }
 
-    private init(keyStorage: UnsafeMutableRawPointer, originHead: String, originShared: UInt32, identity: FileIdentity,
+    private init(keyStorage: UnsafeMutableRawPointer, originHead: InternedString, originShared: UInt32, identity: FileIdentity,
                  marksHits: Bool, contentType: InternedString, mapping: MappedFile?, insertedAtNanos: Int64,
                  accessCount: UInt64, checkedAtNanos: UInt64, lastAccessNanos: Int64, touchedAtTicks: UInt32) {
+        precondition(mapping.map { $0.count == identity.size } ?? true, "an entry's body is its whole file")
         self.keyStorage = keyStorage
-        self.originHead = originHead
-        self.identity = identity
-        self.marksHits = marksHits
+        self.originHeadBox = originHead
+        device = identity.device
+        inode = identity.inode
+        mtimeNanos = identity.mtimeNanos
         self.originShared = originShared
         self.touchedAtTicks = Atomic(touchedAtTicks)
+        self.marksHits = marksHits
         self.contentTypeBox = contentType
-        self.mapping = mapping
         self.insertedAtNanos = insertedAtNanos
         self.accessCount = Atomic(accessCount)
         self.checkedAtNanos = Atomic(checkedAtNanos)
         self.lastAccessNanos = Atomic(lastAccessNanos)
+        if let mapping { super.init(adopting: mapping) } else { super.init(unmappedCount: identity.size) }
     }
 
     deinit { keyStorage.deallocate() }
@@ -88,9 +97,10 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
         return p
     }
 
-    /// The same entry with a mapping (first hit after a restart).
+    /// The same entry with a body (first hit after a restart): `mapping`
+    /// holds the whole file and is taken over (unshared, not used afterwards).
     func withMapping(_ mapping: MappedFile) -> CacheEntry {
-        let e = CacheEntry(keyStorage: Self.copyKey(keyBytes), originHead: originHead, originShared: originShared,
+        let e = CacheEntry(keyStorage: Self.copyKey(keyBytes), originHead: originHeadBox, originShared: originShared,
                            identity: identity, marksHits: marksHits, contentType: contentTypeBox, mapping: mapping,
                            insertedAtNanos: insertedAtNanos,
                            accessCount: accessCount.load(ordering: .relaxed),
@@ -100,6 +110,22 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
         e.pendingHits.store(pendingHits.load(ordering: .relaxed), ordering: .relaxed)
         return e
     }
+
+    /// Whether the body's bytes are here (false for an entry loaded from the
+    /// store and not yet hit; an empty file needs none).
+    @inline(__always)
+    var isMapped: Bool { base != nil || count == 0 }
+
+    /// The body, or nil before the first hit after a restart maps it.
+    var mapping: MappedFile? { isMapped ? self : nil }
+
+    /// The file's version as admitted (a regular file).
+    var identity: FileIdentity {
+        FileIdentity(device: device, inode: inode, size: count, mtimeNanos: mtimeNanos, isRegular: true, isDirectory: false)
+    }
+
+    /// The interned head of the origin path (`OriginPath`).
+    var originHead: String { originHeadBox.value }
 
     /// "site/path": the site is everything before the first "/". Built on each
     /// call (the store's operations and the admin API's listings; a hit
@@ -160,15 +186,15 @@ final class CacheEntry: @unchecked Sendable { // safe: lets and atomics only; `k
     /// (measured: 30% less kernel time for 256 KiB, but wrong bytes).
     @inline(__always)
     func body(offset: Int, count: Int) -> ResponseBody {
-        guard count > 0, let mapping else { return .empty }
-        return .mapped(mapping, offset: offset, count: count)
+        guard count > 0, isMapped else { return .empty }
+        return .mapped(self, offset: offset, count: count)
     }
 
     /// What the admin API shows of an entry.
     var info: CacheEntryInfo {
         CacheEntryInfo(key: key, originPath: originPath, size: identity.size, contentType: contentType, etag: etag,
                        hits: accessCount.load(ordering: .relaxed), insertedAtNanos: insertedAtNanos,
-                       lastAccessNanos: lastAccessNanos.load(ordering: .relaxed), mapped: mapping != nil)
+                       lastAccessNanos: lastAccessNanos.load(ordering: .relaxed), mapped: isMapped)
     }
 
     /// The store record for this entry with the policy's state.

@@ -143,7 +143,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             // Read before the stat: the check saw the file as of then or later.
             entry.checkedAtNanos.store(checkStart, ordering: .relaxed)
         }
-        if entry.mapping == nil {
+        if !entry.isMapped {
             guard let mapped = mapLazily(entry) else {
                 drop(entry, worker: worker)
                 return nil
@@ -302,6 +302,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         }
         if outcome == .admitted { c.admissions.wrappingAdd(1, ordering: .relaxed) }
         if totals.due(now: now) { sendCounters(now: now) }
-        return Admission(outcome: outcome, body: mapping)
+        // The entry holds the body now (admitted or not, it answers this miss).
+        return Admission(outcome: outcome, body: entry)
     }
 }

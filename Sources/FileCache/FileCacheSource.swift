@@ -27,12 +27,12 @@ public final class FileCacheSource: FileSource {
         // the admission that follows replaces it.
         // The origin path, entity tag and head are derived, not kept (see
         // CacheEntry): once for each hot entry and worker (`RecentHeads`).
-        if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos),
-           let mapping = entry.mapping {
+        // The entry is its own body (mapped by `lookup`).
+        if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos) {
             let hit = cache.recentHeads.hit(of: entry, rule: request.varyRule, worker: request.workerID)
             if Self.isInside(hit.originPath, root: request.site.root) {
                 return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: hit.etag,
-                                                    body: .mapped(mapping), head: hit.head,
+                                                    body: .mapped(entry), head: hit.head,
                                                     originPath: hit.originPath, variesByEncoding: hit.varies)), mark: .hit)
             }
         }

@@ -4,10 +4,11 @@
 /// a million paths (each a heap string of 64-192 bytes: the largest item of an
 /// entry, measured by EntryMemoryTests). The store's codec splits it the same way.
 enum OriginPath {
-    /// Splits `path` against `key`: the head (interned, `InternTable.originHeads`)
+    /// Splits `path` against `key`: the head (boxed and interned, one word an
+    /// entry: `InternTable.originHeads`)
     /// and how many of the key's last bytes follow it. The shared part never
     /// starts inside a UTF-8 sequence, so both halves are valid strings.
-    static func split(_ path: String, key: String) -> (head: String, shared: UInt32) {
+    static func split(_ path: String, key: String) -> (head: InternedString, shared: UInt32) {
         var path = path, key = key
         let (headCount, shared) = path.withUTF8 { p in
             key.withUTF8 { k in
@@ -19,7 +20,7 @@ enum OriginPath {
             }
         }
         let head = headCount == path.utf8.count ? path : String(path.utf8.prefix(headCount))!
-        return (InternTable.originHeads.intern(head), UInt32(shared))
+        return (InternTable.originHeads.box(head), UInt32(shared))
     }
 
     /// The whole path (one allocation: on a hit and for each revalidating stat),

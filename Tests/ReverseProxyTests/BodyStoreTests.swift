@@ -165,6 +165,38 @@ final class BodyStoreTests: XCTestCase {
         _ = half
     }
 
+    /// Past 4,096 entries the recovery checks them on several threads
+    /// (`checkedAll`): each kept object is still its own entry's, and every
+    /// damaged one is dropped.
+    func testALargeIndexIsCheckedInParallelWithTheSameOutcome() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let n = 9_000
+        var damaged = Set<String>()
+        for i in 0..<n {
+            let object = try store(s, "h:/\(i)", "body \(i)", response([("Cache-Control", "max-age=60")]))
+            if i % 97 == 0 {
+                unlink(object.entry.bodyPath)
+                damaged.insert("h:/\(i)")
+            } else if i % 101 == 0 {
+                write(object.entry.bodyPath, "bo")
+                damaged.insert("h:/\(i)")
+            }
+        }
+        try index.flush()
+        XCTAssertGreaterThan(ProxyBodyStore.checkedAll(Array(index.durable.values), root: s.root).count, 4096)
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        XCTAssertEqual(reopened.recovery, RecoveryReport(temporaryFilesRemoved: 0, orphanBodiesRemoved: 0,
+                                                         entriesDropped: damaged.count, entriesKept: n - damaged.count))
+        XCTAssertEqual(reopened.count, n - damaged.count)
+        for i in stride(from: 0, to: n, by: 7) {
+            let found = reopened.lookup(primary: "h:/\(i)", requestHeaders: HTTPHeaders())
+            if damaged.contains("h:/\(i)") { XCTAssertNil(found, "h:/\(i)"); continue }
+            let object = try XCTUnwrap(found, "h:/\(i)")
+            XCTAssertEqual(read(object.entry.bodyPath), "body \(i)", "the object of h:/\(i) is its own entry's")
+        }
+    }
+
     func testCorruptMetadataIsDropped() throws {
         let index = QueuedIndex()
         let s = try ProxyBodyStore(cacheDirectory: dir, index: index)

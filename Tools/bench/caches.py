@@ -412,11 +412,12 @@ def hit_ratio(server, site, stream):
     return hits / len(stream)
 
 
-def first_hit(server, t0, path, timeout=120.0):
+def first_hit(server, t0, path, timeout=120.0, host="127.0.0.1"):
     """Poll GET path as fast as possible from exec time t0 (one connection, reconnecting
-    while refused). Returns (ms to the first 200, X-Cache of that first 200, ms to the first
+    while refused), with `host` as the Host header (a proxy's cache key has it: the
+    one the cache was filled with). Returns (ms to the first 200, X-Cache of that first 200, ms to the first
     hit or None). Raises RuntimeError if the server exits or nothing answers in time."""
-    req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     first_ok = first_mark = None
     deadline = t0 + timeout
     sock = None

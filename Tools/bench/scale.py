@@ -17,7 +17,16 @@ API, a private cache dir):
     2,000 random requests (how many hits), exec -> "cache: loaded" (the full index; the
     files are then checked with stat in the background: "cache: checked").
 
-usage: scale.py [--files N] [--duration S] [--rounds R] [--only capuchin,nginx,h2o] [--keep]
+With --proxy (issue 16 item 4), the same N small files are served by nginx as the
+origin (max-age 3600) and Capuchin's caching proxy in front of it (`serve` with a
+proxy section, room for N responses) instead:
+  - fill: every URL once through the proxy (wrk, scale-fill.lua), responses stored per
+    second (polling `cachedump stat` on the proxy index), RSS per response;
+  - kill -9 and restart: exec -> listening, exec -> first hit on a random stored URL,
+    2,000 random requests (how many hits), exec -> the "proxy cache: N response(s)"
+    line (the full index loaded in the background).
+
+usage: scale.py [--files N] [--duration S] [--rounds R] [--only capuchin,nginx,h2o] [--proxy] [--keep]
 Env: CAPUCHIN_BIN (else a release build in .build-bench2), CACHEDUMP_BIN (else beside it).
 The machine is shared: figures are noisy; competitors run in the same session.
 """
@@ -187,11 +196,15 @@ def wrk_cycle(port, docroot, dur):
                   dur, 2, 64)
 
 
-def fill(srv, docroot, n, admin_port=None):
+def fill(srv, docroot, n, admin_port=None, count=None, settle=5):
     """Every URL once through wrk (scale-fill.lua). With admin_port: polls /api/stats and
-    returns (seconds until the admissions stopped growing or reached n, admissions then)."""
+    returns (seconds until the admissions stopped growing or reached n, admissions then).
+    `count`: another counter to poll instead (the proxy's stored responses); `settle`:
+    seconds without growth that end the fill."""
     def admissions():
         return json.loads(admin_get(admin_port, "/api/stats")[1])["cache"]["admissions"]
+    if count is not None:
+        admissions, admin_port = count, True
     start = admissions() if admin_port else 0
     t = time.monotonic()
     limit = max(60, n // 1000)
@@ -205,7 +218,7 @@ def fill(srv, docroot, n, admin_port=None):
             got = admissions()
             if got != last:
                 last, last_change = got, time.monotonic()
-            if got - start >= n or time.monotonic() - last_change > 5:
+            if got - start >= n or time.monotonic() - last_change > settle:
                 break
     if wrk.poll() is None:
         wrk.terminate()
@@ -278,10 +291,11 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(len(xs) * p / 100))]
 
 
-def restart_experiment(srv, site, log_path, probes=2000):
-    """kill -9, exec again: ms to listening, to the first hit, hits of `probes` random
-    requests, ms until the log says the index is loaded."""
-    before = log_path.read_text(errors="replace").count("cache: loaded")
+def restart_experiment(srv, site, log_path, probes=2000, loaded_marker="cache: loaded",
+                       marker_lines=("cache: loaded", "cache: checked"), host="127.0.0.1"):
+    """kill -9, exec again: ms to listening, to the first hit (Host `host`), hits of
+    `probes` random requests, ms until the log says the index is loaded (`loaded_marker`)."""
+    before = log_path.read_text(errors="replace").count(loaded_marker)
     srv.kill9()
     rng = random.Random(99)
     probe = rng.choice(site)[0]
@@ -296,15 +310,16 @@ def restart_experiment(srv, site, log_path, probes=2000):
     loaded = {}
 
     def watch():
-        while time.monotonic() - t0 < 120:
-            if log_path.read_text(errors="replace").count("cache: loaded") > before:
+        # Generous: a loaded machine stretches a million entries' load far past 5 s.
+        while time.monotonic() - t0 < 600:
+            if log_path.read_text(errors="replace").count(loaded_marker) > before:
                 loaded["ms"] = (time.monotonic() - t0) * 1000
                 return
             time.sleep(0.01)
 
     w = threading.Thread(target=watch)
     w.start()
-    ok_ms, mark, hit_ms = c.first_hit(srv, t0, probe)
+    ok_ms, mark, hit_ms = c.first_hit(srv, t0, probe, host=host)
     conn = b.KeepAlive(srv.port)
     hits = 0
     t = time.monotonic()
@@ -317,10 +332,59 @@ def restart_experiment(srv, site, log_path, probes=2000):
     w.join()
     time.sleep(0.5)
     line = [ln for ln in log_path.read_text(errors="replace").splitlines()
-            if "cache: loaded" in ln or "cache: checked" in ln][-2:]
+            if any(m in ln for m in marker_lines)][-2:]
     return dict(listen_ms=listen_ms, first_ok_ms=ok_ms, first_mark=mark, first_hit_ms=hit_ms, hits=hits,
                 probes=min(probes, len(site)), probe_s=probe_s, loaded_ms=loaded.get("ms"),
                 loaded_line="\n  ".join(line))
+
+
+def restart_report(srv, r, what):
+    b.log(f"\nkill -9 and restart with {what}: listening {r['listen_ms']:.1f} ms after exec, "
+          f"first 200 {r['first_ok_ms']:.1f} ms ({r['first_mark']}), first hit "
+          f"{c._ms(r['first_hit_ms'])}; {r['hits']} of {r['probes']} random requests hits "
+          f"({r['probe_s']:.2f}s); index loaded {c._ms(r['loaded_ms'])} after exec")
+    b.log(f"  {r['loaded_line'].strip()}")
+    rss, anon = rss_kib(srv.proc.pid)
+    b.log(f"  RSS after the restart and load: {rss / 1024:.0f} MiB (anonymous {anon / 1024:.0f})")
+
+
+# The line the proxy logs once its index is loaded: "proxy cache: N response(s) in DIR; ...".
+PROXY_LOADED = " response(s) in "
+
+
+def proxy_stored(cachedump, index_dir):
+    """Responses in the proxy's index (`cachedump stat --json`, O(1))."""
+    r = subprocess.run([cachedump, "stat", str(index_dir), "--json"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return 0
+    return int(json.loads(r.stdout).get("entries", 0))
+
+
+def proxy_scale(bench, binary, cachedump, site, n):
+    """Issue 16 item 4: the proxy cache filled with n small responses from an nginx
+    origin, then kill -9 and restart (see the module's docstring)."""
+    origin = c.origin_nginx(bench, bench.docroot)
+    cap = c.capuchin_proxy(bench, binary, origin.port, "capuchin-proxy", quick=False,
+                           cache_extra=f"    capacity_entries: {int(n * 1.1)}\n    capacity_bytes: 4g\n")
+    index_dir = cap.workdir / "cache" / "proxy-index"
+    bench.verify(cap, [p for p, _ in random.Random(5).sample(site, 50)])
+    rss0, anon0 = rss_kib(cap.proc.pid)
+    base = proxy_stored(cachedump, index_dir)
+    secs, stored = fill(cap, bench.docroot, n - base, count=lambda: proxy_stored(cachedump, index_dir), settle=10)
+    time.sleep(1.0)
+    total = proxy_stored(cachedump, index_dir)
+    rss1, anon1 = rss_kib(cap.proc.pid)
+    b.log(f"capuchin proxy fill: {stored} responses stored in {secs:.1f}s (every URL requested once through "
+          f"the proxy, nginx origin): {stored / max(secs, 1e-9):,.0f} stores/s; {total} in the index")
+    b.log(f"capuchin proxy RSS: {rss0 / 1024:.0f} -> {rss1 / 1024:.0f} MiB (anonymous {anon0 / 1024:.0f} -> "
+          f"{anon1 / 1024:.0f} MiB): {(rss1 - rss0) * 1024 / max(1, total):.0f} B per response "
+          f"({(anon1 - anon0) * 1024 / max(1, total):.0f} B anonymous); bodies are files in the cache dir")
+    du = subprocess.run(["du", "-sk", str(cap.workdir / "cache")], capture_output=True, text=True).stdout.split()[0]
+    b.log(f"capuchin proxy cache dir: {int(du) / 1024:.0f} MiB on disk, {int(du) * 1024 / max(1, total):.0f} B per response")
+    restart_report(cap, restart_experiment(cap, site, cap.log_path, loaded_marker=PROXY_LOADED,
+                                           marker_lines=(PROXY_LOADED,),
+                                           # The proxy's key has the Host wrk and http.client send.
+                                           host=f"127.0.0.1:{cap.port}"), f"{total} stored responses")
 
 
 def main():
@@ -330,6 +394,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", type=b.csv_list(SERVERS), default=SERVERS)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--proxy", action="store_true", help="the proxy cache at N responses instead (issue 16 item 4)")
     a = ap.parse_args()
     if a.files < 2000:
         ap.error("--files must be >= 2000")
@@ -343,6 +408,12 @@ def main():
         total = sum(s for _, s in site)
         b.log(f"site: {a.files} files, {total / a.files:.0f} B average, {total / 2**20:.0f} MiB, "
               f"written in {time.monotonic() - t:.1f}s")
+        if a.proxy:
+            proxy_scale(bench, binary, cachedump, site, a.files)
+            if not a.keep:
+                subprocess.run(["rm", "-rf", str(bench.tmp)], timeout=3600)
+            b.log(f"uptime at end: {b.uptime()}")
+            return
         if "capuchin" in a.only:
             warns = default_config_warnings(bench, binary)
             b.log(f"capuchin with the default configuration: {len(warns)} warning lines at start"
@@ -430,13 +501,7 @@ def main():
             fill(cap, bench.docroot, a.files, admin_port)
             time.sleep(1.0)
             b.log("refilled, " + slab_line(admin_port))
-            r = restart_experiment(cap, site, cap.log_path)
-            b.log(f"\nkill -9 and restart with {a.files} entries: listening {r['listen_ms']:.1f} ms after exec, "
-                  f"first 200 {r['first_ok_ms']:.1f} ms ({r['first_mark']}), first hit "
-                  f"{c._ms(r['first_hit_ms'])}; {r['hits']} of {r['probes']} random requests hits "
-                  f"({r['probe_s']:.2f}s); index loaded {c._ms(r['loaded_ms'])} after exec")
-            b.log(f"  {r['loaded_line'].strip()}")
-            rss, anon = rss_kib(cap.proc.pid)
+            restart_report(cap, restart_experiment(cap, site, cap.log_path), f"{a.files} entries")
             b.log(f"  RSS after the restart and load: {rss / 1024:.0f} MiB (anonymous {anon / 1024:.0f})")
         if not a.keep:
             # A million files outlast benchlib's cleanup timeout.

@@ -1,4 +1,6 @@
 import CapuchinSystem
+import Dispatch
+import Glibc
 import HTTPCore
 
 /// Start-up recovery, and lookups while the index loads.
@@ -9,8 +11,9 @@ extension ProxyBodyStore {
                                 log: (String) -> Void) throws -> [String: [CachedObject]] {
         var referenced = Set<String>()
         var loaded: [String: [CachedObject]] = [:]
-        for entry in try index.proxiedEntries() {
-            let (object, problem) = checked(entry, root: root)
+        let entries = try index.proxiedEntries()
+        let checks = checkedAll(entries, root: root)
+        for (entry, (object, problem)) in zip(entries, checks) {
             guard let object else {
                 log("proxy cache: dropping \(entry.key): \(problem ?? "")")
                 index.remove(key: entry.key)
@@ -34,6 +37,29 @@ extension ProxyBodyStore {
         // Removed entries and bodies: make the index agree before serving.
         if report.entriesDropped > 0 { try index.flush() }
         return loaded
+    }
+
+    /// `checked` of every entry, in order, on one thread per core: the stat of
+    /// each body and the decoding of its metadata are 43% of a load's CPU
+    /// time (perf, 200,000 responses), each entry independent of the others.
+    static func checkedAll(_ entries: [ProxyIndexEntry], root: String) -> [(CachedObject?, String?)] {
+        let n = entries.count
+        let threads = min(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8, max(1, n / 4096))
+        if threads == 1 { return entries.map { checked($0, root: root) } }
+        var out = [(CachedObject?, String?)](repeating: (nil, nil), count: n)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let results = Slots(base: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                // Contiguous ranges: each thread writes only its own slots.
+                for i in (n * t / threads)..<(n * (t + 1) / threads) { results.base[i] = checked(entries[i], root: root) }
+            }
+        }
+        return out
+    }
+
+    /// The results' buffer, shared by `checkedAll`'s threads (disjoint ranges).
+    private struct Slots: @unchecked Sendable { // safe: each index is written by one thread, read after concurrentPerform returns
+        let base: UnsafeMutablePointer<(CachedObject?, String?)>
     }
 
     /// The object of an index entry whose body file is in the store with the
