@@ -5,6 +5,9 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     case wtinylfuFixed = "wtinylfu-fixed"
     /// Serves with W-TinyLFU or S3-FIFO, whichever shadows on sampled keys say hits more.
     case dueling
+    /// W-TinyLFU as libCacheSim runs it: a 30% window, a segmented main with a
+    /// capped probation segment, one-victim admission (see `SegmentedTinyLFUPolicy`).
+    case segmentedTinyLFU = "segmented-tinylfu"
     /// A duel of S3-FIFO (serving first), W-TinyLFU and W-TinyLFU with a
     /// fixed window (see Tools/hitratio/results).
     case duelingS3FIFO = "dueling-s3fifo"
@@ -24,6 +27,7 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .s3fifo: return S3FIFOPolicy(capacity: capacity)
     case .wtinylfu, .default: return WTinyLFUPolicy(capacity: capacity)
     case .wtinylfuFixed: return WTinyLFUPolicy(capacity: capacity, configuration: .fixedWindow)
+    case .segmentedTinyLFU: return SegmentedTinyLFUPolicy(capacity: capacity)
     case .dueling: return DuelingPolicy(capacity: capacity)
     case .duelingS3FIFO: return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .wtinylfu, .wtinylfuFixed])
     }
