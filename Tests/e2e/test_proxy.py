@@ -318,7 +318,12 @@ def test_cache_survives_kill_9_without_dangling_entries(server_factory, docroot,
     s.proc.send_signal(signal.SIGKILL)
     s.proc.wait()
     s2 = server_factory(config, port=s.port)
+    # The index is loaded and checked in the background after the port opens: wait (bounded) for its report.
+    deadline = time.time() + 20
     log = s2.read_log()
+    while not ("proxy cache: 5 response(s)" in log and "recovery dropped" in log) and time.time() < deadline:
+        time.sleep(0.05)
+        log = s2.read_log()
     assert "proxy cache: 5 response(s)" in log and "recovery dropped 0 entr" in log, log
     for p, body in bodies.items():
         status, headers, got = fetch(s2, p)
