@@ -14,6 +14,11 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     private let origin: Origin?
     /// The slab slot holding the bytes (nil: `base` is a mapping of its own).
     private let slot: SlabSlot?
+    /// A file holding these same bytes that never changes (a compressed
+    /// variant the server wrote: temporary + rename, never rewritten): a plain
+    /// socket sends it with sendfile rather than copying from memory (an origin
+    /// file is never given here: one truncated under sendfile sends short).
+    public let immutableFile: OpenFile?
 
     private final class Origin: Sendable {
         let path: String
@@ -33,8 +38,9 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// Maps `count` bytes of the open descriptor `fd` (which the caller keeps or closes).
     /// Throws `SystemError` with mmap's errno.
-    public convenience init(fd: FileDescriptor, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
-        try self.init(fd: fd.rawValue, count: count, source: source)
+    public convenience init(fd: FileDescriptor, count: Int, source: (path: String, identity: FileIdentity)? = nil,
+                            immutableFile: OpenFile? = nil) throws {
+        try self.init(fd: fd.rawValue, count: count, source: source, immutableFile: immutableFile)
     }
 
     /// A private copy of the first `count` bytes of `fd`: see the raw-descriptor form.
@@ -43,10 +49,11 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     }
 
     /// Transitional (raw descriptor): used by Engine and FileCachePlugin until they move to `FileDescriptor`.
-    public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
+    public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil, immutableFile: OpenFile? = nil) throws {
         self.count = count
         origin = source.map { Origin($0.path, $0.identity) }
         slot = nil
+        self.immutableFile = immutableFile
         if count == 0 { base = nil; return }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
@@ -63,6 +70,7 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
         self.count = count
         origin = source.map { Origin($0.path, $0.identity) }
         slot = nil
+        immutableFile = nil
         if count == 0 { base = nil; return }
         let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
@@ -87,11 +95,12 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// The `count` bytes at `offset` of `slot`, which this object now owns
     /// (freed in deinit). No source: a copy does not change with its file.
-    public init(slot: SlabSlot, offset: Int, count: Int) {
+    public init(slot: SlabSlot, offset: Int, count: Int, immutableFile: OpenFile? = nil) {
         precondition(offset + count <= slot.capacity, "beyond the slot")
         self.slot = slot
         self.count = count
         origin = nil
+        self.immutableFile = immutableFile
         base = UnsafeRawPointer(slot.base + offset)
     }
 
@@ -99,10 +108,11 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     /// after `prefix` (the copy's `base` is past the prefix; see `prefix(_:)`);
     /// nil when prefix and body exceed the largest slot. Throws
     /// `SystemError` (mmap's or pread's errno), `ConditionFailure` when the file is shorter than `count`.
-    public convenience init?(copyOf fd: FileDescriptor, count: Int, after prefix: [UInt8] = [], into allocator: SlabAllocator) throws {
+    public convenience init?(copyOf fd: FileDescriptor, count: Int, after prefix: [UInt8] = [], into allocator: SlabAllocator,
+                             immutableFile: OpenFile? = nil) throws {
         guard let slot = try allocator.allocate(prefix.count + count) else { return nil }
         // Owned from here: a failed read frees the slot with this object.
-        self.init(slot: slot, offset: prefix.count, count: count)
+        self.init(slot: slot, offset: prefix.count, count: count, immutableFile: immutableFile)
         prefix.withUnsafeBytes { if let b = $0.baseAddress { slot.base.copyMemory(from: b, byteCount: prefix.count) } }
         let body = slot.base + prefix.count
         var got = 0
