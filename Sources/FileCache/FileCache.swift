@@ -38,7 +38,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     private let touchTicks: UInt32
     /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
     private let wallOffsetNanos: Int64
-    let totals = PersistentCounters()
+    let totals = PersistentCounters(fields: FileCacheStats.persisted, zero: FileCacheStats())
     /// True while `startLoading`'s thread runs.
     let warming = Atomic<Bool>(false)
     let loading = BackgroundJob()

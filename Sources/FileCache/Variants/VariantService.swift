@@ -14,7 +14,7 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
     let table: VariantTable
     let store: VariantStore?
     let compressor: VariantCompressor
-    let counters = CompressionCounters()
+    let counters: CompressionCounters
     /// The variants last served per worker (see `RecentVariants`).
     let recent = RecentVariants()
     private let compressibleTypes = NegotiationMemo<Bool>()
@@ -26,6 +26,10 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
         offered = config.codings.map(\.token)
         table = VariantTable(capacity: capacity, budget: config.maxMemory)
         self.store = config.onTheFly ? store : nil
+        counters = CompressionCounters(persistence: store?.persistence)
+        do { try counters.loadTotals() } catch { log("compression: cannot read the stored counters: \(error)") }
+        // The cache's store closes before this plugin stops: the last deltas go first.
+        if let p = store?.persistence as? StorePersistence { p.beforeClose { [counters] in counters.persist(force: true) } }
         compressor = try VariantCompressor(store: self.store, counters: counters, log: log)
     }
 
@@ -129,5 +133,8 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
         if sweep && store != nil { compressor.submit(.sweep) }
     }
 
-    func stop() { compressor.stop() }
+    func stop() {
+        compressor.stop()
+        counters.persist(force: true)
+    }
 }
