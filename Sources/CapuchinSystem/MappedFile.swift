@@ -10,21 +10,28 @@ import Synchronization
 public final class MappedFile: @unchecked Sendable { // safe: lets only; the mapping is read-only (kernel reads it in writev) and unmapped in deinit
     public let base: UnsafeRawPointer?
     public let count: Int
-    /// Boxed (one word): a cache holds a million of these, most without a source.
+    /// Boxed (one word): a cache holds a million of these, most without a
+    /// source or file (a field more would cost each 16 bytes: 48 -> 64 B, an 80 B chunk).
     private let origin: Origin?
     /// The slab slot holding the bytes (nil: `base` is a mapping of its own).
     private let slot: SlabSlot?
+
+    private final class Origin: Sendable {
+        let source: (path: String, identity: FileIdentity)?
+        let file: OpenFile?
+        init(_ source: (path: String, identity: FileIdentity)?, _ file: OpenFile?) { self.source = source; self.file = file }
+
+        static func make(_ source: (path: String, identity: FileIdentity)?, _ file: OpenFile?) -> Origin? {
+            source == nil && file == nil ? nil : Origin(source, file)
+        }
+    }
+
     /// A file holding these same bytes that never changes (a compressed
     /// variant the server wrote: temporary + rename, never rewritten): a plain
     /// socket sends it with sendfile rather than copying from memory (an origin
     /// file is never given here: one truncated under sendfile sends short).
-    public let immutableFile: OpenFile?
-
-    private final class Origin: Sendable {
-        let path: String
-        let identity: FileIdentity
-        init(_ path: String, _ identity: FileIdentity) { self.path = path; self.identity = identity }
-    }
+    @inline(__always)
+    public var immutableFile: OpenFile? { origin?.file }
 
     /// Mappings this process holds through MappedFile now (of files, or
     /// snapshots; not slab copies): each is one entry of the kernel's map
@@ -34,7 +41,7 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// The path and version mapped, when a send that spans several writes must
     /// stop once the file changed (else the client gets a mix of two versions).
-    public var source: (path: String, identity: FileIdentity)? { origin.map { ($0.path, $0.identity) } }
+    public var source: (path: String, identity: FileIdentity)? { origin?.source }
 
     /// Maps `count` bytes of the open descriptor `fd` (which the caller keeps or closes).
     /// Throws `SystemError` with mmap's errno.
@@ -51,9 +58,8 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     /// Transitional (raw descriptor): used by Engine and FileCachePlugin until they move to `FileDescriptor`.
     public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil, immutableFile: OpenFile? = nil) throws {
         self.count = count
-        origin = source.map { Origin($0.path, $0.identity) }
+        origin = Origin.make(source, immutableFile)
         slot = nil
-        self.immutableFile = immutableFile
         if count == 0 { base = nil; return }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
@@ -68,9 +74,8 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
     /// (mmap's or pread's errno), `ConditionFailure` when the file is shorter than `count`.
     public init(snapshotOf fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
         self.count = count
-        origin = source.map { Origin($0.path, $0.identity) }
+        origin = Origin.make(source, nil)
         slot = nil
-        immutableFile = nil
         if count == 0 { base = nil; return }
         let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
@@ -99,8 +104,7 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
         precondition(offset + count <= slot.capacity, "beyond the slot")
         self.slot = slot
         self.count = count
-        origin = nil
-        self.immutableFile = immutableFile
+        origin = Origin.make(nil, immutableFile)
         base = UnsafeRawPointer(slot.base + offset)
     }
 
@@ -132,8 +136,8 @@ public final class MappedFile: @unchecked Sendable { // safe: lets only; the map
 
     /// Whether the file at `source` is gone or another version now (false without a source).
     public func sourceChanged() -> Bool {
-        guard let origin else { return false }
-        return !origin.identity.isCurrent(at: origin.path)
+        guard let source = origin?.source else { return false }
+        return !source.identity.isCurrent(at: source.path)
     }
 
     deinit {
