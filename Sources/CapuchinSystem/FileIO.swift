@@ -28,6 +28,13 @@ public enum FileIO {
         try retryingSyscall("writev") { Glibc.writev(fd, iov, Int32(count)) }
     }
 
+    /// writev(2) on a socket with MSG_MORE (sendmsg): more bytes follow at once
+    /// (a sendfile), so the kernel holds a partial segment for them. Throws `SystemError`.
+    @inline(__always)
+    public static func writevMore(_ fd: Int32, _ iov: UnsafePointer<iovec>, count: Int) throws -> IOResult<Int> {
+        try retryingSyscall("sendmsg") { cap_writev_more(fd, iov, Int32(count)) }
+    }
+
     /// sendfile(2) of `count` bytes of `file` from `offset` to the socket `socket`.
     /// Returns bytes sent (0 when the file is shorter than expected). Throws `SystemError`.
     @inline(__always)

@@ -54,4 +54,11 @@ public struct IOVectors {
     public func write(to fd: Int32) throws -> IOResult<Int> {
         try FileIO.writev(fd, storage, count: _count)
     }
+
+    /// `write(to:)` on a socket, telling the kernel more follows at once
+    /// (MSG_MORE: a head before its sendfile'd body). Throws `SystemError`.
+    @inlinable
+    public func write(to fd: Int32, more: Bool) throws -> IOResult<Int> {
+        more ? try FileIO.writevMore(fd, storage, count: _count) : try FileIO.writev(fd, storage, count: _count)
+    }
 }

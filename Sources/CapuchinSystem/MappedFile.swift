@@ -27,6 +27,36 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
         case file(Origin)
         /// A slot of this page (freed in deinit).
         case slab(SlabPage)
+        /// One of the above, with an immutable file of the same bytes kept open (rare: compressed variants).
+        case kept(Kept)
+    }
+
+    private final class Kept {
+        let owner: Owner
+        let file: OpenFile
+        init(_ owner: Owner, _ file: OpenFile) { self.owner = owner; self.file = file }
+    }
+
+    /// `owner`, with `file` kept beside it when there is one.
+    private static func owner(_ owner: Owner, keeping file: OpenFile?) -> Owner {
+        guard let file else { return owner }
+        return .kept(Kept(owner, file))
+    }
+
+    /// What frees `base`, whether or not a file is kept beside it.
+    private var bytesOwner: Owner {
+        if case .kept(let k) = owner { return k.owner }
+        return owner
+    }
+
+    /// A file holding these same bytes that never changes (a compressed
+    /// variant the server wrote: temporary + rename, never rewritten): a plain
+    /// socket sends it with sendfile rather than copying from memory (an origin
+    /// file is never given here: one truncated under sendfile sends short).
+    @inline(__always)
+    public final var immutableFile: OpenFile? {
+        if case .kept(let k) = owner { return k.file }
+        return nil
     }
 
     private final class Origin: Sendable {
@@ -44,7 +74,7 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
     /// The path and version mapped, when a send that spans several writes must
     /// stop once the file changed (else the client gets a mix of two versions).
     public final var source: (path: String, identity: FileIdentity)? {
-        if case .file(let o) = owner { return (o.path, o.identity) }
+        if case .file(let o) = bytesOwner { return (o.path, o.identity) }
         return nil
     }
 
@@ -66,8 +96,9 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
 
     /// Maps `count` bytes of the open descriptor `fd` (which the caller keeps or closes).
     /// Throws `SystemError` with mmap's errno.
-    public convenience init(fd: FileDescriptor, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
-        try self.init(fd: fd.rawValue, count: count, source: source)
+    public convenience init(fd: FileDescriptor, count: Int, source: (path: String, identity: FileIdentity)? = nil,
+                            immutableFile: OpenFile? = nil) throws {
+        try self.init(fd: fd.rawValue, count: count, source: source, immutableFile: immutableFile)
     }
 
     /// A private copy of the first `count` bytes of `fd`: see the raw-descriptor form.
@@ -76,13 +107,13 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
     }
 
     /// Transitional (raw descriptor): used by Engine and FileCachePlugin until they move to `FileDescriptor`.
-    public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil) throws {
+    public init(fd: Int32, count: Int, source: (path: String, identity: FileIdentity)? = nil, immutableFile: OpenFile? = nil) throws {
         self.count = count
         if count == 0 { base = nil; owner = .none; return }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         if p == MAP_FAILED { throw SystemError(call: "mmap", errno: cap_errno()) }
         base = UnsafeRawPointer(p)
-        owner = source.map { .file(Origin($0.path, $0.identity)) } ?? .mapping
+        owner = Self.owner(source.map { .file(Origin($0.path, $0.identity)) } ?? .mapping, keeping: immutableFile)
         Self.liveFileMappings.wrappingAdd(1, ordering: .relaxed)
     }
 
@@ -121,11 +152,11 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
     /// `offset + count` must be what the slot was allocated for (its page's
     /// count of requested bytes), and `offset` inside the slot: both are
     /// derived from `base` again when it is freed.
-    public init(slot: SlabSlot, offset: Int, count: Int) {
+    public init(slot: SlabSlot, offset: Int, count: Int, immutableFile: OpenFile? = nil) {
         precondition(offset + count <= slot.capacity && offset < slot.capacity, "beyond the slot")
         precondition(offset + count == Int(slot.requested), "the slot's requested size")
         self.count = count
-        owner = .slab(slot.page)
+        owner = Self.owner(.slab(slot.page), keeping: immutableFile)
         base = UnsafeRawPointer(slot.base + offset)
     }
 
@@ -133,10 +164,11 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
     /// after `prefix` (the copy's `base` is past the prefix; see `prefix(_:)`);
     /// nil when prefix and body exceed the largest slot. Throws
     /// `SystemError` (mmap's or pread's errno), `ConditionFailure` when the file is shorter than `count`.
-    public convenience init?(copyOf fd: FileDescriptor, count: Int, after prefix: [UInt8] = [], into allocator: SlabAllocator) throws {
+    public convenience init?(copyOf fd: FileDescriptor, count: Int, after prefix: [UInt8] = [], into allocator: SlabAllocator,
+                             immutableFile: OpenFile? = nil) throws {
         guard let slot = try allocator.allocate(prefix.count + count), prefix.count < slot.capacity else { return nil }
         // Owned from here: a failed read frees the slot with this object.
-        self.init(slot: slot, offset: prefix.count, count: count)
+        self.init(slot: slot, offset: prefix.count, count: count, immutableFile: immutableFile)
         prefix.withUnsafeBytes { if let b = $0.baseAddress { slot.base.copyMemory(from: b, byteCount: prefix.count) } }
         let body = slot.base + prefix.count
         var got = 0
@@ -150,19 +182,19 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
     /// The `count` bytes before `base` in the slot (the prefix given to
     /// `init(copyOf:count:after:into:)`); empty for a mapping.
     public final func prefix(_ count: Int) -> [UInt8] {
-        guard case .slab(let page) = owner, let base, count > 0, base - count >= UnsafeRawPointer(page.slotBase(of: base)) else { return [] }
+        guard case .slab(let page) = bytesOwner, let base, count > 0, base - count >= UnsafeRawPointer(page.slotBase(of: base)) else { return [] }
         return Array(UnsafeRawBufferPointer(start: base - count, count: count))
     }
 
     /// Whether the file at `source` is gone or another version now (false without a source).
     public final func sourceChanged() -> Bool {
-        guard case .file(let origin) = owner else { return false }
+        guard case .file(let origin) = bytesOwner else { return false }
         return !origin.identity.isCurrent(at: origin.path)
     }
 
     deinit {
-        switch owner {
-        case .none: break
+        switch bytesOwner {
+        case .none, .kept: break
         case .slab(let page): page.owner.free(page.slot(holding: base!, count: count))
         case .mapping, .file:
             munmap(UnsafeMutableRawPointer(mutating: base!), count)

@@ -38,7 +38,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     private let touchTicks: UInt32
     /// Wall clock minus the coarse monotonic clock: a hit's wall time without a second clock read.
     private let wallOffsetNanos: Int64
-    let totals = PersistentCounters()
+    let totals = PersistentCounters(fields: FileCacheStats.persisted, zero: FileCacheStats())
     /// True while `startLoading`'s thread runs.
     let warming = Atomic<Bool>(false)
     let loading = BackgroundJob()
@@ -215,12 +215,15 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
 
     /// `body(of:identity:path:)` with the slabs and mapping limit given (compressed
     /// variants and precompressed siblings keep theirs apart from the cache's).
+    /// `immutable`: the file is never rewritten (a stored variant), so the body
+    /// keeps `file` open for sendfile (`MappedFile.immutableFile`).
     static func body(of file: OpenFile, identity: FileIdentity, path: String, slabs: SlabAllocator,
-                     mappingLimit: Int) throws -> MappedFile {
+                     mappingLimit: Int, immutable: Bool = false) throws -> MappedFile {
+        let kept = immutable ? file : nil
         guard identity.size <= Self.snapshotLimit,
-              let copy = try MappedFile(copyOf: file.descriptor, count: identity.size, into: slabs) else {
+              let copy = try MappedFile(copyOf: file.descriptor, count: identity.size, into: slabs, immutableFile: kept) else {
             guard MappedFile.fileMappings < mappingLimit else { throw SystemError(call: "mmap", code: .noMemory) }
-            return try MappedFile(fd: file.descriptor, count: identity.size, source: (path, identity))
+            return try MappedFile(fd: file.descriptor, count: identity.size, source: (path, identity), immutableFile: kept)
         }
         guard try file.identity().sameVersion(as: identity) else {
             throw ConditionFailure("snapshot", .fileChanged)

@@ -1,5 +1,6 @@
 import CacheStore
 import CapuchinServer
+import CapuchinSystem
 
 /// The LMDB `CacheStore` as the file cache's persistence.
 public final class StorePersistence: CachePersistence, Sendable {
@@ -20,7 +21,15 @@ public final class StorePersistence: CachePersistence, Sendable {
 
     public func enqueue(_ op: StoreOperation) { store.enqueue(op) }
     public func flush() throws { try store.flush() }
-    public func close() { store.close() }
+    /// Runs `body` just before the store closes: compression's last counter
+    /// deltas (its plugin stops after the cache's, which closes the store).
+    public func beforeClose(_ body: @escaping @Sendable () -> Void) { closing.withLock { $0.append(body) } }
+    private let closing = Lock<[@Sendable () -> Void]>([])
+
+    public func close() {
+        for body in closing.withLock({ $0 }) { body() }
+        store.close()
+    }
     public func entries(prefix: String?) throws -> [EntryRecord] { try store.entries(prefix: prefix) }
     public func entry(key: String) throws -> EntryRecord? { try store.get(key) }
     public func entries(kind: EntryKind) throws -> [EntryRecord] {

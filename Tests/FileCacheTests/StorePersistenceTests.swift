@@ -7,11 +7,7 @@ import XCTest
 
 /// The round trip through the real LMDB store: fill, close, reopen.
 final class StorePersistenceTests: XCTestCase {
-    private func openStore(_ dir: String) throws -> StorePersistence {
-        var c = FileCacheConfig()
-        c.commitIntervalMs = 10
-        return try XCTUnwrap(StorePersistence.open(directory: dir, config: c, log: ErrorLog()) as? StorePersistence)
-    }
+    private func openStore(_ dir: String) throws -> StorePersistence { try openTestStore(dir) }
 
     private func cache(_ p: CachePersistence, _ kind: PolicyKind) -> FileCache {
         FileCache(config: testConfig { $0.capacityEntries = 1000; $0.warmEagerEntries = 4 }, persistence: p, shardCount: 4,

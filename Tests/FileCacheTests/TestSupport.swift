@@ -4,6 +4,7 @@ import CapuchinServer
 import CapuchinSystem
 import Foundation
 import HTTPCore
+import XCTest
 @testable import FileCache
 
 /// A temporary directory removed when the object goes away.
@@ -153,4 +154,11 @@ func testConfig(_ edit: (inout FileCacheConfig) -> Void = { _ in }) -> FileCache
 func makeCache(_ config: FileCacheConfig, persistence: CachePersistence? = nil, shards: Int = 1) -> FileCache {
     FileCache(config: config, persistence: persistence, shardCount: shards, workers: 8,
               policyFactory: { makePolicy(.lru, capacity: $0) })
+}
+
+/// The real LMDB store in `dir` as the file cache's persistence (10 ms commits).
+func openTestStore(_ dir: String) throws -> StorePersistence {
+    var c = FileCacheConfig()
+    c.commitIntervalMs = 10
+    return try XCTUnwrap(StorePersistence.open(directory: dir, config: c, log: ErrorLog()) as? StorePersistence)
 }

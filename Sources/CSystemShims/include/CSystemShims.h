@@ -56,6 +56,17 @@ static inline int cap_socket_nonblock(int domain, int type) {
     return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
+/// writev with MSG_MORE (sendmsg): a response head written just before its
+/// body is sendfile'd waits for the body's first segment rather than leaving
+/// in a small segment of its own (TCP_NODELAY is on), as TCP_CORK would.
+static inline ssize_t cap_writev_more(int fd, const struct iovec *iov, int count) {
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = (struct iovec *)iov;
+    m.msg_iovlen = (size_t)count;
+    return sendmsg(fd, &m, MSG_MORE);
+}
+
 static inline ssize_t cap_sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
     return sendfile(out_fd, in_fd, offset, count);
 }

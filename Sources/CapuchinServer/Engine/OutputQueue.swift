@@ -138,13 +138,12 @@ struct OutputQueue {
         }
         resumed = false
         while first < chunks.count {
-            if case .file(let f, let off, let n) = chunks[first] {
+            if let (f, off, n) = Self.sentAsFile(chunks[first], T.self) {
                 switch try transport.send(file: f, offset: off, count: min(n, 1 << 30)) {
                 case .wouldBlock: resumed = true; return .blocked
                 case .processed(let sent):
                     if sent == 0 { throw SystemError.ioFailure("sendfile (file shrank)") }
-                    if sent < n { chunks[first] = .file(f, offset: off + sent, count: n - sent) }
-                    else { first += 1 }
+                    advance(by: sent)
                 }
                 continue
             }
@@ -180,12 +179,15 @@ struct OutputQueue {
                 loop: while i < chunks.count && !iov.isFull {
                     switch chunks[i] {
                     case .owned(let s, let e): iov.append(raw.baseAddress! + s, count: e - s)
-                    case .mapped(let m, let off, let n): iov.append(m.base! + off, count: n)
+                    case .mapped(let m, let off, let n):
+                        if T.sendsFiles && m.immutableFile != nil { break loop }
+                        iov.append(m.base! + off, count: n)
                     case .file: break loop
                     }
                     i += 1
                 }
-                return (iov.totalBytes, try transport.write(iov))
+                let beforeFile = i < chunks.count && !iov.isFull && Self.sentAsFile(chunks[i], T.self) != nil
+                return (iov.totalBytes, try transport.write(iov, beforeFile: beforeFile))
             }
         }
     }
@@ -198,9 +200,20 @@ struct OutputQueue {
                 if left >= e - s { left -= e - s; first += 1 } else { chunks[first] = .owned(start: s + left, end: e); left = 0 }
             case .mapped(let m, let off, let n):
                 if left >= n { left -= n; first += 1 } else { chunks[first] = .mapped(m, offset: off + left, count: n - left); left = 0 }
-            case .file:
-                return
+            case .file(let f, let off, let n):
+                if left >= n { left -= n; first += 1 } else { chunks[first] = .file(f, offset: off + left, count: n - left); left = 0 }
             }
+        }
+    }
+
+    /// The file a chunk is sent from with `T`'s `send(file:)`: a file slice,
+    /// or a mapped slice of an immutable file when `T` sends files with sendfile.
+    @inline(__always)
+    private static func sentAsFile<T: Transport>(_ chunk: Chunk, _: T.Type) -> (OpenFile, Int, Int)? {
+        switch chunk {
+        case .file(let f, let off, let n): return (f, off, n)
+        case .mapped(let m, let off, let n): return T.sendsFiles ? m.immutableFile.map { ($0, off, n) } : nil
+        case .owned: return nil
         }
     }
 }

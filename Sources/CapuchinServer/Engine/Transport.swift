@@ -15,6 +15,18 @@ protocol Transport {
     mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int>
     /// Half-close for a lingering close: no more output, input still read.
     mutating func shutdownOutput()
+    /// Whether `send(file:)` is the kernel's sendfile, so a mapped body that
+    /// has an immutable file of its own (`MappedFile.immutableFile`) goes that
+    /// way rather than copied from memory (false: TLS encrypts from memory).
+    static var sendsFiles: Bool { get }
+    /// `write(_:)` followed at once by a `send(file:)` (a head before its
+    /// sendfile'd body): a socket holds the bytes for the file's (MSG_MORE).
+    mutating func write(_ vectors: IOVectors, beforeFile: Bool) throws -> IOResult<Int>
+}
+
+extension Transport {
+    static var sendsFiles: Bool { false }
+    mutating func write(_ vectors: IOVectors, beforeFile: Bool) throws -> IOResult<Int> { try write(vectors) }
 }
 
 /// A connected TCP socket, as is.
@@ -30,9 +42,14 @@ struct SocketTransport: Transport {
     mutating func write(_ vectors: IOVectors) throws -> IOResult<Int> { try vectors.write(to: fd) }
 
     @inline(__always)
+    mutating func write(_ vectors: IOVectors, beforeFile: Bool) throws -> IOResult<Int> { try vectors.write(to: fd, more: beforeFile) }
+
+    @inline(__always)
     mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int> {
         try FileIO.sendfile(socket: fd, file: file.fd, offset: offset, count: count)
     }
 
     mutating func shutdownOutput() { Socket.shutdownWrite(fd) }
+
+    static var sendsFiles: Bool { true }
 }

@@ -53,7 +53,21 @@ public final class CompressingFileSource: FileSource {
            let gone = service.table.remove(site: request.site.names.first ?? "", path: request.path) {
             service.compressor.submit(.retire(gone))
         }
-        guard case .file(var file) = lookup.outcome, file.variesByEncoding, let originPath = file.originPath else { return lookup }
+        guard case .file = lookup.outcome else { return lookup }
+        let mark = lookup.mark
+        // The file moves out of the lookup (`consume`): binding it from a
+        // lookup still alive copied it (a retain and a release of each of its
+        // references) before its body and head were replaced anyway.
+        switch (consume lookup).outcome {
+        case .file(let file): return represent(file, mark: mark, choice: choice, request: request)
+        case let other: return FileLookup(other, mark: mark)
+        }
+    }
+
+    /// `file` as the best representation `choice` allows that is ready now (itself when none).
+    private func represent(_ file: consuming SourcedFile, mark: CacheMark?, choice: AcceptEncoding.Choice,
+                           request: FileRequest) -> FileLookup {
+        guard file.variesByEncoding, let originPath = file.originPath else { return FileLookup(.file(file), mark: mark) }
         let now = Clock.monotonicNanos(), choiceKey = RecentVariants.key(choice)
         var found = choiceKey.flatMap { service.recent.variant(for: file, choice: $0, worker: request.workerID, now: now) }
         if found == nil {
@@ -67,14 +81,14 @@ public final class CompressingFileSource: FileSource {
                 service.recent.remember(v, for: file, choice: choiceKey, worker: request.workerID, now: now)
             }
         }
-        guard let v = found else { return lookup }
+        guard let v = found else { return FileLookup(.file(file), mark: mark) }
         service.countServed(v, identitySize: file.size, worker: request.workerID)
         file.size = v.size
         file.body = v.body
         file.etag = v.etag
         file.head = v.head
         file.contentEncoding = v.coding.token
-        return FileLookup(.file(file), mark: lookup.mark == nil ? nil : .hit)
+        return FileLookup(.file(file), mark: mark == nil ? nil : .hit)
     }
 
     /// The best acceptable encoded body ready now: a sibling first, else a stored variant.

@@ -1,3 +1,4 @@
+import CapuchinSystem
 import Synchronization
 
 /// What compression did this run, for /api/stats, /metrics and the dashboard.
@@ -22,10 +23,23 @@ public struct CompressionStats: Sendable, Equatable {
     public var queueFull: UInt64 = 0
 
     public init() {}
+
+    /// The counters kept in the cache's store, by name (totals since the store was created).
+    static let persisted: [(name: String, field: WritableKeyPath<CompressionStats, UInt64>)] = [
+        ("compression.variants_stored", \.variantsStored), ("compression.bytes_before", \.bytesBefore),
+        ("compression.bytes_after", \.bytesAfter), ("compression.compressions", \.compressions),
+        ("compression.inline_compressions", \.inlineCompressions), ("compression.cpu_nanos", \.compressionCPUNanos),
+        ("compression.variant_hits", \.variantHits), ("compression.sibling_hits", \.siblingHits),
+        ("compression.bytes_saved", \.bytesSaved), ("compression.refused", \.refused),
+        ("compression.queue_full", \.queueFull),
+    ]
 }
 
-/// The counters behind `CompressionStats`: relaxed atomics, added to from any thread.
-final class CompressionCounters: Sendable {
+/// The counters behind `CompressionStats`: relaxed atomics, added to from any
+/// thread. With a store, totals since the store was created (as the file
+/// cache's): earlier runs' read at start, this run's deltas sent at most once
+/// a second by the compression thread and as the store closes.
+final class CompressionCounters: @unchecked Sendable { // safe: atomics and lets; the persistence is thread-safe
     let variantsStored = Atomic<UInt64>(0)
     let bytesBefore = Atomic<UInt64>(0)
     let bytesAfter = Atomic<UInt64>(0)
@@ -39,7 +53,25 @@ final class CompressionCounters: Sendable {
     let refused = Atomic<UInt64>(0)
     let queueFull = Atomic<UInt64>(0)
 
-    init(workers: Int = 64) { served = (0...workers).map { _ in ServedCounters() } }
+    let totals = PersistentCounters(fields: CompressionStats.persisted, zero: CompressionStats())
+    private let persistence: CachePersistence?
+
+    init(workers: Int = 64, persistence: CachePersistence? = nil) {
+        served = (0...workers).map { _ in ServedCounters() }
+        self.persistence = persistence
+    }
+
+    /// Reads earlier runs' totals. Throws the store's error.
+    func loadTotals() throws {
+        if let persistence { try totals.load(from: persistence) }
+    }
+
+    /// Sends this run's deltas to the store when a second passed since the last send (or at once: `force`).
+    func persist(force: Bool = false) {
+        guard let persistence else { return }
+        let now = Clock.monotonicNanos()
+        if force || totals.due(now: now) { totals.send(thisRun, to: persistence, now: now) }
+    }
 
     /// An encoded response of `savedBytes` fewer bytes than identity.
     @inline(__always)
@@ -57,7 +89,15 @@ final class CompressionCounters: Sendable {
         bytesAfter.wrappingAdd(UInt64(after), ordering: .relaxed)
     }
 
+    /// This run's counts plus earlier runs' (with a store).
     var snapshot: CompressionStats {
+        var s = thisRun
+        totals.addBase(to: &s)
+        return s
+    }
+
+    /// This run's counts.
+    var thisRun: CompressionStats {
         var s = CompressionStats()
         s.variantsStored = variantsStored.load(ordering: .relaxed)
         s.bytesBefore = bytesBefore.load(ordering: .relaxed)

@@ -66,6 +66,7 @@ final class VariantCompressor: @unchecked Sendable { // safe: the queue under it
         while !stopping.load(ordering: .acquiring) {
             wake.wait(timeoutMillis: 1000)
             wake.drain()
+            counters.persist()
             while !stopping.load(ordering: .acquiring) {
                 let batch = jobs.withLock { q -> [Job] in
                     defer { q.removeAll(keepingCapacity: true) }

@@ -14,7 +14,7 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
     let table: VariantTable
     let store: VariantStore?
     let compressor: VariantCompressor
-    let counters = CompressionCounters()
+    let counters: CompressionCounters
     /// The variants last served per worker (see `RecentVariants`).
     let recent = RecentVariants()
     private let compressibleTypes = NegotiationMemo<Bool>()
@@ -26,6 +26,10 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
         offered = config.codings.map(\.token)
         table = VariantTable(capacity: capacity, budget: config.maxMemory)
         self.store = config.onTheFly ? store : nil
+        counters = CompressionCounters(persistence: store?.persistence)
+        do { try counters.loadTotals() } catch { log("compression: cannot read the stored counters: \(error)") }
+        // The cache's store closes before this plugin stops: the last deltas go first.
+        if let p = store?.persistence as? StorePersistence { p.beforeClose { [counters] in counters.persist(force: true) } }
         compressor = try VariantCompressor(store: self.store, counters: counters, log: log)
     }
 
@@ -44,16 +48,27 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
     /// The codings `headers` accept, best first (identity only with `no-transform`);
     /// one field's value is parsed once per distinct value.
     func negotiate(_ headers: HTTPHeaders, worker: Int = -1) -> AcceptEncoding.Choice {
-        var value: String?
-        for f in headers.fields {
-            if f.name.caseInsensitiveEquals("Cache-Control"), f.value.lowercased().contains("no-transform") { return .identityOnly }
-            guard f.name.caseInsensitiveEquals("Accept-Encoding") else { continue }
-            // Several fields are one list: rare, parsed each time.
-            if value != nil { return Self.forbidsTransform(headers) ? .identityOnly : AcceptEncoding.negotiate(headers, offered: offered) }
-            value = f.value
+        var found = -1
+        let fields = headers.fields
+        // By index and by length first: iterating copied each field's two
+        // strings (retained and released), and most fields are neither name.
+        for i in fields.indices {
+            switch fields[i].name.utf8.count {
+            case 13:
+                if fields[i].name.caseInsensitiveEquals("Cache-Control"), fields[i].value.lowercased().contains("no-transform") {
+                    return .identityOnly
+                }
+            case 15:
+                guard fields[i].name.caseInsensitiveEquals("Accept-Encoding") else { continue }
+                // Several fields are one list: rare, parsed each time.
+                if found >= 0 { return Self.forbidsTransform(headers) ? .identityOnly : AcceptEncoding.negotiate(headers, offered: offered) }
+                found = i
+            default:
+                continue
+            }
         }
-        guard let value else { return .identityOnly }
-        return choices.value(for: value, worker: worker) { AcceptEncoding.negotiate($0, offered: offered) }
+        guard found >= 0 else { return .identityOnly }
+        return choices.value(for: fields[found].value, worker: worker) { AcceptEncoding.negotiate($0, offered: offered) }
     }
 
     /// `Cache-Control: no-transform` among `headers`.
@@ -118,5 +133,8 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
         if sweep && store != nil { compressor.submit(.sweep) }
     }
 
-    func stop() { compressor.stop() }
+    func stop() {
+        compressor.stop()
+        counters.persist(force: true)
+    }
 }

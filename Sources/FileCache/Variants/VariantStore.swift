@@ -12,9 +12,19 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
     static let slabs = SlabAllocator(largest: FileCache.snapshotLimit)
 
     /// A variant's or sibling's body (see `FileCache.body(of:identity:path:)`).
-    static func body(of file: OpenFile, identity: FileIdentity, path: String) throws -> MappedFile {
-        try FileCache.body(of: file, identity: identity, path: path, slabs: slabs, mappingLimit: .max)
+    /// `immutable`: a stored variant's own file, kept open for sendfile when at
+    /// least `sendfileMinimum` bytes (a sibling is the author's file: it may be
+    /// rewritten in place, so it is only ever sent from memory).
+    static func body(of file: OpenFile, identity: FileIdentity, path: String, immutable: Bool = false) throws -> MappedFile {
+        try FileCache.body(of: file, identity: identity, path: path, slabs: slabs, mappingLimit: .max,
+                           immutable: immutable && identity.size >= sendfileMinimum)
     }
+
+    /// Stored variants at least this large are sent with sendfile from their
+    /// open file on plain connections (TLS encrypts from the memory copy).
+    /// Below it one writev of head and body from memory costs less than a
+    /// writev and a sendfile (measured: see Tools/bench/compression.py).
+    static let sendfileMinimum = 16 << 10
 
     let directory: String
     let persistence: CachePersistence
@@ -48,7 +58,7 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
             return nil
         }
         guard let file = try? OpenFile(path: rec.bodyPath), let id = try? file.identity(), id.isRegular, id.sameVersion(as: rec.body),
-              let mapping = try? Self.body(of: file, identity: id, path: rec.bodyPath) else {
+              let mapping = try? Self.body(of: file, identity: id, path: rec.bodyPath, immutable: true) else {
             forget(key: key, bodyPath: rec.bodyPath)
             return nil
         }
@@ -72,7 +82,7 @@ final class VariantStore: @unchecked Sendable { // safe: lets; CachePersistence 
         try FileSystem.rename(tmp, to: path)
         let file = try OpenFile(path: path)
         let id = try file.identity()
-        let mapping = try Self.body(of: file, identity: id, path: path)
+        let mapping = try Self.body(of: file, identity: id, path: path, immutable: true)
         let rec = VariantRecord(sourceKey: set.sourceKey, coding: coding, sourcePath: set.originPath, source: set.source,
                                 bodyPath: path, body: id, contentType: set.contentType,
                                 etag: Variant.etag(base: set.baseEtag, coding: coding), insertedAtNanos: Clock.wallNanos())
