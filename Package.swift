@@ -48,7 +48,7 @@ let package = Package(
         // Parser, request/response heads, headers, MIME, dates: no syscalls.
         .target(name: "HTTPCore", swiftSettings: hotPath + checked),
         // TLS sessions, contexts (certificates, SNI, tickets) and counters over OpenSSL.
-        .target(name: "CapuchinTLS", dependencies: ["COpenSSL", "CapuchinSystem"]),
+        .target(name: "CapuchinTLS", dependencies: ["COpenSSL", "CapuchinSystem"], swiftSettings: hotPath),
         // Workers, listeners, connections, timers, config, plugin protocols.
         .target(name: "CapuchinServer", dependencies: [
             "CapuchinSystem", "CapuchinTLS", "HTTPCore", .product(name: "Yams", package: "Yams"),

@@ -62,6 +62,13 @@ static inline long cap_ssl_request_status(SSL *s) { return SSL_set_tlsext_status
 static inline void cap_bio_set_retry_write(BIO *b) { BIO_set_retry_write(b); }
 static inline void cap_bio_clear_retry(BIO *b) { BIO_clear_retry_flags(b); }
 static inline int cap_bio_type_records(void) { return BIO_TYPE_SOURCE_SINK; }
+// The record BIO's ctrl: OpenSSL asks it several questions per record (kTLS, pending
+// bytes...) and flushes after each handshake flight; records already went out, so a
+// flush succeeds and every other answer is 0. In C: a Swift closure here cost a thunk per call.
+static inline long cap_bio_records_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    (void)b; (void)num; (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
 
 // Constants Swift does not import (macros of expressions).
 static inline int cap_tls1_2_version(void) { return TLS1_2_VERSION; }
@@ -70,7 +77,11 @@ static inline uint64_t cap_op_no_compression(void) { return SSL_OP_NO_COMPRESSIO
 static inline uint64_t cap_op_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA; }
 static inline uint64_t cap_op_ignore_unexpected_eof(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
 static inline long cap_mode_event_loop(void) {
-    return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+    return SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 }
+// Record buffers freed whenever they are empty (a client context: pooled origin
+// connections are not swept). A server session keeps them while it is busy and
+// frees them once idle (TLSSession.releaseBuffersIfIdle).
+static inline long cap_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
 
 #endif

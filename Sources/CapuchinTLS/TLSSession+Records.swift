@@ -24,7 +24,7 @@ extension TLSSession {
             return 0
         }
         // OpenSSL flushes after each handshake flight: records already went out.
-        _ = BIO_meth_set_ctrl(m) { _, command, _, _ in command == BIO_CTRL_FLUSH ? 1 : 0 }
+        _ = BIO_meth_set_ctrl(m, cap_bio_records_ctrl)
         return m
     }()
 
