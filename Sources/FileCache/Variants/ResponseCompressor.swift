@@ -47,7 +47,7 @@ public final class ResponseCompressor: @unchecked Sendable { // safe: lets of th
         guard let contentType, service.compresses(contentType: contentType, size: size) else { return false }
         for f in storedHeaders.fields {
             if f.name.caseInsensitiveEquals("Content-Encoding") { return false }
-            if f.name.caseInsensitiveEquals("Cache-Control"), f.value.lowercased().contains("no-transform") { return false }
+            if f.name.caseInsensitiveEquals("Cache-Control"), FieldSyntax.hasListElement(f.value, named: "no-transform") { return false }
         }
         return true
     }

@@ -55,7 +55,7 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
         for i in fields.indices {
             switch fields[i].name.utf8.count {
             case 13:
-                if fields[i].name.caseInsensitiveEquals("Cache-Control"), fields[i].value.lowercased().contains("no-transform") {
+                if fields[i].name.caseInsensitiveEquals("Cache-Control"), FieldSyntax.hasListElement(fields[i].value, named: "no-transform") {
                     return .identityOnly
                 }
             case 15:
@@ -74,7 +74,7 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
     /// `Cache-Control: no-transform` among `headers`.
     static func forbidsTransform(_ headers: HTTPHeaders) -> Bool {
         for f in headers.fields where f.name.caseInsensitiveEquals("Cache-Control") {
-            if f.value.lowercased().contains("no-transform") { return true }
+            if FieldSyntax.hasListElement(f.value, named: "no-transform") { return true }
         }
         return false
     }
