@@ -1,6 +1,5 @@
 import CapuchinSystem
 import Dispatch
-import Glibc
 import HTTPCore
 
 /// Start-up recovery, and lookups while the index loads.
@@ -44,7 +43,7 @@ extension ProxyBodyStore {
     /// time (perf, 200,000 responses), each entry independent of the others.
     static func checkedAll(_ entries: [ProxyIndexEntry], root: String) -> [(CachedObject?, String?)] {
         let n = entries.count
-        let threads = min(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8, max(1, n / 4096))
+        let threads = min(SystemThread.processorCount, 8, max(1, n / 4096))
         if threads == 1 { return entries.map { checked($0, root: root) } }
         var out = [(CachedObject?, String?)](repeating: (nil, nil), count: n)
         out.withUnsafeMutableBufferPointer { buffer in
