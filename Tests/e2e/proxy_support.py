@@ -57,10 +57,12 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/p/big"):
             # /p/big/NAME?size=N&chunk=C&delay=S: a cacheable body of N bytes sent C at a time, S seconds apart;
             # &hold=H: after H bytes it waits for `backend.release` (set by the test; at most 30 s);
+            # &hold1=H1 (below H): after H1 bytes it first waits for `backend.release_first`;
             # &chunked=1: sent chunked (no Content-Length).
             q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
             size, chunk, delay = int(q.get("size", 1 << 20)), int(q.get("chunk", 65536)), float(q.get("delay", 0))
             hold, chunked = int(q.get("hold", -1)), q.get("chunked") == "1"
+            hold_first = int(q.get("hold1", -1))
             self.send_response(200)
             if chunked:
                 self.send_header("Transfer-Encoding", "chunked")
@@ -72,9 +74,12 @@ class BackendHandler(http.server.BaseHTTPRequestHandler):
             sent = 0
             try:
                 while sent < size:
+                    if sent == hold_first:
+                        backend.release_first.wait(30)
                     if sent == hold:
                         backend.release.wait(30)
-                    n = min(chunk, size - sent, hold - sent if sent < hold else size)
+                    stop = min([h for h in (hold_first, hold) if h > sent] or [size])
+                    n = min(chunk, size - sent, stop - sent)
                     part = bytes((sent + i) % 251 for i in range(n)) if n <= 4096 else big_block(sent, n)
                     self.wfile.write(b"%x\r\n%s\r\n" % (n, part) if chunked else part)
                     self.wfile.flush()
@@ -193,8 +198,9 @@ class Backend:
         self.notes = []
         self.versions = {}
         self.failing = False
-        # Releases the /p/big bodies held at their `hold` offset.
+        # Releases the /p/big bodies held at their `hold` offset (and at `hold1`).
         self.release = threading.Event()
+        self.release_first = threading.Event()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), BackendHandler)
         self.httpd.daemon_threads = True
         self.httpd.backend = self

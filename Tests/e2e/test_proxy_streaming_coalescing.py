@@ -316,9 +316,12 @@ def test_a_chunked_spool_past_its_budget_hands_its_waiters_over_cleanly(server_f
     # waiters already reading go on from the leader's fetch (a bounded tail in
     # memory, not the file): every one gets the whole body, none is reset. The
     # origin holds at 6 MiB so those clients are surely past the budget before
-    # more arrive; clients arriving then fetch their own, once each.
-    size, hold = 8 << 20, 6 << 20
-    path = "/p/big/chunky?size=%d&chunk=65536&hold=%d&chunked=1" % (size, hold)
+    # more arrive; clients arriving then fetch their own, once each. It holds at
+    # 2 MiB first (spooled, under the budget) until every early client is
+    # reading: a waiter not yet reading when the budget runs out is handed over
+    # by design, and on a loaded machine the origin's burst could get there first.
+    size, first, hold = 8 << 20, 2 << 20, 6 << 20
+    path = "/p/big/chunky?size=%d&chunk=65536&hold1=%d&hold=%d&chunked=1" % (size, first, hold)
     cache = tmp_path / "cache"
     s = server_factory(proxy_config(docroot, [backend.address], workers=2, server_balance="fair", cache_dir=str(cache),
                                     cache_extra={"max_object_size": "1m", "spool_capacity_bytes": "4m"}))
@@ -326,6 +329,9 @@ def test_a_chunked_spool_past_its_budget_hands_its_waiters_over_cleanly(server_f
     for r in early:
         r.start()
         time.sleep(0.005)
+    # Raw bytes received include the head and chunk framing: past `first - 64 KiB` is reading.
+    assert wait_until(lambda: all(r.got >= first - 65536 for r in early)), [(r.got, r.error) for r in early]
+    backend.release_first.set()
     # Chunk framing adds a few bytes per chunk: `hold` raw bytes are all but the last few body bytes.
     assert wait_until(lambda: all(r.got >= hold for r in early)), [(r.got, r.error) for r in early]
     late = [ProgressReader(s.port, path) for _ in range(3)]
