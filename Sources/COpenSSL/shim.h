@@ -77,11 +77,7 @@ static inline uint64_t cap_op_no_compression(void) { return SSL_OP_NO_COMPRESSIO
 static inline uint64_t cap_op_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA; }
 static inline uint64_t cap_op_ignore_unexpected_eof(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
 static inline long cap_mode_event_loop(void) {
-    return SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+    return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 }
-// Record buffers freed whenever they are empty (a client context: pooled origin
-// connections are not swept). A server session keeps them while it is busy and
-// frees them once idle (TLSSession.releaseBuffersIfIdle).
-static inline long cap_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
 
 #endif

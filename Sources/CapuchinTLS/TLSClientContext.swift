@@ -26,7 +26,7 @@ public final class TLSClientContext: @unchecked Sendable { // safe: the SSL_CTX 
         verifies = verify
         _ = cap_ssl_ctx_set_min_proto(ctx, cap_tls1_2_version())
         _ = SSL_CTX_set_options(ctx, cap_op_no_renegotiation() | cap_op_no_compression() | cap_op_ignore_unexpected_eof())
-        _ = cap_ssl_ctx_set_mode(ctx, cap_mode_event_loop() | cap_mode_release_buffers())
+        _ = cap_ssl_ctx_set_mode(ctx, cap_mode_event_loop())
         if verify {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
             if let caFile {

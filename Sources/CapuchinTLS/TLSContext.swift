@@ -5,10 +5,8 @@ import COpenSSL
 /// list (ECDHE with AES-GCM or ChaCha20-Poly1305; no CBC, no RSA key exchange)
 /// in the server's order,
 /// ALPN http/1.1, no renegotiation, stateless session tickets from the
-/// process-wide key ring (`TLSTicketKeys`), small idle memory (a session's
-/// record buffers are freed once it is idle: `TLSSession.releaseBuffersIfIdle`;
-/// not SSL_MODE_RELEASE_BUFFERS, which frees and allocates them again on every
-/// keep-alive request). One context is shared by every worker: OpenSSL's
+/// process-wide key ring (`TLSTicketKeys`), small idle memory
+/// (SSL_MODE_RELEASE_BUFFERS). One context is shared by every worker: OpenSSL's
 /// SSL_CTX is safe to create sessions from concurrently.
 public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX and the staple are not changed after init; OpenSSL locks its own counters
     let ctx: OpaquePointer

@@ -37,10 +37,6 @@ public final class TLSSession {
     public var heldBackBytes = 0
     /// A client session's context and the key its origin's sessions are remembered under.
     private var client: (context: TLSClientContext, key: String)?
-    /// Read or written since the last `releaseBuffersIfIdle` (which clears it).
-    private var activeSinceSweep = true
-    /// The record buffers were freed and nothing was read or written since.
-    public private(set) var buffersReleased = false
 
     /// A server session on an accepted socket. nil when OpenSSL cannot allocate one.
     public init?(server certificates: TLSSiteCertificates, fd: Int32, counters: TLSCounters?) {
@@ -138,7 +134,6 @@ public final class TLSSession {
     /// Decrypted bytes into `buffer` (one record's worth at most per call).
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Result {
-        activeSinceSweep = true
         var n = 0
         let r = SSL_read_ex(ssl, buffer, count, &n)
         return r == 1 ? .done(n) : outcome(r)
@@ -148,28 +143,9 @@ public final class TLSSession {
     /// After `.wantWrite` the same bytes must be offered again (a longer run is fine).
     @inline(__always)
     public func write(_ bytes: UnsafeRawPointer, count: Int) -> Result {
-        activeSinceSweep = true
         var n = 0
         let r = SSL_write_ex(ssl, bytes, count, &n)
         return r == 1 ? .done(n) : outcome(r)
-    }
-
-    /// Called by the worker's periodic sweep: frees OpenSSL's record buffers
-    /// (about 34 KiB: a read buffer for read-ahead and a write buffer) of a
-    /// session that was neither read nor written since the previous sweep, so
-    /// an idle connection costs what it did with SSL_MODE_RELEASE_BUFFERS while
-    /// a busy keep-alive connection keeps them (that mode freed and allocated
-    /// both on every request: ~1,100 instructions of a 1 KiB hit). OpenSSL
-    /// allocates them again on the next read or write. Refused (tried again at
-    /// the next sweep) while they hold a partial record or unsent ciphertext.
-    public func releaseBuffersIfIdle() {
-        if activeSinceSweep {
-            activeSinceSweep = false
-            buffersReleased = false
-            return
-        }
-        if buffersReleased || !isEstablished { return }
-        buffersReleased = SSL_free_buffers(ssl) == 1
     }
 
     /// Decrypted input OpenSSL holds that the socket will not signal again (read-ahead).

@@ -44,8 +44,9 @@ final class TLSTransportTests: XCTestCase {
         return (fds[0], fds[1])
     }
 
-    /// A server session and a client one over the pair, handshake done.
-    private func establishedSessions(serverFD: Int32, clientFD: Int32) throws -> (TLSSession, TLSSession) {
+    func testPendingRecordsAreHeldBackAndEveryByteArrives() throws {
+        let (serverFD, clientFD) = socketPair(sendBuffer: 8192)
+        defer { close(serverFD); close(clientFD) }
         let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD, counters: nil))
         let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "pair"))
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
@@ -53,13 +54,6 @@ final class TLSTransportTests: XCTestCase {
             _ = client.handshake()
         }
         XCTAssertTrue(server.isEstablished && client.isEstablished)
-        return (server, client)
-    }
-
-    func testPendingRecordsAreHeldBackAndEveryByteArrives() throws {
-        let (serverFD, clientFD) = socketPair(sendBuffer: 8192)
-        defer { close(serverFD); close(clientFD) }
-        let (server, client) = try establishedSessions(serverFD: serverFD, clientFD: clientFD)
 
         // A head and a 60 KB body (a cached hit), then a 20 KB one: more than the socket holds.
         var rng = SystemRandomNumberGenerator()
@@ -107,69 +101,5 @@ final class TLSTransportTests: XCTestCase {
         XCTAssertEqual(server.pendingBytes, 0)
         XCTAssertEqual(received.count, sent.count)
         XCTAssertTrue(received == sent, "every byte arrives in order")
-    }
-
-    /// The worker's sweep frees an idle session's record buffers (a busy one
-    /// keeps them: SSL_MODE_RELEASE_BUFFERS freed them after every request), never
-    /// while they hold input not yet read, and the session works on afterwards.
-    func testIdleSessionReleasesItsBuffersAndWorksAgain() throws {
-        let (serverFD, clientFD) = socketPair(sendBuffer: 1 << 20)
-        defer { close(serverFD); close(clientFD) }
-        let (server, client) = try establishedSessions(serverFD: serverFD, clientFD: clientFD)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
-        defer { buffer.deallocate() }
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: TLSTransport.recordBytes, alignment: 16)
-        defer { scratch.deallocate() }
-        let batch = TLSRecordBatch()
-
-        /// The client sends `request`; the server reads `count` bytes of it.
-        func serverReads(_ request: [UInt8], count: Int) -> [UInt8] {
-            _ = request.withUnsafeBytes { client.write($0.baseAddress!, count: $0.count) }
-            guard case .done(let n) = server.read(into: buffer, count: count) else { return [] }
-            return Array(UnsafeRawBufferPointer(start: buffer, count: n))
-        }
-        /// The server answers `body` through the transport; the client reads all of it.
-        func clientReceives(_ body: [UInt8]) throws -> [UInt8] {
-            var transport = TLSTransport(session: server, fd: serverFD, scratch: scratch, batch: batch)
-            let result = try body.withUnsafeBytes { raw in
-                try IOVectors.with(capacity: 1) { iov in
-                    iov.append(raw.baseAddress!, count: raw.count)
-                    return try transport.write(iov)
-                }
-            }
-            XCTAssertEqual(result, .processed(body.count))
-            var got: [UInt8] = []
-            for _ in 0..<100 where got.count < body.count {
-                if case .done(let n) = client.read(into: buffer, count: 65536) { got += UnsafeRawBufferPointer(start: buffer, count: n) }
-            }
-            return got
-        }
-
-        let request = Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
-        XCTAssertEqual(serverReads(request, count: 4096), request)
-        let body = (0..<20000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        XCTAssertEqual(try clientReceives(body), body)
-        server.releaseBuffersIfIdle()
-        XCTAssertFalse(server.buffersReleased, "used since the last sweep: kept")
-        server.releaseBuffersIfIdle()
-        XCTAssertTrue(server.buffersReleased, "idle for a whole sweep: freed")
-
-        // Allocated again by the next request, and kept while it is busy.
-        XCTAssertEqual(serverReads(request, count: 4096), request)
-        XCTAssertEqual(try clientReceives(body), body)
-        server.releaseBuffersIfIdle()
-        XCTAssertFalse(server.buffersReleased)
-
-        // Input decrypted but not yet read by the connection: never freed.
-        XCTAssertEqual(serverReads(request, count: 10), Array(request[..<10]))
-        server.releaseBuffersIfIdle()
-        server.releaseBuffersIfIdle()
-        XCTAssertFalse(server.buffersReleased, "a partly read record keeps its buffer")
-        XCTAssertTrue(server.hasBufferedInput)
-        guard case .done(let n) = server.read(into: buffer, count: 4096) else { return XCTFail("the rest of the request") }
-        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: buffer, count: n)), Array(request[10...]))
-        server.releaseBuffersIfIdle()
-        server.releaseBuffersIfIdle()
-        XCTAssertTrue(server.buffersReleased)
     }
 }

@@ -155,7 +155,6 @@ final class Worker {
             }
             close(s, reset: s.http.outputBlocked)
         }
-        for s in clients.all { s.tls?.releaseBuffersIfIdle() }  // an idle TLS connection keeps no record buffers
     }
 
     private func startDrain() {
