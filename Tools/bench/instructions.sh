@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# User-space instructions per keep-alive cache hit, counted by valgrind (callgrind):
+# deterministic within ~1% even on a loaded machine, where wall-clock CPU is not.
+# Runs N1 and N2 pipelined requests for a 1 KiB cached file (50 in flight on a
+# connection) and prints (I(N2) - I(N1)) / (N2 - N1), so start-up cancels.
+#
+# usage: Tools/bench/instructions.sh BINARY [EXTRA-HEADER-LINES]
+#   e.g. instructions.sh .build/release/capuchin $'Accept-Encoding: gzip, deflate, br'
+# Env: N1 (2000), N2 (22000), ACCESS_LOG=1 (the combined access log on), KEEP=1 (keep
+# the callgrind outputs, for callgrind_annotate). Needs valgrind (apt-get install valgrind).
+# Valgrind cannot read Swift's DWARF 5: the binary is copied and stripped of debug info first.
+set -euo pipefail
+bin=$1
+extra=${2:-}
+n1=${N1:-2000}
+n2=${N2:-22000}
+command -v valgrind > /dev/null || { echo "instructions.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
+dir=$(mktemp -d /tmp/capuchin-instructions-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+cp "$bin" "$dir/capuchin" && strip -g "$dir/capuchin"
+mkdir "$dir/www"
+head -c 768 /dev/urandom | base64 -w0 | head -c 1024 > "$dir/www/a.html"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log_line=""
+[ "${ACCESS_LOG:-0}" = 1 ] && log_line="  access_log: $dir/access.log"
+cat > "$dir/config.yaml" <<EOF
+server:
+  listen: 127.0.0.1
+  port: $port
+  workers: 2
+sites:
+  - root: $dir/www
+    default: true
+plugins:
+  cache: true
+cache:
+  dir: $dir/cache
+logging:
+  level: warn
+$log_line
+EOF
+
+# Instructions (all threads) of a server run that answers `count` requests.
+run() {
+  local count=$1 out=$dir/cg-$1
+  rm -rf "$dir/cache"
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$dir/capuchin" serve --config "$dir/config.yaml" > "$dir/server.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 120); do curl -s -o /dev/null "http://127.0.0.1:$port/a.html" && break; sleep 0.5; done
+  python3 - "$port" "$count" "$extra" <<'PY'
+import socket, sys
+port, n, extra = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+req = ("GET /a.html HTTP/1.1\r\nHost: localhost\r\n" + (extra + "\r\n" if extra else "") + "\r\n").encode()
+done = 0
+while done < n:
+    s = socket.create_connection(("127.0.0.1", port))
+    buf = b""
+    for _ in range(10):  # 500 requests a connection, under any keep-alive limit
+        k = min(50, n - done)
+        if k == 0:
+            break
+        s.sendall(req * k)
+        got = 0
+        while got < k:
+            d = s.recv(1 << 20)
+            if not d:
+                raise SystemExit("closed after %d" % done)
+            buf += d
+            while b"\r\n\r\n" in buf:
+                i = buf.index(b"\r\n\r\n")
+                head = buf[:i].decode("latin-1").lower()
+                cl = int(head.split("content-length:")[1].split("\r\n")[0])
+                if len(buf) < i + 4 + cl:
+                    break
+                buf = buf[i + 4 + cl:]
+                got += 1
+        done += k
+    s.close()
+PY
+  kill "$pid"
+  wait "$pid" 2> /dev/null || true
+  local total=0
+  for f in "$out"*; do total=$((total + $(awk '/^totals:/ {print $2}' "$f"))); done
+  [ "${KEEP:-0}" = 1 ] && cp "$out"* "${TMPDIR:-/tmp}/"
+  echo "$total"
+}
+
+a=$(run "$n1")
+b=$(run "$n2")
+python3 -c "print('%s: %.0f user instructions per request' % ('$(basename "$bin")', ($b - $a) / ($n2 - $n1)))"
