@@ -29,11 +29,9 @@ public final class FileCacheSource: FileSource {
         // CacheEntry): once for each hot entry and worker (`RecentHeads`).
         // The entry is its own body (mapped by `lookup`).
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos) {
-            let hit = cache.recentHeads.hit(of: entry, rule: request.varyRule, worker: request.workerID)
-            if Self.isInside(hit.originPath, root: request.site.root) {
-                return FileLookup(.file(SourcedFile(identity: entry.identity, contentType: entry.contentType, etag: hit.etag,
-                                                    body: .mapped(entry), head: hit.head,
-                                                    originPath: hit.originPath, variesByEncoding: hit.varies)), mark: .hit)
+            let metadata = cache.recentHeads.hit(of: entry, rule: request.varyRule, worker: request.workerID)
+            if let origin = metadata.originPath, Self.isInside(origin, root: request.site.root) {
+                return FileLookup(.file(SourcedFile(metadata: metadata, body: .mapped(entry))), mark: .hit)
             }
         }
         return openUncached(request, site: site, mark: .miss)

@@ -12,24 +12,16 @@ import CapuchinSystem
 /// derives never changes for an entry, and a later entry at a freed entry's
 /// address was admitted at another nanosecond (an entry copied with its
 /// mapping keeps the time and all the rest). Only integers are kept of the
-/// entry, so a slot pins nothing; the strings are the worker's own copies,
-/// so a lookup touches no reference count another worker touches. The vary
-/// rule's answer is kept too (asking it costs a hash of the content type).
+/// entry, so a slot pins nothing (its body is not in the metadata); the
+/// metadata is the worker's own, so a hit touches no reference count another
+/// worker touches, and is handed to the handler as it is (one reference).
+/// The vary rule's answer is kept too (asking it costs a hash of the content type).
 final class RecentHeads: Sendable {
-    /// A hit's derived parts.
-    struct Hit {
-        var head: [UInt8]
-        /// The rule says the file's responses vary by `Accept-Encoding` (the head has `Vary`).
-        var varies: Bool
-        var etag: String
-        var originPath: String
-    }
-
     private struct Slot {
         var entry: ObjectIdentifier?
         var insertedAtNanos: Int64 = 0
         var rule: ObjectIdentifier?
-        var hit = Hit(head: [], varies: false, etag: "", originPath: "")
+        var metadata: FileMetadata?
     }
 
     private let tables: [Lock<[Slot]>]
@@ -48,7 +40,7 @@ final class RecentHeads: Sendable {
     /// `entry`'s head (see `CacheEntry.headerBytes`), entity tag, origin path,
     /// and whether its responses vary by encoding under `rule`: derived at
     /// most once while the entry stays in `worker`'s table.
-    func hit(of entry: CacheEntry, rule: (any EncodingVaryRule)?, worker: Int) -> Hit {
+    func hit(of entry: CacheEntry, rule: (any EncodingVaryRule)?, worker: Int) -> FileMetadata {
         guard worker >= 0, worker < tables.count else { return Self.derive(entry, rule: rule, worker: worker) }
         let id = ObjectIdentifier(entry)
         // The address, less the bits every allocation shares (16-byte alignment).
@@ -56,18 +48,22 @@ final class RecentHeads: Sendable {
         let ruleID = rule.map { ObjectIdentifier($0) }
         return tables[worker].withLock { slots in
             if slots.isEmpty { slots = [Slot](repeating: Slot(), count: mask + 1) }
-            if slots[i].entry == id, slots[i].insertedAtNanos == entry.insertedAtNanos, slots[i].rule == ruleID {
-                return slots[i].hit
+            if slots[i].entry == id, slots[i].insertedAtNanos == entry.insertedAtNanos, slots[i].rule == ruleID,
+               let metadata = slots[i].metadata {
+                return metadata
             }
-            let hit = Self.derive(entry, rule: rule, worker: worker)
-            slots[i] = Slot(entry: id, insertedAtNanos: entry.insertedAtNanos, rule: ruleID, hit: hit)
-            return hit
+            let metadata = Self.derive(entry, rule: rule, worker: worker)
+            slots[i] = Slot(entry: id, insertedAtNanos: entry.insertedAtNanos, rule: ruleID, metadata: metadata)
+            return metadata
         }
     }
 
-    private static func derive(_ entry: CacheEntry, rule: (any EncodingVaryRule)?, worker: Int) -> Hit {
-        let varies = rule?.varies(contentType: entry.contentType, size: entry.identity.size, workerID: worker) ?? false
+    private static func derive(_ entry: CacheEntry, rule: (any EncodingVaryRule)?, worker: Int) -> FileMetadata {
+        let contentType = entry.contentType, identity = entry.identity
+        let varies = rule?.varies(contentType: contentType, size: identity.size, workerID: worker) ?? false
         let etag = entry.etag
-        return Hit(head: entry.headerBytes(etag: etag, varies: varies), varies: varies, etag: etag, originPath: entry.originPath)
+        return FileMetadata(identity: identity, size: identity.size, originPath: entry.originPath, contentEncoding: nil,
+                            variesByEncoding: varies, contentType: contentType, etag: etag,
+                            head: entry.headerBytes(etag: etag, varies: varies))
     }
 }

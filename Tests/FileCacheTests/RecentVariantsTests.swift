@@ -49,4 +49,27 @@ final class RecentVariantsTests: XCTestCase {
         recent.remember(variant(.brotli, size: RecentVariants.maxSize + 1), for: file(), choice: 1, worker: 0, now: 1)
         XCTAssertNil(recent.variant(for: file(), choice: 1, worker: 0, now: 2))
     }
+
+    func testRepresentsTheFileAsTheVariantWithOneMetadata() throws {
+        let recent = RecentVariants(workers: 1, slots: 4)
+        let br = variant(.brotli, size: 60)
+        let source = file()
+        let made = recent.remember(br, for: source, choice: 3, worker: 0, now: 1)
+        let again = try XCTUnwrap(recent.represented(source, choice: 3, worker: 0, now: 2))
+        XCTAssertTrue(again.variant === br)
+        XCTAssertTrue(again.file.metadata === made.metadata, "a variant hit allocates no metadata of its own")
+        for f in [made, again.file] {
+            XCTAssertEqual(f.contentEncoding, "br")
+            XCTAssertEqual(f.size, 60)
+            XCTAssertEqual(f.etag, "\"e-br\"")
+            XCTAssertEqual(f.identity, source.identity, "the source's identity")
+            XCTAssertEqual(f.contentType, "text/css")
+            guard case .bytes(let b) = f.body else { return XCTFail("the variant's body: \(f.body)") }
+            XCTAssertEqual(b.count, 60)
+        }
+        // Not kept (too large): still represented, not remembered.
+        let big = recent.remember(variant(.gzip, size: RecentVariants.maxSize + 1), for: file(inode: 9), choice: 3, worker: 0, now: 1)
+        XCTAssertEqual(big.contentEncoding, "gzip")
+        XCTAssertNil(recent.represented(file(inode: 9), choice: 3, worker: 0, now: 2))
+    }
 }

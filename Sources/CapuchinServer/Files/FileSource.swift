@@ -113,27 +113,68 @@ public enum FileBody {
     }
 }
 
-/// An open regular file and what its response needs.
-public struct SourcedFile {
+/// What a response says about a file, its body aside: immutable and shared.
+/// A cache keeps one per hot entry and worker (`RecentHeads`), so a hit hands
+/// the handler one reference instead of a struct of eight (each copy of which
+/// cost a retain and a release of every string and array in it, and a memcpy
+/// of ~150 bytes at each step from the cache to the handler).
+public final class FileMetadata: Sendable {
     /// The file's identity (of the file the path names, also for an encoded variant of it).
-    public var identity: FileIdentity
-    /// The length of `body`: the file's size, or the encoded length of a variant.
-    public var size: Int
+    public let identity: FileIdentity
+    /// The length of the body: the file's size, or the encoded length of a variant.
+    public let size: Int
     /// Where the file is (nil: the source does not say).
-    public var originPath: String?
+    public let originPath: String?
     /// The body's content coding (`br`, `zstd`, `gzip`); nil: identity.
-    public var contentEncoding: String?
+    public let contentEncoding: String?
     /// The response depends on `Accept-Encoding` (a compressible file): every
     /// response of it, identity and 304 too, says `Vary: Accept-Encoding`.
-    public var variesByEncoding: Bool
-    public var contentType: String
+    public let variesByEncoding: Bool
+    public let contentType: String
     /// A strong entity tag, quotes included (`StaticFilePlugin.etag`).
-    public var etag: String
-    public var body: FileBody
+    public let etag: String
     /// The header lines of a plain 200 ("Content-Type", "ETag", "Last-Modified",
     /// "Accept-Ranges", the mark, and "Content-Encoding" and "Vary" as above), serialized once per cached entry so a hit
     /// builds nothing; nil: the handler builds the head.
-    public var head: [UInt8]?
+    public let head: [UInt8]?
+
+    public init(identity: FileIdentity, size: Int, originPath: String?, contentEncoding: String?, variesByEncoding: Bool,
+                contentType: String, etag: String, head: [UInt8]?) {
+        self.identity = identity
+        self.size = size
+        self.originPath = originPath
+        self.contentEncoding = contentEncoding
+        self.variesByEncoding = variesByEncoding
+        self.contentType = contentType
+        self.etag = etag
+        self.head = head
+    }
+
+    /// The same file as an encoded representation: its own length, tag, head and coding.
+    public func encoded(as coding: String, size: Int, etag: String, head: [UInt8]) -> FileMetadata {
+        FileMetadata(identity: identity, size: size, originPath: originPath, contentEncoding: coding,
+                     variesByEncoding: variesByEncoding, contentType: contentType, etag: etag, head: head)
+    }
+}
+
+/// An open regular file and what its response needs: two references.
+public struct SourcedFile {
+    public var metadata: FileMetadata
+    public var body: FileBody
+
+    public init(metadata: FileMetadata, body: FileBody) {
+        self.metadata = metadata
+        self.body = body
+    }
+
+    @inline(__always) public var identity: FileIdentity { metadata.identity }
+    @inline(__always) public var size: Int { metadata.size }
+    @inline(__always) public var originPath: String? { metadata.originPath }
+    @inline(__always) public var contentEncoding: String? { metadata.contentEncoding }
+    @inline(__always) public var variesByEncoding: Bool { metadata.variesByEncoding }
+    @inline(__always) public var contentType: String { metadata.contentType }
+    @inline(__always) public var etag: String { metadata.etag }
+    @inline(__always) public var head: [UInt8]? { metadata.head }
 }
 
 // The public initializers of these structs delegate to the memberwise ones:
@@ -142,8 +183,9 @@ public struct SourcedFile {
 extension SourcedFile {
     public init(identity: FileIdentity, contentType: String, etag: String, body: FileBody, head: [UInt8]? = nil,
                 originPath: String? = nil, variesByEncoding: Bool = false) {
-        self.init(identity: identity, size: identity.size, originPath: originPath, contentEncoding: nil,
-                  variesByEncoding: variesByEncoding, contentType: contentType, etag: etag, body: body, head: head)
+        self.init(metadata: FileMetadata(identity: identity, size: identity.size, originPath: originPath, contentEncoding: nil,
+                                         variesByEncoding: variesByEncoding, contentType: contentType, etag: etag, head: head),
+                  body: body)
     }
 }
 

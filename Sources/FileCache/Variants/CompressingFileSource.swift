@@ -69,26 +69,23 @@ public final class CompressingFileSource: FileSource {
                            request: FileRequest) -> FileLookup {
         guard file.variesByEncoding, let originPath = file.originPath else { return FileLookup(.file(file), mark: mark) }
         let now = Clock.monotonicNanos(), choiceKey = RecentVariants.key(choice)
-        var found = choiceKey.flatMap { service.recent.variant(for: file, choice: $0, worker: request.workerID, now: now) }
-        if found == nil {
-            let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
-                                                   originPath: originPath, codings: service.offered.count)
-            if let retired { service.compressor.submit(.retire(retired)) }
-            found = pick(set, choice, file: file, request: request)
-            // Only the client's first choice: a fallback served while that one is
-            // compressed must give way as soon as it is ready.
-            if let v = found, let choiceKey, v.coding == service.config.codings[choice.order[0]] {
-                service.recent.remember(v, for: file, choice: choiceKey, worker: request.workerID, now: now)
-            }
+        if let choiceKey, let (encoded, v) = service.recent.represented(file, choice: choiceKey, worker: request.workerID, now: now) {
+            service.countServed(v, identitySize: file.size, worker: request.workerID)
+            return FileLookup(.file(encoded), mark: mark == nil ? nil : .hit)
         }
-        guard let v = found else { return FileLookup(.file(file), mark: mark) }
+        let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
+                                               originPath: originPath, codings: service.offered.count)
+        if let retired { service.compressor.submit(.retire(retired)) }
+        guard let v = pick(set, choice, file: file, request: request) else { return FileLookup(.file(file), mark: mark) }
+        // Only the client's first choice: a fallback served while that one is
+        // compressed must give way as soon as it is ready.
         service.countServed(v, identitySize: file.size, worker: request.workerID)
-        file.size = v.size
-        file.body = v.body
-        file.etag = v.etag
-        file.head = v.head
-        file.contentEncoding = v.coding.token
-        return FileLookup(.file(file), mark: mark == nil ? nil : .hit)
+        let encoded = if let choiceKey, v.coding == service.config.codings[choice.order[0]] {
+            service.recent.remember(v, for: file, choice: choiceKey, worker: request.workerID, now: now)
+        } else {
+            SourcedFile(metadata: RecentVariants.metadata(of: v, for: file), body: v.body)
+        }
+        return FileLookup(.file(encoded), mark: mark == nil ? nil : .hit)
     }
 
     /// The best acceptable encoded body ready now: a sibling first, else a stored variant.

@@ -20,6 +20,10 @@ final class RecentVariants: Sendable {
         var choice: UInt64 = 0
         var at: UInt64 = 0
         var variant: Variant?
+        /// The file's metadata as the variant's representation (built once:
+        /// a variant hit then allocates nothing). Its origin path is that of
+        /// the file it was made for, which nothing reads after negotiation.
+        var metadata: FileMetadata?
     }
 
     static let maxSize = 64 << 10
@@ -48,23 +52,40 @@ final class RecentVariants: Sendable {
 
     /// The variant remembered for `file` and `choice`, if still trusted at `now`.
     func variant(for file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) -> Variant? {
+        represented(file, choice: choice, worker: worker, now: now)?.variant
+    }
+
+    /// `file` as the variant remembered for it and `choice` (its metadata and
+    /// body), if still trusted at `now`, and that variant.
+    func represented(_ file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) -> (file: SourcedFile, variant: Variant)? {
         guard worker >= 0, worker < tables.count else { return nil }
         let i = Self.index(file.identity, mask)
-        return tables[worker].withLock { slots -> Variant? in
+        return tables[worker].withLock { slots -> (file: SourcedFile, variant: Variant)? in
             guard !slots.isEmpty, slots[i].identity == file.identity, slots[i].choice == choice,
-                  now &- slots[i].at < lifetimeNanos, slots[i].contentType == file.contentType else { return nil }
-            return slots[i].variant
+                  now &- slots[i].at < lifetimeNanos, slots[i].contentType == file.contentType,
+                  let variant = slots[i].variant, let metadata = slots[i].metadata else { return nil }
+            return (SourcedFile(metadata: metadata, body: variant.body), variant)
         }
     }
 
-    /// Remembers `variant` as what `file` gets for `choice` (found at `now`).
-    func remember(_ variant: Variant, for file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) {
-        guard variant.size <= Self.maxSize, worker >= 0, worker < tables.count else { return }
+    /// Remembers `variant` as what `file` gets for `choice` (found at `now`);
+    /// returns `file` as that variant's representation.
+    @discardableResult
+    func remember(_ variant: Variant, for file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) -> SourcedFile {
+        let metadata = Self.metadata(of: variant, for: file)
+        guard variant.size <= Self.maxSize, worker >= 0, worker < tables.count else { return SourcedFile(metadata: metadata, body: variant.body) }
         let i = Self.index(file.identity, mask)
         tables[worker].withLock { slots in
             if slots.isEmpty { slots = [Slot](repeating: Slot(), count: mask + 1) }
-            slots[i] = Slot(identity: file.identity, contentType: file.contentType, choice: choice, at: now, variant: variant)
+            slots[i] = Slot(identity: file.identity, contentType: file.contentType, choice: choice, at: now, variant: variant,
+                            metadata: metadata)
         }
+        return SourcedFile(metadata: metadata, body: variant.body)
+    }
+
+    /// `file`'s metadata as `variant`'s representation.
+    static func metadata(of variant: Variant, for file: SourcedFile) -> FileMetadata {
+        file.metadata.encoded(as: variant.coding.token, size: variant.size, etag: variant.etag, head: variant.head)
     }
 
     @inline(__always)
