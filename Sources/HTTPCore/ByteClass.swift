@@ -65,6 +65,31 @@ public enum ByteClass {
 
     @inline(__always) @usableFromInline
     static func lower(_ c: UInt8) -> UInt8 { (c &- 65) < 26 ? c | 0x20 : c }
+
+    /// Whether the `count` bytes at `a` and `b` are equal, compared eight (or
+    /// four) at a time with overlapping loads: header names are 4 to 20 bytes,
+    /// where a byte loop costs ~6 instructions a byte and a memcmp call more.
+    @inlinable @inline(__always)
+    public static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count n: Int) -> Bool {
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        var i = 0
+        while i < n {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
+    }
 }
 
 extension UnsafeRawBufferPointer {

@@ -44,8 +44,13 @@ extension String {
     public func caseInsensitiveEquals(_ other: String) -> Bool {
         // Lengths first (O(1) for native strings): most header names differ in it.
         guard self.utf8.count == other.utf8.count else { return false }
+        // Spelled alike first (the usual case: clients send the names as
+        // written here), eight bytes at a time; then letter by letter.
         let inPlace = self.utf8.withContiguousStorageIfAvailable { a in
-            other.utf8.withContiguousStorageIfAvailable { b in String.asciiCaseInsensitiveEquals(a, b) }
+            other.utf8.withContiguousStorageIfAvailable { b in
+                a.isEmpty || ByteClass.bytesEqual(UnsafeRawPointer(a.baseAddress!), UnsafeRawPointer(b.baseAddress!), count: a.count)
+                    || String.asciiCaseInsensitiveEquals(a, b)
+            }
         }
         if let result = inPlace ?? nil { return result }
         return String.asciiCaseInsensitiveEquals(Array(self.utf8), Array(other.utf8))

@@ -74,13 +74,7 @@ extension UnsafeRawBufferPointer {
     /// Exact (case-sensitive) comparison of `self[range]` with a literal.
     @inline(__always)
     func equalsCase(_ range: Range<Int>, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        let lit = literal.utf8Start
-        var i = 0
-        for j in range {
-            if self[j] != lit[i] { return false }
-            i += 1
-        }
-        return true
+        guard range.count == literal.utf8CodeUnitCount, range.lowerBound >= 0, range.upperBound <= count else { return false }
+        return ByteClass.bytesEqual(baseAddress! + range.lowerBound, UnsafeRawPointer(literal.utf8Start), count: range.count)
     }
 }

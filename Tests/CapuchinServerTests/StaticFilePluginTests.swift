@@ -61,7 +61,7 @@ final class StaticFilePluginTests: XCTestCase {
         XCTAssertEqual(StaticFilePlugin().handle(req, context: ctx).response?.status, 404)
     }
 
-    func testACachingSourcesHeadIsUsedForPlainRequestsOnly() throws {
+    func testACachingSourcesHeadServesItsFullResponsesAnd304s() throws {
         let source = try CannedSource(root: root)
         let h = StaticFilePlugin(source: source)
         let plain = try serve(h, "/a.txt")
@@ -81,20 +81,39 @@ final class StaticFilePluginTests: XCTestCase {
         XCTAssertEqual(ranged.headers.values("Cache-Status"), ["capuchin; hit"])
         guard case .mapped(_, 1, 3) = ranged.body else { return XCTFail("\(ranged.body)") }
         XCTAssertEqual(source.served, [5, 3])
-        XCTAssertEqual(try serve(h, "/a.txt", headers: [("If-None-Match", "\"e\"")]).status, 304)
+        let revalidated = try serve(h, "/a.txt", headers: [("If-None-Match", "\"e\"")])
+        XCTAssertEqual(revalidated.status, 304)
+        XCTAssertEqual(revalidated.preformattedHeaders.map { String(decoding: $0, as: UTF8.self) },
+                       "ETag: \"e\"\r\nX-Canned: 1\r\nX-Cache: HIT\r\n", "the hit's head less the body's fields")
+        XCTAssertTrue(revalidated.headers.fields.isEmpty)
         XCTAssertEqual(source.served, [5, 3], "a 304 serves no body bytes")
+        let changed = try serve(h, "/a.txt", headers: [("If-None-Match", "\"older\""), ("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")])
+        XCTAssertEqual(changed.status, 200)
+        XCTAssertEqual(changed.preformattedHeaders, source.head, "a failed precondition is the plain hit")
+        XCTAssertEqual(source.served, [5, 3, 5])
+        XCTAssertEqual(try serve(h, "/a.txt", headers: [("If-Match", "\"older\"")]).status, 412)
         XCTAssertEqual(try serve(h, "/a.txt", method: "PUT").headers["X-Cache"], "BYPASS")
         source.fail = true
         let missing = try serve(h, "/gone")
         XCTAssertEqual(missing.status, 404)
         XCTAssertEqual(missing.headers["X-Cache"], "MISS")
-        XCTAssertEqual(source.requests.map(\.path), ["/a.txt", "/a.txt", "/a.txt", "/a.txt", "/gone"])
+        XCTAssertEqual(source.requests.map(\.path), ["/a.txt", "/a.txt", "/a.txt", "/a.txt", "/a.txt", "/a.txt", "/gone"])
         XCTAssertEqual(Set(source.requests.map(\.workerID)), [3])
         source.fail = false
         source.marksResponses = false
         XCTAssertNil(try serve(h, "/a.txt", headers: [("Range", "bytes=0-0")]).headers["X-Cache"])
         XCTAssertNil(try serve(h, "/a.txt", method: "PUT").headers["X-Cache"])
-        XCTAssertEqual(source.served, [5, 3, 1], "a hit is counted whether or not it is marked")
+        XCTAssertEqual(source.served, [5, 3, 5, 1], "a hit is counted whether or not it is marked")
+    }
+
+    func testNotModifiedHeadDropsTheBodysFieldsOnly() {
+        let head = "content-type: text/css\r\nETag: \"x\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+            + "ACCEPT-RANGES: bytes\r\nContent-Length: 9\r\nContent-Encoding: br\r\nVary: Accept-Encoding\r\nX-Cache: HIT\r\n"
+        let lines = NotModifiedHead.lines(from: Array(head.utf8))
+        XCTAssertEqual(String(decoding: lines, as: UTF8.self),
+                       "ETag: \"x\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Encoding: br\r\n"
+                       + "Vary: Accept-Encoding\r\nX-Cache: HIT\r\n")
+        XCTAssertEqual(NotModifiedHead.lines(from: []), [])
     }
 }
 
@@ -103,7 +122,7 @@ final class StaticFilePluginTests: XCTestCase {
 private final class CannedSource: FileSource, @unchecked Sendable {
     let file: MappedFile
     let identity: FileIdentity
-    let head = Array("X-Canned: 1\r\nX-Cache: HIT\r\n".utf8)
+    let head = Array("Content-Type: text/plain\r\nETag: \"e\"\r\nAccept-Ranges: bytes\r\nX-Canned: 1\r\nX-Cache: HIT\r\n".utf8)
     var served: [Int] = []
     var requests: [FileRequest] = []
     var fail = false

@@ -22,6 +22,23 @@ final class ConditionalEvaluatorTests: XCTestCase {
         XCTAssertEqual(decide([("If-None-Match", "garbage")]), .full)
     }
 
+    /// A field holding exactly the representation's tag (a browser revalidating)
+    /// is decided without parsing: the same answers as the parsed list's.
+    func testTheRepresentationsOwnTagSentBack() {
+        func decide(_ method: String = "GET", tag: String, _ fields: [(String, String)]) -> RepresentationDecision {
+            ConditionalEvaluator.evaluate(method: method, headers: HTTPHeaders(fields), etag: tag, lastModifiedSeconds: modified, length: 10)
+        }
+        XCTAssertEqual(decide(tag: "\"v1\"", [("If-None-Match", "\"v1\"")]), .notModified)
+        XCTAssertEqual(decide(tag: "W/\"v1\"", [("If-None-Match", "W/\"v1\"")]), .notModified, "weak comparison")
+        XCTAssertEqual(decide("DELETE", tag: "\"v1\"", [("If-None-Match", "\"v1\"")]), .preconditionFailed)
+        XCTAssertEqual(decide(tag: "\"v1\"", [("If-Match", "\"v1\"")]), .full)
+        XCTAssertEqual(decide(tag: "W/\"v1\"", [("If-Match", "W/\"v1\"")]), .preconditionFailed, "strong comparison")
+        // Two lines are one list: the tag among them still matches.
+        XCTAssertEqual(decide(tag: "\"v1\"", [("If-None-Match", "\"v1\""), ("if-none-match", "\"v0\"")]), .notModified)
+        XCTAssertEqual(decide(tag: "\"v1\"", [("If-Match", "\"v0\""), ("IF-MATCH", "\"v1\"")]), .full)
+        XCTAssertEqual(decide(tag: "\"v1\"", [("If-Match", "\"v0\""), ("IF-MATCH", "\"v2\"")]), .preconditionFailed)
+    }
+
     func testIfModifiedSince() {
         XCTAssertEqual(decide([("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")]), .notModified)
         XCTAssertEqual(decide([("If-Modified-Since", "Sun, 06 Nov 1994 08:49:36 GMT")]), .full)

@@ -137,6 +137,9 @@ public final class FileMetadata: Sendable {
     /// "Accept-Ranges", the mark, and "Content-Encoding" and "Vary" as above), serialized once per cached entry so a hit
     /// builds nothing; nil: the handler builds the head.
     public let head: [UInt8]?
+    /// The lines of a 304 of it (`head` less the body's fields), made with the
+    /// head: a browser's revalidation of a hot file builds nothing either.
+    public let notModifiedHead: [UInt8]?
 
     public init(identity: FileIdentity, size: Int, originPath: String?, contentEncoding: String?, variesByEncoding: Bool,
                 contentType: String, etag: String, head: [UInt8]?) {
@@ -148,6 +151,7 @@ public final class FileMetadata: Sendable {
         self.contentType = contentType
         self.etag = etag
         self.head = head
+        notModifiedHead = head.map(NotModifiedHead.lines(from:))
     }
 
     /// The same file as an encoded representation: its own length, tag, head and coding.
@@ -175,6 +179,7 @@ public struct SourcedFile {
     @inline(__always) public var contentType: String { metadata.contentType }
     @inline(__always) public var etag: String { metadata.etag }
     @inline(__always) public var head: [UInt8]? { metadata.head }
+    @inline(__always) public var notModifiedHead: [UInt8]? { metadata.notModifiedHead }
 }
 
 // The public initializers of these structs delegate to the memberwise ones:

@@ -64,17 +64,31 @@ public final class StaticFilePlugin: Plugin {
         case .redirect:
             response = redirectToDirectory(request)
         case .file(let file):
-            if let head = file.head, !ConditionalEvaluator.hasPreconditionOrRange(request.headers) {
-                // A plain request for a cached file: its prebuilt head (mark included)
-                // and its body, written with one writev. HEAD gets the same response:
-                // the server writes no body for HEAD and takes Content-Length from the body.
-                // Returned without a local: holding it first cost a copy of the response.
-                let size = file.size
-                if mark == .hit && !request.isHead && size > 0 { source.servedHit(bytes: size, workerID: context.connection.workerID) }
-                return Response(status: 200, body: file.body.slice(offset: 0, count: size), preformattedHeaders: head)
+            if let head = file.head {
+                // A cached file: its prebuilt head (mark included) serves a 200 and a
+                // 304; a request with no precondition or Range is not evaluated.
+                let decision: RepresentationDecision = ConditionalEvaluator.hasPreconditionOrRange(request.headers)
+                    ? ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: file.etag,
+                                                    lastModifiedSeconds: Self.lastModifiedSeconds(file), length: file.size)
+                    : .full
+                switch decision {
+                case .full:
+                    // Its body written with the head in one writev. HEAD gets the same response:
+                    // the server writes no body for HEAD and takes Content-Length from the body.
+                    // Returned without a local: holding it first cost a copy of the response.
+                    let size = file.size
+                    if mark == .hit && !request.isHead && size > 0 { source.servedHit(bytes: size, workerID: context.connection.workerID) }
+                    return Response(status: 200, body: file.body.slice(offset: 0, count: size), preformattedHeaders: head)
+                case .notModified:
+                    // A browser revalidating: the same head less the body's fields.
+                    return Response(status: 304, preformattedHeaders: file.notModifiedHead ?? NotModifiedHead.lines(from: head))
+                default:
+                    break  // 206, 412, 416: built below
+                }
             }
             response = respond(request, file)
-            if mark == .hit && !request.isHead && response.body.count > 0 {
+            // The file's bytes only (a 412's or 416's error page is not a hit's).
+            if mark == .hit && !request.isHead && (response.status == 200 || response.status == 206) && response.body.count > 0 {
                 source.servedHit(bytes: response.body.count, workerID: context.connection.workerID)
             }
         }
@@ -104,7 +118,7 @@ public final class StaticFilePlugin: Plugin {
     /// and `Vary` on its 200, 206 and 304; its validators and length are the variant's.
     private func respond(_ request: HTTPRequest, _ file: SourcedFile) -> Response {
         let rep = Representation(contentType: file.contentType, etag: file.etag,
-                                 lastModifiedSeconds: Int(file.identity.mtimeNanos / 1_000_000_000), size: file.size)
+                                 lastModifiedSeconds: Self.lastModifiedSeconds(file), size: file.size)
         guard file.variesByEncoding || file.contentEncoding != nil else {
             return RepresentationResponder.respond(request: request, representation: rep) { file.body.slice(offset: $0, count: $1) }
         }
@@ -116,6 +130,10 @@ public final class StaticFilePlugin: Plugin {
         return RepresentationResponder.respond(request: request, etag: rep.etag, lastModifiedSeconds: rep.lastModifiedSeconds,
                                                contentType: rep.contentType, size: rep.size, headers: h) { file.body.slice(offset: $0, count: $1) }
     }
+
+    /// The Last-Modified a file's responses carry, in seconds.
+    @inline(__always)
+    private static func lastModifiedSeconds(_ file: SourcedFile) -> Int { Int(file.identity.mtimeNanos / 1_000_000_000) }
 
     /// `"<inode hex>-<size hex>-<mtime ns hex>"`: changes whenever the file is replaced or modified.
     public static func etag(_ id: FileIdentity) -> String {
