@@ -7,11 +7,18 @@
 # usage: Tools/bench/instructions.sh BINARY [EXTRA-HEADER-LINES]
 #   e.g. instructions.sh .build/release/capuchin $'Accept-Encoding: gzip, deflate, br'
 # Env: N1 (2000), N2 (22000), ACCESS_LOG=1 (the combined access log on), KEEP=1 (keep
-# the callgrind outputs, for callgrind_annotate). Needs valgrind (apt-get install valgrind).
+# the callgrind outputs, for callgrind_annotate), BROWSER=1 (a browser's ten fields
+# before the extra lines: User-Agent, Accept, Accept-Language, Accept-Encoding, Referer,
+# Cookie, Connection, Upgrade-Insecure-Requests, Sec-Fetch-Dest, If-Modified-Since of a
+# date before the file's, so still a 200). Needs valgrind (apt-get install valgrind).
 # Valgrind cannot read Swift's DWARF 5: the binary is copied and stripped of debug info first.
 set -euo pipefail
 bin=$1
 extra=${2:-}
+if [ "${BROWSER:-0}" = 1 ]; then
+  browser=$'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nReferer: http://localhost/index.html\r\nCookie: session=4f1c2a9b8e7d6c5b4a39281716151413; theme=dark\r\nConnection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nIf-Modified-Since: Sat, 05 Dec 2026 10:00:00 GMT'
+  extra=$browser${extra:+$'\r\n'$extra}
+fi
 n1=${N1:-2000}
 n2=${N2:-22000}
 command -v valgrind > /dev/null || { echo "instructions.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
@@ -69,7 +76,8 @@ while done < n:
             while b"\r\n\r\n" in buf:
                 i = buf.index(b"\r\n\r\n")
                 head = buf[:i].decode("latin-1").lower()
-                cl = int(head.split("content-length:")[1].split("\r\n")[0])
+                # A 304 (a validator among the extra lines) has no body.
+                cl = int(head.split("content-length:")[1].split("\r\n")[0]) if "content-length:" in head else 0
                 if len(buf) < i + 4 + cl:
                     break
                 buf = buf[i + 4 + cl:]
