@@ -51,6 +51,29 @@ final class AccessLogFormatTests: XCTestCase {
                        "10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] \"GET /a \\x22b\\x22\\x5Cc\\x01.txt HTTP/1.1\" 200 1234 \"-\" \"curl/8\"\n")
     }
 
+    /// The eight-bytes-at-a-time scan agrees with the byte rule for every byte
+    /// at every position of a word and of the tail, beside any other byte.
+    func testEscapeScanFindsEveryByteAnywhere() {
+        func byteRule(_ b: [UInt8]) -> Bool { b.contains { $0 < 0x20 || $0 == 0x7f || $0 == 0x22 || $0 == 0x5c } }
+        var checked = 0
+        for length in [1, 7, 8, 9, 16, 21] {
+            for position in 0..<length {
+                for byte in 0...255 {
+                    // A plain background, and one with high (UTF-8) bytes around the byte.
+                    for fill: UInt8 in [UInt8(ascii: "a"), 0xC3] {
+                        var b = [UInt8](repeating: fill, count: length)
+                        b[position] = UInt8(byte)
+                        let found = b.withUnsafeBufferPointer { AccessLogFormatter.anyNeedsEscape($0) }
+                        XCTAssertEqual(found, byteRule(b), "byte \(byte) at \(position) of \(length), fill \(fill)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(checked, (1 + 7 + 8 + 9 + 16 + 21) * 256 * 2)
+        XCTAssertFalse([UInt8]().withUnsafeBufferPointer { AccessLogFormatter.anyNeedsEscape($0) })
+    }
+
     func testXCacheValueFoundAmongPreformattedLines() {
         let lines = Array("Content-Type: text/plain\r\nETag: \"x\"\r\nX-Cache: HIT\r\n".utf8)
         XCTAssertEqual(AccessLogRecord.fieldValue(Array("X-Cache: ".utf8), in: lines), "HIT")

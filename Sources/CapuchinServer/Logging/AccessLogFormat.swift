@@ -99,7 +99,7 @@ struct AccessLogFormatter {
     /// a browser's User-Agent and Referer cost 8,000 instructions a request.
     static func appendEscaped(_ s: String, to out: inout [UInt8]) {
         withUTF8Bytes(s) { bytes in
-            if !bytes.contains(where: needsEscape) { out.append(contentsOf: bytes); return }
+            if !anyNeedsEscape(bytes) { out.append(contentsOf: bytes); return }
             for b in bytes {
                 if needsEscape(b) {
                     out.append(92)
@@ -111,6 +111,34 @@ struct AccessLogFormatter {
                 }
             }
         }
+    }
+
+    /// Whether a byte of `b` needs escaping, looked for eight bytes at a time
+    /// ("Bit Twiddling Hacks": hasless and haszero, a word flagged by them
+    /// checked byte by byte): a browser's User-Agent and Referer, ~200 bytes,
+    /// cost ~1,500 instructions a byte at a time.
+    static func anyNeedsEscape(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = b.count
+        var i = 0
+        if let base = b.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= n {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let quote = w ^ (0x22 &* ones), backslash = w ^ (0x5c &* ones), del = w ^ (0x7f &* ones)
+                let flagged = ((w &- 0x20 &* ones) & ~w) | ((quote &- ones) & ~quote)
+                    | ((backslash &- ones) & ~backslash) | ((del &- ones) & ~del)
+                if flagged & highs != 0 {
+                    for k in i..<i + 8 where needsEscape(b[k]) { return true }
+                }
+                i += 8
+            }
+        }
+        while i < n {
+            if needsEscape(b[i]) { return true }
+            i += 1
+        }
+        return false
     }
 
     @inline(__always)

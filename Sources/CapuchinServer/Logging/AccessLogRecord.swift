@@ -31,9 +31,17 @@ struct AccessLogRecord {
         durationMicros = nowNanos > context.startNanos ? Int((nowNanos - context.startNanos) / 1000) : 0
         cache = context.cacheVerdict
         upstream = context.upstream
-        referer = request.headers["Referer"]
-        userAgent = request.headers["User-Agent"]
         self.wallMillis = wallMillis
+        // Both in one pass by length first (a lookup by name each was a pass
+        // over every field each, comparing names).
+        let fields = request.headers.fields
+        for i in fields.indices {
+            switch fields[i].name.utf8.count {
+            case 7 where referer == nil && fields[i].name.caseInsensitiveEquals("Referer"): referer = fields[i].value
+            case 10 where userAgent == nil && fields[i].name.caseInsensitiveEquals("User-Agent"): userAgent = fields[i].value
+            default: continue
+            }
+        }
     }
 
     /// A request refused before it was parsed (400, 431, ...).
