@@ -36,6 +36,15 @@ public struct FileIdentity: Sendable, Equatable, Hashable {
         guard let now = try? statPath(path) else { return false }
         return now.isRegular && now.sameVersion(as: self)
     }
+
+    /// The same for a NUL-terminated path (a cache entry's, put together on
+    /// the stack: no String is made for a hit's revalidating stat).
+    public func isCurrent(atCString path: UnsafePointer<CChar>) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let now = FileIdentity(st)
+        return now.isRegular && now.sameVersion(as: self)
+    }
 }
 
 /// An open, read-only file descriptor owned by this object (closed on deinit).

@@ -152,6 +152,12 @@ final class CacheEntry: MappedFile, @unchecked Sendable { // safe: lets and atom
     /// The file's absolute path (built on each call: one allocation).
     var originPath: String { OriginPath.join(head: originHead, shared: originShared, key: keyBytes) }
 
+    /// Whether the file at the origin path is still this entry's version (the
+    /// path put together on the stack for the stat).
+    var isCurrentOnDisk: Bool {
+        OriginPath.withCString(head: originHead, shared: originShared, key: keyBytes) { identity.isCurrent(atCString: $0) }
+    }
+
     /// The strong entity tag a direct answer of this version carries
     /// (`StaticFilePlugin.etag`), derived on each call instead of kept: ~80
     /// bytes an entry.

@@ -136,7 +136,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             // Precise without an interval: checks are ordered against arrivals, finer than a tick.
             let checkStart = revalidateNanos == 0 ? Clock.preciseMonotonicNanos() : now
             c.revalidations.wrappingAdd(1, ordering: .relaxed)
-            guard entry.identity.isCurrent(at: entry.originPath) else {
+            guard entry.isCurrentOnDisk else {
                 drop(entry, worker: worker)
                 return nil
             }

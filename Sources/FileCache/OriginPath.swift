@@ -36,4 +36,21 @@ enum OriginPath {
             }
         }
     }
+
+    /// The whole path, NUL-terminated, in temporary memory for `body` (a
+    /// revalidating stat on a hit makes no String).
+    static func withCString<R>(head: String, shared: UInt32, key k: UnsafeRawBufferPointer,
+                               _ body: (UnsafePointer<CChar>) -> R) -> R {
+        var head = head
+        return head.withUTF8 { h in
+            let n = Int(shared)
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: h.count + n + 1) { out in
+                let base = UnsafeMutableRawPointer(out.baseAddress!)
+                if h.count > 0 { base.copyMemory(from: h.baseAddress!, byteCount: h.count) }
+                if n > 0 { (base + h.count).copyMemory(from: k.baseAddress! + (k.count - n), byteCount: n) }
+                out[h.count + n] = 0
+                return body(UnsafePointer(out.baseAddress!))
+            }
+        }
+    }
 }

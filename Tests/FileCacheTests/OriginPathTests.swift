@@ -24,6 +24,10 @@ final class OriginPathTests: XCTestCase {
             var key = c.key
             let joined = key.withUTF8 { OriginPath.join(head: o.head.value, shared: o.shared, key: UnsafeRawBufferPointer($0)) }
             XCTAssertEqual(joined, c.path, c.path)
+            let inC = key.withUTF8 { k in
+                OriginPath.withCString(head: o.head.value, shared: o.shared, key: UnsafeRawBufferPointer(k)) { String(cString: $0) }
+            }
+            XCTAssertEqual(inC, c.path, "NUL-terminated: \(c.path)")
         }
     }
 
