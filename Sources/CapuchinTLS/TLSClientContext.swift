@@ -21,6 +21,7 @@ public final class TLSClientContext: @unchecked Sendable { // safe: the SSL_CTX 
     /// `caFile` nil: the system's trust store. `verify` false: no checks (tests of the refusal only).
     /// Throws `TLSError` naming the CA file and OpenSSL's reason.
     public init(caFile: String?, verify: Bool = true) throws {
+        _ = TLSRecordBuffers.isPooling  // before OpenSSL's first allocation
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw TLSError.fromQueue("cannot create a TLS context") }
         self.ctx = ctx
         verifies = verify

@@ -6,7 +6,7 @@ import COpenSSL
 /// in the server's order,
 /// ALPN http/1.1, no renegotiation, stateless session tickets from the
 /// process-wide key ring (`TLSTicketKeys`), small idle memory
-/// (SSL_MODE_RELEASE_BUFFERS). One context is shared by every worker: OpenSSL's
+/// (SSL_MODE_RELEASE_BUFFERS, the buffers pooled per thread: TLSRecordBuffers). One context is shared by every worker: OpenSSL's
 /// SSL_CTX is safe to create sessions from concurrently.
 public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX and the staple are not changed after init; OpenSSL locks its own counters
     let ctx: OpaquePointer
@@ -33,6 +33,7 @@ public final class TLSContext: @unchecked Sendable { // safe: the SSL_CTX and th
     /// belong together. Throws `TLSError` naming the file and OpenSSL's reason.
     /// `ocspFile`: a DER OCSP response to staple (see `ocspProblem`).
     public init(certificateFile: String, keyFile: String, ocspFile: String? = nil) throws {
+        _ = TLSRecordBuffers.isPooling  // before OpenSSL's first allocation
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError.fromQueue("cannot create a TLS context") }
         self.ctx = ctx
         self.certificateFile = certificateFile

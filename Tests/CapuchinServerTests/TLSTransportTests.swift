@@ -44,9 +44,8 @@ final class TLSTransportTests: XCTestCase {
         return (fds[0], fds[1])
     }
 
-    func testPendingRecordsAreHeldBackAndEveryByteArrives() throws {
-        let (serverFD, clientFD) = socketPair(sendBuffer: 8192)
-        defer { close(serverFD); close(clientFD) }
+    /// A server session and a client one over the pair, handshake done.
+    private func establishedSessions(serverFD: Int32, clientFD: Int32) throws -> (TLSSession, TLSSession) {
         let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD, counters: nil))
         let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "pair"))
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
@@ -54,6 +53,13 @@ final class TLSTransportTests: XCTestCase {
             _ = client.handshake()
         }
         XCTAssertTrue(server.isEstablished && client.isEstablished)
+        return (server, client)
+    }
+
+    func testPendingRecordsAreHeldBackAndEveryByteArrives() throws {
+        let (serverFD, clientFD) = socketPair(sendBuffer: 8192)
+        defer { close(serverFD); close(clientFD) }
+        let (server, client) = try establishedSessions(serverFD: serverFD, clientFD: clientFD)
 
         // A head and a 60 KB body (a cached hit), then a 20 KB one: more than the socket holds.
         var rng = SystemRandomNumberGenerator()
@@ -101,5 +107,46 @@ final class TLSTransportTests: XCTestCase {
         XCTAssertEqual(server.pendingBytes, 0)
         XCTAssertEqual(received.count, sent.count)
         XCTAssertTrue(received == sent, "every byte arrives in order")
+    }
+
+    /// Keep-alive requests over an established pair take OpenSSL's record
+    /// buffers from this thread's pool (TLSRecordBuffers), not from malloc, and
+    /// give them back once the request is answered: a session between requests
+    /// holds none (SSL_MODE_RELEASE_BUFFERS), the pool holds what it held before.
+    func testKeepAliveRecordBuffersComeFromThePoolAndIdleSessionsHoldNone() throws {
+        XCTAssertTrue(TLSRecordBuffers.isPooling, "OpenSSL took the pool's allocator")
+        let (serverFD, clientFD) = socketPair(sendBuffer: 1 << 20)
+        defer { close(serverFD); close(clientFD) }
+        let (server, client) = try establishedSessions(serverFD: serverFD, clientFD: clientFD)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
+        defer { buffer.deallocate() }
+        let request = Array("GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+        let response = Array(("HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n" + String(repeating: "x", count: 1024)).utf8)
+
+        /// One request and its response; the bytes each side received.
+        func exchange() -> ([UInt8], [UInt8]) {
+            _ = request.withUnsafeBytes { client.write($0.baseAddress!, count: $0.count) }
+            var got: [UInt8] = []
+            if case .done(let n) = server.read(into: buffer, count: 65536) { got = Array(UnsafeRawBufferPointer(start: buffer, count: n)) }
+            _ = response.withUnsafeBytes { server.write($0.baseAddress!, count: $0.count) }
+            var answer: [UInt8] = []
+            for _ in 0..<10 where answer.count < response.count {
+                if case .done(let n) = client.read(into: buffer, count: 65536) { answer += UnsafeRawBufferPointer(start: buffer, count: n) }
+            }
+            return (got, answer)
+        }
+
+        // The first two may allocate (a fresh pool) and the client reads the session ticket.
+        for _ in 0..<2 { XCTAssertTrue(exchange() == (request, response)) }
+        let held = TLSRecordBuffers.heldOnThisThread
+        let reused = TLSRecordBuffers.reusedOnThisThread, allocated = TLSRecordBuffers.allocatedOnThisThread
+        XCTAssertGreaterThan(held, 0, "the first requests' buffers were given back")
+        for _ in 0..<20 {
+            XCTAssertTrue(exchange() == (request, response))
+            XCTAssertEqual(TLSRecordBuffers.heldOnThisThread, held, "both sessions gave every record buffer back")
+        }
+        // Per request: the client's write and read buffers, the server's read and write buffers.
+        XCTAssertGreaterThanOrEqual(TLSRecordBuffers.reusedOnThisThread - reused, 4 * 20)
+        XCTAssertEqual(TLSRecordBuffers.allocatedOnThisThread, allocated, "no record buffer from malloc once the pool is warm")
     }
 }

@@ -3,6 +3,10 @@
 # deterministic within ~1% even on a loaded machine, where wall-clock CPU is not.
 # Runs N1 and N2 pipelined requests for a 1 KiB cached file (50 in flight on a
 # connection) and prints (I(N2) - I(N1)) / (N2 - N1), so start-up cancels.
+# TLS=1: the listener is TLS (a throwaway ECDSA P-256 certificate; TLS 1.3,
+# TLS_AES_128_GCM_SHA256 by the server's order) and the client sends one request
+# at a time on one connection (a keep-alive client's pattern: OpenSSL's record
+# buffers are released and taken again per request); N1/N2 default to 500/5500.
 #
 # usage: Tools/bench/instructions.sh BINARY [EXTRA-HEADER-LINES]
 #   e.g. instructions.sh .build/release/capuchin $'Accept-Encoding: gzip, deflate, br'
@@ -19,8 +23,8 @@ if [ "${BROWSER:-0}" = 1 ]; then
   browser=$'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nReferer: http://localhost/index.html\r\nCookie: session=4f1c2a9b8e7d6c5b4a39281716151413; theme=dark\r\nConnection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nIf-Modified-Since: Sat, 05 Dec 2026 10:00:00 GMT'
   extra=$browser${extra:+$'\r\n'$extra}
 fi
-n1=${N1:-2000}
-n2=${N2:-22000}
+tls=${TLS:-0}
+if [ "$tls" = 1 ]; then n1=${N1:-500}; n2=${N2:-5500}; else n1=${N1:-2000}; n2=${N2:-22000}; fi
 command -v valgrind > /dev/null || { echo "instructions.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 dir=$(mktemp -d /tmp/capuchin-instructions-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
@@ -30,11 +34,19 @@ head -c 768 /dev/urandom | base64 -w0 | head -c 1024 > "$dir/www/a.html"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log_line=""
 [ "${ACCESS_LOG:-0}" = 1 ] && log_line="  access_log: $dir/access.log"
+tls_lines=""
+if [ "$tls" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/key.pem" \
+    -out "$dir/cert.pem" -subj /CN=localhost -days 1 2> /dev/null
+  tls_lines="  tls: {cert: $dir/cert.pem, key: $dir/key.pem}
+  keepalive_requests: 1000000"
+fi
 cat > "$dir/config.yaml" <<EOF
 server:
   listen: 127.0.0.1
   port: $port
   workers: 2
+$tls_lines
 sites:
   - root: $dir/www
     default: true
@@ -53,17 +65,26 @@ run() {
   rm -rf "$dir/cache"
   valgrind --tool=callgrind --callgrind-out-file="$out" "$dir/capuchin" serve --config "$dir/config.yaml" > "$dir/server.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 120); do curl -s -o /dev/null "http://127.0.0.1:$port/a.html" && break; sleep 0.5; done
-  python3 - "$port" "$count" "$extra" <<'PY'
-import socket, sys
-port, n, extra = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+  local scheme=http
+  [ "$tls" = 1 ] && scheme=https
+  for _ in $(seq 120); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port/a.html" && break; sleep 0.5; done
+  python3 - "$port" "$count" "$extra" "$tls" <<'PY'
+import socket, ssl, sys
+port, n, extra, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
 req = ("GET /a.html HTTP/1.1\r\nHost: localhost\r\n" + (extra + "\r\n" if extra else "") + "\r\n").encode()
+ctx = ssl.create_default_context()
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+# TLS: one connection, one request in flight; plain: 500 requests a connection, 50 in flight.
+per_connection, in_flight = (n, 1) if tls else (500, 50)
 done = 0
 while done < n:
     s = socket.create_connection(("127.0.0.1", port))
+    if tls:
+        s = ctx.wrap_socket(s, server_hostname="localhost")
     buf = b""
-    for _ in range(10):  # 500 requests a connection, under any keep-alive limit
-        k = min(50, n - done)
+    for _ in range(per_connection // in_flight):  # under any keep-alive limit
+        k = min(in_flight, n - done)
         if k == 0:
             break
         s.sendall(req * k)
