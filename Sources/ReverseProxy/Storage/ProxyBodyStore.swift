@@ -8,7 +8,8 @@ import Synchronization
 public struct CachedObject: Sendable {
     public var entry: ProxyIndexEntry
     public var response: StoredResponse
-    /// The body's mapping once hit (shared by copies of this object).
+    /// A small body's copy in the store's slabs once hit (shared by copies of
+    /// this object); a large body's mapping is kept by the store (`BodyMappings`).
     public let body = OnceCell<MappedFile>()
     /// The head its hits send, built on the first hit.
     let hitHead = OnceCell<HitHead>()
@@ -81,6 +82,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     private let warming = Atomic<Bool>(false)
     /// Unlinks the body files of large purges off the purging thread (see `ProxyPurge`).
     let reaper = DispatchQueue(label: "proxy-body-reaper")
+    /// The large bodies' mappings, bounded (`ProxyBodyStore+Bodies`).
+    let largeBodies: BodyMappings
     /// Carries out purges by tag and prefix after they are answered (`ProxyPurge`).
     let lurker = DispatchQueue(label: "proxy-purge-lurker")
     /// Told the entries removed (purged, evicted, replaced), off the lock: their compressed variants go too.
@@ -96,10 +99,10 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// `limit` nil: no size limit. Entries over the limit at start-up (a
     /// smaller limit configured) are dropped, least valuable first.
     /// `loadLater`: the caller starts the load with `startLoading` (the server
-    /// listens meanwhile; see there).
+    /// listens meanwhile; see there). `mappingLimit`: the large bodies' mappings kept at most.
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
                 maxObjectSize: Int = 64 << 20, spoolCapacity: Int = 1 << 30, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
-                log: @escaping (String) -> Void = { _ in }) throws {
+                mappingLimit: Int = ProxyBodyStore.defaultMappingLimit, log: @escaping (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
         self.durability = durability
@@ -108,6 +111,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         self.index = index
         self.limit = limit
         self.log = log
+        largeBodies = BodyMappings(capacity: max(1, mappingLimit))
         try BodyFiles.makeDirectories(tempDirectory)
         // Before serving: a fill may write here as soon as the server listens.
         var report = RecoveryReport()
@@ -263,7 +267,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             return old
         }
         if let replaced, replaced.bodyPath != path {
-            BodyFiles.unlinkIfPresent(replaced.bodyPath)
+            unlinkBody(replaced.bodyPath)
             tellRemoved([replaced])
         }
         return object
@@ -338,25 +342,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         }
     }
 
-    /// The body mapped for sending (mapped on the object's first hit); nil (and
-    /// the entry dropped) when the file is gone or no longer has the stored size.
-    public func mappedBody(_ object: CachedObject) -> MappedFile? {
-        let m = object.body.get {
-            guard let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(),
-                  Int64(id.size) == object.entry.size else { return nil }
-            return try? MappedFile(fd: file.descriptor, count: id.size)
-        }
-        if m == nil { remove(key: object.entry.key) }
-        return m
-    }
-
     /// Removes every variant of `primary` (invalidation by an unsafe method).
     public func invalidate(primary: String) {
         if isWarming {
             // Not in the table yet: remove from the index; a loaded copy finds its body gone.
             for e in indexedVariants(of: primary) where e.bodyPath.hasPrefix(root + "/") {
                 index.remove(key: e.key)
-                BodyFiles.unlinkIfPresent(e.bodyPath)
+                unlinkBody(e.bodyPath)
             }
         }
         let gone = state.withLock { st -> [CachedObject] in
@@ -368,7 +360,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             }
             return gone
         }
-        for o in gone { BodyFiles.unlinkIfPresent(o.entry.bodyPath) }
+        for o in gone { unlinkBody(o.entry.bodyPath) }
         tellRemoved(gone.map(\.entry))
     }
 
@@ -385,7 +377,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             return e
         }
         if let gone {
-            BodyFiles.unlinkIfPresent(gone.bodyPath)
+            unlinkBody(gone.bodyPath)
             tellRemoved([gone])
         }
     }
