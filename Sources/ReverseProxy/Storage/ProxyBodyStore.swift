@@ -74,8 +74,10 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
     let state = Lock(State())
-    private let recoveryReport = Lock(RecoveryReport())
+    let recoveryReport = Lock(RecoveryReport())
+    /// Problems (warnings), and what the load did (info).
     let log: (String) -> Void
+    let info: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
     private let loading = BackgroundJob()
     /// From a `loadLater` init until the load is done.
@@ -102,7 +104,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// listens meanwhile; see there). `mappingLimit`: the large bodies' mappings kept at most.
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
                 maxObjectSize: Int = 64 << 20, spoolCapacity: Int = 1 << 30, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
-                mappingLimit: Int = ProxyBodyStore.defaultMappingLimit, log: @escaping (String) -> Void = { _ in }) throws {
+                mappingLimit: Int = ProxyBodyStore.defaultMappingLimit, log: @escaping (String) -> Void = { _ in },
+                info: @escaping (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
         self.durability = durability
@@ -111,6 +114,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         self.index = index
         self.limit = limit
         self.log = log
+        self.info = info
         largeBodies = BodyMappings(capacity: max(1, mappingLimit))
         try BodyFiles.makeDirectories(tempDirectory)
         // Before serving: a fill may write here as soon as the server listens.
@@ -135,39 +139,52 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         if loadLater { warming.store(true, ordering: .releasing) } else { try load() }
     }
 
-    /// Loads the index on a thread of its own, as nginx's cache loader does:
-    /// reading, checking and decoding 20,000 entries takes about 0.3 s, which
-    /// the server no longer spends before it listens. Until the load is done a
+    /// Loads the index on a thread of its own, as nginx's cache loader does,
+    /// in two passes as the file cache's: the index is read and installed
+    /// (`readIndex`: records and metadata decoded, no file looked at), then
+    /// `onDone` is called (with the load's error, or nil) and the bodies are
+    /// checked while the table serves (`checkBodies`). Until the install a
     /// lookup reads its primary key's entries from the index (one seek to its
-    /// variants, not a scan of the index, and a stat each), nothing new is stored, and purges wait for the load.
-    /// `onDone` gets the load's error, or nil. Throws `SystemError` when the
+    /// variants, not a scan of the index, and a stat each), nothing new is
+    /// stored, and purges wait for the load. Throws `SystemError` when the
     /// thread cannot be started.
     public func startLoading(onDone: @escaping @Sendable (Error?) -> Void) throws {
         try loading.start(name: "proxy-load") { [self] in
             var failure: Error?
-            do { try load() } catch { failure = error }
+            var read: (loaded: [String: [CachedObject]], files: [String])?
+            do { read = try install() } catch { failure = error }
             warming.store(false, ordering: .releasing)
             onDone(failure)
+            if let read { checkBodies(read.loaded, files: read.files) }
         }
     }
 
-    /// Waits for a load started by `startLoading`.
+    /// Waits for a load started by `startLoading`, its check of the bodies included.
     public func waitUntilLoaded() { loading.wait() }
 
-    /// Whether the index is still loading.
+    /// Whether the index is still loading (not yet installed).
     public var isWarming: Bool { warming.load(ordering: .acquiring) }
 
-    /// Recovery, then the table and the policy. The table is empty until this
-    /// ends (nothing is stored while warming), so installing it replaces nothing.
+    /// Both passes of the load, on this thread.
     private func load() throws {
+        let read = try install()
+        checkBodies(read.loaded, files: read.files)
+    }
+
+    /// The first pass, then the table and the policy: returns what the second
+    /// pass checks. The table is empty until this ends (nothing is stored
+    /// while warming), so installing it replaces nothing.
+    private func install() throws -> (loaded: [String: [CachedObject]], files: [String]) {
         var report = recovery
-        let loaded = try Self.recover(root: root, index: index, report: &report, log: log)
+        let (loaded, files) = try Self.readIndex(root: root, index: index, report: &report, log: log)
         var st = State(table: loaded)
         for variants in loaded.values { for o in variants { st.tags.add(o.entry) } }
         var dropped: [UInt64] = []
         if let limit {
             let policy = makePolicy(.default, capacity: limit.bytes)
             var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
+            list.reserveCapacity(report.entriesKept)
+            st.keys.reserveCapacity(report.entriesKept)
             for variants in loaded.values {
                 for o in variants {
                     let h = o.policyKey
@@ -189,6 +206,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         for h in dropped { if let key = st.keys[h] { remove(key: key) } }
         if !dropped.isEmpty { log("proxy cache: \(dropped.count) response(s) over the size limit dropped") }
         resumePurges()
+        return (loaded, files)
     }
 
     static func policyKey(_ storeKey: String) -> UInt64 { StableHash.hash(storeKey) }
