@@ -14,7 +14,7 @@ extension ProxyBodyStore {
     /// primary key, and the body files present (listed now, while nothing is
     /// stored: the second pass takes those no entry names for orphans).
     static func readIndex(root: String, index: ProxyIndex, report: inout RecoveryReport,
-                          log: (String) -> Void) throws -> (loaded: [String: [CachedObject]], files: [String]) {
+                          log: (String) -> Void) throws -> LoadedIndex {
         // The listing runs beside the index read (another core; a directory per hash prefix).
         let listing = Listing()
         let listed = DispatchGroup()
@@ -27,7 +27,7 @@ extension ProxyBodyStore {
         }
         if undecodable > 0 { log("proxy cache: \(undecodable) index record(s) could not be decoded") }
         report.entriesDropped += undecodable
-        let objects = parallelMap(entries) { e -> CachedObject? in
+        var objects = parallelMap(entries) { e -> CachedObject? in
             guard e.bodyPath.hasPrefix(root + "/"), let r = try? StoredResponseCodec.decode(e.extra),
                   Int64(r.bodySize) == e.size else { return nil }
             return CachedObject(entry: e, response: r)
@@ -35,19 +35,31 @@ extension ProxyBodyStore {
         var loaded: [String: [CachedObject]] = [:]
         loaded.reserveCapacity(entries.count)
         var removedBodies = Set<String>()
-        for (entry, object) in zip(entries, objects) {
-            guard let object else {
-                drop(entry, "bad metadata or body outside the store", root: root, index: index, report: &report, log: log)
-                removedBodies.insert(entry.bodyPath)
+        // Each object moved into the table, not copied (a copy retains each of its ~20 references).
+        for i in entries.indices {
+            guard let object = objects[i].take() else {
+                drop(entries[i], "bad metadata or body outside the store", root: root, index: index, report: &report, log: log)
+                removedBodies.insert(entries[i].bodyPath)
                 continue
             }
-            loaded[primary(ofStoreKey: entry.key), default: []].append(object)
+            loaded[primary(ofStoreKey: entries[i].key), default: []].append(object)
             report.entriesKept += 1
         }
+        objects = []
+        if !removedBodies.isEmpty { entries.removeAll { removedBodies.contains($0.bodyPath) } }
         // Removed entries: make the index agree before serving.
         if report.entriesDropped > undecodable { try index.flush() }
         listed.wait()
-        return (loaded, removedBodies.isEmpty ? listing.paths : listing.paths.filter { !removedBodies.contains($0) })
+        return LoadedIndex(table: loaded, entries: entries,
+                           files: removedBodies.isEmpty ? listing.paths : listing.paths.filter { !removedBodies.contains($0) })
+    }
+
+    /// What the first pass read: the table to install, then for the second
+    /// pass the entries loaded and the body files listed.
+    struct LoadedIndex {
+        var table: [String: [CachedObject]]
+        var entries: [ProxyIndexEntry]
+        var files: [String]
     }
 
     /// The body files under `root` (not the temporary directory's).
@@ -77,20 +89,19 @@ extension ProxyBodyStore {
     /// per core) drops the entries whose body is missing or of another size
     /// (unless replaced meanwhile), then the listed files no loaded entry
     /// names are removed (a body stored since has a new name, not listed).
-    func checkBodies(_ loaded: [String: [CachedObject]], files: [String]) {
+    func checkBodies(_ entries: [ProxyIndexEntry], files: [String]) {
         let started = Clock.monotonicNanos()
-        let objects = loaded.values.flatMap { $0 }
-        let sizes = Self.parallelMap(objects) { BodyFiles.regularFileSize($0.entry.bodyPath) }
+        let sizes = Self.parallelMap(entries) { BodyFiles.regularFileSize($0.bodyPath) }
         var report = RecoveryReport()
         var bad = 0
-        for (o, size) in zip(objects, sizes) where size != o.entry.size {
+        for (e, size) in zip(entries, sizes) where size != e.size {
             bad += 1
-            if bad <= 10 { log("proxy cache: dropping \(o.entry.key): body \(size.map { "size \($0) != \(o.entry.size)" } ?? "file missing")") }
-            if removeIfCurrent(o.entry) { report.entriesDropped += 1 }
+            if bad <= 10 { log("proxy cache: dropping \(e.key): body \(size.map { "size \($0) != \(e.size)" } ?? "file missing")") }
+            if removeIfCurrent(e) { report.entriesDropped += 1 }
         }
         if bad > 10 { log("proxy cache: \(bad - 10) more response(s) dropped for a missing or resized body") }
-        var referenced = Set<String>(minimumCapacity: objects.count)
-        for o in objects { referenced.insert(o.entry.bodyPath) }
+        var referenced = Set<String>(minimumCapacity: entries.count)
+        for e in entries { referenced.insert(e.bodyPath) }
         for path in files where !referenced.contains(path) {
             BodyFiles.unlinkIfPresent(path)
             report.orphanBodiesRemoved += 1
@@ -101,7 +112,7 @@ extension ProxyBodyStore {
             $0.orphanBodiesRemoved += report.orphanBodiesRemoved
         }
         if report.entriesDropped > 0 { try? index.flush() }
-        info("proxy cache: checked \(objects.count) bodies in \((Clock.monotonicNanos() - started) / 1_000_000) ms: "
+        info("proxy cache: checked \(entries.count) bodies in \((Clock.monotonicNanos() - started) / 1_000_000) ms: "
             + "\(report.entriesDropped) dropped, \(report.orphanBodiesRemoved) orphan bod(ies) removed")
     }
 

@@ -151,11 +151,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     public func startLoading(onDone: @escaping @Sendable (Error?) -> Void) throws {
         try loading.start(name: "proxy-load") { [self] in
             var failure: Error?
-            var read: (loaded: [String: [CachedObject]], files: [String])?
+            var read: LoadedIndex?
             do { read = try install() } catch { failure = error }
             warming.store(false, ordering: .releasing)
             onDone(failure)
-            if let read { checkBodies(read.loaded, files: read.files) }
+            if let read { checkBodies(read.entries, files: read.files) }
         }
     }
 
@@ -168,29 +168,29 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// Both passes of the load, on this thread.
     private func load() throws {
         let read = try install()
-        checkBodies(read.loaded, files: read.files)
+        checkBodies(read.entries, files: read.files)
     }
 
     /// The first pass, then the table and the policy: returns what the second
     /// pass checks. The table is empty until this ends (nothing is stored
     /// while warming), so installing it replaces nothing.
-    private func install() throws -> (loaded: [String: [CachedObject]], files: [String]) {
+    private func install() throws -> LoadedIndex {
+        let started = Clock.monotonicNanos(), cpuStarted = Clock.threadCPUSeconds()
         var report = recovery
-        let (loaded, files) = try Self.readIndex(root: root, index: index, report: &report, log: log)
-        var st = State(table: loaded)
-        for variants in loaded.values { for o in variants { st.tags.add(o.entry) } }
+        var read = try Self.readIndex(root: root, index: index, report: &report, log: log)
+        let readAt = Clock.monotonicNanos()
+        var st = State()
+        for e in read.entries { st.tags.add(e) }
         var dropped: [UInt64] = []
         if let limit {
             let policy = makePolicy(.default, capacity: limit.bytes)
             var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
             list.reserveCapacity(report.entriesKept)
             st.keys.reserveCapacity(report.entriesKept)
-            for variants in loaded.values {
-                for o in variants {
-                    let h = o.policyKey
-                    st.keys[h] = o.entry.key
-                    list.append((h, limit.charge(forSize: Int(o.entry.size)), Self.restoredState(of: o.entry)))
-                }
+            for e in read.entries {
+                let h = Self.policyKey(e.key)
+                st.keys[h] = e.key
+                list.append((h, limit.charge(forSize: Int(e.size)), Self.restoredState(of: e)))
             }
             dropped = policy.restore(list)
             restoreGlobalPolicyState(policy)
@@ -198,15 +198,22 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             report.entriesKept -= dropped.count
             report.entriesDropped += dropped.count
         }
+        // Moved in, not copied.
+        swap(&st.table, &read.table)
         recoveryReport.withLock { $0 = report }
+        let droppedKeys = dropped.compactMap { st.keys[$0] }
+        // Swapped, not assigned: a copy kept here would make the next change of the table copy it whole.
         state.withLock { now in
             st.stamps = now.stamps
-            now = st
+            swap(&now, &st)
         }
-        for h in dropped { if let key = st.keys[h] { remove(key: key) } }
+        for key in droppedKeys { remove(key: key) }
         if !dropped.isEmpty { log("proxy cache: \(dropped.count) response(s) over the size limit dropped") }
         resumePurges()
-        return (loaded, files)
+        info("proxy cache: \(report.entriesKept) response(s) installed in \((Clock.monotonicNanos() - started) / 1_000_000) ms "
+             + "(read \((readAt - started) / 1_000_000) ms; \(Int((Clock.threadCPUSeconds() - cpuStarted) * 1000)) ms of CPU "
+             + "on the load thread); checking their bodies")
+        return read
     }
 
     static func policyKey(_ storeKey: String) -> UInt64 { StableHash.hash(storeKey) }
