@@ -1,3 +1,4 @@
+import CachePolicies
 import CapuchinSystem
 import Dispatch
 import HTTPCore
@@ -8,6 +9,85 @@ import HTTPCore
 /// checked in the background while the table serves (a body missing or of
 /// another size is also found by its first hit, `mappedBody`).
 extension ProxyBodyStore {
+    // MARK: loading
+
+    /// Loads the index on a thread of its own, as nginx's cache loader does,
+    /// in two passes as the file cache's: the index is read and installed
+    /// (`readIndex`: records and metadata decoded, no file looked at), then
+    /// `onDone` is called (with the load's error, or nil) and the bodies are
+    /// checked while the table serves (`checkBodies`). Until the install a
+    /// lookup reads its primary key's entries from the index (one seek to its
+    /// variants, not a scan of the index, and a stat each), nothing new is
+    /// stored, and purges wait for the load. Throws `SystemError` when the
+    /// thread cannot be started.
+    public func startLoading(onDone: @escaping @Sendable (Error?) -> Void) throws {
+        try loading.start(name: "proxy-load") { [self] in
+            var failure: Error?
+            var read: LoadedIndex?
+            do { read = try install() } catch { failure = error }
+            warming.store(false, ordering: .releasing)
+            onDone(failure)
+            if let read { checkBodies(read.entries, files: read.files) }
+        }
+    }
+
+    /// Waits for a load started by `startLoading`, its check of the bodies included.
+    public func waitUntilLoaded() { loading.wait() }
+
+    /// Whether the index is still loading (not yet installed).
+    public var isWarming: Bool { warming.load(ordering: .acquiring) }
+
+    /// Both passes of the load, on this thread.
+    func load() throws {
+        let read = try install()
+        checkBodies(read.entries, files: read.files)
+    }
+
+    /// The first pass, then the table and the policy: returns what the second
+    /// pass checks. The table is empty until this ends (nothing is stored
+    /// while warming), so installing it replaces nothing.
+    private func install() throws -> LoadedIndex {
+        let started = Clock.monotonicNanos(), cpuStarted = Clock.threadCPUSeconds()
+        var report = recovery
+        var read = try Self.readIndex(root: root, index: index, report: &report, log: log)
+        let readAt = Clock.monotonicNanos()
+        var st = State()
+        for e in read.entries { st.tags.add(e) }
+        var dropped: [UInt64] = []
+        if let limit {
+            let policy = makePolicy(.default, capacity: limit.bytes)
+            var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
+            list.reserveCapacity(report.entriesKept)
+            st.keys.reserveCapacity(report.entriesKept)
+            for e in read.entries {
+                let h = Self.policyKey(e.key)
+                st.keys[h] = e.key
+                list.append((h, limit.charge(forSize: Int(e.size)), Self.restoredState(of: e)))
+            }
+            dropped = policy.restore(list)
+            restoreGlobalPolicyState(policy)
+            st.policy = policy
+            report.entriesKept -= dropped.count
+            report.entriesDropped += dropped.count
+        }
+        // Moved in, not copied.
+        swap(&st.table, &read.table)
+        recoveryReport.withLock { $0 = report }
+        let droppedKeys = dropped.compactMap { st.keys[$0] }
+        // Swapped, not assigned: a copy kept here would make the next change of the table copy it whole.
+        state.withLock { now in
+            st.stamps = now.stamps
+            swap(&now, &st)
+        }
+        for key in droppedKeys { remove(key: key) }
+        if !dropped.isEmpty { log("proxy cache: \(dropped.count) response(s) over the size limit dropped") }
+        resumePurges()
+        info("proxy cache: \(report.entriesKept) response(s) installed in \((Clock.monotonicNanos() - started) / 1_000_000) ms "
+             + "(read \((readAt - started) / 1_000_000) ms; \(Int((Clock.threadCPUSeconds() - cpuStarted) * 1000)) ms of CPU "
+             + "on the load thread); checking their bodies")
+        return read
+    }
+
     // MARK: recovery
 
     /// The first pass: every indexed response whose metadata decodes, by
