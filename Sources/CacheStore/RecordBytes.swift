@@ -84,18 +84,52 @@ enum RecordWriter {
     static func seal(_ out: inout [UInt8]) { appendLE32(&out, CRC32.checksum(out[...])) }
 }
 
-/// CRC-32 (IEEE), table-driven.
+/// CRC-32 (IEEE), slicing-by-8 (eight bytes a step through eight tables:
+/// byte by byte it was 8.5% of the proxy index's load, a check of every record).
 enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
+    /// Table k (at k * 256) gives the CRC of a byte followed by k zero bytes; table 0 is the classic one.
+    static let tables: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 8 * 256)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            t[i] = c
+        }
+        for k in 1..<8 {
+            for i in 0..<256 { t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[Int(t[(k - 1) * 256 + i] & 0xFF)] }
+        }
+        return t
+    }()
 
     static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        table.withUnsafeBufferPointer { t in
+        if let crc = bytes.withContiguousStorageIfAvailable({ checksum(UnsafeRawBufferPointer($0)) }) { return crc }
+        return checksum(UnsafeRawBufferPointer(start: nil, count: 0), rest: bytes)
+    }
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        checksum(bytes, rest: EmptyCollection<UInt8>())
+    }
+
+    /// The CRC of `bytes` then `rest` (the latter byte by byte).
+    private static func checksum<C: Collection>(_ bytes: UnsafeRawBufferPointer, rest: C) -> UInt32 where C.Element == UInt8 {
+        tables.withUnsafeBufferPointer { t in
             var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+            var i = 0
+            let n = bytes.count
+            while n - i >= 8 {
+                let lo = c ^ UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self))
+                c = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
+                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
+                    ^ t[256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
+                i += 8
+            }
+            while i < n {
+                c = t[Int((c ^ UInt32(bytes[i])) & 0xFF)] ^ (c >> 8)
+                i += 1
+            }
+            for b in rest { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
             return c ^ 0xFFFF_FFFF
         }
     }

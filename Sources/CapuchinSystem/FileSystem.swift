@@ -47,10 +47,12 @@ public enum FileSystem {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
+        // The name read in place: a dirent is only as long as its name (d_reclen), so
+        // copying the 256-byte d_name read past the end of readdir's buffer (SIGSEGV
+        // when that buffer ended a mapping: the proxy's listing on a dispatch thread).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names

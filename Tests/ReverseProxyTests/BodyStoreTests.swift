@@ -1,5 +1,6 @@
 import XCTest
 import Glibc
+import CapuchinSystem
 import HTTPCore
 @testable import ReverseProxy
 
@@ -166,7 +167,7 @@ final class BodyStoreTests: XCTestCase {
     }
 
     /// Past 4,096 entries the recovery checks them on several threads
-    /// (`checkedAll`): each kept object is still its own entry's, and every
+    /// (`parallelMap`): each kept object is still its own entry's, and every
     /// damaged one is dropped.
     func testALargeIndexIsCheckedInParallelWithTheSameOutcome() throws {
         let index = QueuedIndex()
@@ -184,7 +185,10 @@ final class BodyStoreTests: XCTestCase {
             }
         }
         try index.flush()
-        XCTAssertGreaterThan(ProxyBodyStore.checkedAll(Array(index.durable.values), root: s.root).count, 4096)
+        let entries = Array(index.durable.values), root = s.root
+        XCTAssertGreaterThan(entries.count, 4096)
+        XCTAssertEqual(ProxyBodyStore.parallelMap(entries) { ProxyBodyStore.checked($0, root: root).0?.entry },
+                       entries.map { ProxyBodyStore.checked($0, root: root).0?.entry })
         let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index)
         XCTAssertEqual(reopened.recovery, RecoveryReport(temporaryFilesRemoved: 0, orphanBodiesRemoved: 0,
                                                          entriesDropped: damaged.count, entriesKept: n - damaged.count))
@@ -195,6 +199,42 @@ final class BodyStoreTests: XCTestCase {
             let object = try XCTUnwrap(found, "h:/\(i)")
             XCTAssertEqual(read(object.entry.bodyPath), "body \(i)", "the object of h:/\(i) is its own entry's")
         }
+    }
+
+    /// The load installs the table before it looks at any body file: the
+    /// bodies are checked afterwards, while lookups and stores go on, and a
+    /// response stored in between is neither taken for an orphan nor dropped.
+    func testTheTableServesBeforeTheBodiesAreCheckedAndAStoreMeanwhileIsKept() throws {
+        let index = QueuedIndex()
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: index)
+        let fresh = response([("Cache-Control", "max-age=60")])
+        try store(s, "h:/kept", "kept", fresh)
+        let gone = try store(s, "h:/gone", "gone", fresh)
+        try index.flush()
+        unlink(gone.entry.bodyPath)
+        write(dir + "/proxy/" + String(gone.entry.bodyPath.split(separator: "/").reversed()[1]) + "/orphan", "x")
+
+        let reopened = try ProxyBodyStore(cacheDirectory: dir, index: index, loadLater: true)
+        let installed = expectation(description: "installed")
+        let newBody = Lock<String?>(nil)
+        try reopened.startLoading { error in
+            XCTAssertNil(error)
+            // Installed, not yet checked: the missing body's entry is still in the table.
+            XCTAssertEqual(reopened.count, 2)
+            XCTAssertEqual(reopened.recovery.entriesKept, 2)
+            let o = try? self.store(reopened, "h:/new", "new", fresh)
+            newBody.withLock { $0 = o?.entry.bodyPath }
+            installed.fulfill()
+        }
+        wait(for: [installed], timeout: 10)
+        reopened.waitUntilLoaded()
+        XCTAssertEqual(reopened.recovery, RecoveryReport(temporaryFilesRemoved: 0, orphanBodiesRemoved: 1, entriesDropped: 1, entriesKept: 1))
+        XCTAssertNil(reopened.lookup(primary: "h:/gone", requestHeaders: HTTPHeaders()))
+        let path = try XCTUnwrap(newBody.withLock { $0 })
+        XCTAssertEqual(read(path), "new", "stored after the install: not an orphan")
+        XCTAssertNotNil(reopened.lookup(primary: "h:/new", requestHeaders: HTTPHeaders()))
+        XCTAssertEqual(reopened.count, 2)
+        XCTAssertEqual(filesUnder(dir + "/proxy").count, 2)
     }
 
     func testCorruptMetadataIsDropped() throws {

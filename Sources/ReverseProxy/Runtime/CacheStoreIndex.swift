@@ -29,11 +29,25 @@ final class CacheStoreIndex: ProxyIndex {
     /// A seek to `prefix` that reads only its records (`CacheStore.forEachEntry(prefix:)`).
     /// Throws the store's `StoreError` when the index cannot be read.
     func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry] {
-        try store.entries(prefix: prefix).filter { $0.kind == .proxied }.map {
-            ProxyIndexEntry(key: $0.key, bodyPath: $0.originPath, size: $0.size, etag: $0.etag, contentType: $0.contentType,
-                            insertedAtNanos: $0.insertedAtNanos, extra: $0.extra, tags: $0.tags, softPurgedAtNanos: $0.softPurgedAtNanos,
-                            policy: Self.policy(of: $0))
+        try store.entries(prefix: prefix).filter { $0.kind == .proxied }.map(Self.entry)
+    }
+
+    /// One pass over the proxied records in key order, each decoded once
+    /// (`CacheStore.forEachEntry`: no array of records, no sort); records of
+    /// other kinds are skipped before decoding. Throws the store's `StoreError`.
+    func forEachProxiedEntry(_ body: (ProxyIndexEntry) -> Void) throws -> Int {
+        var undecodable = 0
+        try store.forEachEntry(prefix: ProxyBodyStore.keyPrefix, kind: .proxied) { result in
+            if case .success(let r) = result { body(Self.entry(r)) } else { undecodable += 1 }
+            return true
         }
+        return undecodable
+    }
+
+    private static func entry(_ r: EntryRecord) -> ProxyIndexEntry {
+        ProxyIndexEntry(key: r.key, bodyPath: r.originPath, size: r.size, etag: r.etag, contentType: r.contentType,
+                        insertedAtNanos: r.insertedAtNanos, extra: r.extra, tags: r.tags, softPurgedAtNanos: r.softPurgedAtNanos,
+                        policy: policy(of: r))
     }
 
     // MARK: popularity (`ProxyBodyStore+Popularity`)

@@ -21,7 +21,7 @@ final class ProxyCache: Sendable {
         index = try CacheStore(directory: config.directory + "/proxy-index", log: { log.warn("proxy cache index: \($0)") })
         store = try ProxyBodyStore(cacheDirectory: config.directory, index: CacheStoreIndex(store: index),
                                    durability: config.durability, maxObjectSize: config.maxObjectSize, spoolCapacity: config.spoolCapacity,
-                                   limit: config.limit, loadLater: true, log: { log.warn($0) })
+                                   limit: config.limit, loadLater: true, log: { log.warn($0) }, info: { log.info($0) })
         rules = HTTPCacheRules(config)
         compressor = try ResponseCompressor(directory: config.directory + "/proxy-variants", index: index,
                                             log: { log.info("proxy cache: \($0)") })

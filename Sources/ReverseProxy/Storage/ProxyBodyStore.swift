@@ -8,7 +8,8 @@ import Synchronization
 public struct CachedObject: Sendable {
     public var entry: ProxyIndexEntry
     public var response: StoredResponse
-    /// The body's mapping once hit (shared by copies of this object).
+    /// A small body's copy in the store's slabs once hit (shared by copies of
+    /// this object); a large body's mapping is kept by the store (`BodyMappings`).
     public let body = OnceCell<MappedFile>()
     /// The head its hits send, built on the first hit.
     let hitHead = OnceCell<HitHead>()
@@ -73,14 +74,18 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let index: ProxyIndex
     let limit: ProxyCacheLimit?
     let state = Lock(State())
-    private let recoveryReport = Lock(RecoveryReport())
+    let recoveryReport = Lock(RecoveryReport())
+    /// Problems (warnings), and what the load did (info).
     let log: (String) -> Void
+    let info: (String) -> Void
     /// The index load when it runs on its own thread (`startLoading`).
-    private let loading = BackgroundJob()
+    let loading = BackgroundJob()
     /// From a `loadLater` init until the load is done.
-    private let warming = Atomic<Bool>(false)
+    let warming = Atomic<Bool>(false)
     /// Unlinks the body files of large purges off the purging thread (see `ProxyPurge`).
     let reaper = DispatchQueue(label: "proxy-body-reaper")
+    /// The large bodies' mappings, bounded (`ProxyBodyStore+Bodies`).
+    let largeBodies: BodyMappings
     /// Carries out purges by tag and prefix after they are answered (`ProxyPurge`).
     let lurker = DispatchQueue(label: "proxy-purge-lurker")
     /// Told the entries removed (purged, evicted, replaced), off the lock: their compressed variants go too.
@@ -96,10 +101,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// `limit` nil: no size limit. Entries over the limit at start-up (a
     /// smaller limit configured) are dropped, least valuable first.
     /// `loadLater`: the caller starts the load with `startLoading` (the server
-    /// listens meanwhile; see there).
+    /// listens meanwhile; see there). `mappingLimit`: the large bodies' mappings kept at most.
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
                 maxObjectSize: Int = 64 << 20, spoolCapacity: Int = 1 << 30, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
-                log: @escaping (String) -> Void = { _ in }) throws {
+                mappingLimit: Int = ProxyBodyStore.defaultMappingLimit, log: @escaping (String) -> Void = { _ in },
+                info: @escaping (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
         self.durability = durability
@@ -108,6 +114,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         self.index = index
         self.limit = limit
         self.log = log
+        self.info = info
+        largeBodies = BodyMappings(capacity: max(1, mappingLimit))
         try BodyFiles.makeDirectories(tempDirectory)
         // Before serving: a fill may write here as soon as the server listens.
         var report = RecoveryReport()
@@ -129,62 +137,6 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             log("proxy cache: reading the purge stamps: \(error)")
         }
         if loadLater { warming.store(true, ordering: .releasing) } else { try load() }
-    }
-
-    /// Loads the index on a thread of its own, as nginx's cache loader does:
-    /// reading, checking and decoding 20,000 entries takes about 0.3 s, which
-    /// the server no longer spends before it listens. Until the load is done a
-    /// lookup reads its primary key's entries from the index (one seek to its
-    /// variants, not a scan of the index, and a stat each), nothing new is stored, and purges wait for the load.
-    /// `onDone` gets the load's error, or nil. Throws `SystemError` when the
-    /// thread cannot be started.
-    public func startLoading(onDone: @escaping @Sendable (Error?) -> Void) throws {
-        try loading.start(name: "proxy-load") { [self] in
-            var failure: Error?
-            do { try load() } catch { failure = error }
-            warming.store(false, ordering: .releasing)
-            onDone(failure)
-        }
-    }
-
-    /// Waits for a load started by `startLoading`.
-    public func waitUntilLoaded() { loading.wait() }
-
-    /// Whether the index is still loading.
-    public var isWarming: Bool { warming.load(ordering: .acquiring) }
-
-    /// Recovery, then the table and the policy. The table is empty until this
-    /// ends (nothing is stored while warming), so installing it replaces nothing.
-    private func load() throws {
-        var report = recovery
-        let loaded = try Self.recover(root: root, index: index, report: &report, log: log)
-        var st = State(table: loaded)
-        for variants in loaded.values { for o in variants { st.tags.add(o.entry) } }
-        var dropped: [UInt64] = []
-        if let limit {
-            let policy = makePolicy(.default, capacity: limit.bytes)
-            var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
-            for variants in loaded.values {
-                for o in variants {
-                    let h = o.policyKey
-                    st.keys[h] = o.entry.key
-                    list.append((h, limit.charge(forSize: Int(o.entry.size)), Self.restoredState(of: o.entry)))
-                }
-            }
-            dropped = policy.restore(list)
-            restoreGlobalPolicyState(policy)
-            st.policy = policy
-            report.entriesKept -= dropped.count
-            report.entriesDropped += dropped.count
-        }
-        recoveryReport.withLock { $0 = report }
-        state.withLock { now in
-            st.stamps = now.stamps
-            now = st
-        }
-        for h in dropped { if let key = st.keys[h] { remove(key: key) } }
-        if !dropped.isEmpty { log("proxy cache: \(dropped.count) response(s) over the size limit dropped") }
-        resumePurges()
     }
 
     static func policyKey(_ storeKey: String) -> UInt64 { StableHash.hash(storeKey) }
@@ -263,7 +215,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             return old
         }
         if let replaced, replaced.bodyPath != path {
-            BodyFiles.unlinkIfPresent(replaced.bodyPath)
+            unlinkBody(replaced.bodyPath)
             tellRemoved([replaced])
         }
         return object
@@ -338,25 +290,13 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         }
     }
 
-    /// The body mapped for sending (mapped on the object's first hit); nil (and
-    /// the entry dropped) when the file is gone or no longer has the stored size.
-    public func mappedBody(_ object: CachedObject) -> MappedFile? {
-        let m = object.body.get {
-            guard let file = try? OpenFile(path: object.entry.bodyPath), let id = try? file.identity(),
-                  Int64(id.size) == object.entry.size else { return nil }
-            return try? MappedFile(fd: file.descriptor, count: id.size)
-        }
-        if m == nil { remove(key: object.entry.key) }
-        return m
-    }
-
     /// Removes every variant of `primary` (invalidation by an unsafe method).
     public func invalidate(primary: String) {
         if isWarming {
             // Not in the table yet: remove from the index; a loaded copy finds its body gone.
             for e in indexedVariants(of: primary) where e.bodyPath.hasPrefix(root + "/") {
                 index.remove(key: e.key)
-                BodyFiles.unlinkIfPresent(e.bodyPath)
+                unlinkBody(e.bodyPath)
             }
         }
         let gone = state.withLock { st -> [CachedObject] in
@@ -368,7 +308,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             }
             return gone
         }
-        for o in gone { BodyFiles.unlinkIfPresent(o.entry.bodyPath) }
+        for o in gone { unlinkBody(o.entry.bodyPath) }
         tellRemoved(gone.map(\.entry))
     }
 
@@ -385,7 +325,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
             return e
         }
         if let gone {
-            BodyFiles.unlinkIfPresent(gone.bodyPath)
+            unlinkBody(gone.bodyPath)
             tellRemoved([gone])
         }
     }

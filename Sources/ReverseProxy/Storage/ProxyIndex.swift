@@ -45,6 +45,10 @@ public protocol ProxyIndex: AnyObject {
     func remove(key: String)
     /// Every proxied entry. Throws when the index cannot be read.
     func proxiedEntries() throws -> [ProxyIndexEntry]
+    /// Calls `body` with every proxied entry as it is read (the load: a million
+    /// are neither sorted nor held twice); returns how many records could not
+    /// be decoded (skipped). Throws when the index cannot be read.
+    func forEachProxiedEntry(_ body: (ProxyIndexEntry) -> Void) throws -> Int
     /// The proxied entries whose key starts with `prefix` (one primary key's
     /// variants). Throws when the index cannot be read.
     func proxiedEntries(prefix: String) throws -> [ProxyIndexEntry]
@@ -78,6 +82,11 @@ extension ProxyIndex {
     public func keys(prefix: String) throws -> [String]? { try proxiedEntries(prefix: prefix).map(\.key) }
 
     public func put(contentsOf entries: [ProxyIndexEntry]) { for e in entries { put(e) } }
+
+    public func forEachProxiedEntry(_ body: (ProxyIndexEntry) -> Void) throws -> Int {
+        for e in try proxiedEntries() { body(e) }
+        return 0
+    }
 
     public func remove(keys: [String]) { for k in keys { remove(key: k) } }
 

@@ -232,7 +232,7 @@ extension ProxyBodyStore {
             removalHook.withLock { $0 }?(dying.objects.map(\.entry))
             while !dying.objects.isEmpty {
                 let n = min(Self.purgeBatch, dying.objects.count)
-                for o in dying.objects.suffix(n) { BodyFiles.unlinkIfPresent(o.entry.bodyPath) }
+                for o in dying.objects.suffix(n) { unlinkBody(o.entry.bodyPath) }
                 dying.objects.removeLast(n)
                 if !dying.objects.isEmpty { Clock.sleep(micros: 10 * Self.purgePause) }
             }
