@@ -1,5 +1,6 @@
 import CSystemShims
 import Glibc
+import Synchronization
 
 /// Small bodies packed into large anonymous mappings by size class, as
 /// memcached's slabs: a copy of a 300-byte file costs one slot of a 1 MiB
@@ -22,6 +23,8 @@ public final class SlabAllocator: Sendable {
     /// last, the last one the largest request the allocator serves.
     public let slotSizes: [Int]
     let classes: [SlabClass]
+    /// Bytes of pages mapped now, over every class (read without the classes' locks).
+    let mapped: MappedBytes
 
     /// - Parameters:
     ///   - largest: the largest request served (nil beyond it: the caller maps the file).
@@ -41,11 +44,17 @@ public final class SlabAllocator: Sendable {
         }
         slotSizes = sizes
         self.pageSize = pageSize
-        classes = sizes.map { SlabClass(slotSize: $0, pageSize: max(pageSize, $0)) }
+        let mapped = MappedBytes()
+        self.mapped = mapped
+        classes = sizes.map { SlabClass(slotSize: $0, pageSize: max(pageSize, $0), mapped: mapped) }
     }
 
     /// The largest request `allocate` serves.
     public var largestSlot: Int { slotSizes[slotSizes.count - 1] }
+
+    /// Bytes of pages mapped now (one atomic load: cheap enough for a check
+    /// before each copy, where `statistics()` takes every class's lock).
+    public var mappedBytes: Int { mapped.bytes.load(ordering: .relaxed) }
 
     /// The index of the smallest class whose slots hold `count` bytes.
     func classIndex(for count: Int) -> Int? {
@@ -181,10 +190,13 @@ final class SlabClass: Sendable {
     let slotSize: Int
     let pageSize: Int
     let state = Lock(State())
+    /// The allocator's bytes of pages mapped, over all classes.
+    let mapped: MappedBytes
 
-    init(slotSize: Int, pageSize: Int) {
+    init(slotSize: Int, pageSize: Int, mapped: MappedBytes = MappedBytes()) {
         self.slotSize = slotSize
         self.pageSize = pageSize
+        self.mapped = mapped
     }
 
     func allocate(requested: Int) throws -> SlabSlot {
@@ -196,6 +208,7 @@ final class SlabClass: Sendable {
                 page.partialIndex = 0
                 st.partial.append(page)
                 st.pages += 1
+                mapped.bytes.add(pageSize, ordering: .relaxed)
             }
             let page = st.partial[st.partial.count - 1]
             let s = page.take()
@@ -222,6 +235,7 @@ final class SlabClass: Sendable {
             if page.used == 0 && st.partial.count > 1 {
                 Self.removePartial(page, from: &st)
                 st.pages -= 1
+                mapped.bytes.subtract(pageSize, ordering: .relaxed)
                 released = page
             }
         }
@@ -237,4 +251,9 @@ final class SlabClass: Sendable {
         }
         page.partialIndex = -1
     }
+}
+
+/// The bytes of pages an allocator's classes have mapped, shared by them.
+final class MappedBytes: Sendable {
+    let bytes = Atomic<Int>(0)
 }

@@ -52,6 +52,21 @@ final class ProxyBodyMappingTests: XCTestCase {
         XCTAssertEqual(s.count, total)
     }
 
+    /// Past the copies' memory, small bodies are mapped as large ones are
+    /// (a budget of 0: every body), still within the mapping limit, still hits.
+    func testSmallBodiesPastTheCopiesMemoryAreMappedWithinTheLimit() throws {
+        let dir = try TemporaryDirectory(prefix: "capuchin-proxy-maps")
+        let s = try ProxyBodyStore(cacheDirectory: dir.path, index: QueuedIndex(), mappingLimit: limit, smallBodyMemory: 0)
+        let mappingsBefore = MappedFile.fileMappings
+        for round in 0..<2 {
+            for i in 0..<smallCount { XCTAssertEqual(try get(s, i), body(i), "response \(i), round \(round)") }
+            XCTAssertEqual(fetches, smallCount, "fetched on the first round only (round \(round))")
+            // Hits (from the second round): the small bodies went to the bounded mappings.
+            XCTAssertEqual(s.heldMappings, round == 0 ? 0 : limit, "round \(round)")
+            XCTAssertLessThanOrEqual(MappedFile.fileMappings - mappingsBefore, limit, "round \(round)")
+        }
+    }
+
     func testARemovedLargeBodyLosesItsMappingAndADamagedOneIsNotServed() throws {
         let dir = try TemporaryDirectory(prefix: "capuchin-proxy-maps")
         let s = try ProxyBodyStore(cacheDirectory: dir.path, index: QueuedIndex(), mappingLimit: limit)

@@ -18,22 +18,30 @@ extension ProxyBodyStore {
     /// (the file cache takes what it leaves).
     public static let defaultMappingLimit = 4096
 
+    /// Memory the copies of small bodies may take (the slabs' mapped pages):
+    /// past it a small body is mapped as a large one is, so a cache of many
+    /// small responses keeps its bodies in the page cache, not in the
+    /// process's memory (a copy is kept as long as its response is cached).
+    public static let defaultSmallBodyMemory = 256 << 20
+
     /// The body for sending (copied or mapped on the object's first hit); nil
     /// (and the entry dropped) when the file is gone or no longer has the stored size.
     public func mappedBody(_ object: CachedObject) -> MappedFile? {
-        let m = object.entry.size <= FileCache.snapshotLimit
-            ? object.body.get { Self.readBody(of: object.entry) }
-            : largeBodies.mapping(of: object.entry.bodyPath) { Self.readBody(of: object.entry) }
+        // A small body's copy (made while the copies are under their memory), else a kept mapping.
+        let copied = object.entry.size > FileCache.snapshotLimit ? nil : object.body.get {
+            Self.slabs.mappedBytes < smallBodyMemory ? Self.readBody(of: object.entry, copy: true) : nil
+        }
+        let m = copied ?? largeBodies.mapping(of: object.entry.bodyPath) { Self.readBody(of: object.entry, copy: false) }
         if m == nil { remove(key: object.entry.key) }
         return m
     }
 
-    /// `entry`'s body file, copied into a slab slot when small, else mapped;
-    /// nil when it is missing, of another size, or cannot be read or mapped.
-    static func readBody(of entry: ProxyIndexEntry) -> MappedFile? {
+    /// `entry`'s body file, copied into a slab slot when small and `copy`,
+    /// else mapped; nil when it is missing, of another size, or cannot be read or mapped.
+    static func readBody(of entry: ProxyIndexEntry, copy: Bool) -> MappedFile? {
         guard let file = try? OpenFile(path: entry.bodyPath), let id = try? file.identity(),
               Int64(id.size) == entry.size else { return nil }
-        guard id.size > 0, id.size <= FileCache.snapshotLimit else { return try? MappedFile(fd: file.descriptor, count: id.size) }
+        guard copy, id.size > 0, id.size <= FileCache.snapshotLimit else { return try? MappedFile(fd: file.descriptor, count: id.size) }
         // A file shorter than its size by now (cut meanwhile) throws: nothing served from it.
         return (try? MappedFile(copyOf: file.descriptor, count: id.size, into: slabs)) ?? nil
     }

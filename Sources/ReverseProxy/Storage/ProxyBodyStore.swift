@@ -86,6 +86,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     let reaper = DispatchQueue(label: "proxy-body-reaper")
     /// The large bodies' mappings, bounded (`ProxyBodyStore+Bodies`).
     let largeBodies: BodyMappings
+    /// See `defaultSmallBodyMemory`.
+    let smallBodyMemory: Int
     /// Carries out purges by tag and prefix after they are answered (`ProxyPurge`).
     let lurker = DispatchQueue(label: "proxy-purge-lurker")
     /// Told the entries removed (purged, evicted, replaced), off the lock: their compressed variants go too.
@@ -102,9 +104,11 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// smaller limit configured) are dropped, least valuable first.
     /// `loadLater`: the caller starts the load with `startLoading` (the server
     /// listens meanwhile; see there). `mappingLimit`: the large bodies' mappings kept at most.
+    /// `smallBodyMemory`: the copies of small bodies (all stores' slabs) at most; past it they are mapped.
     public init(cacheDirectory: String, index: ProxyIndex, durability: BodyDurability = .batched,
                 maxObjectSize: Int = 64 << 20, spoolCapacity: Int = 1 << 30, limit: ProxyCacheLimit? = nil, loadLater: Bool = false,
-                mappingLimit: Int = ProxyBodyStore.defaultMappingLimit, log: @escaping (String) -> Void = { _ in },
+                mappingLimit: Int = ProxyBodyStore.defaultMappingLimit,
+                smallBodyMemory: Int = ProxyBodyStore.defaultSmallBodyMemory, log: @escaping (String) -> Void = { _ in },
                 info: @escaping (String) -> Void = { _ in }) throws {
         root = cacheDirectory + "/proxy"
         tempDirectory = root + "/tmp"
@@ -116,6 +120,7 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         self.log = log
         self.info = info
         largeBodies = BodyMappings(capacity: max(1, mappingLimit))
+        self.smallBodyMemory = smallBodyMemory
         try BodyFiles.makeDirectories(tempDirectory)
         // Before serving: a fill may write here as soon as the server listens.
         var report = RecoveryReport()
