@@ -15,7 +15,7 @@ final class ProxyWorker {
     init(loop: EventLoop, plugin: ProxyPlugin) {
         self.loop = loop
         idle = IdleConnections(loop: loop)
-        waiterTurns = WaiterTurns(poster: loop.poster)
+        waiterTurns = WaiterTurns(post: { [poster = loop.poster] in poster.post($0) })
         self.plugin = plugin
     }
 

@@ -17,7 +17,7 @@ import HTTPCore
 /// full socket takes it out of the turns: the connection's writability
 /// (EPOLLOUT) paces it then, each drain topping its queue up at once.
 /// Worker-thread only (its worker's).
-final class StreamingWaiter {
+final class StreamingWaiter: TurnFed {
     /// Largest piece queued at once (one sendfile slice, or one chunk).
     static let slice = 1 << 20
     /// The most one waiter queues at once (its `window` grows to it), a few

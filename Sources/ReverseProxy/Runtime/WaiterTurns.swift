@@ -1,4 +1,8 @@
-import CapuchinServer
+/// What `WaiterTurns` feeds (a `StreamingWaiter`): queues up to `allowance`
+/// bytes, returns how many, and adds itself again when it has more.
+protocol TurnFed: AnyObject {
+    func feed(allowance: Int) -> Int
+}
 
 /// One worker's coalesced waiters (`StreamingWaiter`) that have body bytes to
 /// send and room for them, fed in loop turns, round-robin, within a byte budget
@@ -22,39 +26,41 @@ final class WaiterTurns {
     /// Bytes all waiters of the worker may queue in one turn.
     static let budget = 8 << 20
 
-    private let poster: LoopPoster
+    /// Runs a task on this worker at its next loop turn (`LoopPoster.post`).
+    typealias Post = @Sendable (@escaping @Sendable () -> Void) -> Void
+    private let post: Post
     /// Waiters due in the next turn, in order.
-    private var due: [StreamingWaiter] = []
+    private var due: [any TurnFed] = []
     private var posted = false
 
-    init(poster: LoopPoster) { self.poster = poster }
+    init(post: @escaping Post) { self.post = post }
 
     /// `waiter` has bytes to send (or its body ended) and its socket has room:
     /// fed in the next turn, after the waiters already due.
-    func add(_ waiter: StreamingWaiter) {
+    func add(_ waiter: any TurnFed) {
         due.append(waiter)
         scheduleTurn()
     }
 
     /// A wake-up for another thread (the leader's, when more of the body
     /// arrived): `waiter` is due again, added on this worker.
-    func waker(for waiter: StreamingWaiter) -> @Sendable () -> Void {
+    func waker(for waiter: any TurnFed) -> @Sendable () -> Void {
         let me = WorkerBound((self, waiter))
-        return { [poster] in poster.post { me.value.0.add(me.value.1) } }
+        return { [post] in post { me.value.0.add(me.value.1) } }
     }
 
     private func scheduleTurn() {
         guard !posted else { return }
         posted = true
         let me = WorkerBound(self)
-        poster.post { me.value.turn() }
+        post { me.value.turn() }
     }
 
     /// Feeds the waiters due, in order, until the budget is spent; those fed
     /// re-join at the back when they still have bytes, those not reached stay in front.
     private func turn() {
         posted = false
-        var batch: [StreamingWaiter] = []
+        var batch: [any TurnFed] = []
         swap(&batch, &due)
         var left = Self.budget
         var i = 0
