@@ -15,7 +15,7 @@ protocol TurnFed: AnyObject {
 /// megabytes of copies; one slice a waiter a turn kept the heads quick but let
 /// each client's socket run dry between turns (the whole transfer took twice
 /// as long). Here each waiter queues up to its own window (grown while its
-/// socket takes all it is given, shrunk when it is full) and the turn stops
+/// socket takes all it is given) and the turn stops
 /// once `budget` bytes were queued: no head waits behind more than that,
 /// every socket is topped up as fast as it drains, and waiters not reached go
 /// first in the next turn. A waiter whose socket is full is not in the round
