@@ -7,7 +7,9 @@ serves it once to each cache. Capuchin streams the response to its waiters from
 the body file as it arrives; nginx's `proxy_cache_lock` makes them wait until the
 whole response is cached (it polls every 500 ms). Reported per cache: origin
 fetches, the first client's time to first byte, the waiters' median and max
-first byte after it, and the time until every client had the whole body.
+first byte after it, as each client process read it and as it arrived at its
+socket (the kernel's receive time: a reader process may wait its turn for a core
+first), and the time until every client had the whole body.
 
 `--defaults` runs Capuchin with its default cache limits instead: the object is then
 over max_object_size (64 MiB) and not stored, but still fetched once and spooled
@@ -21,6 +23,7 @@ import multiprocessing as mp
 import os
 import socket
 import statistics
+import struct
 import sys
 import time
 
@@ -57,25 +60,42 @@ def nginx_locked(bench, origin_port):
 """)
 
 
+# SO_TIMESTAMPNS (Linux asm-generic value; Python's socket module does not name it):
+# each received segment carries the time the kernel queued it (SCM_TIMESTAMPNS, realtime).
+SO_TIMESTAMPNS = 35
+
+
 def client(sock, ready, out, i):
     """One client process reading the response on `sock` (its request is sent by
-    the parent). out[2i:2i+2] = (first byte, complete) in CLOCK_MONOTONIC seconds;
-    out_bytes[i]: body bytes. Processes, not threads: with 50 threads the GIL
-    (5 ms switch interval) delayed the reading of first bytes, which the figures
-    then counted against the server."""
+    the parent). out[3i:3i+3] = (first byte read, complete, first byte arrived) in
+    CLOCK_MONOTONIC seconds; out_bytes[i]: body bytes. Processes, not threads: with
+    50 threads the GIL (5 ms switch interval) delayed the reading of first bytes,
+    which the figures then counted against the server. "Arrived" is the kernel's
+    receive time of the first segment: 50 reader processes on a small shared
+    machine wait their turn for a core (more so while the others have bodies to
+    copy), and that wait is in "read" but is not the server's."""
     times, got_out = out
     try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         ready.release()
-        first = None
+        first = arrived = None
         got = 0
         buf = bytearray(1 << 20)
         head = b""
         while True:
-            n = sock.recv_into(buf)
+            if first is None:
+                data, anc, _, _ = sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
+                n = len(data)
+                buf[:n] = data
+                first = time.monotonic()
+                for level, kind, d in anc:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(d) >= 16:
+                        sec, nsec = struct.unpack("qq", d[:16])
+                        arrived = sec + nsec / 1e9 - (time.time() - time.monotonic())
+            else:
+                n = sock.recv_into(buf)
             if n == 0:
                 break
-            if first is None:
-                first = time.monotonic()
             if head is not None:
                 head += bytes(buf[:n])
                 if b"\r\n\r\n" in head:
@@ -83,7 +103,7 @@ def client(sock, ready, out, i):
                     head = None
             else:
                 got += n
-        times[2 * i:2 * i + 2] = [first or float("nan"), time.monotonic()]
+        times[3 * i:3 * i + 3] = [first or float("nan"), time.monotonic(), arrived or float("nan")]
         got_out[i] = got
     finally:
         sock.close()
@@ -92,10 +112,10 @@ def client(sock, ready, out, i):
 def run(server, path, size, clients):
     """Every client connected and its reader process waiting, then the parent sends
     the requests one after another (within a millisecond or so: the requests' spread
-    is not the processes' scheduling); returns [(request sent, first byte, complete,
-    bytes)] relative to the first request."""
+    is not the processes' scheduling); returns [(request sent, first byte read, complete,
+    bytes, first byte arrived)] relative to the first request."""
     ctx = mp.get_context("fork")
-    times = ctx.Array("d", 2 * clients, lock=False)
+    times = ctx.Array("d", 3 * clients, lock=False)
     got = ctx.Array("q", clients, lock=False)
     ready = ctx.Semaphore(0)
     socks = [socket.create_connection(("127.0.0.1", server.port), timeout=120) for _ in range(clients)]
@@ -114,7 +134,8 @@ def run(server, path, size, clients):
     for p in procs:
         p.join(600)
     start = sent[0]
-    return [(sent[i] - start, times[2 * i] - start, times[2 * i + 1] - start, got[i]) for i in range(clients)]
+    return [(sent[i] - start, times[3 * i] - start, times[3 * i + 1] - start, got[i], times[3 * i + 2] - start)
+            for i in range(clients)]
 
 
 def main():
@@ -162,17 +183,22 @@ def measure(only, clients, size_mib, rate="128m", defaults=False, keep=False):
             lead = firsts[0] if firsts else float("nan")
             after = [f - lead for f in firsts[1:]]
             own = sorted(r[1] - r[0] for r in ok)
+            arrivals = sorted(r[4] for r in ok)
+            arrived_after = [f - arrivals[0] for f in arrivals[1:]]
             rows.append((name, fetches, len(ok), lead, statistics.median(after) if after else float("nan"),
                          max(after) if after else float("nan"), max(r[2] for r in ok) if ok else float("nan"),
-                         max(r[0] for r in out), statistics.median(own) if own else float("nan"), own[-1] if own else float("nan")))
+                         max(r[0] for r in out), statistics.median(own) if own else float("nan"), own[-1] if own else float("nan"),
+                         statistics.median(arrived_after) if arrived_after else float("nan"),
+                         max(arrived_after) if arrived_after else float("nan")))
         b.log(f"\n{a.clients} clients, one {a.size_mib} MiB object, origin limit_rate {a.rate}:")
         b.log(f"  {'cache':10} {'origin fetches':>14} {'complete':>9} {'first TTFB':>11} "
               f"{'waiters TTFB-first (median / max)':>34} {'all done':>9} {'requests sent within':>21} "
-              f"{'TTFB after own request (median / max)':>38}")
-        for name, fetches, ok, lead, med, mx, done, skew, own_med, own_max in rows:
+              f"{'TTFB after own request (median / max)':>38} {'waiters arrived-first (median / max)':>37}")
+        for name, fetches, ok, lead, med, mx, done, skew, own_med, own_max, arr_med, arr_max in rows:
             b.log(f"  {name:10} {fetches:>14} {ok:>6}/{a.clients:<2} {lead * 1000:>9.1f}ms "
                   f"{med * 1000:>15.1f} ms / {mx * 1000:>8.1f} ms {done:>8.2f}s {skew * 1000:>18.1f} ms "
-                  f"{own_med * 1000:>19.1f} ms / {own_max * 1000:>8.1f} ms")
+                  f"{own_med * 1000:>19.1f} ms / {own_max * 1000:>8.1f} ms "
+                  f"{arr_med * 1000:>18.1f} ms / {arr_max * 1000:>8.1f} ms")
     b.log(f"uptime at end: {b.uptime()}")
 
 

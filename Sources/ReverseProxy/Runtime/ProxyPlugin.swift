@@ -241,7 +241,7 @@ public final class ProxyPlugin: Plugin, @unchecked Sendable {
         if case .streaming(let body) = outcome {
             // Nil: a spool past its budget whose bytes past the file are gone: a fetch of its own.
             if body.vary.matches(request.headers) && request.method == "GET",
-               let waiter = StreamingWaiter(body: body, sink: sink, poster: worker.loop.poster) {
+               let waiter = StreamingWaiter(body: body, sink: sink, turns: worker.waiterTurns) {
                 waiter.start(cacheStatus: CacheStatus.forwarded(.uriMiss, status: body.status, stored: body.notStoredReason == nil,
                                                                 collapsed: true, detail: body.notStoredReason))
                 return

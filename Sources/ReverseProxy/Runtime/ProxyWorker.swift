@@ -1,11 +1,13 @@
 import CapuchinServer
 import HTTPCore
 
-/// The proxy's state on one worker thread: its loop and idle backend
-/// connections. No locks: only that thread touches it.
+/// The proxy's state on one worker thread: its loop, idle backend
+/// connections and streaming waiters. No locks: only that thread touches it.
 final class ProxyWorker {
     let loop: EventLoop
     let idle: IdleConnections
+    /// The coalesced waiters streaming on this worker, fed in turns.
+    let waiterTurns: WaiterTurns
     /// The pools' active health checks (worker 0 only).
     var healthCheckers: [HealthChecker] = []
     unowned let plugin: ProxyPlugin
@@ -13,6 +15,7 @@ final class ProxyWorker {
     init(loop: EventLoop, plugin: ProxyPlugin) {
         self.loop = loop
         idle = IdleConnections(loop: loop)
+        waiterTurns = WaiterTurns(post: { [poster = loop.poster] in poster.post($0) })
         self.plugin = plugin
     }
 

@@ -10,34 +10,39 @@ import HTTPCore
 /// it has caught up it asks to be woken on its own worker when more arrives.
 ///
 /// Fair to the other waiters of its worker (many join at once behind one
-/// leader): the head goes out alone, the body follows from the next loop turn,
-/// and each turn queues at most one slice. The connection flushes its queue at
-/// the end of the turn until the socket is full, so a waiter that queued all it
-/// could (tens of MiB for one joining late) made that turn copy megabytes per
-/// connection, and the heads of the waiters behind it waited for those copies
-/// (the +239 ms first-byte spread of `coalescing.py`).
+/// leader): the head goes out alone in the turn the waiter is woken (behind at
+/// most one turn's budget of other waiters' bodies), and the body follows
+/// from a later turn of the worker's `WaiterTurns`: each turn this waiter queues up
+/// to its window, which doubles while its socket takes all it was given. A
+/// full socket takes it out of the turns: the connection's writability
+/// (EPOLLOUT) paces it then, each drain topping its queue up at once.
 /// Worker-thread only (its worker's).
-final class StreamingWaiter {
-    /// Largest slice queued in one loop turn: what one waiter's flush may copy
-    /// before the next connection of the worker is served.
+final class StreamingWaiter: TurnFed {
+    /// Largest piece queued at once (one sendfile slice, or one chunk).
     static let slice = 1 << 20
+    /// The most one waiter queues at once (its `window` grows to it), a few
+    /// sockets' worth: enough to keep a loopback socket full between wake-ups.
+    static let maxWindow = 4 << 20
 
     let body: StreamingBody
     let sink: ResponseSink
-    let poster: LoopPoster
+    let turns: WaiterTurns
     /// This waiter's registration with the body (`StreamingBody.addReader`).
     private let reader: Int
     private var file: OpenFile?
     private var offset = 0
     private var ended = false
+    /// What it queues in a turn; `queuedLastTurn`: whether it last filled what it was allowed (more was waiting).
+    private var window = StreamingWaiter.slice
+    private var queuedLastTurn = false
 
     /// nil when the body can no longer be read whole (see `StreamingBody.addReader`).
-    init?(body: StreamingBody, sink: ResponseSink, poster: LoopPoster) {
+    init?(body: StreamingBody, sink: ResponseSink, turns: WaiterTurns) {
         guard let reader = body.addReader() else { return nil }
         self.reader = reader
         self.body = body
         self.sink = sink
-        self.poster = poster
+        self.turns = turns
     }
 
     /// Sends the head, then the body as it arrives.
@@ -50,31 +55,46 @@ final class StreamingWaiter {
         r.carriesDate = h.contains("Date")
         sink.start(r)
         sink.onCancel = { [self] in finishReading() }
-        // The heads of every waiter woken in this turn are flushed before any body.
-        yieldTurn()
+        // The body from the next turn: this turn's heads go out first.
+        turns.add(self)
     }
 
-    /// Goes on at the next loop turn (after this turn's flushes).
-    private func yieldTurn() {
-        let me = WorkerBound(self)
-        poster.post { me.value.pump() }
+    /// Its turn (`WaiterTurns`): queues what has arrived, up to its window and
+    /// `allowance` bytes, unless its socket is full. Returns the bytes queued.
+    func feed(allowance: Int) -> Int {
+        guard !ended, !sink.isCancelled else { return 0 }
+        if sink.isCongested {
+            // Full: the connection's writability paces it now. Its drain runs
+            // inside the connection's flush, which goes on with what this queues
+            // until the socket is full again (no wait for a turn: the socket
+            // never runs dry); that copies no more than the socket has room for.
+            queuedLastTurn = false
+            sink.onDrain = { [self] in
+                sink.onDrain = nil
+                _ = queueArrived(limit: Self.maxWindow)
+            }
+            return 0
+        }
+        // The socket took (nearly) all of the last turn's bytes: it can take more.
+        if queuedLastTurn { window = min(Self.maxWindow, window * 2) }
+        return queueArrived(limit: min(window, allowance))
     }
 
-    /// Sends what has arrived, then waits for the client or the leader.
-    private func pump() {
-        while !ended && !sink.isCancelled {
-            // Runs on the leader's thread: back to this worker before touching anything.
-            let me = WorkerBound(self)
-            let waker: @Sendable () -> Void = { [poster] in poster.post { me.value.pump() } }
-            guard let p = body.progress(beyond: offset, orWake: waker) else { return }
+    /// Queues up to `limit` bytes of what has arrived; then it is due again
+    /// (more to send), waits for the leader (caught up) or has finished.
+    private func queueArrived(limit: Int) -> Int {
+        guard !ended, !sink.isCancelled else { return 0 }
+        var queued = 0
+        while queued < limit {
+            guard let p = body.progress(beyond: offset, orWake: turns.waker(for: self)) else {
+                queuedLastTurn = false
+                return queued
+            }
             if offset < p.written {
-                guard send(upTo: p.written) else { return fail() }
-                if sink.isCongested {
-                    sink.onDrain = { [self] in sink.onDrain = nil; pump() }
-                } else {
-                    yieldTurn()
-                }
-                return
+                let n = send(upTo: p.written, limit: min(Self.slice, limit - queued))
+                guard n > 0 else { fail(); return queued }
+                queued += n
+                continue
             }
             switch p.end {
             case .complete:
@@ -84,16 +104,19 @@ final class StreamingWaiter {
             case .failed: fail()
             case .open: continue
             }
-            return
+            return queued
         }
+        queuedLastTurn = true
+        turns.add(self)
+        return queued
     }
 
-    /// Queues one slice of what has arrived (the bytes are in the file up to
-    /// `written`, or in the body's tail past a spool's budget); false when reading stopped.
-    private func send(upTo written: Int) -> Bool {
-        guard let file else { return false }
+    /// Queues up to `limit` bytes of what has arrived (in the file up to
+    /// `written`, or in the body's tail past a spool's budget); 0 when reading stopped.
+    private func send(upTo written: Int, limit: Int) -> Int {
+        guard let file else { return 0 }
         let n: Int
-        switch body.slice(reader: reader, at: offset, limit: min(Self.slice, written - offset)) {
+        switch body.slice(reader: reader, at: offset, limit: min(limit, written - offset)) {
         case .file(let count):
             n = count
             frame(n) { sink.write(file: file, offset: offset, count: n) }
@@ -102,7 +125,7 @@ final class StreamingWaiter {
             frame(n) { sink.write(bytes) }
         }
         offset += n
-        return n > 0
+        return n
     }
 
     /// Writes `n` body bytes, as a chunk when the body is chunked.
