@@ -91,14 +91,14 @@ let package = Package(
         .testTarget(name: "CapuchinSystemTests", dependencies: ["CapuchinSystem"]),
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"]),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"]),
-        .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "CapuchinTLS", "HTTPCore"]),
+        .testTarget(name: "CapuchinServerTests", dependencies: ["CapuchinServer", "CapuchinSystem", "CapuchinTLS", "HTTPCore", "TestSupport"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "CLMDB", "CapuchinSystem", "TestSupport", "store-crash-child", "cachedump"]),
         .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies"]),
         .testTarget(name: "FileCacheTests", dependencies: [
             "FileCache", "CapuchinServer", "CapuchinSystem", "CacheStore", "CachePolicies", "HTTPCore",
         ]),
         .testTarget(name: "CachedumpTests", dependencies: ["CacheStore", "TestSupport", "cachedump"]),
-        .testTarget(name: "ReverseProxyTests", dependencies: ["ReverseProxy", "CapuchinServer", "CapuchinSystem", "HTTPCore"]),
+        .testTarget(name: "ReverseProxyTests", dependencies: ["ReverseProxy", "CapuchinServer", "CapuchinSystem", "HTTPCore", "TestSupport"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "CapuchinSystem"]),
     ],
     swiftLanguageModes: [.v5]

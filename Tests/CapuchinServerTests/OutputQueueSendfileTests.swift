@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import CapuchinServer
+import TestSupport
 
 /// A mapped body with an immutable file of its own (a stored compressed
 /// variant) goes out with sendfile on a plain socket and from memory on a
@@ -10,14 +11,12 @@ import XCTest
 /// copy and the file are given different bytes, so what arrives shows which
 /// way the body went.
 final class OutputQueueSendfileTests: XCTestCase {
-    private var dir: URL!
+    private var scratch: TemporaryDirectory!
+    private var dir: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("oq-sendfile-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory(prefix: "capuchin-oq-sendfile") }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    override func tearDown() { scratch = nil }
 
     /// A slab copy of `memory` whose immutable file holds `file` (same length).
     private func body(memory: [UInt8], file: [UInt8]) throws -> MappedFile {

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import CapuchinServer
+import TestSupport
 
 /// `TLSTransport` over a socket pair whose sending side holds little: the
 /// records of one write are sent with one send(2), what the socket does not
@@ -11,14 +12,12 @@ import XCTest
 /// encrypted so its caller waits for the socket and offers the rest again.
 /// The peer is a client `TLSSession`; every byte must arrive in order.
 final class TLSTransportTests: XCTestCase {
-    private var dir: URL!
+    private var scratch: TemporaryDirectory!
+    private var dir: URL { scratch.url }
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-transport-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory(prefix: "capuchin-tls-transport") }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    override func tearDown() { scratch = nil }
 
     /// A self-signed P-256 certificate made with the openssl command.
     private func certificate() throws -> TLSContext {

@@ -3,6 +3,7 @@ import Glibc
 import CapuchinSystem
 import HTTPCore
 @testable import ReverseProxy
+import TestSupport
 
 /// Hit bodies do not cost a mapping each: small ones are copied into slabs,
 /// large ones share a bounded set of mappings. Each request goes the way the

@@ -2,6 +2,7 @@ import CacheStore
 import HTTPCore
 import XCTest
 @testable import ReverseProxy
+import TestSupport
 
 /// The proxy cache's popularity survives restarts: a full cache whose oldest
 /// responses are its popular ones is restarted (clean, or as after kill -9),

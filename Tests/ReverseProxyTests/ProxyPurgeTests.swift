@@ -3,6 +3,7 @@ import Foundation
 import HTTPCore
 import XCTest
 @testable import ReverseProxy
+import TestSupport
 
 /// Purges by tag, and soft purges, of the proxy's body store over the real
 /// LMDB index: memory, index and body files agree, also after a reopen.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPCore
 import XCTest
 @testable import ReverseProxy
+import TestSupport
 
 /// Purges by tag and prefix as stamps (`PurgeStamps`): in force for lookups
 /// when the purge returns, before the lurker has removed anything, and after a

@@ -27,18 +27,3 @@ func pool(_ algorithm: BalanceAlgorithm, count: Int, attempts: Int = 2, offline:
                                           offlineTimeoutNanos: offline), isSelf: isSelf)
 }
 
-/// A directory under /tmp made for one test and removed with everything in it
-/// when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init(prefix: String) throws {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-        path = String(cString: made)
-    }
-
-    deinit { _ = system("rm -rf '\(path)'") }
-}
