@@ -8,6 +8,16 @@ final class DuelingPolicyTests: XCTestCase {
         (0..<passes).flatMap { _ in (0..<keys).map { Request(key: UInt64($0), size: 1) } }
     }
 
+    /// Runs `more` through a policy and its restored copy: they must hit and evict alike.
+    private func assertSameDecisions(_ original: inout CheckedReplay, _ restored: inout CheckedReplay, on more: [Request],
+                                     file: StaticString = #filePath, line: UInt = #line) {
+        let before = original.hits.count
+        original.run(more)
+        restored.run(more)
+        XCTAssertEqual(Array(original.hits[before...]), restored.hits, file: file, line: line)
+        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions, file: file, line: line)
+    }
+
     func testSwitchesToTheCandidateThatHitsMoreWithoutEvicting() {
         var lru = CheckedReplay(LRUPolicy(capacity: 100))
         lru.run(loop(passes: 40))
@@ -67,12 +77,7 @@ final class DuelingPolicyTests: XCTestCase {
         for e in entries { XCTAssertEqual(fresh.state(of: e.key), e.state) }
 
         var restored = CheckedReplay(fresh, resident: original.resident)
-        let before = original.hits.count
-        let more = loop(passes: 3) + TraceGenerator.skewed(seed: 21, requests: 5_000, keys: 400)
-        original.run(more)
-        restored.run(more)
-        XCTAssertEqual(Array(original.hits[before...]), restored.hits)
-        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
+        assertSameDecisions(&original, &restored, on: loop(passes: 3) + TraceGenerator.skewed(seed: 21, requests: 5_000, keys: 400))
     }
 
     /// A store written while plain W-TinyLFU was the default (untagged entry
@@ -140,14 +145,9 @@ final class DuelingPolicyTests: XCTestCase {
             XCTAssertEqual(fresh.keptSketch?.frequency(UInt64(k)), p.keptSketch?.frequency(UInt64(k)))
         }
         var restored = CheckedReplay(fresh, resident: original.resident)
-        let before = original.hits.count
-        let more = loop(passes: 30) + TraceGenerator.skewed(seed: 23, requests: 5_000, keys: 400)
-        original.run(more)
-        restored.run(more)
+        assertSameDecisions(&original, &restored, on: loop(passes: 30) + TraceGenerator.skewed(seed: 23, requests: 5_000, keys: 400))
         XCTAssertEqual(p.switches, 1)
         XCTAssertEqual(fresh.switches, 1)
-        XCTAssertEqual(Array(original.hits[before...]), restored.hits)
-        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
     }
 
     /// `dueling-s3fifo` serves with S3-FIFO first (W-TinyLFU with an adaptive
@@ -160,5 +160,46 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(p.name, "dueling-s3fifo-wtinylfu-wtinylfu-fixed")
         for k in 0..<300 { _ = p.recordMiss(UInt64(k % 130), size: 1) }
         XCTAssertFalse(DuelingPolicy(capacity: 100).importGlobalState(p.exportGlobalState()))
+    }
+
+    /// The lead must be more than noise: the same loop that makes S3-FIFO take
+    /// over from LRU switches nothing when the paired test asks for a lead of
+    /// a thousand standard deviations, which no finite run gives.
+    func testALeadWithinTheConfidenceDoesNotSwitch() {
+        let strict = DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo], confidence: 1_000)
+        var replay = CheckedReplay(strict)
+        replay.run(loop(passes: 40))
+        XCTAssertEqual(strict.active, .lru)
+        XCTAssertEqual(strict.switches, 0)
+        let usual = DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo], confidence: DuelingPolicy.significantLead)
+        var again = CheckedReplay(usual)
+        again.run(loop(passes: 40))
+        XCTAssertEqual(usual.active, .s3fifo, "the same run with the usual confidence switches")
+        XCTAssertEqual(usual.switches, 1)
+    }
+
+    /// Segmented TinyLFU as a candidate: it takes over from LRU on a loop with
+    /// the kept frequencies, evicting nothing, and a snapshot taken while it
+    /// serves restores to the same decisions.
+    func testSegmentedTinyLFUTakesOverWithTheKeptSketchAndRestores() throws {
+        let make = { DuelingPolicy(capacity: 100, candidates: [.lru, .segmentedTinyLFU], confidence: DuelingPolicy.significantLead) }
+        let p = make()
+        XCTAssertNotNil(p.keptSketch)
+        var replay = CheckedReplay(p)
+        for r in loop(passes: 40) where p.switches == 0 { replay.step(r) }
+        XCTAssertEqual(p.active, .segmentedTinyLFU)
+        XCTAssertNil(p.keptSketch, "segmented TinyLFU counts in its own sketch")
+        let s = try XCTUnwrap(p.policy as? SegmentedTinyLFUPolicy)
+        XCTAssertGreaterThanOrEqual((0..<150).map { s.frequencySketch.frequency(UInt64($0)) }.min()!, 4)
+        XCTAssertEqual(p.count, 100, "the switch evicted nothing")
+
+        replay.run(loop(passes: 3))
+        let entries = replay.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }
+        let fresh = make()
+        XCTAssertEqual(fresh.restore(entries), [])
+        XCTAssertTrue(fresh.importGlobalState(p.exportGlobalState()))
+        XCTAssertEqual(fresh.active, .segmentedTinyLFU)
+        var restored = CheckedReplay(fresh, resident: replay.resident)
+        assertSameDecisions(&replay, &restored, on: loop(passes: 5) + TraceGenerator.skewed(seed: 24, requests: 5_000, keys: 400))
     }
 }
