@@ -234,7 +234,7 @@ public final class DuelingPolicy: EvictionPolicy {
         epochs += 1
         guard epochs >= 2, let best = scores.indices.max(by: { scores[$0] < scores[$1] }),
               best != activeIndex, scores[best] > scores[activeIndex] + Self.margin,
-              lead[best] > confidence * leadVariance[best].squareRoot() else { return [] }
+              confidence == 0 || lead[best] > confidence * leadVariance[best].squareRoot() else { return [] }
         for i in lead.indices { lead[i] = 0; leadVariance[i] = 0 }
         return switchTo(best)
     }

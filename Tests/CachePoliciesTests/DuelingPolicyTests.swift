@@ -202,4 +202,25 @@ final class DuelingPolicyTests: XCTestCase {
         var restored = CheckedReplay(fresh, resident: replay.resident)
         assertSameDecisions(&replay, &restored, on: loop(passes: 5) + TraceGenerator.skewed(seed: 24, requests: 5_000, keys: 400))
     }
+
+    /// A store saved by plain W-TinyLFU (the default) and opened with
+    /// `dueling-segmented` comes back with W-TinyLFU serving, every entry kept
+    /// with its state, and its sketch.
+    func testDuelingSegmentedTakesOverAWTinyLFUStore() throws {
+        var old = CheckedReplay(WTinyLFUPolicy(capacity: 200))
+        old.run(TraceGenerator.skewed(seed: 25, requests: 10_000, keys: 1_000))
+        let entries = old.resident.map { key, size in (key: key, size: size, state: old.policy.state(of: key)!) }
+        let p = try XCTUnwrap(makePolicy(.duelingSegmented, capacity: 200) as? DuelingPolicy)
+        XCTAssertEqual(p.candidates, [.s3fifo, .segmentedTinyLFU, .wtinylfu, .wtinylfuFixed])
+        XCTAssertEqual(p.restore(entries), [])
+        XCTAssertTrue(p.importGlobalState(old.policy.exportGlobalState()))
+        XCTAssertEqual(p.active, .wtinylfu)
+        for e in entries {
+            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | 3 << 56)
+            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence)
+        }
+        let w = try XCTUnwrap(p.policy as? WTinyLFUPolicy)
+        let before = try XCTUnwrap(old.policy as? WTinyLFUPolicy)
+        for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), before.estimatedFrequency(UInt64(k))) }
+    }
 }
