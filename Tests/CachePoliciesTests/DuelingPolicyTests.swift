@@ -83,17 +83,28 @@ final class DuelingPolicyTests: XCTestCase {
     /// A store written while plain W-TinyLFU was the default (untagged entry
     /// states, W-TinyLFU's own global state) is taken over as it is.
     func testTakesOverAPlainWTinyLFUSnapshot() {
-        var old = CheckedReplay(WTinyLFUPolicy(capacity: 200))
-        old.run(TraceGenerator.skewed(seed: 22, requests: 10_000, keys: 1_000))
-        let entries = old.resident.map { key, size in (key: key, size: size, state: old.policy.state(of: key)!) }
-        let p = DuelingPolicy(capacity: 200)
-        XCTAssertEqual(p.restore(entries), [])
-        XCTAssertTrue(p.importGlobalState(old.policy.exportGlobalState()))
-        XCTAssertEqual(p.active, .wtinylfu)
+        assertTakesOverAWTinyLFUStore(DuelingPolicy(capacity: 200), seed: 22)
+    }
+
+    /// Restores a plain W-TinyLFU's snapshot (200 entries after a skewed run)
+    /// into `p`: W-TinyLFU serves, with every entry's state tagged as its
+    /// candidate's; returns both W-TinyLFUs.
+    @discardableResult
+    private func assertTakesOverAWTinyLFUStore(_ p: DuelingPolicy, seed: UInt64,
+                                               line: UInt = #line) -> (old: WTinyLFUPolicy, new: WTinyLFUPolicy?) {
+        let old = WTinyLFUPolicy(capacity: 200)
+        var replay = CheckedReplay(old)
+        replay.run(TraceGenerator.skewed(seed: seed, requests: 10_000, keys: 1_000))
+        let entries = replay.resident.map { key, size in (key: key, size: size, state: old.state(of: key)!) }
+        XCTAssertEqual(p.restore(entries), [], line: line)
+        XCTAssertTrue(p.importGlobalState(old.exportGlobalState()), line: line)
+        XCTAssertEqual(p.active, .wtinylfu, line: line)
+        let tag = UInt64(p.candidates.firstIndex(of: .wtinylfu)! + 1)
         for e in entries {
-            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | 1 << 56)
-            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence)
+            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | tag << 56, line: line)
+            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence, line: line)
         }
+        return (old, p.policy as? WTinyLFUPolicy)
     }
 
     /// Entries saved while another candidate served are translated by
@@ -207,20 +218,10 @@ final class DuelingPolicyTests: XCTestCase {
     /// `dueling-segmented` comes back with W-TinyLFU serving, every entry kept
     /// with its state, and its sketch.
     func testDuelingSegmentedTakesOverAWTinyLFUStore() throws {
-        var old = CheckedReplay(WTinyLFUPolicy(capacity: 200))
-        old.run(TraceGenerator.skewed(seed: 25, requests: 10_000, keys: 1_000))
-        let entries = old.resident.map { key, size in (key: key, size: size, state: old.policy.state(of: key)!) }
         let p = try XCTUnwrap(makePolicy(.duelingSegmented, capacity: 200) as? DuelingPolicy)
         XCTAssertEqual(p.candidates, [.s3fifo, .segmentedTinyLFU, .wtinylfu, .wtinylfuFixed])
-        XCTAssertEqual(p.restore(entries), [])
-        XCTAssertTrue(p.importGlobalState(old.policy.exportGlobalState()))
-        XCTAssertEqual(p.active, .wtinylfu)
-        for e in entries {
-            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | 3 << 56)
-            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence)
-        }
-        let w = try XCTUnwrap(p.policy as? WTinyLFUPolicy)
-        let before = try XCTUnwrap(old.policy as? WTinyLFUPolicy)
-        for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), before.estimatedFrequency(UInt64(k))) }
+        let (old, new) = assertTakesOverAWTinyLFUStore(p, seed: 25)
+        let w = try XCTUnwrap(new)
+        for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), old.estimatedFrequency(UInt64(k))) }
     }
 }
