@@ -7,7 +7,9 @@
 /// fed only the keys whose hash falls in a 1/R sample. Every epoch (at least
 /// twice the shadows' entries) the decayed hit ratios (object plus byte, so a
 /// sized cache weighs both) are compared; when another candidate leads by a
-/// margin, the resident entries move to a new instance of it, in recency
+/// margin (and, with a `confidence`, when its lead over the serving
+/// candidate's shadow on the same requests is that many standard deviations
+/// above noise), the resident entries move to a new instance of it, in recency
 /// order with their standing (new, seen again, seen often). Nothing is
 /// evicted by a switch, and W-TinyLFU's frequency sketch is kept counting
 /// while another candidate serves, so a W-TinyLFU taking over admits by the
@@ -41,6 +43,23 @@ public final class DuelingPolicy: EvictionPolicy {
     /// Decayed (object + byte) hit ratio per candidate.
     private var scores: [Double]
     private var decisionDue = false
+    /// Per candidate, its lead over the serving candidate's shadow on the same
+    /// sampled requests (each weighed 1 + size / mean size, the per-request
+    /// form of object plus byte hit ratio), this epoch and decayed, with the
+    /// sums of squares: a paired test of whether the lead is more than noise.
+    private var epochLead: [Double]
+    private var epochLeadSquares: [Double]
+    private var lead: [Double]
+    private var leadVariance: [Double]
+    private var totalSampled = 0
+    private var totalSampledBytes = 0
+    /// A candidate takes over only when its decayed lead exceeds this many
+    /// standard deviations (0: the margin alone decides). Not persisted: it
+    /// comes with the policy's kind.
+    private(set) var confidence: Double
+    /// Two standard deviations: on the sized trace (adaptsize, 1% of the bytes)
+    /// one and none flip S3-FIFO and segmented TinyLFU on noise between epochs.
+    public static let significantLead = 2.0
     /// Switches since start (diagnostics, tests; not persisted).
     public private(set) var switches = 0
     /// While a candidate without a sketch serves, W-TinyLFU's frequency sketch
@@ -62,11 +81,14 @@ public final class DuelingPolicy: EvictionPolicy {
     /// requests (long enough for a loop or a scan to show), and at least `minEpoch`.
     static let epochFactor = 2
     static let minEpoch = 1_024
+    /// Tags of the optional sections of the saved state.
+    static let keptSketchSection = 1, leadSection = 2
 
-    /// `candidates`: any of wtinylfu, wtinylfu-fixed, s3fifo, lru (others are ignored); the
-    /// first serves until the shadows say otherwise.
-    public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo]) {
+    /// `candidates`: any of wtinylfu, wtinylfu-fixed, segmented-tinylfu, s3fifo, lru (others
+    /// are ignored); the first serves until the shadows say otherwise.
+    public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo], confidence: Double = 0) {
         self.capacity = max(0, capacity)
+        self.confidence = confidence
         var kinds = candidates.filter { Self.kindType($0) != nil }
         if kinds.isEmpty { kinds = [.wtinylfu] }
         self.candidates = kinds
@@ -75,6 +97,10 @@ public final class DuelingPolicy: EvictionPolicy {
         hits = Array(repeating: 0, count: kinds.count)
         hitBytes = hits
         scores = Array(repeating: 0, count: kinds.count)
+        epochLead = scores
+        epochLeadSquares = scores
+        lead = scores
+        leadVariance = scores
         if !Self.hasSketch(kinds[0]) && kinds.contains(where: Self.hasSketch) {
             keptSketch = WTinyLFUPolicy.sketch(forCapacity: self.capacity, configuration: sketchConfiguration)
         }
@@ -84,18 +110,22 @@ public final class DuelingPolicy: EvictionPolicy {
         switch kind {
         case .wtinylfu, .wtinylfuFixed: return WTinyLFUPolicy.self
         case .s3fifo: return S3FIFOPolicy.self
+        case .segmentedTinyLFU: return SegmentedTinyLFUPolicy.self
         case .lru: return LRUPolicy.self
         default: return nil
         }
     }
 
     /// W-TinyLFU in either form: its sketch is the one kept across switches.
-    static func hasSketch(_ kind: PolicyKind) -> Bool { kind == .wtinylfu || kind == .wtinylfuFixed }
+    static func hasSketch(_ kind: PolicyKind) -> Bool {
+        kind == .wtinylfu || kind == .wtinylfuFixed || kind == .segmentedTinyLFU
+    }
 
     static func make(_ kind: PolicyKind, capacity: Int) -> any MigratablePolicy {
         switch kind {
         case .s3fifo: return S3FIFOPolicy(capacity: capacity)
         case .lru: return LRUPolicy(capacity: capacity)
+        case .segmentedTinyLFU: return SegmentedTinyLFUPolicy(capacity: capacity)
         case .wtinylfuFixed: return WTinyLFUPolicy(capacity: capacity, configuration: .fixedWindow)
         default: return WTinyLFUPolicy(capacity: capacity)
         }
@@ -159,14 +189,27 @@ public final class DuelingPolicy: EvictionPolicy {
     private func observe(_ key: UInt64, size: Int) {
         sampled += 1
         sampledBytes += size
+        totalSampled += 1
+        totalSampledBytes += size
+        var hitMask: UInt64 = 0
         for i in shadows.indices {
             let s = shadows[i]
             if s.contains(key) {
                 hits[i] += 1
                 hitBytes[i] += size
+                hitMask |= 1 << UInt64(i)
                 s.recordHit(key)
             } else {
                 _ = s.recordMiss(key, size: size)
+            }
+        }
+        if hitMask != 0 && hitMask != (1 << UInt64(shadows.count)) - 1 {
+            let weight = 1 + Double(size) * Double(totalSampled) / Double(totalSampledBytes)
+            let served = Double(hitMask >> UInt64(activeIndex) & 1)
+            for i in shadows.indices where i != activeIndex {
+                let d = (Double(hitMask >> UInt64(i) & 1) - served) * weight
+                epochLead[i] += d
+                epochLeadSquares[i] += d * d
             }
         }
         if sampled >= epochLength { decisionDue = true }
@@ -181,12 +224,18 @@ public final class DuelingPolicy: EvictionPolicy {
             scores[i] = epochs == 0 ? ratio : 0.5 * scores[i] + 0.5 * ratio
             hits[i] = 0
             hitBytes[i] = 0
+            lead[i] = 0.5 * lead[i] + epochLead[i]
+            leadVariance[i] = 0.25 * leadVariance[i] + epochLeadSquares[i]
+            epochLead[i] = 0
+            epochLeadSquares[i] = 0
         }
         sampled = 0
         sampledBytes = 0
         epochs += 1
         guard epochs >= 2, let best = scores.indices.max(by: { scores[$0] < scores[$1] }),
-              best != activeIndex, scores[best] > scores[activeIndex] + Self.margin else { return [] }
+              best != activeIndex, scores[best] > scores[activeIndex] + Self.margin,
+              confidence == 0 || lead[best] > confidence * leadVariance[best].squareRoot() else { return [] }
+        for i in lead.indices { lead[i] = 0; leadVariance[i] = 0 }
         return switchTo(best)
     }
 
@@ -204,21 +253,30 @@ public final class DuelingPolicy: EvictionPolicy {
         }
         serve(index)
         switches += 1
-        return policy.restore(entries)
+        return policy.adopt(entries)
     }
 
     /// A new instance of candidate `index` serves; the frequency sketch
     /// passes between W-TinyLFU and `keptSketch`.
     private func serve(_ index: Int) {
-        if let w = policy as? WTinyLFUPolicy { keptSketch = w.frequencySketch }
+        if let k = Self.sketch(of: policy) { keptSketch = k }
         policy = Self.make(candidates[index], capacity: capacity)
         activeIndex = index
-        if let w = policy as? WTinyLFUPolicy {
-            if let kept = keptSketch { w.frequencySketch = kept }
+        if Self.hasSketch(candidates[index]) {
+            if let kept = keptSketch { Self.hand(kept, to: policy) }
             keptSketch = nil
         } else if keptSketch == nil && candidates.contains(where: Self.hasSketch) {
             keptSketch = WTinyLFUPolicy.sketch(forCapacity: capacity, configuration: sketchConfiguration)
         }
+    }
+
+    private static func sketch(of p: any MigratablePolicy) -> FrequencySketch? {
+        (p as? WTinyLFUPolicy)?.frequencySketch ?? (p as? SegmentedTinyLFUPolicy)?.frequencySketch
+    }
+
+    private static func hand(_ sketch: FrequencySketch, to p: any MigratablePolicy) {
+        if let w = p as? WTinyLFUPolicy { w.frequencySketch = sketch }
+        if let w = p as? SegmentedTinyLFUPolicy { w.frequencySketch = sketch }
     }
 
     // MARK: - Persistence
@@ -264,10 +322,14 @@ public final class DuelingPolicy: EvictionPolicy {
         w.put(hits.map { UInt64($0) })
         w.put(hitBytes.map { UInt64($0) })
         w.put(scores.map(\.bitPattern))
+        // Tagged sections, each optional (older state ends before them).
         if let keptSketch {
-            w.put(1)
+            w.put(Self.keptSketchSection)
             keptSketch.encode(into: &w)
         }
+        w.put(Self.leadSection)
+        for v in [epochLead, epochLeadSquares, lead, leadVariance] { w.put(v.map(\.bitPattern)) }
+        w.put([UInt64(totalSampled), UInt64(totalSampledBytes)])
         return w.bytes
     }
 
@@ -296,16 +358,27 @@ public final class DuelingPolicy: EvictionPolicy {
               let samples = r.int(), samples >= 0, let sampleBytes = r.int(), sampleBytes >= 0, let due = r.int(),
               let h = r.uint64s(limit: n), h.count == n, let hb = r.uint64s(limit: n), hb.count == n,
               let sc = r.uint64s(limit: n), sc.count == n else { return false }
-        // State saved before the sketch was kept ends here.
+        // State saved before the sketch was kept ends here, and before the lead's statistics.
         var kept: FrequencySketch?
-        if !r.isAtEnd {
-            guard let hasSketch = r.int(), hasSketch == 1, !Self.hasSketch(candidates[active]),
+        var statistics: [[Double]] = []
+        var totals: [UInt64] = [0, 0]
+        if r.peekInt() == Self.keptSketchSection {
+            guard r.int() != nil, !Self.hasSketch(candidates[active]),
                   let k = FrequencySketch.decode(from: &r, doorkeeper: sketchConfiguration.doorkeeper,
                                                  samplesPerCounterWord: sketchConfiguration.sketchSample)
             else { return false }
             kept = k
         }
-        guard r.isAtEnd else { return false }
+        if r.peekInt() == Self.leadSection {
+            _ = r.int()
+            for _ in 0..<4 {
+                guard let v = r.uint64s(limit: n), v.count == n else { return false }
+                statistics.append(v.map { Double(bitPattern: $0) })
+            }
+            guard let t = r.uint64s(limit: 2), t.count == 2 else { return false }
+            totals = t
+        }
+        guard r.isAtEnd, statistics.joined().allSatisfy(\.isFinite) else { return false }
         let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
         guard target.importGlobalState(inner) else { return false }
         if active != activeIndex { serve(active) }
@@ -321,6 +394,13 @@ public final class DuelingPolicy: EvictionPolicy {
         hits = h.map { Int(clamping: $0) }
         hitBytes = hb.map { Int(clamping: $0) }
         scores = sc.map { Double(bitPattern: $0) }
+        if statistics.count == 4 {
+            (epochLead, epochLeadSquares, lead, leadVariance) = (statistics[0], statistics[1], statistics[2], statistics[3])
+        } else {
+            for i in lead.indices { (epochLead[i], epochLeadSquares[i], lead[i], leadVariance[i]) = (0, 0, 0, 0) }
+        }
+        totalSampled = Int(clamping: totals[0])
+        totalSampledBytes = Int(clamping: totals[1])
         return true
     }
 }

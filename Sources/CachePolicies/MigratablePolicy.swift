@@ -10,6 +10,13 @@ protocol MigratablePolicy: EvictionPolicy {
     static func standing(_ state: PolicyEntryState) -> UInt64
     /// The state this policy gives an entry of `standing` (see above).
     static func state(standing: UInt64, sequence: UInt64) -> PolicyEntryState
+    /// Takes the entries of another policy on a switch: `restore` unless the
+    /// translated standings can overfill a region of this one.
+    func adopt(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64]
+}
+
+extension MigratablePolicy {
+    func adopt(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] { restore(entries) }
 }
 
 extension SlotTable {
@@ -39,6 +46,21 @@ extension WTinyLFUPolicy: MigratablePolicy {
     func residentSize(_ key: UInt64) -> Int? { table.size(of: key, below: Self.windowGhost) }
 
     /// Window 0, probation 1, protected 2: the regions are the classes.
+    static func standing(_ state: PolicyEntryState) -> UInt64 { min(state.word, 2) }
+
+    static func state(standing: UInt64, sequence: UInt64) -> PolicyEntryState {
+        PolicyEntryState(word: min(standing, 2), sequence: sequence)
+    }
+}
+
+extension SegmentedTinyLFUPolicy: MigratablePolicy {
+    func residentEntries() -> [(key: UInt64, size: Int, state: PolicyEntryState)] {
+        table.entries(below: Self.protected + 1) { s in state(ofSlot: s) }
+    }
+
+    func residentSize(_ key: UInt64) -> Int? { table.size(of: key, below: Self.protected + 1) }
+
+    /// Window 0, probation 1, protected 2, as W-TinyLFU's.
     static func standing(_ state: PolicyEntryState) -> UInt64 { min(state.word, 2) }
 
     static func state(standing: UInt64, sequence: UInt64) -> PolicyEntryState {

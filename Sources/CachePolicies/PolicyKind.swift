@@ -11,6 +11,9 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     /// A duel of S3-FIFO (serving first), W-TinyLFU and W-TinyLFU with a
     /// fixed window (see Tools/hitratio/results).
     case duelingS3FIFO = "dueling-s3fifo"
+    /// `dueling-s3fifo` with `segmented-tinylfu` as a fourth candidate, and a
+    /// switch only on a lead of two standard deviations (see Tools/hitratio/results).
+    case duelingSegmented = "dueling-segmented"
     /// The policy chosen by measured hit ratio (see Tools/hitratio): W-TinyLFU.
     case `default`
 
@@ -30,5 +33,8 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .segmentedTinyLFU: return SegmentedTinyLFUPolicy(capacity: capacity)
     case .dueling: return DuelingPolicy(capacity: capacity)
     case .duelingS3FIFO: return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .wtinylfu, .wtinylfuFixed])
+    case .duelingSegmented:
+        return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .segmentedTinyLFU, .wtinylfu, .wtinylfuFixed],
+                             confidence: DuelingPolicy.significantLead)
     }
 }

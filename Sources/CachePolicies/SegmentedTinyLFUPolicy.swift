@@ -19,7 +19,8 @@ public final class SegmentedTinyLFUPolicy: EvictionPolicy {
     public let capacity: Int
     public private(set) var used = 0
     static let window: Int32 = 0, probation: Int32 = 1, protected: Int32 = 2
-    private var table = SlotTable(listCount: 3)
+    /// Readable for `MigratablePolicy`.
+    private(set) var table = SlotTable(listCount: 3)
     private var sketch: FrequencySketch
     private let mainCapacity: Int
     private let probationMax: Int
@@ -168,6 +169,28 @@ public final class SegmentedTinyLFUPolicy: EvictionPolicy {
             sketch = WTinyLFUPolicy.grown(sketch, configuration: .init())
         }
         return plan.dropped
+    }
+
+    /// Entries from another policy (a duel's switch) may overfill a segment:
+    /// the overflow steps down (protected to probation, probation to the
+    /// window, where it contests admission again) instead of being evicted at
+    /// the next miss. (A restart restores this policy's own segments as they
+    /// were, probation's pending overflow included.)
+    func adopt(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
+        let dropped = restore(entries)
+        while table.weight(Self.protected) > protectedMax {
+            table.pushHead(table.tail(Self.protected), list: Self.probation)
+        }
+        while table.weight(Self.probation) > probationMax {
+            table.pushHead(table.tail(Self.probation), list: Self.window)
+        }
+        return dropped
+    }
+
+    /// The sketch, handed over by `DuelingPolicy` (a narrower one is ignored).
+    var frequencySketch: FrequencySketch {
+        get { sketch }
+        set { if newValue.width >= sketch.width { sketch = newValue } }
     }
 
     /// The frequency sketch (the regions travel with the entries).

@@ -60,6 +60,12 @@ struct StateReader {
 
     mutating func int() -> Int? { uint64().map { Int(Int64(bitPattern: $0)) } }
 
+    /// The next value as `int()` reads it, without consuming it.
+    func peekInt() -> Int? {
+        var copy = self
+        return copy.int()
+    }
+
     mutating func double() -> Double? { uint64().map { Double(bitPattern: $0) } }
 
     /// A blob written by `put(bytes:)`.

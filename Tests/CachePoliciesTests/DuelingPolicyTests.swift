@@ -8,6 +8,16 @@ final class DuelingPolicyTests: XCTestCase {
         (0..<passes).flatMap { _ in (0..<keys).map { Request(key: UInt64($0), size: 1) } }
     }
 
+    /// Runs `more` through a policy and its restored copy: they must hit and evict alike.
+    private func assertSameDecisions(_ original: inout CheckedReplay, _ restored: inout CheckedReplay, on more: [Request],
+                                     file: StaticString = #filePath, line: UInt = #line) {
+        let before = original.hits.count
+        original.run(more)
+        restored.run(more)
+        XCTAssertEqual(Array(original.hits[before...]), restored.hits, file: file, line: line)
+        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions, file: file, line: line)
+    }
+
     func testSwitchesToTheCandidateThatHitsMoreWithoutEvicting() {
         var lru = CheckedReplay(LRUPolicy(capacity: 100))
         lru.run(loop(passes: 40))
@@ -67,28 +77,34 @@ final class DuelingPolicyTests: XCTestCase {
         for e in entries { XCTAssertEqual(fresh.state(of: e.key), e.state) }
 
         var restored = CheckedReplay(fresh, resident: original.resident)
-        let before = original.hits.count
-        let more = loop(passes: 3) + TraceGenerator.skewed(seed: 21, requests: 5_000, keys: 400)
-        original.run(more)
-        restored.run(more)
-        XCTAssertEqual(Array(original.hits[before...]), restored.hits)
-        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
+        assertSameDecisions(&original, &restored, on: loop(passes: 3) + TraceGenerator.skewed(seed: 21, requests: 5_000, keys: 400))
     }
 
     /// A store written while plain W-TinyLFU was the default (untagged entry
     /// states, W-TinyLFU's own global state) is taken over as it is.
     func testTakesOverAPlainWTinyLFUSnapshot() {
-        var old = CheckedReplay(WTinyLFUPolicy(capacity: 200))
-        old.run(TraceGenerator.skewed(seed: 22, requests: 10_000, keys: 1_000))
-        let entries = old.resident.map { key, size in (key: key, size: size, state: old.policy.state(of: key)!) }
-        let p = DuelingPolicy(capacity: 200)
-        XCTAssertEqual(p.restore(entries), [])
-        XCTAssertTrue(p.importGlobalState(old.policy.exportGlobalState()))
-        XCTAssertEqual(p.active, .wtinylfu)
+        assertTakesOverAWTinyLFUStore(DuelingPolicy(capacity: 200), seed: 22)
+    }
+
+    /// Restores a plain W-TinyLFU's snapshot (200 entries after a skewed run)
+    /// into `p`: W-TinyLFU serves, with every entry's state tagged as its
+    /// candidate's; returns both W-TinyLFUs.
+    @discardableResult
+    private func assertTakesOverAWTinyLFUStore(_ p: DuelingPolicy, seed: UInt64,
+                                               line: UInt = #line) -> (old: WTinyLFUPolicy, new: WTinyLFUPolicy?) {
+        let old = WTinyLFUPolicy(capacity: 200)
+        var replay = CheckedReplay(old)
+        replay.run(TraceGenerator.skewed(seed: seed, requests: 10_000, keys: 1_000))
+        let entries = replay.resident.map { key, size in (key: key, size: size, state: old.state(of: key)!) }
+        XCTAssertEqual(p.restore(entries), [], line: line)
+        XCTAssertTrue(p.importGlobalState(old.exportGlobalState()), line: line)
+        XCTAssertEqual(p.active, .wtinylfu, line: line)
+        let tag = UInt64(p.candidates.firstIndex(of: .wtinylfu)! + 1)
         for e in entries {
-            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | 1 << 56)
-            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence)
+            XCTAssertEqual(p.state(of: e.key)?.word, e.state.word | tag << 56, line: line)
+            XCTAssertEqual(p.state(of: e.key)?.sequence, e.state.sequence, line: line)
         }
+        return (old, p.policy as? WTinyLFUPolicy)
     }
 
     /// Entries saved while another candidate served are translated by
@@ -140,14 +156,9 @@ final class DuelingPolicyTests: XCTestCase {
             XCTAssertEqual(fresh.keptSketch?.frequency(UInt64(k)), p.keptSketch?.frequency(UInt64(k)))
         }
         var restored = CheckedReplay(fresh, resident: original.resident)
-        let before = original.hits.count
-        let more = loop(passes: 30) + TraceGenerator.skewed(seed: 23, requests: 5_000, keys: 400)
-        original.run(more)
-        restored.run(more)
+        assertSameDecisions(&original, &restored, on: loop(passes: 30) + TraceGenerator.skewed(seed: 23, requests: 5_000, keys: 400))
         XCTAssertEqual(p.switches, 1)
         XCTAssertEqual(fresh.switches, 1)
-        XCTAssertEqual(Array(original.hits[before...]), restored.hits)
-        XCTAssertEqual(Array(original.evictions[before...]), restored.evictions)
     }
 
     /// `dueling-s3fifo` serves with S3-FIFO first (W-TinyLFU with an adaptive
@@ -160,5 +171,57 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(p.name, "dueling-s3fifo-wtinylfu-wtinylfu-fixed")
         for k in 0..<300 { _ = p.recordMiss(UInt64(k % 130), size: 1) }
         XCTAssertFalse(DuelingPolicy(capacity: 100).importGlobalState(p.exportGlobalState()))
+    }
+
+    /// The lead must be more than noise: the same loop that makes S3-FIFO take
+    /// over from LRU switches nothing when the paired test asks for a lead of
+    /// a thousand standard deviations, which no finite run gives.
+    func testALeadWithinTheConfidenceDoesNotSwitch() {
+        let strict = DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo], confidence: 1_000)
+        var replay = CheckedReplay(strict)
+        replay.run(loop(passes: 40))
+        XCTAssertEqual(strict.active, .lru)
+        XCTAssertEqual(strict.switches, 0)
+        let usual = DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo], confidence: DuelingPolicy.significantLead)
+        var again = CheckedReplay(usual)
+        again.run(loop(passes: 40))
+        XCTAssertEqual(usual.active, .s3fifo, "the same run with the usual confidence switches")
+        XCTAssertEqual(usual.switches, 1)
+    }
+
+    /// Segmented TinyLFU as a candidate: it takes over from LRU on a loop with
+    /// the kept frequencies, evicting nothing, and a snapshot taken while it
+    /// serves restores to the same decisions.
+    func testSegmentedTinyLFUTakesOverWithTheKeptSketchAndRestores() throws {
+        let make = { DuelingPolicy(capacity: 100, candidates: [.lru, .segmentedTinyLFU], confidence: DuelingPolicy.significantLead) }
+        let p = make()
+        XCTAssertNotNil(p.keptSketch)
+        var replay = CheckedReplay(p)
+        for r in loop(passes: 40) where p.switches == 0 { replay.step(r) }
+        XCTAssertEqual(p.active, .segmentedTinyLFU)
+        XCTAssertNil(p.keptSketch, "segmented TinyLFU counts in its own sketch")
+        let s = try XCTUnwrap(p.policy as? SegmentedTinyLFUPolicy)
+        XCTAssertGreaterThanOrEqual((0..<150).map { s.frequencySketch.frequency(UInt64($0)) }.min()!, 4)
+        XCTAssertEqual(p.count, 100, "the switch evicted nothing")
+
+        replay.run(loop(passes: 3))
+        let entries = replay.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }
+        let fresh = make()
+        XCTAssertEqual(fresh.restore(entries), [])
+        XCTAssertTrue(fresh.importGlobalState(p.exportGlobalState()))
+        XCTAssertEqual(fresh.active, .segmentedTinyLFU)
+        var restored = CheckedReplay(fresh, resident: replay.resident)
+        assertSameDecisions(&replay, &restored, on: loop(passes: 5) + TraceGenerator.skewed(seed: 24, requests: 5_000, keys: 400))
+    }
+
+    /// A store saved by plain W-TinyLFU (the default) and opened with
+    /// `dueling-segmented` comes back with W-TinyLFU serving, every entry kept
+    /// with its state, and its sketch.
+    func testDuelingSegmentedTakesOverAWTinyLFUStore() throws {
+        let p = try XCTUnwrap(makePolicy(.duelingSegmented, capacity: 200) as? DuelingPolicy)
+        XCTAssertEqual(p.candidates, [.s3fifo, .segmentedTinyLFU, .wtinylfu, .wtinylfuFixed])
+        let (old, new) = assertTakesOverAWTinyLFUStore(p, seed: 25)
+        let w = try XCTUnwrap(new)
+        for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), old.estimatedFrequency(UInt64(k))) }
     }
 }

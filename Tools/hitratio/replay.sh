@@ -5,9 +5,10 @@
 #
 #   Tools/hitratio/replay.sh ../shared/traces/adaptsize-request.csv.xz 1%,10% \
 #       dueling-s3fifo wtinylfu/largest=0.1 wtinylfu-fixed/window=0.1 s3fifo/small=0.2
+#   Tools/hitratio/replay.sh --build    # only compiles; prints the binary's path
 set -euo pipefail
 export SWIFT_BACKTRACE=enable=no
-[[ $# -ge 3 ]] || { echo "usage: $0 TRACE SIZES VARIANT..." >&2; exit 2; }
+[[ $# -ge 3 || "${1:-}" == --build ]] || { echo "usage: $0 TRACE SIZES VARIANT... | --build" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/.build/hitratio-replay"
 mkdir -p "$out"
@@ -20,6 +21,7 @@ driver="$root/Tools/hitratio/replay/main.swift"
 if [[ ! -x "$out/replay" ]] || [[ -n "$(find "$driver" "${sources[@]}" -newer "$out/replay" 2>/dev/null)" ]]; then
     swiftc -O -module-name CachePolicies "$driver" "${sources[@]}" -o "$out/replay"
 fi
+[[ "$1" != --build ]] || { echo "$out/replay"; exit 0; }
 trace=$1; shift
 plain="$out/$(basename "$trace").plain"
 case "$trace" in

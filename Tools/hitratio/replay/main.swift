@@ -8,7 +8,13 @@
 //   SIZES: 1%,10% of the unique objects (or of the working set's bytes when
 //   the trace has sizes) or absolute units (3042136).
 //   VARIANT: a PolicyKind (dueling-s3fifo), or a W-TinyLFU / S3-FIFO with
-//   knobs: wtinylfu/largest=0.1/window=0.1, wtinylfu-fixed/..., s3fifo/small=0.2.
+//   knobs: wtinylfu/largest=0.1/window=0.1, wtinylfu-fixed/..., s3fifo/small=0.2,
+//   or a duel of chosen candidates: duel/c=s3fifo+segmented-tinylfu/z=2.
+//
+//   replay --hit-path CAPACITIES VARIANT...
+//   Thread CPU time per recordHit: the policy is filled with twice its
+//   capacity in distinct keys (so a duel's shadows run), then 2,000,000 hits
+//   cycle over up to 20,000 resident keys; best of 7 rounds, in ns.
 import Foundation
 
 func fail(_ message: String) -> Never {
@@ -17,8 +23,23 @@ func fail(_ message: String) -> Never {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 4 else { fail("usage: replay TRACE-FILE SIZES VARIANT...") }
-guard let text = try? String(contentsOfFile: args[1], encoding: .utf8) else { fail("cannot read \(args[1])") }
+guard args.count >= 4 else { fail("usage: replay TRACE-FILE SIZES VARIANT... | replay --hit-path CAPACITIES VARIANT...") }
+if args[1] == "--hit-path" {
+    measureHitPath(capacities: args[2].split(separator: ",").compactMap { Int($0) }, variants: Array(args[3...]))
+    exit(0)
+}
+// `replay --simulate VARIANT --capacity N`: `capuchin simulate`'s interface for
+// hitratio.py's --ours (the trace on stdin, "hits hit-bytes" out), so run.sh
+// can tabulate a variant without a release build of capuchin (SIMULATOR=replay).
+let simulating = args[1] == "--simulate"
+let text: String
+if simulating {
+    guard args.count == 5, args[3] == "--capacity", Int(args[4]) != nil else { fail("usage: replay --simulate VARIANT --capacity N") }
+    text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+} else {
+    guard let t = try? String(contentsOfFile: args[1], encoding: .utf8) else { fail("cannot read \(args[1])") }
+    text = t
+}
 
 var ids: [Substring: UInt64] = [:]
 var requests: [(key: UInt64, size: Int)] = []
@@ -50,6 +71,27 @@ for (n, line) in text.split(separator: "\n").enumerated() {
 }
 guard !requests.isEmpty else { fail("\(args[1]): no requests") }
 
+/// Hits and hit bytes of the whole trace through `policy`.
+func replay(_ policy: any EvictionPolicy) -> (hits: Int, bytes: Int) {
+    var hits = 0, hitBytes = 0
+    for r in requests {
+        if policy.contains(r.key) {
+            hits += 1
+            hitBytes += r.size
+            policy.recordHit(r.key)
+        } else {
+            _ = policy.recordMiss(r.key, size: r.size)
+        }
+    }
+    return (hits, hitBytes)
+}
+
+if simulating {
+    let (hits, hitBytes) = replay(makeVariant(args[2], capacity: Int(args[4])!))
+    print("\(hits) \(hitBytes)")
+    exit(0)
+}
+
 let capacities: [(label: String, units: Int)] = args[2].split(separator: ",").map { token in
     if token.hasSuffix("%"), let p = Double(token.dropLast()) {
         return (String(token), max(1, Int((p / 100 * Double(workingSet)).rounded())))
@@ -60,6 +102,22 @@ let capacities: [(label: String, units: Int)] = args[2].split(separator: ",").ma
 
 func makeVariant(_ spec: String, capacity: Int) -> any EvictionPolicy {
     let parts = spec.split(separator: "/").map(String.init)
+    if parts[0] == "duel" {
+        // duel/c=s3fifo+segmented-tinylfu+wtinylfu/z=2: DuelingPolicy with these candidates.
+        var kinds: [PolicyKind] = [.s3fifo, .wtinylfu, .wtinylfuFixed]
+        var z = 0.0
+        for p in parts.dropFirst() {
+            if p.hasPrefix("c=") {
+                kinds = p.dropFirst(2).split(separator: "+").map { k -> PolicyKind in
+                    guard let kind = PolicyKind(rawValue: String(k)) else { fail("unknown policy \(k)") }
+                    return kind
+                }
+            } else if p.hasPrefix("z="), let v = Double(p.dropFirst(2)) {
+                z = v
+            } else { fail("duel knobs: c=KIND+KIND, z=CONFIDENCE") }
+        }
+        return DuelingPolicy(capacity: capacity, candidates: kinds, confidence: z)
+    }
     guard let kind = PolicyKind(rawValue: parts[0]) else { fail("unknown policy \(parts[0])") }
     if parts.count == 1 { return makePolicy(kind, capacity: capacity) }
     var knobs: [String: Double] = [:]
@@ -102,21 +160,43 @@ print("\(args[1]): \(requests.count) requests, \(ids.count) objects, working set
 print("variant".padding(toLength: 52, withPad: " ", startingAt: 0)
       + capacities.map { "  \($0.label) (\($0.units))" }.joined())
 for spec in args[3...] {
-    var row = spec.padding(toLength: 52, withPad: " ", startingAt: 0)
+    var row = spec.count < 52 ? spec.padding(toLength: 52, withPad: " ", startingAt: 0) : spec + " "
     for cap in capacities {
-        let policy = makeVariant(spec, capacity: cap.units)
-        var hits = 0, hitBytes = 0
-        for r in requests {
-            if policy.contains(r.key) {
-                hits += 1
-                hitBytes += r.size
-                policy.recordHit(r.key)
-            } else {
-                _ = policy.recordMiss(r.key, size: r.size)
-            }
-        }
+        let (hits, hitBytes) = replay(makeVariant(spec, capacity: cap.units))
         row += String(format: "  %6.2f", 100 * Double(hits) / Double(requests.count))
         if isSized { row += String(format: " B %6.2f", 100 * Double(hitBytes) / Double(totalBytes)) }
     }
     print(row)
+}
+
+func measureHitPath(capacities: [Int], variants: [String]) {
+    func cpuNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+    print("hit path, ns per recordHit".padding(toLength: 52, withPad: " ", startingAt: 0)
+          + capacities.map { "  \($0)" }.joined())
+    for spec in variants {
+        var row = spec.count < 52 ? spec.padding(toLength: 52, withPad: " ", startingAt: 0) : spec + " "
+        for capacity in capacities {
+            let policy = makeVariant(spec, capacity: capacity)
+            for k in 0..<(2 * capacity) { _ = policy.recordMiss(UInt64(k), size: 1) }
+            let resident = (0..<UInt64(2 * capacity)).filter(policy.contains).prefix(20_000)
+            let keys = Array(resident)
+            var best = UInt64.max
+            for _ in 0..<7 {
+                let start = cpuNanoseconds()
+                var i = 0
+                for _ in 0..<2_000_000 {
+                    policy.recordHit(keys[i])
+                    i += 1
+                    if i == keys.count { i = 0 }
+                }
+                best = min(best, cpuNanoseconds() - start)
+            }
+            row += String(format: "  %6.0f", Double(best) / 2_000_000)
+        }
+        print(row)
+    }
 }
