@@ -65,7 +65,7 @@ public enum ConditionalEvaluator {
             }
         }
 
-        let fields: [(name: String, value: String)]
+        let fields: [HTTPField]
         var ifMatch = Place(), ifNoneMatch = Place(), ifModifiedSince = Place(), ifUnmodifiedSince = Place()
         var range = Place(), ifRange = Place()
 

@@ -1,18 +1,32 @@
+/// One header field line, as sent (the name keeps its case).
+/// A struct, not a tuple: an array of tuples was destroyed element by element
+/// through the runtime's generic tuple witness (~100 instructions a field).
+public struct HTTPField: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    @inlinable
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
 /// An ordered list of header fields; lookups are case-insensitive.
 public struct HTTPHeaders: Sendable, Sequence {
-    public private(set) var fields: [(name: String, value: String)] = []
+    public private(set) var fields: [HTTPField] = []
 
     public init() {}
-    public init(_ fields: [(String, String)]) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
+    public init(_ fields: [(String, String)]) { self.fields = fields.map { HTTPField(name: $0.0, value: $0.1) } }
 
-    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+    public mutating func add(_ name: String, _ value: String) { fields.append(HTTPField(name: name, value: value)) }
 
     public mutating func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
 
     /// Replaces every field with this name by one field.
     public mutating func set(_ name: String, _ value: String) {
         remove(name)
-        fields.append((name, value))
+        fields.append(HTTPField(name: name, value: value))
     }
 
     public mutating func remove(_ name: String) {
@@ -33,7 +47,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public var count: Int { fields.count }
 
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
+    public func makeIterator() -> IndexingIterator<[HTTPField]> { fields.makeIterator() }
 }
 
 extension String {

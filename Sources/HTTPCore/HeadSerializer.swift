@@ -31,8 +31,8 @@ public enum HeadSerializer {
                                 terminate: Bool = true) throws -> [UInt8] {
         var out = HTTPStatus.statusLine(status, version: version)
         out.reserveCapacity(out.count + headers.count * 40 + 2)
-        for (name, value) in headers {
-            try appendCheckedField(name: name, value: value, to: &out)
+        for field in headers {
+            try appendCheckedField(name: field.name, value: field.value, to: &out)
         }
         if terminate {
             out.append(ByteClass.cr)
