@@ -5,6 +5,8 @@ struct FieldLine {
     var value: Range<Int>
     /// Index just past the line's CRLF.
     var next: Int
+    /// The name as a literal when it is a known one (`FieldName.line`): nothing to make.
+    var knownName: String?
 
     /// Scans the field line starting at `i` (which is not the CR of the empty line).
     /// Returns nil when the line is not complete within `p`.
@@ -20,7 +22,12 @@ struct FieldLine {
         if first == ByteClass.sp || first == ByteClass.htab {
             throw HTTPParseError(status: 400, reason: isFirst ? "whitespace before the first field" : "obsolete line folding")
         }
-        while i < n, ByteClass.isToken(p[i]) { i += 1 }
+        let known = FieldName.line(p, at: start)
+        if let known {
+            i = start + known.count  // at the colon
+        } else {
+            while i < n, ByteClass.isToken(p[i]) { i += 1 }
+        }
         if i == n { return nil }
         let sep = p[i]
         if sep != UInt8(ascii: ":") {
@@ -44,6 +51,6 @@ struct FieldLine {
         guard p[i + 1] == ByteClass.lf else { throw HTTPParseError(status: 400, reason: "bare CR") }
         var valueEnd = i
         while valueEnd > valueStart, p[valueEnd - 1] == ByteClass.sp || p[valueEnd - 1] == ByteClass.htab { valueEnd -= 1 }
-        return FieldLine(name: name, value: valueStart..<valueEnd, next: i + 2)
+        return FieldLine(name: name, value: valueStart..<valueEnd, next: i + 2, knownName: known?.name)
     }
 }

@@ -1,43 +1,52 @@
 /// The field names clients send on nearly every request, as literals: a
 /// literal String costs nothing to make and nothing to retain, while making one
 /// from the request's bytes costs about 170 instructions (UTF-8 validation and
-/// the string's construction), several times a request.
+/// the string's construction), several times a request. A literal keeps the
+/// case it was sent with (a field keeps its name as sent).
 enum FieldName {
-    /// The literal spelled exactly as `p[r]` (case included: a field keeps the
-    /// case it was sent with), or nil for a name not in the table.
+    /// The known name a field line at `start` begins with, colon included,
+    /// and its length (without the colon); nil otherwise. Matched a word at a
+    /// time before the line's name is scanned byte by byte: a known name is a
+    /// token, so the scan need not look at it byte by byte.
     @inline(__always)
-    static func known(_ p: UnsafeRawBufferPointer, _ r: Range<Int>) -> String? {
-        switch r.count {
-        case 4:
-            if p.equalsCase(r, "Host") { return "Host" }
-            if p.equalsCase(r, "host") { return "host" }
-        case 5:
-            if p.equalsCase(r, "Range") { return "Range" }
-        case 6:
-            if p.equalsCase(r, "Accept") { return "Accept" }
-            if p.equalsCase(r, "Cookie") { return "Cookie" }
-            if p.equalsCase(r, "Origin") { return "Origin" }
-            if p.equalsCase(r, "accept") { return "accept" }
-        case 7:
-            if p.equalsCase(r, "Referer") { return "Referer" }
-        case 10:
-            if p.equalsCase(r, "User-Agent") { return "User-Agent" }
-            if p.equalsCase(r, "Connection") { return "Connection" }
-            if p.equalsCase(r, "user-agent") { return "user-agent" }
-            if p.equalsCase(r, "connection") { return "connection" }
-        case 13:
-            if p.equalsCase(r, "If-None-Match") { return "If-None-Match" }
-            if p.equalsCase(r, "Cache-Control") { return "Cache-Control" }
-        case 14:
-            if p.equalsCase(r, "Content-Length") { return "Content-Length" }
-        case 15:
-            if p.equalsCase(r, "Accept-Encoding") { return "Accept-Encoding" }
-            if p.equalsCase(r, "Accept-Language") { return "Accept-Language" }
-            if p.equalsCase(r, "accept-encoding") { return "accept-encoding" }
-        case 17:
-            if p.equalsCase(r, "If-Modified-Since") { return "If-Modified-Since" }
-        default:
-            break
+    static func line(_ p: UnsafeRawBufferPointer, at start: Int) -> (name: String, count: Int)? {
+        @inline(__always) func at(_ literal: StaticString) -> Bool {
+            p.equalsCase(start..<start + literal.utf8CodeUnitCount, literal)
+        }
+        switch p[start] {
+        case UInt8(ascii: "H"): if at("Host:") { return ("Host", 4) }
+        case UInt8(ascii: "h"): if at("host:") { return ("host", 4) }
+        case UInt8(ascii: "A"):
+            if at("Accept:") { return ("Accept", 6) }
+            if at("Accept-Encoding:") { return ("Accept-Encoding", 15) }
+            if at("Accept-Language:") { return ("Accept-Language", 15) }
+        case UInt8(ascii: "a"):
+            if at("accept:") { return ("accept", 6) }
+            if at("accept-encoding:") { return ("accept-encoding", 15) }
+        case UInt8(ascii: "U"):
+            if at("User-Agent:") { return ("User-Agent", 10) }
+            if at("Upgrade-Insecure-Requests:") { return ("Upgrade-Insecure-Requests", 25) }
+        case UInt8(ascii: "u"): if at("user-agent:") { return ("user-agent", 10) }
+        case UInt8(ascii: "C"):
+            if at("Connection:") { return ("Connection", 10) }
+            if at("Cookie:") { return ("Cookie", 6) }
+            if at("Cache-Control:") { return ("Cache-Control", 13) }
+            if at("Content-Length:") { return ("Content-Length", 14) }
+            if at("Content-Type:") { return ("Content-Type", 12) }
+        case UInt8(ascii: "c"): if at("connection:") { return ("connection", 10) }
+        case UInt8(ascii: "R"):
+            if at("Referer:") { return ("Referer", 7) }
+            if at("Range:") { return ("Range", 5) }
+        case UInt8(ascii: "I"):
+            if at("If-None-Match:") { return ("If-None-Match", 13) }
+            if at("If-Modified-Since:") { return ("If-Modified-Since", 17) }
+        case UInt8(ascii: "O"): if at("Origin:") { return ("Origin", 6) }
+        case UInt8(ascii: "S"):
+            if at("Sec-Fetch-Dest:") { return ("Sec-Fetch-Dest", 14) }
+            if at("Sec-Fetch-Mode:") { return ("Sec-Fetch-Mode", 14) }
+            if at("Sec-Fetch-Site:") { return ("Sec-Fetch-Site", 14) }
+            if at("Sec-Fetch-User:") { return ("Sec-Fetch-User", 14) }
+        default: break
         }
         return nil
     }

@@ -152,7 +152,7 @@ public struct RequestParser: Sendable {
             }
             let text = p.string(value)
             if hostValue == value { hostText = text }
-            headers.add(FieldName.known(p, name) ?? p.string(name), text)
+            headers.add(line.knownName ?? p.string(name), text)
         }
 
         // Framing (RFC 9112 6.1-6.3).
