@@ -292,10 +292,14 @@ def pct(xs, p):
 
 
 def restart_experiment(srv, site, log_path, probes=2000, loaded_marker="cache: loaded",
-                       marker_lines=("cache: loaded", "cache: checked"), host="127.0.0.1"):
+                       marker_lines=("cache: loaded", "cache: checked"), host="127.0.0.1",
+                       checked_marker="cache: checked"):
     """kill -9, exec again: ms to listening, to the first hit (Host `host`), hits of
-    `probes` random requests, ms until the log says the index is loaded (`loaded_marker`)."""
-    before = log_path.read_text(errors="replace").count(loaded_marker)
+    `probes` random requests, ms until the log says the index is loaded (`loaded_marker`)
+    and until its files were checked in the background (`checked_marker`: waited for, so
+    the run never removes the cache directory under that check)."""
+    text = log_path.read_text(errors="replace")
+    before, checked_before = text.count(loaded_marker), text.count(checked_marker)
     srv.kill9()
     rng = random.Random(99)
     probe = rng.choice(site)[0]
@@ -317,8 +321,19 @@ def restart_experiment(srv, site, log_path, probes=2000, loaded_marker="cache: l
                 return
             time.sleep(0.01)
 
+    checked = {}
+
+    def watch_checked():
+        while time.monotonic() - t0 < 600:
+            if log_path.read_text(errors="replace").count(checked_marker) > checked_before:
+                checked["ms"] = (time.monotonic() - t0) * 1000
+                return
+            time.sleep(0.05)
+
     w = threading.Thread(target=watch)
     w.start()
+    wc = threading.Thread(target=watch_checked)
+    wc.start()
     ok_ms, mark, hit_ms = c.first_hit(srv, t0, probe, host=host)
     conn = b.KeepAlive(srv.port)
     hits = 0
@@ -330,19 +345,21 @@ def restart_experiment(srv, site, log_path, probes=2000, loaded_marker="cache: l
     probe_s = time.monotonic() - t
     conn.close()
     w.join()
+    wc.join()
     time.sleep(0.5)
     line = [ln for ln in log_path.read_text(errors="replace").splitlines()
             if any(m in ln for m in marker_lines)][-2:]
     return dict(listen_ms=listen_ms, first_ok_ms=ok_ms, first_mark=mark, first_hit_ms=hit_ms, hits=hits,
                 probes=min(probes, len(site)), probe_s=probe_s, loaded_ms=loaded.get("ms"),
-                loaded_line="\n  ".join(line))
+                checked_ms=checked.get("ms"), loaded_line="\n  ".join(line))
 
 
 def restart_report(srv, r, what):
     b.log(f"\nkill -9 and restart with {what}: listening {r['listen_ms']:.1f} ms after exec, "
           f"first 200 {r['first_ok_ms']:.1f} ms ({r['first_mark']}), first hit "
           f"{c._ms(r['first_hit_ms'])}; {r['hits']} of {r['probes']} random requests hits "
-          f"({r['probe_s']:.2f}s); index loaded {c._ms(r['loaded_ms'])} after exec")
+          f"({r['probe_s']:.2f}s); index loaded {c._ms(r['loaded_ms'])} after exec, "
+          f"its files checked {c._ms(r['checked_ms'])} after exec")
     b.log(f"  {r['loaded_line'].strip()}")
     rss, anon = rss_kib(srv.proc.pid)
     b.log(f"  RSS after the restart and load: {rss / 1024:.0f} MiB (anonymous {anon / 1024:.0f})")
@@ -350,6 +367,8 @@ def restart_report(srv, r, what):
 
 # The line the proxy logs once its index is loaded: "proxy cache: N response(s) in DIR; ...".
 PROXY_LOADED = " response(s) in "
+# The line once its bodies were checked in the background.
+PROXY_CHECKED = "proxy cache: checked "
 
 
 def proxy_stored(cachedump, index_dir):
@@ -382,7 +401,8 @@ def proxy_scale(bench, binary, cachedump, site, n):
     du = subprocess.run(["du", "-sk", str(cap.workdir / "cache")], capture_output=True, text=True).stdout.split()[0]
     b.log(f"capuchin proxy cache dir: {int(du) / 1024:.0f} MiB on disk, {int(du) * 1024 / max(1, total):.0f} B per response")
     restart_report(cap, restart_experiment(cap, site, cap.log_path, loaded_marker=PROXY_LOADED,
-                                           marker_lines=(PROXY_LOADED,),
+                                           marker_lines=(PROXY_LOADED, PROXY_CHECKED),
+                                           checked_marker=PROXY_CHECKED,
                                            # The proxy's key has the Host wrk and http.client send.
                                            host=f"127.0.0.1:{cap.port}"), f"{total} stored responses")
 
