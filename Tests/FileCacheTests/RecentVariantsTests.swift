@@ -30,24 +30,24 @@ final class RecentVariantsTests: XCTestCase {
         let recent = RecentVariants(workers: 2, slots: 8, lifetimeNanos: 1_000)
         let br = variant(.brotli)
         recent.remember(br, for: file(), choice: 5, worker: 0, now: 10)
-        XCTAssertTrue(recent.variant(for: file(), choice: 5, worker: 0, now: 20) === br)
-        XCTAssertNil(recent.variant(for: file(), choice: 6, worker: 0, now: 20), "another choice")
-        XCTAssertNil(recent.variant(for: file(mtime: 101), choice: 5, worker: 0, now: 20), "another version of the file")
-        XCTAssertNil(recent.variant(for: file(type: "text/plain"), choice: 5, worker: 0, now: 20), "another content type")
-        XCTAssertNil(recent.variant(for: file(), choice: 5, worker: 1, now: 20), "another worker's table")
-        XCTAssertNil(recent.variant(for: file(), choice: 5, worker: 9, now: 20), "a worker without a table")
-        XCTAssertNil(recent.variant(for: file(), choice: 5, worker: 0, now: 1_010), "past its lifetime")
+        XCTAssertTrue(recent.represented(file(), choice: 5, worker: 0, now: 20)?.variant === br)
+        XCTAssertNil(recent.represented(file(), choice: 6, worker: 0, now: 20)?.variant, "another choice")
+        XCTAssertNil(recent.represented(file(mtime: 101), choice: 5, worker: 0, now: 20)?.variant, "another version of the file")
+        XCTAssertNil(recent.represented(file(type: "text/plain"), choice: 5, worker: 0, now: 20)?.variant, "another content type")
+        XCTAssertNil(recent.represented(file(), choice: 5, worker: 1, now: 20)?.variant, "another worker's table")
+        XCTAssertNil(recent.represented(file(), choice: 5, worker: 9, now: 20)?.variant, "a worker without a table")
+        XCTAssertNil(recent.represented(file(), choice: 5, worker: 0, now: 1_010)?.variant, "past its lifetime")
         // A file in the same slot replaces it.
         let gz = variant(.gzip)
         recent.remember(gz, for: file(inode: 7 + 8 * 1_000_000), choice: 5, worker: 0, now: 30)
-        let same = recent.variant(for: file(inode: 7 + 8 * 1_000_000), choice: 5, worker: 0, now: 40)
+        let same = recent.represented(file(inode: 7 + 8 * 1_000_000), choice: 5, worker: 0, now: 40)?.variant
         XCTAssertTrue(same === gz)
     }
 
     func testLargeVariantsAreNotKept() {
         let recent = RecentVariants(workers: 1, slots: 4)
         recent.remember(variant(.brotli, size: RecentVariants.maxSize + 1), for: file(), choice: 1, worker: 0, now: 1)
-        XCTAssertNil(recent.variant(for: file(), choice: 1, worker: 0, now: 2))
+        XCTAssertNil(recent.represented(file(), choice: 1, worker: 0, now: 2)?.variant)
     }
 
     func testRepresentsTheFileAsTheVariantWithOneMetadata() throws {

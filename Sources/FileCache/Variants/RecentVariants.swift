@@ -50,11 +50,6 @@ final class RecentVariants: Sendable {
         return k
     }
 
-    /// The variant remembered for `file` and `choice`, if still trusted at `now`.
-    func variant(for file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) -> Variant? {
-        represented(file, choice: choice, worker: worker, now: now)?.variant
-    }
-
     /// `file` as the variant remembered for it and `choice` (its metadata and
     /// body), if still trusted at `now`, and that variant.
     func represented(_ file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) -> (file: SourcedFile, variant: Variant)? {
