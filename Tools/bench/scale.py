@@ -311,29 +311,20 @@ def restart_experiment(srv, site, log_path, probes=2000, loaded_marker="cache: l
             listen_ms = (time.monotonic() - t0) * 1000
         except OSError:
             time.sleep(0.0005)
-    loaded = {}
+    loaded, checked = {}, {}
 
-    def watch():
+    def watch(marker, seen_before, into):
         # Generous: a loaded machine stretches a million entries' load far past 5 s.
         while time.monotonic() - t0 < 600:
-            if log_path.read_text(errors="replace").count(loaded_marker) > before:
-                loaded["ms"] = (time.monotonic() - t0) * 1000
+            if log_path.read_text(errors="replace").count(marker) > seen_before:
+                into["ms"] = (time.monotonic() - t0) * 1000
                 return
             time.sleep(0.01)
 
-    checked = {}
-
-    def watch_checked():
-        while time.monotonic() - t0 < 600:
-            if log_path.read_text(errors="replace").count(checked_marker) > checked_before:
-                checked["ms"] = (time.monotonic() - t0) * 1000
-                return
-            time.sleep(0.05)
-
-    w = threading.Thread(target=watch)
-    w.start()
-    wc = threading.Thread(target=watch_checked)
-    wc.start()
+    watchers = [threading.Thread(target=watch, args=(loaded_marker, before, loaded)),
+                threading.Thread(target=watch, args=(checked_marker, checked_before, checked))]
+    for w in watchers:
+        w.start()
     ok_ms, mark, hit_ms = c.first_hit(srv, t0, probe, host=host)
     conn = b.KeepAlive(srv.port)
     hits = 0
@@ -344,8 +335,8 @@ def restart_experiment(srv, site, log_path, probes=2000, loaded_marker="cache: l
         hits += c.is_hit(h)
     probe_s = time.monotonic() - t
     conn.close()
-    w.join()
-    wc.join()
+    for w in watchers:
+        w.join()
     time.sleep(0.5)
     line = [ln for ln in log_path.read_text(errors="replace").splitlines()
             if any(m in ln for m in marker_lines)][-2:]

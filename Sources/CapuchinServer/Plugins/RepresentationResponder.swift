@@ -25,13 +25,14 @@ public enum RepresentationResponder {
     /// actually sent (as `.bytes`, `.mapped` or `.file`); what it throws is
     /// rethrown (e.g. a read error, which the caller answers with 500).
     /// The range count is capped by HTTPCore (`ByteRanges.maxRanges`; more -> 200).
-    public static func respond(request: HTTPRequest, representation rep: Representation,
+    /// `decision`: the request already evaluated against this representation (nil: evaluated here).
+    public static func respond(request: HTTPRequest, representation rep: Representation, decision: RepresentationDecision? = nil,
                                body: (_ offset: Int, _ count: Int) throws -> ResponseBody) rethrows -> Response {
         var h = HTTPHeaders()
         h.add("Last-Modified", HTTPDate.format(epochSeconds: rep.lastModifiedSeconds))
         h.add("ETag", rep.etag)
         return try respond(request: request, etag: rep.etag, lastModifiedSeconds: rep.lastModifiedSeconds,
-                           contentType: rep.contentType, size: rep.size, headers: h, body: body)
+                           contentType: rep.contentType, size: rep.size, headers: h, decision: decision, body: body)
     }
 
     /// The same for a representation whose validators may be absent or weak
@@ -41,10 +42,10 @@ public enum RepresentationResponder {
     /// `headers` must not contain Content-Type, Content-Length or Accept-Ranges.
     /// Rethrows what `body` throws.
     public static func respond(request: HTTPRequest, etag: String?, lastModifiedSeconds: Int?, contentType: String?,
-                               size: Int, headers: HTTPHeaders,
+                               size: Int, headers: HTTPHeaders, decision given: RepresentationDecision? = nil,
                                body: (_ offset: Int, _ count: Int) throws -> ResponseBody) rethrows -> Response {
-        let decision = ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: etag,
-                                                     lastModifiedSeconds: lastModifiedSeconds, length: size)
+        let decision = given ?? ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: etag,
+                                                              lastModifiedSeconds: lastModifiedSeconds, length: size)
         switch decision {
         case .notModified:
             return Response(status: 304, headers: headers)
