@@ -15,12 +15,17 @@ first), and the time until every client had the whole body.
 over max_object_size (64 MiB) and not stored, but still fetched once and spooled
 for the waiters (an unlinked temporary file).
 
-usage: coalescing.py [--only capuchin,nginx] [--clients 50] [--size-mib 256] [--rate 128m] [--defaults] [--keep]
+The clients are read by one process in an epoll loop (`--reader loop`, the default)
+or by a process each (`--reader processes`: then "read" includes each process's wait
+for a core on a small machine).
+
+usage: coalescing.py [--only capuchin,nginx] [--clients 50] [--size-mib 256] [--rate 128m] [--defaults] [--reader loop|processes] [--keep]
 Env: CAPUCHIN_BIN (else a release build in .build-bench2).
 """
 import argparse
 import multiprocessing as mp
 import os
+import select
 import socket
 import statistics
 import struct
@@ -65,74 +70,135 @@ def nginx_locked(bench, origin_port):
 SO_TIMESTAMPNS = 35
 
 
+class Reading:
+    """One client's response as its bytes come in: the time its first byte was read
+    and arrived (SO_TIMESTAMPNS: the kernel's receive time, CLOCK_MONOTONIC seconds),
+    and the body bytes after the head."""
+
+    def __init__(self, sock):
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.sock, self.first, self.arrived, self.done, self.got, self.head = sock, None, None, None, 0, b""
+
+    def read(self, buf):
+        """One receive into buf; False at the end of the response (the server closes:
+        the request says Connection: close)."""
+        if self.first is None:
+            data, anc, _, _ = self.sock.recvmsg(len(buf), socket.CMSG_SPACE(16))
+            n = len(data)
+            buf[:n] = data
+            self.first = time.monotonic()
+            for level, kind, d in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(d) >= 16:
+                    sec, nsec = struct.unpack("qq", d[:16])
+                    self.arrived = sec + nsec / 1e9 - (time.time() - time.monotonic())
+        else:
+            n = self.sock.recv_into(buf)
+        if n == 0:
+            self.done = time.monotonic()
+            return False
+        if self.head is not None:
+            self.head += bytes(buf[:n])
+            if b"\r\n\r\n" in self.head:
+                self.got = len(self.head.split(b"\r\n\r\n", 1)[1])
+                self.head = None
+        else:
+            self.got += n
+        return True
+
+    def times(self):
+        nan = float("nan")
+        return [self.first or nan, self.done or nan, self.arrived or nan]
+
+
 def client(sock, ready, out, i):
     """One client process reading the response on `sock` (its request is sent by
-    the parent). out[3i:3i+3] = (first byte read, complete, first byte arrived) in
-    CLOCK_MONOTONIC seconds; out_bytes[i]: body bytes. Processes, not threads: with
-    50 threads the GIL (5 ms switch interval) delayed the reading of first bytes,
-    which the figures then counted against the server. "Arrived" is the kernel's
-    receive time of the first segment: 50 reader processes on a small shared
-    machine wait their turn for a core (more so while the others have bodies to
-    copy), and that wait is in "read" but is not the server's."""
+    the parent). out[3i:3i+3] = Reading.times(); out_bytes[i]: body bytes.
+    Processes, not threads: with 50 threads the GIL (5 ms switch interval) delayed
+    the reading of first bytes, which the figures then counted against the server.
+    50 reader processes on a small shared machine wait their turn for a core (more
+    so while the others have bodies to copy): that wait is in "read" but is not the
+    server's; see read_in_one_loop."""
     times, got_out = out
     try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        reading = Reading(sock)
         ready.release()
-        first = arrived = None
-        got = 0
         buf = bytearray(1 << 20)
-        head = b""
-        while True:
-            if first is None:
-                data, anc, _, _ = sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
-                n = len(data)
-                buf[:n] = data
-                first = time.monotonic()
-                for level, kind, d in anc:
-                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(d) >= 16:
-                        sec, nsec = struct.unpack("qq", d[:16])
-                        arrived = sec + nsec / 1e9 - (time.time() - time.monotonic())
-            else:
-                n = sock.recv_into(buf)
-            if n == 0:
-                break
-            if head is not None:
-                head += bytes(buf[:n])
-                if b"\r\n\r\n" in head:
-                    got = len(head.split(b"\r\n\r\n", 1)[1])
-                    head = None
-            else:
-                got += n
-        times[3 * i:3 * i + 3] = [first or float("nan"), time.monotonic(), arrived or float("nan")]
-        got_out[i] = got
+        while reading.read(buf):
+            pass
+        times[3 * i:3 * i + 3] = reading.times()
+        got_out[i] = reading.got
     finally:
         sock.close()
 
 
-def run(server, path, size, clients):
-    """Every client connected and its reader process waiting, then the parent sends
-    the requests one after another (within a millisecond or so: the requests' spread
-    is not the processes' scheduling); returns [(request sent, first byte read, complete,
-    bytes, first byte arrived)] relative to the first request."""
-    ctx = mp.get_context("fork")
-    times = ctx.Array("d", 3 * clients, lock=False)
-    got = ctx.Array("q", clients, lock=False)
-    ready = ctx.Semaphore(0)
-    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=120) for _ in range(clients)]
-    procs = [ctx.Process(target=client, args=(socks[i], ready, (times, got), i)) for i in range(clients)]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.acquire(timeout=60)
-    request = b"GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path.encode()
+def read_in_one_loop(socks, request):
+    """Every client's socket read by one process in one epoll loop (as wrk's threads
+    and a browser's network thread read theirs): a socket's first bytes are read in
+    the loop's next turn, whatever the others have pending, so "read" measures the
+    server rather than which of 50 reader processes got a core. Reads of 256 KiB keep
+    a turn of 50 sockets near 13 MiB of copying (a few ms)."""
+    readings = [Reading(s) for s in socks]
     sent = []
     for s in socks:
         s.sendall(request)
         sent.append(time.monotonic())
-    for s in socks:
-        s.close()  # the parent's copies; each child holds its own
-    for p in procs:
-        p.join(600)
+    ep = select.epoll()
+    by_fd = {}
+    for r in readings:
+        r.sock.setblocking(False)
+        ep.register(r.sock.fileno(), select.EPOLLIN)
+        by_fd[r.sock.fileno()] = r
+    buf = bytearray(256 << 10)
+    deadline = time.monotonic() + 600
+    try:
+        while by_fd and time.monotonic() < deadline:
+            for fd, _ in ep.poll(1.0):
+                r = by_fd.get(fd)
+                if r is None:
+                    continue
+                try:
+                    more = r.read(buf)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    more = False
+                if not more:
+                    ep.unregister(fd)
+                    del by_fd[fd]
+    finally:
+        ep.close()
+        for s in socks:
+            s.close()
+    return sent, [x for r in readings for x in r.times()], [r.got for r in readings]
+
+
+def run(server, path, size, clients, reader="loop"):
+    """Every client connected (and, with reader "processes", its reader process
+    waiting), then the requests sent one after another (within a millisecond or so:
+    the requests' spread is not the processes' scheduling); returns [(request sent,
+    first byte read, complete, bytes, first byte arrived)] relative to the first request."""
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=120) for _ in range(clients)]
+    request = b"GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n" % path.encode()
+    if reader == "loop":
+        sent, times, got = read_in_one_loop(socks, request)
+    else:
+        ctx = mp.get_context("fork")
+        times = ctx.Array("d", 3 * clients, lock=False)
+        got = ctx.Array("q", clients, lock=False)
+        ready = ctx.Semaphore(0)
+        procs = [ctx.Process(target=client, args=(socks[i], ready, (times, got), i)) for i in range(clients)]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.acquire(timeout=60)
+        sent = []
+        for s in socks:
+            s.sendall(request)
+            sent.append(time.monotonic())
+        for s in socks:
+            s.close()  # the parent's copies; each child holds its own
+        for p in procs:
+            p.join(600)
     start = sent[0]
     return [(sent[i] - start, times[3 * i] - start, times[3 * i + 1] - start, got[i], times[3 * i + 2] - start)
             for i in range(clients)]
@@ -145,12 +211,14 @@ def main():
     ap.add_argument("--size-mib", type=int, default=256)
     ap.add_argument("--rate", default="128m", help="the origin's limit_rate per connection")
     ap.add_argument("--defaults", action="store_true", help="Capuchin with its default cache limits (the object is not stored)")
+    ap.add_argument("--reader", choices=["loop", "processes"], default="loop",
+                    help="one process reading every client's socket in an epoll loop, or a process per client")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    measure(a.only, a.clients, a.size_mib, a.rate, a.defaults, a.keep)
+    measure(a.only, a.clients, a.size_mib, a.rate, a.defaults, a.keep, a.reader)
 
 
-def measure(only, clients, size_mib, rate="128m", defaults=False, keep=False):
+def measure(only, clients, size_mib, rate="128m", defaults=False, keep=False, reader="loop"):
     """The run described above; prints its table (also proxy_cache.py's coalescing section)."""
     a = argparse.Namespace(only=only, clients=clients, size_mib=size_mib, rate=rate, defaults=defaults, keep=keep)
     size = a.size_mib << 20
@@ -175,7 +243,7 @@ def measure(only, clients, size_mib, rate="128m", defaults=False, keep=False):
             else:
                 s = nginx_locked(bench, o.port)
             before = o.access_log.read_text().count("big.bin") if o.access_log.exists() else 0
-            out = run(s, "/big.bin", size, a.clients)
+            out = run(s, "/big.bin", size, a.clients, reader)
             time.sleep(0.5)
             fetches = o.access_log.read_text().count("big.bin") - before
             ok = [r for r in out if r[3] == size]
@@ -190,7 +258,8 @@ def measure(only, clients, size_mib, rate="128m", defaults=False, keep=False):
                          max(r[0] for r in out), statistics.median(own) if own else float("nan"), own[-1] if own else float("nan"),
                          statistics.median(arrived_after) if arrived_after else float("nan"),
                          max(arrived_after) if arrived_after else float("nan")))
-        b.log(f"\n{a.clients} clients, one {a.size_mib} MiB object, origin limit_rate {a.rate}:")
+        b.log(f"\n{a.clients} clients ({'one reader loop' if reader == 'loop' else 'a reader process each'}), "
+              f"one {a.size_mib} MiB object, origin limit_rate {a.rate}:")
         b.log(f"  {'cache':10} {'origin fetches':>14} {'complete':>9} {'first TTFB':>11} "
               f"{'waiters TTFB-first (median / max)':>34} {'all done':>9} {'requests sent within':>21} "
               f"{'TTFB after own request (median / max)':>38} {'waiters arrived-first (median / max)':>37}")
