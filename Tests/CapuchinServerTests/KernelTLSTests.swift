@@ -61,14 +61,7 @@ final class KernelTLSTests: XCTestCase {
     /// the transport (writev of the ranges, sendfile of a file) reaches the
     /// kernel as plaintext and the client intact.
     func testKeysHandedToTheKernelSealRecordsAnOpenSSLClientReads() throws {
-        let (serverFD, kernelServerSide) = socketPair()
-        let (clientFD, kernelClientSide) = socketPair()
-        defer { for fd in [serverFD, kernelServerSide, clientFD, kernelClientSide] { close(fd) } }
-        let kernel = SimulatedKernel(serverSide: kernelServerSide, clientSide: kernelClientSide)
-        let transmit = KernelTLSTransmit(enable: { try kernel.enable($0, cryptoInfo: $1) },
-                                         sendRecord: { kernel.sendRecord($0, type: $1, $2) })
-        let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD,
-                                              counters: nil, kernel: transmit))
+        let (server, kernel, serverFD, clientFD) = try serverWithSimulatedKernel()
         let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "ktls"))
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
             _ = client.handshake()
@@ -145,6 +138,67 @@ final class KernelTLSTests: XCTestCase {
         XCTAssertEqual(kernel.failures, [])
     }
 
+    /// TLS 1.2 (a client that offers no more): OpenSSL hands the send keys over
+    /// after its ChangeCipherSpec, its Finished goes as the first control
+    /// record, and responses written by the transport reach the client, while
+    /// the client's requests are still decrypted in user space. (OpenSSL offers
+    /// TLS 1.2's receive keys to the read BIO, which refuses them; on a socket
+    /// pair the kernel would refuse them as well, so this does not tell the two apart.)
+    func testTLS12SendKeysGoToTheKernelAndReceivingStaysInUserSpace() throws {
+        let (server, kernel, serverFD, clientFD) = try serverWithSimulatedKernel()
+        // A plain OpenSSL client limited to TLS 1.2 (SSL_CTX_set_max_proto_version is a macro over SSL_CTX_ctrl).
+        let ctx = try XCTUnwrap(SSL_CTX_new(TLS_client_method()))
+        defer { SSL_CTX_free(ctx) }
+        XCTAssertEqual(SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(TLS1_2_VERSION), nil), 1)
+        let client = try XCTUnwrap(SSL_new(ctx))
+        defer { SSL_free(client) }
+        XCTAssertEqual(SSL_set_fd(client, clientFD), 1)
+        SSL_set_connect_state(client)
+        var connected = false
+        for _ in 0..<100 where !(server.isEstablished && connected) {
+            connected = connected || SSL_do_handshake(client) == 1
+            kernel.toServer()
+            _ = server.handshake()
+            kernel.toClient()
+        }
+        XCTAssertTrue(server.isEstablished && connected)
+        XCTAssertEqual(String(cString: SSL_get_version(client)), "TLSv1.2")
+        XCTAssertTrue(server.kernelSends)
+        XCTAssertEqual(kernel.version, 0x0303)
+        XCTAssertEqual(kernel.firstSequence, 0)
+        XCTAssertEqual(kernel.sealedTypes.first, 22, "the server's Finished, a handshake record")
+
+        let scratchBuffer = UnsafeMutableRawPointer.allocate(byteCount: TLSTransport.recordBytes, alignment: 16)
+        defer { scratchBuffer.deallocate() }
+        var transport = TLSTransport(session: server, fd: serverFD, scratch: scratchBuffer, batch: TLSRecordBatch())
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
+        defer { buffer.deallocate() }
+        for round in 0..<2 {
+            let request = Array("GET /\(round) HTTP/1.1\r\n\r\n".utf8)
+            XCTAssertEqual(request.withUnsafeBytes { SSL_write(client, $0.baseAddress, Int32($0.count)) }, Int32(request.count))
+            kernel.toServer()
+            var got: [UInt8] = []
+            if case .done(let n) = server.read(into: buffer, count: 65536) { got = Array(UnsafeRawBufferPointer(start: buffer, count: n)) }
+            XCTAssertEqual(got, request, "decrypted in user space")
+            let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8)
+            let result = try response.withUnsafeBytes { r in
+                try IOVectors.with(capacity: 1) { iov -> IOResult<Int> in
+                    iov.append(r.baseAddress!, count: r.count)
+                    return try transport.write(iov)
+                }
+            }
+            XCTAssertEqual(result, .processed(response.count))
+            kernel.toClient()
+            var answer: [UInt8] = []
+            for _ in 0..<10 where answer.count < response.count {
+                let n = SSL_read(client, buffer, 65536)
+                if n > 0 { answer += UnsafeRawBufferPointer(start: buffer, count: Int(n)) }
+            }
+            XCTAssertEqual(answer, response, "round \(round)")
+        }
+        XCTAssertEqual(kernel.failures, [])
+    }
+
     /// A kernel that refuses the keys (setsockopt fails): the session stays in user space and works.
     func testRefusedKeysLeaveTheSessionInUserSpace() throws {
         let (serverFD, clientFD) = socketPair()
@@ -173,18 +227,34 @@ final class KernelTLSTests: XCTestCase {
         XCTAssertEqual(got, response)
     }
 
+    /// A server session whose kernel is a `SimulatedKernel` between its socket and
+    /// the client's (`clientFD`); the descriptors close when the test ends.
+    private func serverWithSimulatedKernel() throws -> (TLSSession, SimulatedKernel, serverFD: Int32, clientFD: Int32) {
+        let (serverFD, kernelServerSide) = socketPair()
+        let (clientFD, kernelClientSide) = socketPair()
+        addTeardownBlock { for fd in [serverFD, kernelServerSide, clientFD, kernelClientSide] { close(fd) } }
+        let kernel = SimulatedKernel(serverSide: kernelServerSide, clientSide: kernelClientSide)
+        let transmit = KernelTLSTransmit(enable: { try kernel.enable($0, cryptoInfo: $1) },
+                                         sendRecord: { kernel.sendRecord($0, type: $1, $2) })
+        let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD,
+                                              counters: nil, kernel: transmit))
+        return (server, kernel, serverFD, clientFD)
+    }
+
     private func certificate() throws -> TLSContext { try TLSTestPeers.selfSignedContext(in: dir) }
 
     private func socketPair() -> (Int32, Int32) { TLSTestPeers.socketPair() }
 }
 
-/// Linux's tls_sw for TLS 1.3 with AES-128-GCM, in a test: between the
-/// server's socket and the client's. Until the keys arrive it passes the
-/// handshake's ciphertext through; afterwards what the server writes is
-/// plaintext and leaves as application-data records (at most 16 KiB each),
-/// and `sendRecord` seals one record of the type given. Each record: the
-/// plaintext and its type byte, AES-128-GCM with nonce = iv XOR the 64-bit
-/// sequence, the 5-byte header as additional data, the 16-byte tag appended.
+/// Linux's tls_sw with AES-128-GCM, in a test: between the server's socket
+/// and the client's. Until the keys arrive it passes the handshake's
+/// ciphertext through; afterwards what the server writes is plaintext and
+/// leaves as application-data records (at most 16 KiB each), and `sendRecord`
+/// seals one record of the type given. TLS 1.3: the plaintext and its type
+/// byte, nonce = salt|iv XOR the 64-bit sequence, the 5-byte header as
+/// additional data, the 16-byte tag appended. TLS 1.2: an explicit nonce
+/// (`iv`, counted up per record) before the ciphertext, nonce = salt|explicit,
+/// additional data = sequence|type|version|plaintext length.
 private final class SimulatedKernel {
     let serverSide: Int32, clientSide: Int32
     private(set) var version: UInt16 = 0, cipherType: UInt16 = 0
@@ -207,7 +277,7 @@ private final class SimulatedKernel {
         toClient()  // what was written before the keys is ciphertext already
         version = info.loadUnaligned(fromByteOffset: 0, as: UInt16.self)
         cipherType = info.loadUnaligned(fromByteOffset: 2, as: UInt16.self)
-        guard cipherType == 51, info.count == 40, version == 0x0304 else {
+        guard cipherType == 51, info.count == 40, version == 0x0304 || version == 0x0303 else {
             throw SystemError(call: "setsockopt(SOL_TLS, TLS_TX)", errno: EINVAL)
         }
         let bytes = Array(info)
@@ -244,26 +314,41 @@ private final class SimulatedKernel {
     private func seal(type: UInt8, _ plaintext: [UInt8]) {
         guard let key else { failures.append("a record before the keys"); return }
         sealedTypes.append(type)
-        let inner = plaintext + [type]
-        let length = inner.count + 16
-        let header: [UInt8] = [23, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)]
-        var nonce = iv
-        for i in 0..<8 { nonce[4 + i] ^= UInt8(truncatingIfNeeded: sequence >> (56 - 8 * UInt64(i))) }
+        let sequenceBytes = (0..<8).map { UInt8(truncatingIfNeeded: sequence >> (56 - 8 * UInt64($0))) }
         sequence += 1
+        let inner: [UInt8], header: [UInt8], aad: [UInt8], explicit: [UInt8]
+        var nonce = iv
+        if version == 0x0304 {
+            inner = plaintext + [type]
+            let length = inner.count + 16
+            header = [23, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)]
+            aad = header
+            explicit = []
+            for i in 0..<8 { nonce[4 + i] ^= sequenceBytes[i] }
+        } else {
+            inner = plaintext
+            let length = 8 + inner.count + 16
+            header = [type, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)]
+            aad = sequenceBytes + [type, 3, 3, UInt8(inner.count >> 8), UInt8(inner.count & 0xff)]
+            explicit = Array(iv[4..<12])
+            // The next record's explicit nonce: the 8 bytes counted up, big-endian.
+            var i = 11
+            while i >= 4 { iv[i] &+= 1; if iv[i] != 0 { break }; i -= 1 }
+        }
         var sealed = [UInt8](repeating: 0, count: inner.count)
         var tag = [UInt8](repeating: 0, count: 16)
         let ctx = EVP_CIPHER_CTX_new()
         defer { EVP_CIPHER_CTX_free(ctx) }
         var n: Int32 = 0
         guard EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nil, key, nonce) == 1,
-              EVP_EncryptUpdate(ctx, nil, &n, header, Int32(header.count)) == 1,
+              EVP_EncryptUpdate(ctx, nil, &n, aad, Int32(aad.count)) == 1,
               EVP_EncryptUpdate(ctx, &sealed, &n, inner, Int32(inner.count)) == 1,
               EVP_EncryptFinal_ex(ctx, &tag, &n) == 1,
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, &tag) == 1 else {
             failures.append("EVP")
             return
         }
-        push(header + sealed + tag, to: clientSide)
+        push(header + explicit + sealed + tag, to: clientSide)
     }
 
     private func drain(_ fd: Int32) -> [UInt8] {
