@@ -2,7 +2,9 @@
 `ktls: off` keeps records in user space, and a bad `ktls` value is an error naming the
 file, line and key. The test machine has no `tls` ULP: where the kernel offers it the
 probe must say so instead (the simulated-kernel XCTest covers that path's plumbing)."""
+import signal
 import subprocess
+import time
 
 from conftest import BIN, free_port
 from tls_support import ThrowawayCA
@@ -27,7 +29,7 @@ def kernel_offers_tls_ulp():
         return "tls" in f.read().split()
 
 
-def test_log_names_the_mode_of_each_tls_listener(server_factory, tmp_path):
+def start(server_factory, tmp_path):
     ca = ThrowawayCA(tmp_path / "ca")
     cert, key = ca.issue("main", ["localhost"])
     root = tmp_path / "www"
@@ -35,6 +37,13 @@ def test_log_names_the_mode_of_each_tls_listener(server_factory, tmp_path):
     (root / "a.txt").write_bytes(b"a\n")
     off = free_port()
     s = server_factory(CONFIG % dict(cert=cert, key=key, off=off, root=root))
+    s.off_port = off
+    return s
+
+
+def test_log_names_the_mode_of_each_tls_listener(server_factory, tmp_path):
+    s = start(server_factory, tmp_path)
+    off = s.off_port
     lines = [l for l in s.read_log().splitlines() if "TLS on 127.0.0.1:" in l]
     auto = [l for l in lines if "127.0.0.1:%d:" % s.port in l]
     manual = [l for l in lines if "127.0.0.1:%d:" % off in l]
@@ -63,3 +72,18 @@ def test_check_names_a_bad_ktls_value(tmp_path):
     cfg.write_text(cfg.read_text().replace("yes-please", "off"))
     r = subprocess.run([BIN, "check", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     assert r.returncode == 0, r.stdout.decode()
+
+
+def test_reload_logs_that_a_ktls_change_needs_a_restart(server_factory, tmp_path):
+    s = start(server_factory, tmp_path)
+    with open(s.config_path) as f:
+        text = f.read()
+    with open(s.config_path, "w") as f:
+        f.write(text.replace("ktls: off", "ktls: auto"))
+    s.signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "not reloadable" not in s.read_log():
+        assert time.time() < deadline, s.read_log()
+        time.sleep(0.05)
+    line = [l for l in s.read_log().splitlines() if "not reloadable" in l][0]
+    assert "listeners changed" in line and "+tls(ktls: off)" in line, line

@@ -144,9 +144,9 @@ public final class Server {
         log.info("stopped")
     }
 
-    /// Listeners as far as a reload cannot change them (addresses, ports, TLS or not).
+    /// Listeners as far as a reload cannot change them (addresses, ports, TLS or not, kernel TLS or not).
     private static func describe(_ listeners: [ListenerConfig]) -> String {
-        listeners.map { "\($0.address):\($0.port)\($0.tls != nil ? "+tls" : "")" }.joined(separator: ",")
+        listeners.map { "\($0.address):\($0.port)\($0.tls.map { $0.kernelTLS ? "+tls" : "+tls(ktls: off)" } ?? "")" }.joined(separator: ",")
     }
 
     /// Asks a running server to drain and stop, as SIGTERM does.
