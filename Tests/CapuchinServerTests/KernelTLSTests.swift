@@ -146,13 +146,48 @@ final class KernelTLSTests: XCTestCase {
     /// pair the kernel would refuse them as well, so this does not tell the two apart.)
     func testTLS12SendKeysGoToTheKernelAndReceivingStaysInUserSpace() throws {
         let (server, kernel, serverFD, clientFD) = try serverWithSimulatedKernel()
-        // A plain OpenSSL client limited to TLS 1.2 (SSL_CTX_set_max_proto_version is a macro over SSL_CTX_ctrl).
+        try withPlainClient(fd: clientFD, maxVersion: TLS1_2_VERSION, server: server, kernel: kernel) { client in
+            XCTAssertEqual(String(cString: SSL_get_version(client)), "TLSv1.2")
+            XCTAssertTrue(server.kernelSends)
+            XCTAssertEqual(kernel.version, 0x0303)
+            XCTAssertEqual(kernel.firstSequence, 0)
+            XCTAssertEqual(kernel.sealedTypes.first, 22, "the server's Finished, a handshake record")
+            try exchange(client: client, server: server, serverFD: serverFD, kernel: kernel, rounds: 2)
+        }
+        XCTAssertEqual(kernel.failures, [])
+    }
+
+    /// A TLS 1.3 client asking for a key update (KeyUpdate, update_requested):
+    /// OpenSSL would answer with its own KeyUpdate on its next SSL_write and then
+    /// re-key its records only (3.0 cannot re-key the kernel), which would leave
+    /// the client unable to read what follows. A kernel-TLS connection never
+    /// calls SSL_write, so no answer goes and the kernel's keys stay the ones the
+    /// client reads with: later responses still arrive.
+    func testAClientsKeyUpdateRequestLeavesTheKernelsKeysReadable() throws {
+        let (server, kernel, serverFD, clientFD) = try serverWithSimulatedKernel()
+        try withPlainClient(fd: clientFD, maxVersion: TLS1_3_VERSION, server: server, kernel: kernel) { client in
+            XCTAssertTrue(server.kernelSends)
+            try exchange(client: client, server: server, serverFD: serverFD, kernel: kernel, rounds: 1)
+            XCTAssertEqual(SSL_key_update(client, SSL_KEY_UPDATE_REQUESTED), 1)
+            XCTAssertEqual(SSL_get_key_update_type(client), SSL_KEY_UPDATE_REQUESTED)
+            try exchange(client: client, server: server, serverFD: serverFD, kernel: kernel, rounds: 2)
+            XCTAssertEqual(SSL_get_key_update_type(client), SSL_KEY_UPDATE_NONE, "the KeyUpdate went with the first request")
+        }
+        XCTAssertEqual(kernel.sealedTypes.filter { $0 == 22 }.count, 1, "the ticket only: no KeyUpdate went through the kernel")
+        XCTAssertEqual(kernel.failures, [])
+    }
+
+    /// A plain OpenSSL client (no more than `maxVersion`) on `fd`, its handshake
+    /// with `server` done through the simulated kernel, handed to `body`.
+    private func withPlainClient(fd: Int32, maxVersion: Int32, server: TLSSession, kernel: SimulatedKernel,
+                                 _ body: (OpaquePointer) throws -> Void) throws {
         let ctx = try XCTUnwrap(SSL_CTX_new(TLS_client_method()))
         defer { SSL_CTX_free(ctx) }
-        XCTAssertEqual(SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(TLS1_2_VERSION), nil), 1)
+        // SSL_CTX_set_max_proto_version is a macro over SSL_CTX_ctrl.
+        XCTAssertEqual(SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(maxVersion), nil), 1)
         let client = try XCTUnwrap(SSL_new(ctx))
         defer { SSL_free(client) }
-        XCTAssertEqual(SSL_set_fd(client, clientFD), 1)
+        XCTAssertEqual(SSL_set_fd(client, fd), 1)
         SSL_set_connect_state(client)
         var connected = false
         for _ in 0..<100 where !(server.isEstablished && connected) {
@@ -162,23 +197,25 @@ final class KernelTLSTests: XCTestCase {
             kernel.toClient()
         }
         XCTAssertTrue(server.isEstablished && connected)
-        XCTAssertEqual(String(cString: SSL_get_version(client)), "TLSv1.2")
-        XCTAssertTrue(server.kernelSends)
-        XCTAssertEqual(kernel.version, 0x0303)
-        XCTAssertEqual(kernel.firstSequence, 0)
-        XCTAssertEqual(kernel.sealedTypes.first, 22, "the server's Finished, a handshake record")
+        try body(client)
+    }
 
+    /// Requests from the plain client, read by the server in user space, and
+    /// responses written by the transport through the kernel, read by the client.
+    private func exchange(client: OpaquePointer, server: TLSSession, serverFD: Int32, kernel: SimulatedKernel, rounds: Int) throws {
         let scratchBuffer = UnsafeMutableRawPointer.allocate(byteCount: TLSTransport.recordBytes, alignment: 16)
         defer { scratchBuffer.deallocate() }
         var transport = TLSTransport(session: server, fd: serverFD, scratch: scratchBuffer, batch: TLSRecordBatch())
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
         defer { buffer.deallocate() }
-        for round in 0..<2 {
+        for round in 0..<rounds {
             let request = Array("GET /\(round) HTTP/1.1\r\n\r\n".utf8)
             XCTAssertEqual(request.withUnsafeBytes { SSL_write(client, $0.baseAddress, Int32($0.count)) }, Int32(request.count))
             kernel.toServer()
             var got: [UInt8] = []
-            if case .done(let n) = server.read(into: buffer, count: 65536) { got = Array(UnsafeRawBufferPointer(start: buffer, count: n)) }
+            for _ in 0..<10 where got.count < request.count {
+                if case .done(let n) = server.read(into: buffer, count: 65536) { got += UnsafeRawBufferPointer(start: buffer, count: n) }
+            }
             XCTAssertEqual(got, request, "decrypted in user space")
             let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8)
             let result = try response.withUnsafeBytes { r in
@@ -196,7 +233,6 @@ final class KernelTLSTests: XCTestCase {
             }
             XCTAssertEqual(answer, response, "round \(round)")
         }
-        XCTAssertEqual(kernel.failures, [])
     }
 
     /// A kernel that refuses the keys (setsockopt fails): the session stays in user space and works.
@@ -244,129 +280,4 @@ final class KernelTLSTests: XCTestCase {
     private func certificate() throws -> TLSContext { try TLSTestPeers.selfSignedContext(in: dir) }
 
     private func socketPair() -> (Int32, Int32) { TLSTestPeers.socketPair() }
-}
-
-/// Linux's tls_sw with AES-128-GCM, in a test: between the server's socket
-/// and the client's. Until the keys arrive it passes the handshake's
-/// ciphertext through; afterwards what the server writes is plaintext and
-/// leaves as application-data records (at most 16 KiB each), and `sendRecord`
-/// seals one record of the type given. TLS 1.3: the plaintext and its type
-/// byte, nonce = salt|iv XOR the 64-bit sequence, the 5-byte header as
-/// additional data, the 16-byte tag appended. TLS 1.2: an explicit nonce
-/// (`iv`, counted up per record) before the ciphertext, nonce = salt|explicit,
-/// additional data = sequence|type|version|plaintext length.
-private final class SimulatedKernel {
-    let serverSide: Int32, clientSide: Int32
-    private(set) var version: UInt16 = 0, cipherType: UInt16 = 0
-    private(set) var firstSequence: UInt64?
-    private(set) var sealedTypes: [UInt8] = []
-    private(set) var plaintextBytes = 0
-    private(set) var failures: [String] = []
-    private var key: [UInt8]?
-    private var iv: [UInt8] = []
-    private var sequence: UInt64 = 0
-
-    init(serverSide: Int32, clientSide: Int32) {
-        self.serverSide = serverSide
-        self.clientSide = clientSide
-    }
-
-    /// setsockopt(SOL_TLS, TLS_TX): struct tls12_crypto_info_aes_gcm_128 is
-    /// {version u16, cipher_type u16, iv[8], key[16], salt[4], rec_seq[8]}.
-    func enable(_ fd: Int32, cryptoInfo info: UnsafeRawBufferPointer) throws {
-        toClient()  // what was written before the keys is ciphertext already
-        version = info.loadUnaligned(fromByteOffset: 0, as: UInt16.self)
-        cipherType = info.loadUnaligned(fromByteOffset: 2, as: UInt16.self)
-        guard cipherType == 51, info.count == 40, version == 0x0304 || version == 0x0303 else {
-            throw SystemError(call: "setsockopt(SOL_TLS, TLS_TX)", errno: EINVAL)
-        }
-        let bytes = Array(info)
-        key = Array(bytes[12..<28])
-        iv = Array(bytes[28..<32]) + Array(bytes[4..<12])  // salt, then the 8 bytes OpenSSL calls iv
-        sequence = bytes[32..<40].reduce(0) { $0 << 8 | UInt64($1) }
-        firstSequence = sequence
-    }
-
-    /// sendmsg with TLS_SET_RECORD_TYPE: after what the server wrote before, one record.
-    func sendRecord(_ fd: Int32, type: UInt8, _ bytes: UnsafeRawBufferPointer) -> IOResult<Int> {
-        toClient()
-        seal(type: type, Array(bytes))
-        return .processed(bytes.count)
-    }
-
-    /// What the server wrote, to the client: passed through before the keys, sealed after.
-    func toClient() {
-        let bytes = drain(serverSide)
-        guard !bytes.isEmpty else { return }
-        if key == nil { push(bytes, to: clientSide); return }
-        plaintextBytes += bytes.count
-        var i = 0
-        while i < bytes.count {
-            let n = min(16384, bytes.count - i)
-            seal(type: 23, Array(bytes[i..<i + n]))
-            i += n
-        }
-    }
-
-    /// What the client wrote, to the server (receiving is not the kernel's here).
-    func toServer() { push(drain(clientSide), to: serverSide) }
-
-    private func seal(type: UInt8, _ plaintext: [UInt8]) {
-        guard let key else { failures.append("a record before the keys"); return }
-        sealedTypes.append(type)
-        let sequenceBytes = (0..<8).map { UInt8(truncatingIfNeeded: sequence >> (56 - 8 * UInt64($0))) }
-        sequence += 1
-        let inner: [UInt8], header: [UInt8], aad: [UInt8], explicit: [UInt8]
-        var nonce = iv
-        if version == 0x0304 {
-            inner = plaintext + [type]
-            let length = inner.count + 16
-            header = [23, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)]
-            aad = header
-            explicit = []
-            for i in 0..<8 { nonce[4 + i] ^= sequenceBytes[i] }
-        } else {
-            inner = plaintext
-            let length = 8 + inner.count + 16
-            header = [type, 3, 3, UInt8(length >> 8), UInt8(length & 0xff)]
-            aad = sequenceBytes + [type, 3, 3, UInt8(inner.count >> 8), UInt8(inner.count & 0xff)]
-            explicit = Array(iv[4..<12])
-            // The next record's explicit nonce: the 8 bytes counted up, big-endian.
-            var i = 11
-            while i >= 4 { iv[i] &+= 1; if iv[i] != 0 { break }; i -= 1 }
-        }
-        var sealed = [UInt8](repeating: 0, count: inner.count)
-        var tag = [UInt8](repeating: 0, count: 16)
-        let ctx = EVP_CIPHER_CTX_new()
-        defer { EVP_CIPHER_CTX_free(ctx) }
-        var n: Int32 = 0
-        guard EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nil, key, nonce) == 1,
-              EVP_EncryptUpdate(ctx, nil, &n, aad, Int32(aad.count)) == 1,
-              EVP_EncryptUpdate(ctx, &sealed, &n, inner, Int32(inner.count)) == 1,
-              EVP_EncryptFinal_ex(ctx, &tag, &n) == 1,
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, &tag) == 1 else {
-            failures.append("EVP")
-            return
-        }
-        push(header + explicit + sealed + tag, to: clientSide)
-    }
-
-    private func drain(_ fd: Int32) -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { return out }
-            out += chunk[0..<n]
-        }
-    }
-
-    private func push(_ bytes: [UInt8], to fd: Int32) {
-        var i = 0
-        while i < bytes.count {
-            let n = bytes[i...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { failures.append("socket full"); return }
-            i += n
-        }
-    }
 }
