@@ -12,6 +12,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ocsp.h>
 #include <string.h>
+#include <linux/tls.h>
 
 static inline int cap_ssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
 static inline long cap_ssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
@@ -68,6 +69,52 @@ static inline int cap_bio_type_records(void) { return BIO_TYPE_SOURCE_SINK; }
 static inline long cap_bio_records_ctrl(BIO *b, int cmd, long num, void *ptr) {
     (void)b; (void)num; (void)ptr;
     return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+// Kernel TLS (TLSSession+KernelTLS). OpenSSL's BIO controls for it are internal
+// (include/internal/bio.h of 3.0: BIO_CTRL_SET_KTLS 72, ..._TX_SEND_CTRL_MSG 74,
+// ..._CLEAR_KTLS_TX_CTRL_MSG 75); the two public ones are in <openssl/bio.h>.
+static inline int cap_bio_ctrl_set_ktls(void) { return 72; }
+static inline int cap_bio_ctrl_ktls_send_ctrl_msg(void) { return 74; }
+static inline int cap_bio_ctrl_ktls_clear_ctrl_msg(void) { return 75; }
+static inline int cap_bio_ctrl_get_ktls_send(void) { return BIO_CTRL_GET_KTLS_SEND; }
+static inline int cap_bio_ctrl_get_ktls_recv(void) { return BIO_CTRL_GET_KTLS_RECV; }
+static inline uint64_t cap_op_enable_ktls(void) { return SSL_OP_ENABLE_KTLS; }
+// The length of the kernel's crypto_info OpenSSL filled (its ktls_crypto_info_t is a
+// union of <linux/tls.h>'s structs, then a length field whose offset depends on the
+// members OpenSSL was built with): the struct for the cipher it names, 0 if unknown.
+static inline size_t cap_ktls_info_length(const void *info) {
+    const struct tls_crypto_info *i = (const struct tls_crypto_info *)info;
+    switch (i->cipher_type) {
+    case TLS_CIPHER_AES_GCM_128: return sizeof(struct tls12_crypto_info_aes_gcm_128);
+    case TLS_CIPHER_AES_GCM_256: return sizeof(struct tls12_crypto_info_aes_gcm_256);
+    case TLS_CIPHER_AES_CCM_128: return sizeof(struct tls12_crypto_info_aes_ccm_128);
+    case TLS_CIPHER_CHACHA20_POLY1305: return sizeof(struct tls12_crypto_info_chacha20_poly1305);
+    default: return 0;
+    }
+}
+// A kTLS session's read side: OpenSSL's socket BIO, except that it refuses to hand
+// the receive keys to the kernel (OpenSSL tries for TLS 1.2 when SSL_OP_ENABLE_KTLS
+// is set; receiving stays in user space, with read-ahead). Reads are bss_sock's own.
+static long cap_bio_socket_reads_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    if (cmd == cap_bio_ctrl_set_ktls() || cmd == BIO_CTRL_GET_KTLS_RECV) return 0;
+    return BIO_meth_get_ctrl(BIO_s_socket())(b, cmd, num, ptr);
+}
+static inline BIO_METHOD *cap_bio_socket_reads_method(void) {
+    const BIO_METHOD *s = BIO_s_socket();
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "capuchin socket reads");
+    if (m == NULL) return NULL;
+    BIO_meth_set_read_ex(m, BIO_meth_get_read_ex(s));
+    BIO_meth_set_read(m, BIO_meth_get_read(s));
+    BIO_meth_set_ctrl(m, cap_bio_socket_reads_ctrl);
+    BIO_meth_set_create(m, BIO_meth_get_create(s));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(s));
+    return m;
+}
+static inline BIO *cap_bio_new_socket_reads(BIO_METHOD *m, int fd) {
+    BIO *b = BIO_new(m);
+    if (b != NULL) BIO_set_fd(b, fd, BIO_NOCLOSE);
+    return b;
 }
 
 // Constants Swift does not import (macros of expressions).

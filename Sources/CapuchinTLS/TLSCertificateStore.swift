@@ -7,7 +7,13 @@ import CapuchinSystem
 public final class TLSCertificateStore: @unchecked Sendable { // safe: `current` is only reached under its lock
     private let current: Lock<TLSSiteCertificates>
 
-    public init(_ initial: TLSSiteCertificates) { current = Lock(initial) }
+    /// The listener's kernel TLS (`ktls: auto` where the kernel offers it); nil: records encrypted in user space.
+    public let kernelTransmit: KernelTLSTransmit?
+
+    public init(_ initial: TLSSiteCertificates, kernelTransmit: KernelTLSTransmit? = nil) {
+        current = Lock(initial)
+        self.kernelTransmit = kernelTransmit
+    }
 
     public var certificates: TLSSiteCertificates { current.withLock { $0 } }
 

@@ -38,7 +38,7 @@ extension TLSSession {
     }
 
     /// Bytes of the record taken (the whole record), 0 to retry once the socket is writable, -1 on a socket error.
-    private func place(record: UnsafeRawPointer, count: Int) -> Int {
+    func place(record: UnsafeRawPointer, count: Int) -> Int {
         guard (try? sendPending()) == true else { return pendingBytes > 0 ? 0 : -1 }
         if let batch {
             if batch.count + count > batch.capacity {

@@ -35,20 +35,33 @@ public final class TLSSession {
     /// written, so that its caller waits for the socket while `pending` drains;
     /// the caller offers them again and the transport skips them.
     public var heldBackBytes = 0
+    /// Kernel TLS (TLSSession+KernelTLS): the kernel offered the keys to, whether it
+    /// took them (then responses are written on the socket as plaintext), and the
+    /// type of the control record OpenSSL announced for its next write.
+    let kernel: KernelTLSTransmit?
+    public internal(set) var kernelSends = false
+    var controlRecordType: UInt8?
     /// A client session's context and the key its origin's sessions are remembered under.
     private var client: (context: TLSClientContext, key: String)?
 
-    /// A server session on an accepted socket. nil when OpenSSL cannot allocate one.
-    public init?(server certificates: TLSSiteCertificates, fd: Int32, counters: TLSCounters?) {
+    /// A server session on an accepted socket; with `kernel`, its records are
+    /// handed to the kernel once the handshake's keys are set (TLSSession+KernelTLS).
+    /// nil when OpenSSL cannot allocate one.
+    public init?(server certificates: TLSSiteCertificates, fd: Int32, counters: TLSCounters?, kernel: KernelTLSTransmit? = nil) {
         guard let ssl = SSL_new(certificates.defaultContext.ctx) else { return nil }
         self.ssl = ssl
         self.fd = fd
         self.certificates = certificates
         self.counters = counters
+        self.kernel = kernel
         SSL_set_accept_state(ssl)
         // Read whole socket buffers, not record header then body: one read(2) per batch.
         SSL_set_read_ahead(ssl, 1)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        if kernel != nil {
+            guard installKernelTLSBIOs() else { return nil }
+            return
+        }
         // Reads from the socket; records written go through the batching BIO.
         guard SSL_set_rfd(ssl, fd) == 1, installRecordBIO() else { return nil }
     }
@@ -61,6 +74,7 @@ public final class TLSSession {
         self.fd = fd
         certificates = nil
         counters = TLSClientContext.counters
+        kernel = nil
         client = (context, resumptionKey)
         SSL_set_connect_state(ssl)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())

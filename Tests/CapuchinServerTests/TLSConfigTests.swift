@@ -51,6 +51,14 @@ final class TLSConfigTests: XCTestCase {
         }
     }
 
+    func testKtlsIsAutoByDefaultAndOffWhenSaid() throws {
+        let on = try ConfigLoader.parse("server:\n  tls: {cert: a.pem, key: a.key}\n", file: "t.yaml")
+        XCTAssertEqual(on.listeners.first?.tls?.kernelTLS, true)
+        let off = try ConfigLoader.parse("server:\n  tls: {cert: a.pem, key: a.key, ktls: off}\nlisteners:\n  - port: 8444\n    tls: {cert: a.pem, key: a.key, ktls: auto}\n",
+                                         file: "t.yaml")
+        XCTAssertEqual(off.listeners.map { $0.tls?.kernelTLS }, [false, true])
+    }
+
     func testErrorsNameFileLineAndKey() {
         let cases: [(String, String, Int, String)] = [
             ("server:\n  tls:\n    cert: a.pem\n", "server.tls.key", 3, "private key"),  // the tls mapping starts on line 3
@@ -62,6 +70,10 @@ final class TLSConfigTests: XCTestCase {
             ("server:\n  port: 8080\nlisteners:\n  - port: 8080\n", "listeners[0].port", 4, "already used"),
             ("listeners:\n  - port: 1\n    tls: {cert: a, key: b}\n    redirect_https: 443\n", "listeners[0].redirect_https", 4, "cannot redirect"),
             ("sites:\n  - root: /srv\n    tls: {cert: a, key: b}\n", "sites[0].tls", 3, "names"),
+            ("server:\n  port: 8443\n  tls:\n    cert: a.pem\n    key: a.key\n    ktls: on\n", "server.tls.ktls", 6, "auto, off"),
+            ("listeners:\n  - port: 8443\n    tls: {cert: a, key: b, ktls: 1}\n", "listeners[0].tls.ktls", 3, "auto, off"),
+            // A site's certificate is chosen within a listener's connections: kernel TLS is the listener's.
+            ("sites:\n  - root: /srv\n    names: [a.example]\n    tls: {cert: a, key: b, ktls: off}\n", "sites[0].tls.ktls", 4, "unknown key"),
         ]
         for (text, key, line, words) in cases {
             XCTAssertThrowsError(try ConfigLoader.parse(text, file: "t.yaml"), key) { e in

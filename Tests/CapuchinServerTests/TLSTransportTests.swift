@@ -19,29 +19,9 @@ final class TLSTransportTests: XCTestCase {
 
     override func tearDown() { scratch = nil }
 
-    /// A self-signed P-256 certificate made with the openssl command.
-    private func certificate() throws -> TLSContext {
-        let key = dir.appendingPathComponent("k.pem").path, cert = dir.appendingPathComponent("c.pem").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                       "-keyout", key, "-out", cert, "-subj", "/CN=localhost", "-days", "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-        return try TLSContext(certificateFile: cert, keyFile: key)
-    }
+    private func certificate() throws -> TLSContext { try TLSTestPeers.selfSignedContext(in: dir) }
 
-    private func socketPair(sendBuffer: Int32) -> (Int32, Int32) {
-        var fds: [Int32] = [0, 0]
-        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        var size = sendBuffer
-        _ = setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        return (fds[0], fds[1])
-    }
+    private func socketPair(sendBuffer: Int32) -> (Int32, Int32) { TLSTestPeers.socketPair(sendBuffer: sendBuffer) }
 
     /// A server session and a client one over the pair, handshake done.
     private func establishedSessions(serverFD: Int32, clientFD: Int32) throws -> (TLSSession, TLSSession) {

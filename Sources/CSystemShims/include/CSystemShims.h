@@ -81,6 +81,30 @@ int cap_openat2_beneath(int dirfd, const char *path, int flags, int no_symlinks)
 static inline int cap_errno(void) { return errno; }
 static inline void cap_set_errno(int e) { errno = e; }
 
+/// Kernel TLS (KernelTLSSocket): <linux/tls.h>'s TLS_TX, and one record of
+/// `type` sent with a TLS_SET_RECORD_TYPE control message (as OpenSSL's
+/// ktls_send_ctrl_message builds it).
+static const int CAP_TLS_TX = 1;
+static const int CAP_SOL_TLS = 282;
+static inline ssize_t cap_send_tls_record(int fd, unsigned char type, const void *data, size_t length) {
+    union { struct cmsghdr header; char bytes[CMSG_SPACE(sizeof(unsigned char))]; } control;
+    struct msghdr m;
+    struct iovec v = { (void *)data, length };
+    memset(&m, 0, sizeof m);
+    memset(&control, 0, sizeof control);
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    m.msg_control = control.bytes;
+    m.msg_controllen = sizeof control.bytes;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = CAP_SOL_TLS;
+    c->cmsg_type = 1;  // TLS_SET_RECORD_TYPE
+    c->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+    *CMSG_DATA(c) = type;
+    m.msg_controllen = c->cmsg_len;
+    return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
 static const int CAP_SOCK_STREAM = SOCK_STREAM;
 static const int CAP_MSG_NOSIGNAL = MSG_NOSIGNAL;
 

@@ -97,7 +97,7 @@ public enum ConfigLoader {
             if let a = try s.optionalString("access_log"), a != "off" { site.accessLog = resolveLog(a, base) }
             site.allowSymlinks = try s.bool("allow_symlinks", default: false)
             site.isDefault = try s.bool("default", default: false)
-            site.tls = try s.tlsFiles(base: base)
+            site.tls = try s.tlsFiles(base: base, listener: false)
             if site.tls != nil && site.names.isEmpty {
                 try s.report(s.error("tls", "a site's certificate is chosen by its names (SNI): this site has none"))
             }

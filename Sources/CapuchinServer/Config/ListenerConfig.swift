@@ -6,12 +6,16 @@ public struct TLSFiles: Sendable, Equatable {
     public var ocsp: String?
     /// The key path in the file ("server.tls", "listeners[1].tls", "sites[0].tls"): errors name it.
     public var configKey: String
+    /// `ktls: auto` (the default): a listener's responses go out by kernel TLS where
+    /// the kernel offers it; `off`: records always encrypted in user space.
+    public var kernelTLS: Bool
 
-    public init(certificate: String, key: String, ocsp: String? = nil, configKey: String) {
+    public init(certificate: String, key: String, ocsp: String? = nil, configKey: String, kernelTLS: Bool = true) {
         self.certificate = certificate
         self.key = key
         self.ocsp = ocsp
         self.configKey = configKey
+        self.kernelTLS = kernelTLS
     }
 }
 
@@ -37,18 +41,21 @@ public struct ListenerConfig: Sendable, Equatable {
 
 extension ConfigSection {
     /// `tls: {cert, key}` under this section; nil when absent. Relative paths
-    /// resolve against `base`. Throws `ConfigError` naming the missing key.
-    func tlsFiles(base: String) throws -> TLSFiles? {
+    /// resolve against `base`. `ktls` belongs to a listener's mapping only (a
+    /// site's certificate is chosen inside a listener's connections). Throws
+    /// `ConfigError` naming the missing or bad key.
+    func tlsFiles(base: String, listener: Bool = true) throws -> TLSFiles? {
         guard contains("tls") else { _ = try section("tls"); return nil }
         let t = try section("tls")
         let cert = try t.optionalString("cert")
         let key = try t.optionalString("key")
         let ocsp = try t.optionalString("ocsp_file")
+        let ktls = listener ? try t.choice("ktls", ["auto", "off"], default: "auto") : "auto"
         try t.finish()
         guard let cert, !cert.isEmpty else { try t.report(t.error("cert", "a TLS listener needs a certificate chain file (PEM)")); return nil }
         guard let key, !key.isEmpty else { try t.report(t.error("key", "a TLS listener needs the certificate's private key file (PEM)")); return nil }
         if let ocsp, ocsp.isEmpty { try t.report(t.error("ocsp_file", "an empty path (leave the key out to staple nothing)")); return nil }
         return TLSFiles(certificate: ConfigLoader.resolve(cert, against: base), key: ConfigLoader.resolve(key, against: base),
-                        ocsp: ocsp.map { ConfigLoader.resolve($0, against: base) }, configKey: t.path)
+                        ocsp: ocsp.map { ConfigLoader.resolve($0, against: base) }, configKey: t.path, kernelTLS: ktls != "off")
     }
 }

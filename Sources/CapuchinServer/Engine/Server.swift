@@ -40,7 +40,9 @@ public final class Server {
         privileges.announce(config: config, log: log)
         notifier = ServiceNotifier(log: log)
         let settings = try RuntimeSettings.make(config)
-        tlsCertificates = try TLSCertificateLoader.load(config).map { $0.map(TLSCertificateStore.init) }
+        tlsCertificates = try zip(config.listeners, TLSCertificateLoader.load(config)).map { l, certificates in
+            certificates.map { TLSCertificateStore($0, kernelTransmit: KernelTLS.transmit(wanted: l.tls?.kernelTLS ?? false)) }
+        }
         workerCount = config.effectiveWorkers(processors: SystemThread.processorCount)
         statistics = ServerStatistics(workerCount: workerCount, startedNanos: Clock.wallNanos())
         let limit = try ResourceLimits.raiseOpenFiles(to: config.maxConnections + 1024)
@@ -83,8 +85,8 @@ public final class Server {
                 }
                 bound.append("\(listener.address):\(port)" + (tls != nil ? " (TLS)" : ""))
                 if let tls {
-                    // No kernel TLS (the `tls` ULP) here: records are encrypted in userspace by OpenSSL.
-                    log.info("TLS on \(listener.address):\(port): \(TLSLibrary.version), userspace records, certificate \(tls.certificates.defaultContext.certificateFile), \(tls.certificates.named.count) SNI name(s)")
+                    let mode = KernelTLS.modeDescription(wanted: listener.tls?.kernelTLS ?? false)
+                    log.info("TLS on \(listener.address):\(port): \(TLSLibrary.version), \(mode), certificate \(tls.certificates.defaultContext.certificateFile), \(tls.certificates.named.count) SNI name(s)")
                 }
             }
             for (i, p) in plugins.enumerated() {
@@ -142,9 +144,9 @@ public final class Server {
         log.info("stopped")
     }
 
-    /// Listeners as far as a reload cannot change them (addresses, ports, TLS or not).
+    /// Listeners as far as a reload cannot change them (addresses, ports, TLS or not, kernel TLS or not).
     private static func describe(_ listeners: [ListenerConfig]) -> String {
-        listeners.map { "\($0.address):\($0.port)\($0.tls != nil ? "+tls" : "")" }.joined(separator: ",")
+        listeners.map { "\($0.address):\($0.port)\($0.tls.map { $0.kernelTLS ? "+tls" : "+tls(ktls: off)" } ?? "")" }.joined(separator: ",")
     }
 
     /// Asks a running server to drain and stop, as SIGTERM does.

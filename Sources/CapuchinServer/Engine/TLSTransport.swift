@@ -14,6 +14,11 @@ import CapuchinTLS
 /// send(2) (a 16 KiB hit was two sends and two TCP segments). Files are read
 /// with pread into the scratch buffer and encrypted.
 ///
+/// Kernel TLS (`session.kernelSends`: the kernel took the write keys at the
+/// end of the handshake): writes are the plain socket's, writev of the ranges
+/// (a cached body straight from its mapping) and sendfile of files, and the
+/// kernel makes the records; OpenSSL only sends its own control records.
+///
 /// Built per call by the worker around the connection's session (a struct of
 /// two references and a pointer: nothing allocated).
 struct TLSTransport: Transport {
@@ -77,6 +82,7 @@ struct TLSTransport: Transport {
     }
 
     mutating func write(_ vectors: IOVectors) throws -> IOResult<Int> {
+        if session.kernelSends { return try vectors.write(to: fd) }
         guard let skip = try beginBatch() else { return .wouldBlock }
         var written = 0
         var index = 0
@@ -128,7 +134,13 @@ struct TLSTransport: Transport {
         return try finishBatch(written)
     }
 
+    mutating func write(_ vectors: IOVectors, beforeFile: Bool) throws -> IOResult<Int> {
+        if session.kernelSends { return try vectors.write(to: fd, more: beforeFile) }
+        return try write(vectors)
+    }
+
     mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int> {
+        if session.kernelSends { return try FileIO.sendfile(socket: fd, file: file.fd, offset: offset, count: count) }
         guard var sent = try beginBatch() else { return .wouldBlock }
         while sent < count {
             let want = min(Self.recordBytes, count - sent)

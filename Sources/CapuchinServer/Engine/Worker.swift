@@ -204,7 +204,8 @@ final class Worker {
         var session: TLSSession?
         if let tls {
             // The handshake runs in the first reads (TLSTransport); the header timeout covers it.
-            guard let created = TLSSession(server: tls.certificates, fd: fd, counters: core.statistics.tls) else {
+            guard let created = TLSSession(server: tls.certificates, fd: fd, counters: core.statistics.tls,
+                                                   kernel: tls.kernelTransmit) else {
                 FileIO.close(fd)
                 core.releaseConnectionSlot()
                 return
