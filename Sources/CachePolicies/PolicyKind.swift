@@ -14,11 +14,15 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     /// `dueling-s3fifo` with `segmented-tinylfu` as a fourth candidate, and a
     /// switch only on a lead of two standard deviations (see Tools/hitratio/results).
     case duelingSegmented = "dueling-segmented"
-    /// The policy chosen by measured hit ratio (see Tools/hitratio): W-TinyLFU.
+    /// The candidates of `dueling-segmented` with W-TinyLFU serving first:
+    /// until the shadows have shown a lead of two standard deviations (two
+    /// epochs at least) it behaves as plain W-TinyLFU, the default before it.
+    case duelingWTinyLFUFirst = "dueling-wtinylfu-first"
+    /// The policy chosen by measured hit ratio (see Tools/hitratio): `dueling-wtinylfu-first`.
     case `default`
 
     /// What `default` stands for.
-    public var resolved: PolicyKind { self == .default ? .wtinylfu : self }
+    public var resolved: PolicyKind { self == .default ? .duelingWTinyLFUFirst : self }
 }
 
 /// A new, empty policy of `kind` holding at most `capacity` units.
@@ -28,13 +32,16 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .lfu: return LFUPolicy(capacity: capacity, aging: .never)
     case .sieve: return SievePolicy(capacity: capacity)
     case .s3fifo: return S3FIFOPolicy(capacity: capacity)
-    case .wtinylfu, .default: return WTinyLFUPolicy(capacity: capacity)
+    case .wtinylfu: return WTinyLFUPolicy(capacity: capacity)
     case .wtinylfuFixed: return WTinyLFUPolicy(capacity: capacity, configuration: .fixedWindow)
     case .segmentedTinyLFU: return SegmentedTinyLFUPolicy(capacity: capacity)
     case .dueling: return DuelingPolicy(capacity: capacity)
     case .duelingS3FIFO: return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .wtinylfu, .wtinylfuFixed])
     case .duelingSegmented:
         return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .segmentedTinyLFU, .wtinylfu, .wtinylfuFixed],
+                             confidence: DuelingPolicy.significantLead)
+    case .duelingWTinyLFUFirst, .default:
+        return DuelingPolicy(capacity: capacity, candidates: [.wtinylfu, .s3fifo, .segmentedTinyLFU, .wtinylfuFixed],
                              confidence: DuelingPolicy.significantLead)
     }
 }

@@ -205,13 +205,24 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(p.count, 100, "the switch evicted nothing")
 
         replay.run(loop(passes: 3))
+        XCTAssertEqual(p.active, .segmentedTinyLFU)
+        assertRestoresToTheSameDecisions(&replay, into: make(), seed: 24)
+    }
+
+    /// Snapshots `replay`'s duel (tagged entry states, global state), restores
+    /// it into `fresh`: the same candidate serves, every state comes back, and
+    /// both make the same decisions on `seed`'s trace.
+    private func assertRestoresToTheSameDecisions(_ replay: inout CheckedReplay, into fresh: DuelingPolicy, seed: UInt64,
+                                                  line: UInt = #line) {
+        let p = replay.policy as! DuelingPolicy
         let entries = replay.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }
-        let fresh = make()
-        XCTAssertEqual(fresh.restore(entries), [])
-        XCTAssertTrue(fresh.importGlobalState(p.exportGlobalState()))
-        XCTAssertEqual(fresh.active, .segmentedTinyLFU)
+        XCTAssertEqual(fresh.restore(entries), [], line: line)
+        XCTAssertTrue(fresh.importGlobalState(p.exportGlobalState()), line: line)
+        XCTAssertEqual(fresh.active, p.active, line: line)
+        for e in entries { XCTAssertEqual(fresh.state(of: e.key), e.state, line: line) }
         var restored = CheckedReplay(fresh, resident: replay.resident)
-        assertSameDecisions(&replay, &restored, on: loop(passes: 5) + TraceGenerator.skewed(seed: 24, requests: 5_000, keys: 400))
+        assertSameDecisions(&replay, &restored, on: loop(passes: 5) + TraceGenerator.skewed(seed: seed, requests: 5_000, keys: 400),
+                            line: line)
     }
 
     /// A store saved by plain W-TinyLFU (the default) and opened with
@@ -223,5 +234,36 @@ final class DuelingPolicyTests: XCTestCase {
         let (old, new) = assertTakesOverAWTinyLFUStore(p, seed: 25)
         let w = try XCTUnwrap(new)
         for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), old.estimatedFrequency(UInt64(k))) }
+    }
+
+    /// The default is `dueling-wtinylfu-first`: the candidates of
+    /// `dueling-segmented` with W-TinyLFU serving first, under a name of its
+    /// own. A store of plain W-TinyLFU (the default before it) is taken over
+    /// with its states and sketch.
+    func testTheDefaultServesWTinyLFUFirstAndTakesOverItsStore() throws {
+        let p = try XCTUnwrap(makePolicy(.default, capacity: 200) as? DuelingPolicy)
+        XCTAssertEqual(p.candidates, [.wtinylfu, .s3fifo, .segmentedTinyLFU, .wtinylfuFixed])
+        XCTAssertEqual(p.active, .wtinylfu)
+        XCTAssertEqual(p.name, "dueling-wtinylfu-s3fifo-segmented-tinylfu-wtinylfu-fixed")
+        XCTAssertFalse(makePolicy(.duelingSegmented, capacity: 200).importGlobalState(p.exportGlobalState()))
+        let (old, new) = assertTakesOverAWTinyLFUStore(p, seed: 26)
+        let w = try XCTUnwrap(new)
+        for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), old.estimatedFrequency(UInt64(k))) }
+    }
+
+    /// The default's state round-trips after a switch: on a loop larger than
+    /// the cache another candidate takes over from W-TinyLFU; a snapshot then
+    /// (tagged entry states, global state with the shadows and the kept
+    /// sketch) restores to the same candidate and the same decisions.
+    func testTheDefaultRestoresAfterASwitchToTheSameDecisions() throws {
+        let make = { makePolicy(.default, capacity: 100) as! DuelingPolicy }
+        var original = CheckedReplay(make())
+        let p = original.policy as! DuelingPolicy
+        for r in loop(passes: 60) where p.switches == 0 { original.step(r) }
+        XCTAssertEqual(p.switches, 1)
+        XCTAssertNotEqual(p.active, .wtinylfu)
+        XCTAssertEqual(p.count, 100, "the switch evicted nothing")
+        original.run(loop(passes: 2))
+        assertRestoresToTheSameDecisions(&original, into: make(), seed: 27)
     }
 }

@@ -10,6 +10,7 @@
 //   VARIANT: a PolicyKind (dueling-s3fifo), or a W-TinyLFU / S3-FIFO with
 //   knobs: wtinylfu/largest=0.1/window=0.1, wtinylfu-fixed/..., s3fifo/small=0.2,
 //   or a duel of chosen candidates: duel/c=s3fifo+segmented-tinylfu/z=2.
+//   REPLAY_SWITCHES=1: a duel's switches after its ratio ([request:candidate ...]).
 //
 //   replay --hit-path CAPACITIES VARIANT...
 //   Thread CPU time per recordHit: the policy is filled with twice its
@@ -71,10 +72,20 @@ for (n, line) in text.split(separator: "\n").enumerated() {
 }
 guard !requests.isEmpty else { fail("\(args[1]): no requests") }
 
+/// The duel's switches in the last replay ("request index:candidate now
+/// serving"), printed after a variant's ratio with REPLAY_SWITCHES=1.
+var switchLog: [String] = []
+
 /// Hits and hit bytes of the whole trace through `policy`.
 func replay(_ policy: any EvictionPolicy) -> (hits: Int, bytes: Int) {
     var hits = 0, hitBytes = 0
-    for r in requests {
+    let duel = policy as? DuelingPolicy
+    var seen = 0
+    for (n, r) in requests.enumerated() {
+        if let duel, duel.switches != seen {
+            seen = duel.switches
+            switchLog.append("\(n):\(duel.active.rawValue)")
+        }
         if policy.contains(r.key) {
             hits += 1
             hitBytes += r.size
@@ -162,8 +173,13 @@ print("variant".padding(toLength: 52, withPad: " ", startingAt: 0)
 for spec in args[3...] {
     var row = spec.count < 52 ? spec.padding(toLength: 52, withPad: " ", startingAt: 0) : spec + " "
     for cap in capacities {
-        let (hits, hitBytes) = replay(makeVariant(spec, capacity: cap.units))
+        let policy = makeVariant(spec, capacity: cap.units)
+        switchLog = []
+        let (hits, hitBytes) = replay(policy)
         row += String(format: "  %6.2f", 100 * Double(hits) / Double(requests.count))
+        if ProcessInfo.processInfo.environment["REPLAY_SWITCHES"] != nil, policy is DuelingPolicy {
+            row += " [" + switchLog.joined(separator: " ") + "]"
+        }
         if isSized { row += String(format: " B %6.2f", 100 * Double(hitBytes) / Double(totalBytes)) }
     }
     print(row)
