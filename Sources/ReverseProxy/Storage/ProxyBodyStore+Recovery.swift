@@ -5,7 +5,8 @@ import HTTPCore
 
 /// Start-up recovery, and lookups while the index loads. As the file cache's
 /// load: the index is read and installed first (records decoded, metadata
-/// decoded on one thread per core, no file looked at), then the bodies are
+/// checked and its Vary key decoded on one thread per core, the headers left
+/// encoded until first use, no file looked at), then the bodies are
 /// checked in the background while the table serves (a body missing or of
 /// another size is also found by its first hit, `mappedBody`).
 extension ProxyBodyStore {
@@ -13,7 +14,7 @@ extension ProxyBodyStore {
 
     /// Loads the index on a thread of its own, as nginx's cache loader does,
     /// in two passes as the file cache's: the index is read and installed
-    /// (`readIndex`: records and metadata decoded, no file looked at), then
+    /// (`readIndex`: records decoded, metadata checked, no file looked at), then
     /// `onDone` is called (with the load's error, or nil) and the bodies are
     /// checked while the table serves (`checkBodies`). Until the install a
     /// lookup reads its primary key's entries from the index (one seek to its
@@ -90,7 +91,7 @@ extension ProxyBodyStore {
 
     // MARK: recovery
 
-    /// The first pass: every indexed response whose metadata decodes, by
+    /// The first pass: every indexed response whose metadata checks out, by
     /// primary key, and the body files present (listed now, while nothing is
     /// stored: the second pass takes those no entry names for orphans).
     static func readIndex(root: String, index: ProxyIndex, report: inout RecoveryReport,
@@ -107,10 +108,9 @@ extension ProxyBodyStore {
         }
         if undecodable > 0 { log("proxy cache: \(undecodable) index record(s) could not be decoded") }
         report.entriesDropped += undecodable
+        // The headers stay encoded until the response's first use (`CachedObject.response`).
         var objects = parallelMap(entries) { e -> CachedObject? in
-            guard e.bodyPath.hasPrefix(root + "/"), let r = try? StoredResponseCodec.decode(e.extra),
-                  Int64(r.bodySize) == e.size else { return nil }
-            return CachedObject(entry: e, response: r)
+            e.bodyPath.hasPrefix(root + "/") ? CachedObject(loaded: e) : nil
         }
         var loaded: [String: [CachedObject]] = [:]
         loaded.reserveCapacity(entries.count)
@@ -245,7 +245,7 @@ extension ProxyBodyStore {
     func warmingLookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
         let stamps = state.withLock { $0.stamps }
         for entry in indexedVariants(of: primary) {
-            if let object = Self.checked(entry, root: root).0, object.response.vary.matches(requestHeaders) {
+            if let object = Self.checked(entry, root: root).0, object.vary.matches(requestHeaders) {
                 return stamps.isEmpty ? object : Self.stamped(object, stamps)
             }
         }

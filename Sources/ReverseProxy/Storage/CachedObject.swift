@@ -1,0 +1,66 @@
+import CapuchinSystem
+import HTTPCore
+
+/// A response in the cache: its index entry, its Vary key, and its status,
+/// headers and times (`response`). A response loaded from the index keeps its
+/// encoded metadata (`entry.extra`, one byte buffer) and decodes it on its
+/// first use: a load of a million responses decoded a million headers (31% of
+/// the load, and their fields as strings ~1 KB a response) of which most are
+/// never hit before they are replaced.
+public struct CachedObject: Sendable {
+    public var entry: ProxyIndexEntry
+    /// What a lookup matches on, decoded at load.
+    public let vary: VaryKey
+    /// `response`, decoded from `entry.extra` on first use (given when stored now).
+    private let decoded: OnceCell<StoredResponse>
+    /// A small body's copy in the store's slabs once hit (shared by copies of
+    /// this object); a large body's mapping is kept by the store (`BodyMappings`).
+    public let body = OnceCell<MappedFile>()
+    /// The head its hits send, built on the first hit.
+    let hitHead = OnceCell<HitHead>()
+    /// Its key in the eviction policy (hashed once, not per hit; `entry.key` never changes).
+    let policyKey: UInt64
+    /// Hits not yet written to the index (`ProxyBodyStore+Popularity`).
+    let hits = HitTally()
+    /// When the origin last gave or validated it (wall nanos): a purge stamped
+    /// later covers it (`PurgeStamps`). Stored, then after each 304 (in memory:
+    /// after a restart the storage time, so at most one revalidation more).
+    var validatedAtNanos: Int64
+
+    /// A response stored or revalidated now: `entry.extra` is `response` encoded.
+    public init(entry: ProxyIndexEntry, response: StoredResponse) {
+        self.entry = entry
+        vary = response.vary
+        decoded = OnceCell(response)
+        policyKey = ProxyBodyStore.policyKey(entry.key)
+        validatedAtNanos = entry.insertedAtNanos
+    }
+
+    /// A response read from the index, its headers not decoded yet; nil when
+    /// its metadata does not decode or names another body size than the entry.
+    init?(loaded entry: ProxyIndexEntry) {
+        guard let summary = try? StoredResponseCodec.summary(entry.extra), Int64(summary.bodySize) == entry.size else { return nil }
+        self.entry = entry
+        vary = summary.vary
+        decoded = OnceCell()
+        policyKey = ProxyBodyStore.policyKey(entry.key)
+        validatedAtNanos = entry.insertedAtNanos
+    }
+
+    /// Status, headers, times and Vary key, as stored. Decoded on first use
+    /// and shared by the copies of this object (its bytes never change: new
+    /// metadata makes a new object). Bytes that no longer decode (checked at
+    /// load, so only damaged memory) give a 502 without headers, never fresh; `ProxyBodyStore.lookup` drops such an object before any use.
+    public var response: StoredResponse {
+        decodedResponse()
+            ?? StoredResponse(status: 502, headers: HTTPHeaders(), requestTime: 0, responseTime: 0, vary: vary, bodySize: Int(entry.size))
+    }
+
+    /// Whether `response` decodes (decoding it now if not yet).
+    var decodes: Bool { decodedResponse() != nil }
+
+    private func decodedResponse() -> StoredResponse? { decoded.get { try? StoredResponseCodec.decode(entry.extra) } }
+
+    /// Whether its headers were decoded (tests: a load leaves them encoded).
+    var isDecoded: Bool { decoded.value != nil }
+}
