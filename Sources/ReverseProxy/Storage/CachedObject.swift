@@ -11,17 +11,18 @@ public struct CachedObject: Sendable {
     public var entry: ProxyIndexEntry
     /// What a lookup matches on, decoded at load.
     public let vary: VaryKey
-    /// `response`, decoded from `entry.extra` on first use (given when stored now).
-    private let decoded: OnceCell<StoredResponse>
+    /// Its decoded headers, hit head, body copy and pending hits (made after
+    /// it, shared by its copies).
+    let memo: ObjectMemo
     /// A small body's copy in the store's slabs once hit (shared by copies of
     /// this object); a large body's mapping is kept by the store (`BodyMappings`).
-    public let body = OnceCell<MappedFile>()
+    var body: OnceCell<MappedFile> { _read { yield memo.body } }
     /// The head its hits send, built on the first hit.
-    let hitHead = OnceCell<HitHead>()
+    var hitHead: OnceCell<HitHead> { _read { yield memo.hitHead } }
     /// Its key in the eviction policy (hashed once, not per hit; `entry.key` never changes).
     let policyKey: UInt64
     /// Hits not yet written to the index (`ProxyBodyStore+Popularity`).
-    let hits = HitTally()
+    var hits: HitTally { _read { yield memo.hits } }
     /// When the origin last gave or validated it (wall nanos): a purge stamped
     /// later covers it (`PurgeStamps`). Stored, then after each 304 (in memory:
     /// after a restart the storage time, so at most one revalidation more).
@@ -31,7 +32,7 @@ public struct CachedObject: Sendable {
     public init(entry: ProxyIndexEntry, response: StoredResponse) {
         self.entry = entry
         vary = response.vary
-        decoded = OnceCell(response)
+        memo = ObjectMemo(response: response)
         policyKey = ProxyBodyStore.policyKey(entry.key)
         validatedAtNanos = entry.insertedAtNanos
     }
@@ -42,7 +43,7 @@ public struct CachedObject: Sendable {
         guard let summary = try? StoredResponseCodec.summary(entry.extra), Int64(summary.bodySize) == entry.size else { return nil }
         self.entry = entry
         vary = summary.vary
-        decoded = OnceCell()
+        memo = ObjectMemo(response: nil)
         policyKey = ProxyBodyStore.policyKey(entry.key)
         validatedAtNanos = entry.insertedAtNanos
     }
@@ -59,8 +60,8 @@ public struct CachedObject: Sendable {
     /// Whether `response` decodes (decoding it now if not yet).
     var decodes: Bool { decodedResponse() != nil }
 
-    private func decodedResponse() -> StoredResponse? { decoded.get { try? StoredResponseCodec.decode(entry.extra) } }
+    private func decodedResponse() -> StoredResponse? { memo.response.get { try? StoredResponseCodec.decode(entry.extra) } }
 
     /// Whether its headers were decoded (tests: a load leaves them encoded).
-    var isDecoded: Bool { decoded.value != nil }
+    var isDecoded: Bool { memo.response.value != nil }
 }
