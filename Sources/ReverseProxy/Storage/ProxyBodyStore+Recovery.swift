@@ -60,8 +60,7 @@ extension ProxyBodyStore {
             var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
             list.reserveCapacity(report.entriesKept)
             st.keys.reserveCapacity(report.entriesKept)
-            for e in read.entries {
-                let h = Self.policyKey(e.key)
+            for (e, h) in zip(read.entries, read.policyKeys) {
                 st.keys[h] = e.key
                 list.append((h, limit.charge(forSize: Int(e.size)), Self.restoredState(of: e)))
             }
@@ -109,28 +108,42 @@ extension ProxyBodyStore {
         if undecodable > 0 { log("proxy cache: \(undecodable) index record(s) could not be decoded") }
         report.entriesDropped += undecodable
         // The headers stay encoded until the response's first use (`CachedObject.response`).
-        var objects = parallelMap(entries) { e -> CachedObject? in
-            e.bodyPath.hasPrefix(root + "/") ? CachedObject(loaded: e) : nil
+        // The table's key too (a string made per response) off this thread.
+        var objects = parallelMap(entries) { e -> (object: CachedObject, primary: String)? in
+            guard e.bodyPath.hasPrefix(root + "/"), let object = CachedObject(loaded: e) else { return nil }
+            return (object, primary(ofStoreKey: e.key))
         }
         var loaded: [String: [CachedObject]] = [:]
         loaded.reserveCapacity(entries.count)
+        var policyKeys: [UInt64] = []
+        policyKeys.reserveCapacity(entries.count)
         var removedBodies = Set<String>()
-        // Each object moved into the table, not copied (a copy retains each of its ~20 references).
+        // Each object moved into the table, not copied (a copy retains each of its references).
         for i in entries.indices {
-            guard let object = objects[i].take() else {
+            guard let (object, primary) = objects[i].take() else {
                 drop(entries[i], "bad metadata or body outside the store", root: root, index: index, report: &report, log: log)
                 removedBodies.insert(entries[i].bodyPath)
+                policyKeys.append(0)
                 continue
             }
-            loaded[primary(ofStoreKey: entries[i].key), default: []].append(object)
+            policyKeys.append(object.policyKey)
+            loaded[primary, default: []].append(object)
             report.entriesKept += 1
         }
         objects = []
-        if !removedBodies.isEmpty { entries.removeAll { removedBodies.contains($0.bodyPath) } }
+        if !removedBodies.isEmpty {
+            var keptEntries: [ProxyIndexEntry] = [], keptKeys: [UInt64] = []
+            for (e, h) in zip(entries, policyKeys) where !removedBodies.contains(e.bodyPath) {
+                keptEntries.append(e)
+                keptKeys.append(h)
+            }
+            entries = keptEntries
+            policyKeys = keptKeys
+        }
         // Removed entries: make the index agree before serving.
         if report.entriesDropped > undecodable { try index.flush() }
         listed.wait()
-        return LoadedIndex(table: loaded, entries: entries,
+        return LoadedIndex(table: loaded, entries: entries, policyKeys: policyKeys,
                            files: removedBodies.isEmpty ? listing.paths : listing.paths.filter { !removedBodies.contains($0) })
     }
 
@@ -139,6 +152,8 @@ extension ProxyBodyStore {
     struct LoadedIndex {
         var table: [String: [CachedObject]]
         var entries: [ProxyIndexEntry]
+        /// `entries`' keys in the eviction policy (hashed once, by their objects).
+        var policyKeys: [UInt64]
         var files: [String]
     }
 
