@@ -212,7 +212,7 @@ extension ProxyBodyStore {
     }
 
     /// Removes `entry`'s response if the table still holds that one (same body); whether it did.
-    private func removeIfCurrent(_ entry: ProxyIndexEntry) -> Bool {
+    func removeIfCurrent(_ entry: ProxyIndexEntry) -> Bool {
         let current = state.withLock { st in
             st.table[Self.primary(ofStoreKey: entry.key)]?.contains { $0.entry.bodyPath == entry.bodyPath } ?? false
         }

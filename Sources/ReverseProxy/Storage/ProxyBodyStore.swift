@@ -267,7 +267,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     private func decodedOrRemoved(_ object: CachedObject) -> CachedObject? {
         if object.decodes { return object }
         log("proxy cache: dropping \(object.entry.key): its stored headers do not decode")
-        remove(key: object.entry.key)
+        // Not a response stored under its key since.
+        _ = removeIfCurrent(object.entry)
         return nil
     }
 
