@@ -80,6 +80,18 @@ final class ProxyLazyMetadataTests: XCTestCase {
         XCTAssertNil(reopened.lookup(primary: "h:/varied", requestHeaders: HTTPHeaders([("Accept-Language", "de")])))
     }
 
+    func testAResponseStoredNowKeepsItsHeadersEncodedUntilItsFirstUse() throws {
+        let s = try ProxyBodyStore(cacheDirectory: dir, index: QueuedIndex())
+        let r = response([("Cache-Control", "max-age=60"), ("Vary", "Accept"), ("ETag", "\"s1\"")], request: [("Accept", "a/b")])
+        let object = try store(s, "h:/s", "stored", r)
+        XCTAssertFalse(object.isDecoded)
+        XCTAssertEqual(object.vary, r.vary)
+        XCTAssertEqual(StoredResponseCodec.encode({ var e = r; e.bodySize = 6; return e }()), object.entry.extra)
+        let hit = try XCTUnwrap(s.lookup(primary: "h:/s", requestHeaders: HTTPHeaders([("Accept", "a/b")])))
+        XCTAssertTrue(hit.isDecoded && object.isDecoded, "decoded once, for every copy")
+        XCTAssertEqual(hit.response, { var e = r; e.bodySize = 6; return e }())
+    }
+
     func testTheLoadChecksWhatTheFirstUseDecodes() throws {
         let r = response([("Vary", "Accept, Accept-Language"), ("X", "ü"), ("Cache-Control", "max-age=5")],
                          request: [("Accept", "a/b"), ("Accept-Language", "en")])

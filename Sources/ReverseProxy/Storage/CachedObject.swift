@@ -41,8 +41,16 @@ public struct CachedObject: Sendable {
     /// its metadata does not decode or names another body size than the entry.
     init?(loaded entry: ProxyIndexEntry) {
         guard let summary = try? StoredResponseCodec.summary(entry.extra), Int64(summary.bodySize) == entry.size else { return nil }
+        self.init(encoded: entry, vary: summary.vary)
+    }
+
+    /// A response whose headers stay in `entry.extra` (encoded, with Vary key
+    /// `vary`) until its first use: one loaded, or one stored now that waits
+    /// for its first hit (a filled cache held its decoded headers, ~1 KB a
+    /// response, for responses most of which are never hit).
+    init(encoded entry: ProxyIndexEntry, vary: VaryKey) {
         self.entry = entry
-        vary = summary.vary
+        self.vary = vary
         memo = ObjectMemo(response: nil)
         policyKey = ProxyBodyStore.policyKey(entry.key)
         validatedAtNanos = entry.insertedAtNanos

@@ -179,7 +179,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         let entry = ProxyIndexEntry(key: key, bodyPath: path, size: Int64(writer.bytesWritten), etag: stored.etag ?? "",
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
                                     extra: StoredResponseCodec.encode(stored), tags: tags, policy: policyState(ofStoreKey: key))
-        let object = CachedObject(entry: entry, response: stored)
+        // Its headers decoded again at its first hit, not kept until then.
+        let object = CachedObject(encoded: entry, vary: stored.vary)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
             // Queued under the table's lock, as every index change of the table: the
             // index gets them in the table's order (a purge's removal of the old

@@ -6,7 +6,13 @@ public enum StoredResponseCodec {
     static let magic: [UInt8] = [0x43, 0x50, 0x58, 0x01]   // "CPX" v1
 
     public static func encode(_ r: StoredResponse) -> [UInt8] {
-        var w = magic
+        // Sized exactly: a stored response keeps these bytes (not a doubled growth's spare capacity).
+        var size = magic.count + 2 + 8 + 8 + 8 + 1 + 2 + 4 + r.vary.value.utf8.count + 2
+        for f in r.vary.fields { size += 4 + f.utf8.count }
+        for field in r.headers { size += 8 + field.name.utf8.count + field.value.utf8.count }
+        var w: [UInt8] = []
+        w.reserveCapacity(size)
+        w.append(contentsOf: magic)
         put(UInt64(r.status), 2, &w)
         put(UInt64(bitPattern: r.requestTime), 8, &w)
         put(UInt64(bitPattern: r.responseTime), 8, &w)
