@@ -4,10 +4,12 @@ import Synchronization
 /// state was last written there: hits write it at most once per
 /// `ProxyBodyStore.touchIntervalNanos` (the index's commit interval), as the
 /// file cache does, so a hot response costs the store one touch per commit.
-/// Shared by the copies of one `CachedObject`.
-final class HitTally: Sendable {
+/// Kept in the object's `ObjectMemo`, shared by the copies of one `CachedObject`.
+struct HitTally: ~Copyable, Sendable {
     private let pending = Atomic<UInt64>(0)
     private let touchedAt = Atomic<UInt64>(0)
+
+    init() {}
 
     /// Counts a hit at monotonic `now`; returns the hits to write when a touch is due.
     func hit(now: UInt64, every intervalNanos: UInt64) -> UInt64? {

@@ -5,7 +5,8 @@ import HTTPCore
 
 /// Start-up recovery, and lookups while the index loads. As the file cache's
 /// load: the index is read and installed first (records decoded, metadata
-/// decoded on one thread per core, no file looked at), then the bodies are
+/// checked and its Vary key decoded on one thread per core, the headers left
+/// encoded until first use, no file looked at), then the bodies are
 /// checked in the background while the table serves (a body missing or of
 /// another size is also found by its first hit, `mappedBody`).
 extension ProxyBodyStore {
@@ -13,7 +14,7 @@ extension ProxyBodyStore {
 
     /// Loads the index on a thread of its own, as nginx's cache loader does,
     /// in two passes as the file cache's: the index is read and installed
-    /// (`readIndex`: records and metadata decoded, no file looked at), then
+    /// (`readIndex`: records decoded, metadata checked, no file looked at), then
     /// `onDone` is called (with the load's error, or nil) and the bodies are
     /// checked while the table serves (`checkBodies`). Until the install a
     /// lookup reads its primary key's entries from the index (one seek to its
@@ -59,8 +60,7 @@ extension ProxyBodyStore {
             var list: [(key: UInt64, size: Int, state: PolicyEntryState)] = []
             list.reserveCapacity(report.entriesKept)
             st.keys.reserveCapacity(report.entriesKept)
-            for e in read.entries {
-                let h = Self.policyKey(e.key)
+            for (e, h) in zip(read.entries, read.policyKeys) {
                 st.keys[h] = e.key
                 list.append((h, limit.charge(forSize: Int(e.size)), Self.restoredState(of: e)))
             }
@@ -90,7 +90,7 @@ extension ProxyBodyStore {
 
     // MARK: recovery
 
-    /// The first pass: every indexed response whose metadata decodes, by
+    /// The first pass: every indexed response whose metadata checks out, by
     /// primary key, and the body files present (listed now, while nothing is
     /// stored: the second pass takes those no entry names for orphans).
     static func readIndex(root: String, index: ProxyIndex, report: inout RecoveryReport,
@@ -107,30 +107,43 @@ extension ProxyBodyStore {
         }
         if undecodable > 0 { log("proxy cache: \(undecodable) index record(s) could not be decoded") }
         report.entriesDropped += undecodable
-        var objects = parallelMap(entries) { e -> CachedObject? in
-            guard e.bodyPath.hasPrefix(root + "/"), let r = try? StoredResponseCodec.decode(e.extra),
-                  Int64(r.bodySize) == e.size else { return nil }
-            return CachedObject(entry: e, response: r)
+        // The headers stay encoded until the response's first use (`CachedObject.response`).
+        // The table's key too (a string made per response) off this thread.
+        var objects = parallelMap(entries) { e -> (object: CachedObject, primary: String)? in
+            guard e.bodyPath.hasPrefix(root + "/"), let object = CachedObject(loaded: e) else { return nil }
+            return (object, primary(ofStoreKey: e.key))
         }
         var loaded: [String: [CachedObject]] = [:]
         loaded.reserveCapacity(entries.count)
+        var policyKeys: [UInt64] = []
+        policyKeys.reserveCapacity(entries.count)
         var removedBodies = Set<String>()
-        // Each object moved into the table, not copied (a copy retains each of its ~20 references).
+        // Each object moved into the table, not copied (a copy retains each of its references).
         for i in entries.indices {
-            guard let object = objects[i].take() else {
+            guard let (object, primary) = objects[i].take() else {
                 drop(entries[i], "bad metadata or body outside the store", root: root, index: index, report: &report, log: log)
                 removedBodies.insert(entries[i].bodyPath)
+                policyKeys.append(0)
                 continue
             }
-            loaded[primary(ofStoreKey: entries[i].key), default: []].append(object)
+            policyKeys.append(object.policyKey)
+            loaded[primary, default: []].append(object)
             report.entriesKept += 1
         }
         objects = []
-        if !removedBodies.isEmpty { entries.removeAll { removedBodies.contains($0.bodyPath) } }
+        if !removedBodies.isEmpty {
+            var keptEntries: [ProxyIndexEntry] = [], keptKeys: [UInt64] = []
+            for (e, h) in zip(entries, policyKeys) where !removedBodies.contains(e.bodyPath) {
+                keptEntries.append(e)
+                keptKeys.append(h)
+            }
+            entries = keptEntries
+            policyKeys = keptKeys
+        }
         // Removed entries: make the index agree before serving.
         if report.entriesDropped > undecodable { try index.flush() }
         listed.wait()
-        return LoadedIndex(table: loaded, entries: entries,
+        return LoadedIndex(table: loaded, entries: entries, policyKeys: policyKeys,
                            files: removedBodies.isEmpty ? listing.paths : listing.paths.filter { !removedBodies.contains($0) })
     }
 
@@ -139,6 +152,8 @@ extension ProxyBodyStore {
     struct LoadedIndex {
         var table: [String: [CachedObject]]
         var entries: [ProxyIndexEntry]
+        /// `entries`' keys in the eviction policy (hashed once, by their objects).
+        var policyKeys: [UInt64]
         var files: [String]
     }
 
@@ -197,7 +212,7 @@ extension ProxyBodyStore {
     }
 
     /// Removes `entry`'s response if the table still holds that one (same body); whether it did.
-    private func removeIfCurrent(_ entry: ProxyIndexEntry) -> Bool {
+    func removeIfCurrent(_ entry: ProxyIndexEntry) -> Bool {
         let current = state.withLock { st in
             st.table[Self.primary(ofStoreKey: entry.key)]?.contains { $0.entry.bodyPath == entry.bodyPath } ?? false
         }
@@ -245,7 +260,7 @@ extension ProxyBodyStore {
     func warmingLookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
         let stamps = state.withLock { $0.stamps }
         for entry in indexedVariants(of: primary) {
-            if let object = Self.checked(entry, root: root).0, object.response.vary.matches(requestHeaders) {
+            if let object = Self.checked(entry, root: root).0, object.vary.matches(requestHeaders) {
                 return stamps.isEmpty ? object : Self.stamped(object, stamps)
             }
         }

@@ -4,32 +4,6 @@ import CapuchinSystem
 import HTTPCore
 import Synchronization
 
-/// A response in the cache: its index entry and decoded metadata.
-public struct CachedObject: Sendable {
-    public var entry: ProxyIndexEntry
-    public var response: StoredResponse
-    /// A small body's copy in the store's slabs once hit (shared by copies of
-    /// this object); a large body's mapping is kept by the store (`BodyMappings`).
-    public let body = OnceCell<MappedFile>()
-    /// The head its hits send, built on the first hit.
-    let hitHead = OnceCell<HitHead>()
-    /// Its key in the eviction policy (hashed once, not per hit; `entry.key` never changes).
-    let policyKey: UInt64
-    /// Hits not yet written to the index (`ProxyBodyStore+Popularity`).
-    let hits = HitTally()
-    /// When the origin last gave or validated it (wall nanos): a purge stamped
-    /// later covers it (`PurgeStamps`). Stored, then after each 304 (in memory:
-    /// after a restart the storage time, so at most one revalidation more).
-    var validatedAtNanos: Int64
-
-    public init(entry: ProxyIndexEntry, response: StoredResponse) {
-        self.entry = entry
-        self.response = response
-        policyKey = ProxyBodyStore.policyKey(entry.key)
-        validatedAtNanos = entry.insertedAtNanos
-    }
-}
-
 /// What start-up recovery removed.
 public struct RecoveryReport: Sendable, Equatable {
     public var temporaryFilesRemoved = 0
@@ -205,7 +179,8 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
         let entry = ProxyIndexEntry(key: key, bodyPath: path, size: Int64(writer.bytesWritten), etag: stored.etag ?? "",
                                     contentType: stored.headers["Content-Type"] ?? "", insertedAtNanos: nowNanos,
                                     extra: StoredResponseCodec.encode(stored), tags: tags, policy: policyState(ofStoreKey: key))
-        let object = CachedObject(entry: entry, response: stored)
+        // Its headers decoded again at its first hit, not kept until then.
+        let object = CachedObject(encoded: entry, vary: stored.vary)
         let replaced = state.withLock { st -> ProxyIndexEntry? in
             // Queued under the table's lock, as every index change of the table: the
             // index gets them in the table's order (a purge's removal of the old
@@ -280,10 +255,22 @@ public final class ProxyBodyStore: @unchecked Sendable { // safe: all lets, stat
     /// The stored variant of `primary` whose Vary key matches `requestHeaders`.
     public func lookup(primary: String, requestHeaders: HTTPHeaders) -> CachedObject? {
         if isWarming { return warmingLookup(primary: primary, requestHeaders: requestHeaders) }
-        return state.withLock { st in
-            guard let object = st.table[primary]?.first(where: { $0.response.vary.matches(requestHeaders) }) else { return nil }
+        return state.withLock { st -> CachedObject? in
+            guard let object = st.table[primary]?.first(where: { $0.vary.matches(requestHeaders) }) else { return nil }
             return st.stamps.isEmpty ? object : Self.stamped(object, st.stamps)
-        }
+        }.flatMap(decodedOrRemoved)
+    }
+
+    /// `object` once its headers are decoded (its first use after a load
+    /// decodes them, off the table's lock); nil, and removed, when they do not
+    /// decode: the load checked them (`StoredResponseCodec.summary`), so only
+    /// damaged memory gets here.
+    private func decodedOrRemoved(_ object: CachedObject) -> CachedObject? {
+        if object.decodes { return object }
+        log("proxy cache: dropping \(object.entry.key): its stored headers do not decode")
+        // Not a response stored under its key since.
+        _ = removeIfCurrent(object.entry)
+        return nil
     }
 
     /// Whether any response is stored under `primary` (a Vary miss, not a URI miss).

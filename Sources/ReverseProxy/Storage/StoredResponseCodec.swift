@@ -6,7 +6,13 @@ public enum StoredResponseCodec {
     static let magic: [UInt8] = [0x43, 0x50, 0x58, 0x01]   // "CPX" v1
 
     public static func encode(_ r: StoredResponse) -> [UInt8] {
-        var w = magic
+        // Sized exactly: a stored response keeps these bytes (not a doubled growth's spare capacity).
+        var size = magic.count + 2 + 8 + 8 + 8 + 1 + 2 + 4 + r.vary.value.utf8.count + 2
+        for f in r.vary.fields { size += 4 + f.utf8.count }
+        for field in r.headers { size += 8 + field.name.utf8.count + field.value.utf8.count }
+        var w: [UInt8] = []
+        w.reserveCapacity(size)
+        w.append(contentsOf: magic)
         put(UInt64(r.status), 2, &w)
         put(UInt64(bitPattern: r.requestTime), 8, &w)
         put(UInt64(bitPattern: r.responseTime), 8, &w)
@@ -27,6 +33,42 @@ public enum StoredResponseCodec {
     /// another version, or inconsistent.
     public static func decode(_ bytes: [UInt8]) throws -> StoredResponse {
         var r = Reader(bytes: bytes)
+        let summary = try readSummary(&r)
+        var headers = HTTPHeaders()
+        let count = Int(try r.int(2))
+        headers.reserveCapacity(count)
+        for _ in 0..<count { headers.add(try r.string(), try r.string()) }
+        guard r.atEnd else { throw ProxyStoreError.corruptMetadata("trailing bytes") }
+        return StoredResponse(status: summary.status, headers: headers, requestTime: summary.requestTime,
+                              responseTime: summary.responseTime, vary: summary.vary, bodySize: summary.bodySize)
+    }
+
+    /// What the load keeps of a stored response before its first use: its
+    /// Vary key (lookups match on it) and body size, with the whole encoding
+    /// checked as `decode` checks it, the header fields walked but not made into
+    /// strings (their decoding waits for the first hit, `CachedObject.response`).
+    /// Throws as `decode` does, for the same bytes.
+    static func summary(_ bytes: [UInt8]) throws -> Summary {
+        var r = Reader(bytes: bytes)
+        let summary = try readSummary(&r)
+        for _ in 0..<(try r.int(2)) {
+            try r.skipString()
+            try r.skipString()
+        }
+        guard r.atEnd else { throw ProxyStoreError.corruptMetadata("trailing bytes") }
+        return summary
+    }
+
+    /// The fields before the header fields.
+    struct Summary {
+        var status: Int
+        var requestTime: Int64
+        var responseTime: Int64
+        var bodySize: Int
+        var vary: VaryKey
+    }
+
+    private static func readSummary(_ r: inout Reader) throws -> Summary {
         guard try r.bytes(4).elementsEqual(magic) else { throw ProxyStoreError.corruptMetadata("unknown metadata version") }
         let status = Int(try r.int(2))
         let requestTime = Int64(bitPattern: try r.int(8))
@@ -34,13 +76,12 @@ public enum StoredResponseCodec {
         let bodySize = try r.int(8)
         guard (100...599).contains(status), bodySize <= UInt64(Int.max) else { throw ProxyStoreError.corruptMetadata("bad status or size") }
         let star = try r.int(1) != 0
-        let fields = try (0..<r.int(2)).map { _ in try r.string() }
+        let fieldCount = Int(try r.int(2))
+        // Most responses have no Vary: no array made for them.
+        let fields = fieldCount == 0 ? [] : try (0..<fieldCount).map { _ in try r.string() }
         let varyValue = try r.string()
-        var headers = HTTPHeaders()
-        for _ in 0..<(try r.int(2)) { headers.add(try r.string(), try r.string()) }
-        guard r.atEnd else { throw ProxyStoreError.corruptMetadata("trailing bytes") }
-        return StoredResponse(status: status, headers: headers, requestTime: requestTime, responseTime: responseTime,
-                              vary: VaryKey(fields: fields, matchesNothing: star, value: varyValue), bodySize: Int(bodySize))
+        return Summary(status: status, requestTime: requestTime, responseTime: responseTime, bodySize: Int(bodySize),
+                       vary: VaryKey(fields: fields, matchesNothing: star, value: varyValue))
     }
 
     private static func put(_ v: UInt64, _ width: Int, _ out: inout [UInt8]) {
@@ -70,9 +111,15 @@ public enum StoredResponseCodec {
         }
 
         mutating func string() throws -> String {
+            String(decoding: try stringBytes(), as: UTF8.self)
+        }
+
+        mutating func skipString() throws { _ = try stringBytes() }
+
+        private mutating func stringBytes() throws -> ArraySlice<UInt8> {
             let n = try int(4)
             guard n <= UInt64(bytes.count) else { throw ProxyStoreError.corruptMetadata("truncated") }
-            return String(decoding: try bytes(Int(n)), as: UTF8.self)
+            return try bytes(Int(n))
         }
     }
 }
