@@ -3,6 +3,7 @@ import Glibc
 import CapuchinSystem
 import HTTPCore
 @testable import ReverseProxy
+import TestSupport
 
 /// An index with the store's semantics: `put`/`remove` are queued and become
 /// durable at `flush`; `crash()` loses what was queued, as kill -9 does.
@@ -21,17 +22,12 @@ final class QueuedIndex: ProxyIndex {
 }
 
 final class BodyStoreTests: XCTestCase {
-    var dir = ""
+    private var scratch: TemporaryDirectory!
+    var dir: String { scratch.path }
 
-    override func setUpWithError() throws {
-        var template = Array("/tmp/capuchin-proxy-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        dir = String(cString: try XCTUnwrap(made))
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory(prefix: "capuchin-proxy") }
 
-    override func tearDownWithError() throws {
-        if !dir.isEmpty { _ = system("rm -rf '\(dir)'") }
-    }
+    override func tearDown() { scratch = nil }
 
     private func response(_ headers: [(String, String)], request: [(String, String)] = []) -> StoredResponse {
         StoredResponse(status: 200, headers: HTTPHeaders(headers), requestTime: 100, responseTime: 101,

@@ -3,22 +3,18 @@ import Glibc
 import CapuchinSystem
 import HTTPCore
 @testable import ReverseProxy
+import TestSupport
 
 /// `CacheFill`'s spool: a response too large to store is still written for a
 /// coalescing leader's waiters (to an unlinked file they read by descriptor),
 /// never committed; one that may not be shared is not written at all.
 final class CacheFillTests: XCTestCase {
-    var dir = ""
+    private var scratch: TemporaryDirectory!
+    var dir: String { scratch.path }
 
-    override func setUpWithError() throws {
-        var template = Array("/tmp/capuchin-fill-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        dir = String(cString: try XCTUnwrap(made))
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory(prefix: "capuchin-fill") }
 
-    override func tearDownWithError() throws {
-        if !dir.isEmpty { _ = system("rm -rf '\(dir)'") }
-    }
+    override func tearDown() { scratch = nil }
 
     private func fill(maxObjectSize: Int, spoolCapacity: Int = 1 << 30) throws -> (CacheFill, ProxyBodyStore) {
         let store = try ProxyBodyStore(cacheDirectory: dir, index: QueuedIndex(), maxObjectSize: maxObjectSize, spoolCapacity: spoolCapacity)

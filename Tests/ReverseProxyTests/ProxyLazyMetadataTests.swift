@@ -3,21 +3,17 @@ import Glibc
 import CapuchinSystem
 import HTTPCore
 @testable import ReverseProxy
+import TestSupport
 
 /// The load keeps each response's headers encoded (`CachedObject(loaded:)`)
 /// and decodes them at its first use: that use must see exactly what was stored.
 final class ProxyLazyMetadataTests: XCTestCase {
-    var dir = ""
+    private var scratch: TemporaryDirectory!
+    var dir: String { scratch.path }
 
-    override func setUpWithError() throws {
-        var template = Array("/tmp/capuchin-proxy-lazy-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        dir = String(cString: try XCTUnwrap(made))
-    }
+    override func setUpWithError() throws { scratch = try TemporaryDirectory(prefix: "capuchin-proxy-lazy") }
 
-    override func tearDownWithError() throws {
-        if !dir.isEmpty { _ = system("rm -rf '\(dir)'") }
-    }
+    override func tearDown() { scratch = nil }
 
     private func response(_ headers: [(String, String)], request: [(String, String)] = [], at time: Int64 = 1_700_000_000) -> StoredResponse {
         StoredResponse(status: 200, headers: HTTPHeaders(headers), requestTime: time - 1, responseTime: time,
