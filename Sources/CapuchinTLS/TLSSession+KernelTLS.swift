@@ -44,10 +44,7 @@ extension TLSSession {
     func installKernelTLSBIOs() -> Bool {
         guard let reads = cap_bio_new_socket_reads(Self.socketReadsMethod, fd) else { return false }
         SSL_set0_rbio(ssl, reads)
-        guard let writes = BIO_new(Self.kernelRecordMethod) else { return false }
-        BIO_set_data(writes, Unmanaged.passUnretained(self).toOpaque())
-        BIO_set_init(writes, 1)
-        SSL_set0_wbio(ssl, writes)
+        guard installRecordBIO(Self.kernelRecordMethod) else { return false }
         _ = SSL_set_options(ssl, cap_op_enable_ktls())
         return true
     }

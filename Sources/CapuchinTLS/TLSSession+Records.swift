@@ -28,9 +28,10 @@ extension TLSSession {
         return m
     }()
 
-    /// Installs the record BIO as the session's write side. false when OpenSSL cannot allocate it.
-    func installRecordBIO() -> Bool {
-        guard let bio = BIO_new(Self.recordMethod) else { return false }
+    /// Installs a BIO of `method` (this one, or the kernel-TLS one) as the
+    /// session's write side. false when OpenSSL cannot allocate it.
+    func installRecordBIO(_ method: OpaquePointer = recordMethod) -> Bool {
+        guard let bio = BIO_new(method) else { return false }
         BIO_set_data(bio, Unmanaged.passUnretained(self).toOpaque())
         BIO_set_init(bio, 1)
         SSL_set0_wbio(ssl, bio)  // the SSL owns it; freed by SSL_free before this object goes
