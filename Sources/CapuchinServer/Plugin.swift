@@ -77,9 +77,11 @@ public final class RequestContext {
     /// holds (`isKnownUniquelyReferenced`): a connection reuses its last one
     /// instead of allocating and freeing one a request.
     func reset(site: Site, startNanos: UInt64, settings: RuntimeSettings, receivedByNanos: UInt64) {
-        self.site = site
+        // Usually the same site and settings as the last request: assigning
+        // them anyway cost a retain and a release each.
+        if self.site !== site { self.site = site }
         self.startNanos = startNanos
-        self.settings = settings
+        if self.settings !== settings { self.settings = settings }
         self.receivedByNanos = receivedByNanos
         cacheVerdict = nil
         upstream = nil

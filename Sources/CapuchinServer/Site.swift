@@ -4,6 +4,8 @@ import CapuchinSystem
 /// request's context holds its site, and a struct copy cost four retains.
 public final class Site: Sendable {
     public let names: [String]
+    /// The first name ("" for none): the site's part of a cache key.
+    public let cacheName: String
     /// Absolute, symlink-resolved document root.
     public let root: String
     public let indexFiles: [String]
@@ -16,6 +18,7 @@ public final class Site: Sendable {
     public init(names: [String], root: String, indexFiles: [String] = ["index.html"], allowSymlinksOutsideRoot: Bool = false,
                 rootHandle: DirectoryHandle? = nil, accessLog: String? = nil) {
         self.names = names
+        cacheName = names.first ?? ""
         self.root = root
         self.indexFiles = indexFiles
         self.allowSymlinksOutsideRoot = allowSymlinksOutsideRoot

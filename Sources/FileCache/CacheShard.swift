@@ -13,10 +13,17 @@ final class CacheShard: Sendable {
     }
 
     let state: Lock<State>
+    /// `State.policy`, used only under the lock: in a `let` of the shard it is
+    /// borrowed by a hit (from the state it was retained and released).
+    /// Sendable as the state is: only reached under its lock.
+    nonisolated(unsafe) let policy: any EvictionPolicy
 
     // Isolated: shards next to each other in memory would otherwise share
     // cache lines, and workers hitting different shards would contend after all.
-    init(policy: any EvictionPolicy) { state = Lock(State(policy: policy), isolated: true) }
+    init(policy: any EvictionPolicy) {
+        state = Lock(State(policy: policy), isolated: true)
+        self.policy = policy
+    }
 }
 
 extension CacheShard.State {

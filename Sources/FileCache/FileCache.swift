@@ -26,6 +26,8 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     public let config: FileCacheConfig
     let rules: FileCacheAdmissionRules
     let shards: [CacheShard]
+    /// `shards` for the hit path, reached without a retain.
+    private let shardReferences: UnretainedReferences<CacheShard>
     private let shardMask: UInt64
     let counters: CounterTable
     /// Heads of recently hit entries, a table per worker.
@@ -70,6 +72,7 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
         precondition(n > 0 && n & (n - 1) == 0, "shard count must be a power of two")
         let perShard = max(1, config.capacityBytes / n)
         shards = (0..<n).map { _ in CacheShard(policy: policyFactory(perShard)) }
+        shardReferences = UnretainedReferences(shards)
         shardMask = UInt64(n - 1)
         counters = CounterTable(workers: workers)
         recentHeads = RecentHeads(workers: workers)
@@ -102,20 +105,29 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
     /// were 12% of a 1 KiB hit's CPU time).
     func lookup(site: String, path: String, worker: Int, receivedBy: UInt64 = .max) -> CacheEntry? {
         let h = CacheKey.hash(site: site, path: path)
-        let shard = shard(for: h)
+        // The shard and the worker's counters are borrowed, not retained (see UnretainedReferences).
+        return shardReferences.with(Int(h & shardMask)) { shard in
+            counters.with(worker: worker) { c in
+                lookup(h, site: site, path: path, worker: worker, receivedBy: receivedBy, shard: shard, counters: c)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func lookup(_ h: UInt64, site: String, path: String, worker: Int, receivedBy: UInt64, shard: CacheShard,
+                        counters c: FileCacheWorkerCounters) -> CacheEntry? {
         let now = Clock.monotonicNanos()
-        let c = counters[worker]
         var touchState: PolicyEntryState?
         let found: CacheEntry? = shard.state.withLock { s in
             guard let e = s.entries[h], e.matches(site: site, path: path) else { return nil }
-            s.policy.recordHit(h)
+            shard.policy.recordHit(h)
             e.pendingHits.wrappingAdd(1, ordering: .relaxed)
             e.accessCount.wrappingAdd(1, ordering: .relaxed)
             e.lastAccessNanos.store(Int64(bitPattern: now) &+ wallOffsetNanos, ordering: .relaxed)
             let ticks = CacheEntry.touchTicks(now)
             if ticks &- e.touchedAtTicks.load(ordering: .relaxed) >= touchTicks {
                 e.touchedAtTicks.store(ticks, ordering: .relaxed)
-                touchState = s.policy.state(of: h)
+                touchState = shard.policy.state(of: h)
             }
             return e
         }

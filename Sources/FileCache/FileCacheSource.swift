@@ -21,7 +21,12 @@ public final class FileCacheSource: FileSource {
     public func servedHit(bytes: Int, workerID: Int) { cache.countServed(bytes: bytes, worker: workerID) }
 
     public func open(_ request: FileRequest) -> FileLookup {
-        let site = request.site.names.first ?? ""
+        request.withSite { open(request, site: $0) }
+    }
+
+    @inline(__always)
+    private func open(_ request: FileRequest, site siteConfig: Site) -> FileLookup {
+        let site = siteConfig.cacheName
         guard cache.config.enabled else { return openUncached(request, site: site, mark: .bypass) }
         // An entry from another document root (the site's root changed on reload) is a miss;
         // the admission that follows replaces it.
@@ -30,7 +35,7 @@ public final class FileCacheSource: FileSource {
         // The entry is its own body (mapped by `lookup`).
         if let entry = cache.lookup(site: site, path: request.path, worker: request.workerID, receivedBy: request.receivedByNanos) {
             let metadata = cache.recentHeads.hit(of: entry, rule: request.varyRule, worker: request.workerID)
-            if let origin = metadata.originPath, Self.isInside(origin, root: request.site.root) {
+            if let origin = metadata.originPath, Self.isInside(origin, root: siteConfig.root) {
                 return FileLookup(.file(SourcedFile(metadata: metadata, body: .mapped(entry))), mark: .hit)
             }
         }

@@ -1,4 +1,5 @@
 import Synchronization
+import CapuchinSystem
 
 /// The counters one worker bumps. Each worker has its own slot, padded so two
 /// workers' slots never share a cache line; readers sum the slots.
@@ -36,16 +37,23 @@ public struct FileCacheStats: Sendable, Equatable {
 /// Per-worker slots, indexed by worker id (ids past the end share slots
 /// modulo the count; callers outside workers use slot 0).
 final class CounterTable: Sendable {
-    private let slots: [FileCacheWorkerCounters]
+    private let slots: UnretainedReferences<FileCacheWorkerCounters>
 
-    init(workers: Int) { slots = (0..<max(1, workers)).map { _ in FileCacheWorkerCounters() } }
+    init(workers: Int) { slots = UnretainedReferences((0..<max(1, workers)).map { _ in FileCacheWorkerCounters() }) }
 
     @inline(__always)
-    subscript(worker: Int) -> FileCacheWorkerCounters { slots[worker >= 0 ? worker % slots.count : 0] }
+    subscript(worker: Int) -> FileCacheWorkerCounters { slots.elements[Self.slot(worker, slots.count)] }
+
+    /// Calls `body` with the worker's slot, not retained (the hit path).
+    @inline(__always)
+    func with<R>(worker: Int, _ body: (FileCacheWorkerCounters) -> R) -> R { slots.with(Self.slot(worker, slots.count), body) }
+
+    @inline(__always)
+    private static func slot(_ worker: Int, _ count: Int) -> Int { worker >= 0 ? worker % count : 0 }
 
     /// Sums every slot into `stats`' counter fields.
     func sum(into stats: inout FileCacheStats) {
-        for s in slots {
+        for s in slots.elements {
             stats.hits += s.hits.load(ordering: .relaxed)
             stats.misses += s.misses.load(ordering: .relaxed)
             stats.revalidations += s.revalidations.load(ordering: .relaxed)

@@ -24,7 +24,7 @@ final class RecentHeads: Sendable {
         var metadata: FileMetadata?
     }
 
-    private let tables: [Lock<[Slot]>]
+    private let tables: UnretainedReferences<Lock<[Slot]>>
     private let mask: Int
 
     /// A table for each worker numbered below `workers` (others derive each
@@ -34,7 +34,7 @@ final class RecentHeads: Sendable {
         while n < slots { n <<= 1 }
         mask = n - 1
         // Filled on a worker's first hit: most of the numbered workers may never run.
-        tables = (0..<max(0, workers)).map { _ in Lock([], isolated: true) }
+        tables = UnretainedReferences((0..<max(0, workers)).map { _ in Lock([], isolated: true) })
     }
 
     /// `entry`'s head (see `CacheEntry.headerBytes`), entity tag, origin path,
@@ -46,7 +46,7 @@ final class RecentHeads: Sendable {
         // The address, less the bits every allocation shares (16-byte alignment).
         let i = Int(truncatingIfNeeded: UInt(bitPattern: id) >> 4) & mask
         let ruleID = rule.map { ObjectIdentifier($0) }
-        return tables[worker].withLock { slots in
+        return tables.with(worker) { $0.withLock { slots in
             if slots.isEmpty { slots = [Slot](repeating: Slot(), count: mask + 1) }
             if slots[i].entry == id, slots[i].insertedAtNanos == entry.insertedAtNanos, slots[i].rule == ruleID,
                let metadata = slots[i].metadata {
@@ -55,7 +55,7 @@ final class RecentHeads: Sendable {
             let metadata = Self.derive(entry, rule: rule, worker: worker)
             slots[i] = Slot(entry: id, insertedAtNanos: entry.insertedAtNanos, rule: ruleID, metadata: metadata)
             return metadata
-        }
+        } }
     }
 
     private static func derive(_ entry: CacheEntry, rule: (any EncodingVaryRule)?, worker: Int) -> FileMetadata {

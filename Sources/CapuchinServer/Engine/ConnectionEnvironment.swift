@@ -46,6 +46,13 @@ final class ConnectionEnvironment {
     /// A reload published new settings.
     func adopt(_ new: RuntimeSettings) { settings = new }
 
+    /// Calls `body` with the settings, not retained: they are replaced only by
+    /// `adopt`, between loop iterations, never while a request is answered.
+    @inline(__always)
+    func withSettings<R>(_ body: (RuntimeSettings) -> R) -> R {
+        Unmanaged.passUnretained(settings)._withUnsafeGuaranteedRef(body)
+    }
+
     /// `c` has output or resumed parsing to do: serviced at the end of this
     /// iteration, after every ready socket was read (one wake-up per client).
     @inline(__always)

@@ -37,7 +37,9 @@ final class HTTP1Connection {
 
     let info: ConnectionInfo
     let pipeline: RequestPipeline
-    unowned(unsafe) let environment: ConnectionEnvironment
+    /// Strong and `let`: a `let` of the connection is read without a retain
+    /// (an `unowned(unsafe)` one was retained at every use).
+    let environment: ConnectionEnvironment
     /// The event loop's key for this connection's socket.
     var token: UInt64 = 0
     /// Listed in the environment's service list.
@@ -198,10 +200,20 @@ final class HTTP1Connection {
 
     private func answer(_ request: HTTPRequest) {
         served += 1
+        // The settings and the context are borrowed, not retained, for the
+        // request: the environment's settings change only between loop
+        // iterations, and `spareContext` holds the context until the next
+        // request's `context` (a plugin keeping it retains it itself).
+        environment.withSettings { settings in
+            let env = environment
+            context(site: pipeline.site(for: request, in: settings), startNanos: env.now, settings: settings,
+                    receivedByNanos: env.receivedBy)._withUnsafeGuaranteedRef { answer(request, $0, settings) }
+        }
+    }
+
+    @inline(__always)
+    private func answer(_ request: HTTPRequest, _ ctx: RequestContext, _ settings: RuntimeSettings) {
         let env = environment
-        let settings = env.settings
-        let ctx = context(site: pipeline.site(for: request, in: settings), startNanos: env.now, settings: settings,
-                          receivedByNanos: env.receivedBy)
         ctx.client = self
         ctx.loop = env.eventLoop
         var tooLarge = false
@@ -221,7 +233,9 @@ final class HTTP1Connection {
         let keepAlive = request.keepAlive && served < settings.config.keepaliveRequests && !env.draining
         let result = pipeline.produce(request, ctx)
         ctx.client = nil  // a context kept past the handlers must not reach a closed connection
-        switch result {
+        // Consumed: a response bound from a result still alive was copied (a
+        // retain of each of its references) and the result destroyed after.
+        switch consume result {
         case .respond(var response):
             finishAnswer(request, ctx, &response, keepAlive: keepAlive, forceClose: false)
         case .deferred(let sink):
@@ -232,16 +246,19 @@ final class HTTP1Connection {
         }
     }
 
-    private func context(site: Site, startNanos: UInt64, settings: RuntimeSettings, receivedByNanos: UInt64) -> RequestContext {
+    /// The request's context, held by `spareContext` (returned unretained).
+    private func context(site: Site, startNanos: UInt64, settings: RuntimeSettings, receivedByNanos: UInt64) -> Unmanaged<RequestContext> {
         if spareContext != nil && isKnownUniquelyReferenced(&spareContext!) {
-            let ctx = spareContext!
-            ctx.reset(site: site, startNanos: startNanos, settings: settings, receivedByNanos: receivedByNanos)
+            let ctx = Unmanaged.passUnretained(spareContext!)
+            ctx._withUnsafeGuaranteedRef {
+                $0.reset(site: site, startNanos: startNanos, settings: settings, receivedByNanos: receivedByNanos)
+            }
             return ctx
         }
         let ctx = RequestContext(connection: info, site: site, startNanos: startNanos, settings: settings,
                                  receivedByNanos: receivedByNanos)
         spareContext = ctx
-        return ctx
+        return Unmanaged.passUnretained(ctx)
     }
 
     /// Filters, then the head and body into `output`, counters and the log stage.

@@ -1,3 +1,4 @@
+import CapuchinSystem
 import HTTPCore
 
 /// The stages a parsed request goes through, as nginx's phases: site
@@ -9,10 +10,13 @@ import HTTPCore
 final class RequestPipeline: @unchecked Sendable {
     /// Public listeners choose the site by Host; a plugin's own listener serves the default site.
     let selectsSiteByHost: Bool
-    private let parsedHooks: [any Plugin]
-    private let handlers: [any Plugin]
-    private let filters: [any Plugin]
-    private let doneHooks: [any Plugin]
+    // The request stages call their plugins without retaining them (an
+    // existential taken out of an array was retained and released around
+    // every call: a pair per plugin and stage, each request).
+    private let parsedHooks: UnretainedReferences<PluginReference>
+    private let handlers: UnretainedReferences<PluginReference>
+    private let filters: UnretainedReferences<PluginReference>
+    private let doneHooks: UnretainedReferences<PluginReference>
     /// Connection hooks see every connection, whichever listener it came from.
     private let acceptHooks: [any Plugin]
     private let closeHooks: [any Plugin]
@@ -24,10 +28,13 @@ final class RequestPipeline: @unchecked Sendable {
         func registered(_ plugins: [any Plugin], _ phase: PluginPhases) -> [any Plugin] {
             plugins.filter { $0.phases.contains(phase) }
         }
-        parsedHooks = registered(requestPlugins, .requestParsed)
-        handlers = registered(requestPlugins, .handle)
-        filters = registered(requestPlugins, .filter)
-        doneHooks = registered(requestPlugins, .requestDone)
+        func registered(_ phase: PluginPhases) -> UnretainedReferences<PluginReference> {
+            UnretainedReferences(requestPlugins.filter { $0.phases.contains(phase) }.map(PluginReference.init))
+        }
+        parsedHooks = registered(.requestParsed)
+        handlers = registered(.handle)
+        filters = registered(.filter)
+        doneHooks = registered(.requestDone)
         acceptHooks = registered(connectionPlugins, .connectionAccepted)
         closeHooks = registered(connectionPlugins, .connectionClosed)
     }
@@ -41,11 +48,11 @@ final class RequestPipeline: @unchecked Sendable {
     /// handler that does not pass, else 404. Never `.pass`.
     @inline(__always)
     func produce(_ request: HTTPRequest, _ ctx: RequestContext) -> HandlerResult {
-        for plugin in parsedHooks {
-            if let r = plugin.requestParsed(request, context: ctx) { return .respond(r) }
+        for i in 0..<parsedHooks.count {
+            if let r = parsedHooks.with(i, { $0.plugin.requestParsed(request, context: ctx) }) { return .respond(r) }
         }
-        for plugin in handlers {
-            let result = plugin.handle(request, context: ctx)
+        for i in 0..<handlers.count {
+            let result = handlers.with(i) { $0.plugin.handle(request, context: ctx) }
             if case .pass = result { continue }
             return result
         }
@@ -54,12 +61,14 @@ final class RequestPipeline: @unchecked Sendable {
 
     @inline(__always)
     func filter(_ request: HTTPRequest, _ response: inout Response, _ ctx: RequestContext) {
-        for plugin in filters { plugin.filter(request, response: &response, context: ctx) }
+        for i in 0..<filters.count { filters.with(i) { $0.plugin.filter(request, response: &response, context: ctx) } }
     }
 
     @inline(__always)
     func requestDone(_ request: HTTPRequest, status: Int, bytes: Int, _ ctx: RequestContext) {
-        for plugin in doneHooks { plugin.requestDone(request, status: status, bytes: bytes, context: ctx) }
+        for i in 0..<doneHooks.count {
+            doneHooks.with(i) { $0.plugin.requestDone(request, status: status, bytes: bytes, context: ctx) }
+        }
     }
 
     /// False when a plugin refuses the connection.
@@ -71,4 +80,11 @@ final class RequestPipeline: @unchecked Sendable {
     func connectionClosed(_ info: ConnectionInfo) {
         for plugin in closeHooks { plugin.connectionClosed(info) }
     }
+}
+
+/// A plugin in a `let` of an object: reached through `UnretainedReferences`,
+/// a call to it retains nothing (a `let` of a guaranteed object is borrowed).
+private final class PluginReference {
+    let plugin: any Plugin
+    init(_ plugin: any Plugin) { self.plugin = plugin }
 }

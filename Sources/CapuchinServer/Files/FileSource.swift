@@ -39,7 +39,11 @@ public protocol EncodingVaryRule: AnyObject, Sendable {
     func varies(contentType: String, size: Int, workerID: Int) -> Bool
 }
 
-/// What the handler asks a source for. A struct of references: building one allocates nothing.
+/// What the handler asks a source for. A struct of references: building one
+/// allocates nothing, and its class references are not retained (each a
+/// reference-count pair on every request): it lives only for the `open` call,
+/// while the request's context holds them. A source that keeps one past the
+/// call stores it in a property of its own (which retains it).
 public struct FileRequest {
     // `workerID` is stored first so that the memberwise initializer (which the
     // static handler calls on every request) differs from the public one in
@@ -48,19 +52,23 @@ public struct FileRequest {
     public var workerID: Int
     /// The parser's decoded, dot-segment-free absolute path.
     public var path: String
-    public var site: Site
+    public unowned(unsafe) var site: Site
     /// A precise monotonic time by which the request had been received (see
     /// `RequestContext.receivedByNanos`): the cache's revalidation rule orders
     /// its stat checks against it.
     public var receivedByNanos: UInt64
     /// The configuration the request is served under (MIME types, sendfile threshold).
-    public var settings: RuntimeSettings
+    public unowned(unsafe) var settings: RuntimeSettings
     /// The request's header fields: a source negotiates a representation from
     /// them (`Accept-Encoding`, `Cache-Control: no-transform`).
     public var headers: HTTPHeaders
     /// The rule of the compressing source above (`FileSource.varyRule`): a
     /// source sets `SourcedFile.variesByEncoding` (and the head's `Vary`) by it.
-    public var varyRule: (any EncodingVaryRule)?
+    public unowned(unsafe) var varyRule: (any EncodingVaryRule)?
+
+    /// Calls `body` with the site, not retained (each use of `site` retains it).
+    @inline(__always)
+    public func withSite<R>(_ body: (Site) -> R) -> R { Unmanaged.passUnretained(site)._withUnsafeGuaranteedRef(body) }
 
     /// Whether the rule says `file`'s responses vary by encoding.
     @inline(__always)

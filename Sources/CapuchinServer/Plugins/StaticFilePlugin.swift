@@ -8,25 +8,36 @@ import HTTPCore
 /// `RepresentationResponder`; a caching source's mark goes in `X-Cache`.
 public final class StaticFilePlugin: Plugin {
     public let name = "static"
+    /// The source beneath the handler and its `varyRule`, in `let`s of a box
+    /// reached without a retain (`installed`): an existential in a `var` was
+    /// retained and released around each call to it, every request.
+    private final class Installed {
+        let source: any FileSource
+        /// `source.varyRule`, read once.
+        let varyRule: (any EncodingVaryRule)?
+        init(_ source: any FileSource) {
+            self.source = source
+            varyRule = source.varyRule
+        }
+    }
+
     /// Replaced only during start-up (`PluginSetup.serveFiles(from:)`), before any
     /// worker reads it: no access is ever concurrent with the write, so the
     /// per-request runtime exclusivity check is left out.
-    @exclusivity(unchecked) public private(set) var source: any FileSource
-    /// `source.varyRule`, read once (set with `source`, under the same rule).
-    @exclusivity(unchecked) private var varyRule: (any EncodingVaryRule)?
+    @exclusivity(unchecked) private var installed: Installed
+
+    public var source: any FileSource { installed.source }
 
     /// Methods this server knows; the static handler answers them with 405.
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 
     public init(source: any FileSource = DirectFileSource()) {
-        self.source = source
-        varyRule = source.varyRule
+        installed = Installed(source)
     }
 
     /// Puts `source` beneath the handler (at setup, before workers start).
     func install(_ source: any FileSource) {
-        self.source = source
-        varyRule = source.varyRule
+        installed = Installed(source)
     }
 
     public var phases: PluginPhases { .handle }
@@ -36,6 +47,12 @@ public final class StaticFilePlugin: Plugin {
     }
 
     private func answer(_ request: HTTPRequest, context: RequestContext) -> Response {
+        // The box outlives every request (it is replaced only before workers start).
+        Unmanaged.passUnretained(installed)._withUnsafeGuaranteedRef { answer(request, context: context, $0.source, $0.varyRule) }
+    }
+
+    private func answer(_ request: HTTPRequest, context: RequestContext, _ source: any FileSource,
+                        _ varyRule: (any EncodingVaryRule)?) -> Response {
         guard request.method == "GET" || request.method == "HEAD" else {
             var r = Self.knownMethods.contains(request.method)
                 ? ErrorPage.response(405, headers: [("Allow", "GET, HEAD")]) : ErrorPage.response(501)
@@ -53,7 +70,7 @@ public final class StaticFilePlugin: Plugin {
         // The mark taken out and the outcome consumed by the switch: a lookup
         // switched on in place was copied for it (a retain of every field).
         let mark = lookup.mark
-        let outcome = lookup.outcome
+        let outcome = (consume lookup).outcome
         // The access log's verdict (with X-Cache on, the same as the head says:
         // the log need not look for it among a cached head's lines).
         if let mark { context.cacheVerdict = mark.rawValue }

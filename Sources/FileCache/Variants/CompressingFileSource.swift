@@ -50,7 +50,7 @@ public final class CompressingFileSource: FileSource {
         if choice.order.isEmpty { return inner.open(request) }
         let lookup = inner.open(request)
         if case .failure(let status) = lookup.outcome, status == 404,
-           let gone = service.table.remove(site: request.site.names.first ?? "", path: request.path) {
+           let gone = service.table.remove(site: request.site.cacheName, path: request.path) {
             service.compressor.submit(.retire(gone))
         }
         guard case .file = lookup.outcome else { return lookup }
@@ -73,7 +73,7 @@ public final class CompressingFileSource: FileSource {
             service.countServed(v, identitySize: file.size, worker: request.workerID)
             return FileLookup(.file(encoded), mark: mark == nil ? nil : .hit)
         }
-        let (set, retired) = service.table.set(site: request.site.names.first ?? "", path: request.path, file: file,
+        let (set, retired) = service.table.set(site: request.site.cacheName, path: request.path, file: file,
                                                originPath: originPath, codings: service.offered.count)
         if let retired { service.compressor.submit(.retire(retired)) }
         guard let v = pick(set, choice, file: file, request: request) else { return FileLookup(.file(file), mark: mark) }
