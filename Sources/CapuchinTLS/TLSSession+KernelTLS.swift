@@ -57,7 +57,7 @@ extension TLSSession {
         case cap_bio_ctrl_set_ktls():
             // Transmit keys only (num is OpenSSL's `which & SSL3_CC_WRITE`: non-zero), once, and
             // only when every record written so far is on the socket: the kernel encrypts what follows.
-            guard num != 0, let ptr, let kernel, !kernelSends, pendingBytes == 0, (batch?.count ?? 0) == 0 else { return 0 }
+            guard num != 0, let ptr, let kernel, !kernelSends, pendingBytes == 0, (batch?._withUnsafeGuaranteedRef { $0.count } ?? 0) == 0 else { return 0 }
             let length = cap_ktls_info_length(ptr)
             guard length > 0 else { return 0 }
             do { try kernel.enable(fd, UnsafeRawBufferPointer(start: ptr, count: length)) } catch { return 0 }

@@ -18,7 +18,8 @@ extension TLSSession {
         _ = BIO_meth_set_write_ex(m) { bio, data, count, written in
             guard let bio, let data, let written, let raw = BIO_get_data(bio) else { return 0 }
             cap_bio_clear_retry(bio)
-            let n = Unmanaged<TLSSession>.fromOpaque(raw).takeUnretainedValue().place(record: data, count: count)
+            // Borrowed: the session outlives its SSL and BIOs.
+            let n = Unmanaged<TLSSession>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.place(record: data, count: count) }
             if n > 0 { written.pointee = n; return 1 }
             if n == 0 { cap_bio_set_retry_write(bio) }
             return 0
@@ -41,15 +42,19 @@ extension TLSSession {
     /// Bytes of the record taken (the whole record), 0 to retry once the socket is writable, -1 on a socket error.
     func place(record: UnsafeRawPointer, count: Int) -> Int {
         guard (try? sendPending()) == true else { return pendingBytes > 0 ? 0 : -1 }
-        if let batch {
-            if batch.count + count > batch.capacity {
-                guard (try? sendBatch(batch)) == true else { return pendingBytes > 0 ? 0 : -1 }
+        if let lent = batch {
+            let placed = lent._withUnsafeGuaranteedRef { batch -> Int? in
+                if batch.count + count > batch.capacity {
+                    guard (try? sendBatch(batch)) == true else { return pendingBytes > 0 ? 0 : -1 }
+                }
+                if count <= batch.capacity - batch.count {
+                    (batch.base + batch.count).copyMemory(from: record, byteCount: count)
+                    batch.count += count
+                    return count
+                }
+                return nil
             }
-            if count <= batch.capacity - batch.count {
-                (batch.base + batch.count).copyMemory(from: record, byteCount: count)
-                batch.count += count
-                return count
-            }
+            if let placed { return placed }
         }
         switch try? Socket.send(fd, UnsafeRawBufferPointer(start: record, count: count)) {
         case .processed(let n)?: return n
@@ -61,15 +66,15 @@ extension TLSSession {
     /// Records from now on are gathered in `batch` (until `endBatch`).
     public func beginBatch(_ batch: TLSRecordBatch) {
         batch.count = 0
-        self.batch = batch
+        self.batch = Unmanaged.passUnretained(batch)
     }
 
     /// Sends the gathered records. false: some ciphertext is pending (wait for
     /// the socket to be writable, then `sendPending`). Throws `SystemError`.
     public func endBatch() throws -> Bool {
-        guard let batch else { return pendingBytes == 0 }
+        guard let lent = batch else { return pendingBytes == 0 }
         self.batch = nil
-        return try sendBatch(batch) && pendingBytes == 0
+        return try lent._withUnsafeGuaranteedRef { try sendBatch($0) } && pendingBytes == 0
     }
 
     /// Ciphertext produced but not yet taken by the socket.

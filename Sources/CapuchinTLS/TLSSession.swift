@@ -26,8 +26,10 @@ public final class TLSSession {
     /// The handshake failed because the client spoke plain HTTP (nginx's "plain HTTP request was sent to HTTPS port").
     public private(set) var receivedPlainHTTP = false
     private var failed = false
-    /// Set between `beginBatch` and `endBatch` (TLSSession+Records).
-    var batch: TLSRecordBatch?
+    /// The worker's batch, lent between `beginBatch` and `endBatch`
+    /// (TLSSession+Records); unretained: a stored reference was retained and
+    /// released with every record.
+    var batch: Unmanaged<TLSRecordBatch>?
     /// Ciphertext the socket did not take yet, from `pendingStart`.
     var pending: [UInt8] = []
     var pendingStart = 0

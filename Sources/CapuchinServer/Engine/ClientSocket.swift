@@ -12,10 +12,16 @@ final class ClientSocket: DescriptorOwner {
     /// The TLS session of a connection from a TLS listener (its bytes then go
     /// through a `TLSTransport` around it); nil: plain.
     let tls: TLSSession?
+    /// The transport around `tls` (with the worker's scratch and record batch),
+    /// kept with the socket: built for each read and write, it retained and
+    /// released its references every time (five pairs a request).
+    var tlsTransport: TLSTransport?
 
-    init(fd: Int32, token: UInt64, interest: UInt32, http: HTTP1Connection, tls: TLSSession? = nil) {
+    init(fd: Int32, token: UInt64, interest: UInt32, http: HTTP1Connection,
+         tls: (session: TLSSession, scratch: UnsafeMutableRawPointer, batch: TLSRecordBatch)? = nil) {
         transport = SocketTransport(fd: fd)
-        self.tls = tls
+        self.tls = tls?.session
+        if let tls { tlsTransport = TLSTransport(session: tls.session, fd: fd, scratch: tls.scratch, batch: tls.batch) }
         self.token = token
         self.interest = interest
         self.http = http

@@ -19,8 +19,8 @@ import CapuchinTLS
 /// (a cached body straight from its mapping) and sendfile of files, and the
 /// kernel makes the records; OpenSSL only sends its own control records.
 ///
-/// Built per call by the worker around the connection's session (a struct of
-/// two references and a pointer: nothing allocated).
+/// Built once per connection by the worker around its session and kept in the
+/// `ClientSocket` (built per call, it retained and released its references).
 struct TLSTransport: Transport {
     /// A TLS record's largest plaintext.
     static let recordBytes = 16 << 10

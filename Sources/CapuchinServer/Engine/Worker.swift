@@ -213,7 +213,8 @@ final class Worker {
             session = created
         }
         let s = ClientSocket(fd: fd, token: token, interest: Self.readInterest,
-                             http: HTTP1Connection(info: info, pipeline: pipeline, environment: environment), tls: session)
+                             http: HTTP1Connection(info: info, pipeline: pipeline, environment: environment),
+                             tls: session.map { ($0, tlsScratch, tlsBatch) })
         do { try epoll.add(fd, events: Self.readInterest, token: token) } catch {
             FileIO.close(fd)
             core.releaseConnectionSlot()
@@ -277,12 +278,14 @@ final class Worker {
         // TLS: read until OpenSSL wants the socket again, since input it decrypted
         // ahead is not signalled by epoll.
         while !s.http.outputBlocked {
-            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch, batch: tlsBatch)
             let n: Int
             do {
-                switch try transport.read(into: readBuffer, count: Self.readCapacity) {
+                s.tlsTransport!.wantsWritable = false
+                switch try s.tlsTransport!.read(into: readBuffer, count: Self.readCapacity) {
                 case .wouldBlock:
-                    if !tls.isEstablished { setInterest(s, transport.wantsWritable ? Self.readInterest | Epoll.writable : Self.readInterest) }
+                    if !tls.isEstablished {
+                        setInterest(s, s.tlsTransport!.wantsWritable ? Self.readInterest | Epoll.writable : Self.readInterest)
+                    }
                     return
                 case .processed(let k): n = k
                 }
@@ -300,9 +303,8 @@ final class Worker {
     /// Writes what the connection has queued and follows its outcome.
     private func service(_ s: ClientSocket, writable: Bool) {
         let outcome: HTTP1Connection.ServiceOutcome
-        if let tls = s.tls {
-            var transport = TLSTransport(session: tls, fd: s.fd, scratch: tlsScratch, batch: tlsBatch)
-            outcome = s.http.service(&transport, writable: writable)
+        if s.tlsTransport != nil {
+            outcome = s.http.service(&s.tlsTransport!, writable: writable)
         } else {
             outcome = s.http.service(&s.transport, writable: writable)
         }

@@ -65,9 +65,9 @@ public final class CompressingFileSource: FileSource {
     }
 
     /// `file` as the best representation `choice` allows that is ready now (itself when none).
-    private func represent(_ file: consuming SourcedFile, mark: CacheMark?, choice: AcceptEncoding.Choice,
+    private func represent(_ file: borrowing SourcedFile, mark: CacheMark?, choice: AcceptEncoding.Choice,
                            request: FileRequest) -> FileLookup {
-        guard file.variesByEncoding, let originPath = file.originPath else { return FileLookup(.file(file), mark: mark) }
+        guard file.variesByEncoding, let originPath = file.originPath else { return FileLookup(.file(copy file), mark: mark) }
         let now = Clock.monotonicNanos(), choiceKey = RecentVariants.key(choice)
         if let choiceKey, let (encoded, v) = service.recent.represented(file, choice: choiceKey, worker: request.workerID, now: now) {
             service.countServed(v, identitySize: file.size, worker: request.workerID)
@@ -76,7 +76,7 @@ public final class CompressingFileSource: FileSource {
         let (set, retired) = service.table.set(site: request.site.cacheName, path: request.path, file: file,
                                                originPath: originPath, codings: service.offered.count)
         if let retired { service.compressor.submit(.retire(retired)) }
-        guard let v = pick(set, choice, file: file, request: request) else { return FileLookup(.file(file), mark: mark) }
+        guard let v = pick(set, choice, file: file, request: request) else { return FileLookup(.file(copy file), mark: mark) }
         // Only the client's first choice: a fallback served while that one is
         // compressed must give way as soon as it is ready.
         service.countServed(v, identitySize: file.size, worker: request.workerID)

@@ -49,7 +49,8 @@ final class CompressionCounters: @unchecked Sendable { // safe: atomics and lets
     /// The counters of encoded responses, bumped on every one: a slot per
     /// worker (the last shared by callers without one), so two workers never
     /// take one cache line from each other on a hit.
-    private let served: [ServedCounters]
+    /// Per worker, reached without a retain (see UnretainedReferences).
+    private let served: UnretainedReferences<ServedCounters>
     let refused = Atomic<UInt64>(0)
     let queueFull = Atomic<UInt64>(0)
 
@@ -57,7 +58,7 @@ final class CompressionCounters: @unchecked Sendable { // safe: atomics and lets
     private let persistence: CachePersistence?
 
     init(workers: Int = 64, persistence: CachePersistence? = nil) {
-        served = (0...workers).map { _ in ServedCounters() }
+        served = UnretainedReferences((0...workers).map { _ in ServedCounters() })
         self.persistence = persistence
     }
 
@@ -76,9 +77,10 @@ final class CompressionCounters: @unchecked Sendable { // safe: atomics and lets
     /// An encoded response of `savedBytes` fewer bytes than identity.
     @inline(__always)
     func served(sibling: Bool, savedBytes: Int, worker: Int) {
-        let slot = served[worker >= 0 && worker < served.count - 1 ? worker : served.count - 1]
-        slot.bytesSaved.wrappingAdd(UInt64(max(0, savedBytes)), ordering: .relaxed)
-        if sibling { slot.siblingHits.wrappingAdd(1, ordering: .relaxed) } else { slot.variantHits.wrappingAdd(1, ordering: .relaxed) }
+        served.with(worker >= 0 && worker < served.count - 1 ? worker : served.count - 1) { slot in
+            slot.bytesSaved.wrappingAdd(UInt64(max(0, savedBytes)), ordering: .relaxed)
+            if sibling { slot.siblingHits.wrappingAdd(1, ordering: .relaxed) } else { slot.variantHits.wrappingAdd(1, ordering: .relaxed) }
+        }
     }
 
     func compressed(before: Int, after: Int, cpuSeconds: Double, inline: Bool) {
@@ -105,7 +107,7 @@ final class CompressionCounters: @unchecked Sendable { // safe: atomics and lets
         s.compressions = compressions.load(ordering: .relaxed)
         s.inlineCompressions = inlineCompressions.load(ordering: .relaxed)
         s.compressionCPUNanos = compressionCPUNanos.load(ordering: .relaxed)
-        for slot in served {
+        for slot in served.elements {
             s.variantHits &+= slot.variantHits.load(ordering: .relaxed)
             s.siblingHits &+= slot.siblingHits.load(ordering: .relaxed)
             s.bytesSaved &+= slot.bytesSaved.load(ordering: .relaxed)

@@ -16,17 +16,22 @@ final class NegotiationMemo<Value>: @unchecked Sendable { // safe: each table is
         var answers: [String: Value] = [:]
     }
 
-    private let tables: [Lock<Table>]
+    /// Per worker, reached without a retain (see UnretainedReferences).
+    private let tables: UnretainedReferences<Lock<Table>>
     private let limit: Int
 
     /// Workers numbered below `workers` get a table each; others share the last.
     init(limit: Int = 256, workers: Int = 64) {
         self.limit = limit
-        tables = (0...workers).map { _ in Lock(Table(), isolated: true) }
+        tables = UnretainedReferences((0...workers).map { _ in Lock(Table(), isolated: true) })
     }
 
     func value(for key: String, worker: Int = -1, _ make: (String) -> Value) -> Value {
-        let table = tables[worker >= 0 && worker < tables.count - 1 ? worker : tables.count - 1]
+        tables.with(worker >= 0 && worker < tables.count - 1 ? worker : tables.count - 1) { value(for: key, in: $0, make) }
+    }
+
+    @inline(__always)
+    private func value(for key: String, in table: Lock<Table>, _ make: (String) -> Value) -> Value {
         let known: Value? = table.withLock { t in
             if let last = t.last, last.key == key { return last.value }
             guard let v = t.answers[key] else { return nil }

@@ -27,7 +27,8 @@ final class RecentVariants: Sendable {
     }
 
     static let maxSize = 64 << 10
-    private let tables: [Lock<[Slot]>]
+    /// Per worker, reached without a retain (see UnretainedReferences).
+    private let tables: UnretainedReferences<Lock<[Slot]>>
     private let mask: Int
     let lifetimeNanos: UInt64
 
@@ -36,7 +37,7 @@ final class RecentVariants: Sendable {
         while n < slots { n <<= 1 }
         mask = n - 1
         self.lifetimeNanos = lifetimeNanos
-        tables = (0..<max(0, workers)).map { _ in Lock([], isolated: true) }
+        tables = UnretainedReferences((0..<max(0, workers)).map { _ in Lock([], isolated: true) })
     }
 
     /// `choice` as one number (indices below 15, at most 15 of them; nil otherwise).
@@ -55,12 +56,12 @@ final class RecentVariants: Sendable {
     func represented(_ file: SourcedFile, choice: UInt64, worker: Int, now: UInt64) -> (file: SourcedFile, variant: Variant)? {
         guard worker >= 0, worker < tables.count else { return nil }
         let i = Self.index(file.identity, mask)
-        return tables[worker].withLock { slots -> (file: SourcedFile, variant: Variant)? in
+        return tables.with(worker) { $0.withLock { slots -> (file: SourcedFile, variant: Variant)? in
             guard !slots.isEmpty, slots[i].identity == file.identity, slots[i].choice == choice,
                   now &- slots[i].at < lifetimeNanos, slots[i].contentType == file.contentType,
                   let variant = slots[i].variant, let metadata = slots[i].metadata else { return nil }
             return (SourcedFile(metadata: metadata, body: variant.body), variant)
-        }
+        } }
     }
 
     /// Remembers `variant` as what `file` gets for `choice` (found at `now`);
@@ -70,11 +71,11 @@ final class RecentVariants: Sendable {
         let metadata = Self.metadata(of: variant, for: file)
         guard variant.size <= Self.maxSize, worker >= 0, worker < tables.count else { return SourcedFile(metadata: metadata, body: variant.body) }
         let i = Self.index(file.identity, mask)
-        tables[worker].withLock { slots in
+        tables.with(worker) { $0.withLock { slots in
             if slots.isEmpty { slots = [Slot](repeating: Slot(), count: mask + 1) }
             slots[i] = Slot(identity: file.identity, contentType: file.contentType, choice: choice, at: now, variant: variant,
                             metadata: metadata)
-        }
+        } }
         return SourcedFile(metadata: metadata, body: variant.body)
     }
 
