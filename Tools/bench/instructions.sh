@@ -117,3 +117,28 @@ PY
 a=$(run "$n1")
 b=$(run "$n2")
 python3 -c "print('%s: %.0f user instructions per request' % ('$(basename "$bin")', ($b - $a) / ($n2 - $n1)))"
+# Reference counting: calls of the runtime's retain and release a request (each one
+# an atomic operation when the object is on the heap; see docs/ARCHITECTURE.md).
+python3 - "$dir/cg-$n1" "$dir/cg-$n2" "$((n2 - n1))" <<'PY'
+import glob, re, sys
+def calls(prefix):
+    counts = {}
+    for path in glob.glob(prefix + "*"):
+        names, callee = {}, None
+        for line in open(path, errors="replace"):
+            if line.startswith("cfn="):
+                m = re.match(r"cfn=\((\d+)\)(?: (.*))?", line.strip())
+                if m.group(2):
+                    names[m.group(1)] = m.group(2)
+                callee = names.get(m.group(1))
+            elif line.startswith("fn="):
+                m = re.match(r"fn=\((\d+)\)(?: (.*))?", line.strip())
+                if m and m.group(2):
+                    names[m.group(1)] = m.group(2)
+            elif line.startswith("calls=") and callee:
+                counts[callee] = counts.get(callee, 0) + int(line.split()[0][6:])
+    return counts
+a, b, n = calls(sys.argv[1]), calls(sys.argv[2]), int(sys.argv[3])
+names = ["swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease"]
+print("calls per request: " + ", ".join("%s %.1f" % (k, (b.get(k, 0) - a.get(k, 0)) / n) for k in names))
+PY
