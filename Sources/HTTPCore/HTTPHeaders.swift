@@ -23,6 +23,9 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public mutating func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
 
+    /// Removes every field; `keepingCapacity`: the array keeps its storage (to be reused).
+    public mutating func removeAll(keepingCapacity: Bool) { fields.removeAll(keepingCapacity: keepingCapacity) }
+
     /// Replaces every field with this name by one field.
     public mutating func set(_ name: String, _ value: String) {
         remove(name)

@@ -166,7 +166,7 @@ final class HTTP1Connection {
                 parsePaused = true
                 break
             }
-            switch environment.parser.parse(UnsafeRawBufferPointer(rebasing: bytes[off...])) {
+            switch environment.parser.parse(UnsafeRawBufferPointer(rebasing: bytes[off...]), fieldStorage: &environment.spareFields) {
             case .incomplete:
                 if headStarted == 0 { headStarted = environment.now }
                 return off
@@ -178,6 +178,12 @@ final class HTTP1Connection {
                 off += consumed
                 headStarted = 0
                 answer(request)
+                // Its field storage back for the next head (shared with a handler that kept
+                // the fields, emptying it allocates anew: nothing the handler sees changes).
+                // Its field storage back for the next head (shared with a handler that kept
+                // the fields, emptying it allocates anew: nothing the handler sees changes).
+                environment.spareFields = (consume request).headers
+                environment.spareFields.removeAll(keepingCapacity: true)
             }
         }
         return off
