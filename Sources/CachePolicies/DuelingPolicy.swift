@@ -31,30 +31,30 @@ public final class DuelingPolicy: EvictionPolicy {
     public let candidates: [PolicyKind]
     /// The candidate serving, as an index into `candidates`.
     public private(set) var activeIndex = 0
-    private(set) var policy: any MigratablePolicy
+    var policy: any MigratablePolicy
     /// One per candidate, from the first eviction on (empty before).
-    private(set) var shadows: [any MigratablePolicy] = []
+    var shadows: [any MigratablePolicy] = []
     /// Keys whose spread hash has these bits clear are sampled.
-    private(set) var sampleMask: UInt64 = 0
-    private var epochLength = 0
-    private var epochs = 0
-    private var sampled = 0
-    private var sampledBytes = 0
-    private var hits: [Int]
-    private var hitBytes: [Int]
+    var sampleMask: UInt64 = 0
+    var epochLength = 0
+    var epochs = 0
+    var sampled = 0
+    var sampledBytes = 0
+    var hits: [Int]
+    var hitBytes: [Int]
     /// Decayed (object + byte) hit ratio per candidate.
-    private var scores: [Double]
-    private var decisionDue = false
+    var scores: [Double]
+    var decisionDue = false
     /// Per candidate, its lead over the serving candidate's shadow on the same
     /// sampled requests (each weighed 1 + size / mean size, the per-request
     /// form of object plus byte hit ratio), this epoch and decayed, with the
     /// sums of squares: a paired test of whether the lead is more than noise.
-    private var epochLead: [Double]
-    private var epochLeadSquares: [Double]
-    private var lead: [Double]
-    private var leadVariance: [Double]
-    private var totalSampled = 0
-    private var totalSampledBytes = 0
+    var epochLead: [Double]
+    var epochLeadSquares: [Double]
+    var lead: [Double]
+    var leadVariance: [Double]
+    var totalSampled = 0
+    var totalSampledBytes = 0
     /// A candidate takes over only when its decayed lead exceeds this many
     /// standard deviations (0: the margin alone decides). Not persisted: it
     /// comes with the policy's kind.
@@ -62,14 +62,20 @@ public final class DuelingPolicy: EvictionPolicy {
     /// Two standard deviations: on the sized trace (adaptsize, 1% of the bytes)
     /// one and none flip S3-FIFO and segmented TinyLFU on noise between epochs.
     public static let significantLead = 2.0
+    /// Whether a small cache's shadows run at full size from the first request
+    /// and a switch promotes the chosen shadow's state (see `switchTo`). Not
+    /// persisted: it comes with the policy's kind.
+    public let promotesShadows: Bool
+    /// False until the first eviction has fixed the sampling rate.
+    var shadowsSettled = false
     /// Switches since start (diagnostics, tests; not persisted).
     public private(set) var switches = 0
     /// While a candidate without a sketch serves, W-TinyLFU's frequency sketch
     /// goes on counting here, and a W-TinyLFU taking over gets it: a switch
     /// keeps the frequencies instead of starting from empty counters. Nil
     /// while W-TinyLFU serves (its own sketch counts) or is no candidate.
-    private(set) var keptSketch: FrequencySketch?
-    private let sketchConfiguration = WTinyLFUConfiguration()
+    var keptSketch: FrequencySketch?
+    let sketchConfiguration = WTinyLFUConfiguration()
     /// A candidate must lead the serving one by this much (in object plus
     /// byte hit ratio) to take over: a switch costs the new policy's warm-up
     /// (an empty sketch or ghost queue), so near-ties must not flip it.
@@ -84,13 +90,16 @@ public final class DuelingPolicy: EvictionPolicy {
     static let epochFactor = 2
     static let minEpoch = 1_024
     /// Tags of the optional sections of the saved state.
-    static let keptSketchSection = 1, leadSection = 2
+    static let keptSketchSection = 1, leadSection = 2, settledSection = 3
 
     /// `candidates`: any of wtinylfu, wtinylfu-fixed, segmented-tinylfu, s3fifo, lru (others
     /// are ignored); the first serves until the shadows say otherwise.
-    public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo], confidence: Double = 0) {
+    /// `promotesShadows`: see the property.
+    public init(capacity: Int, candidates: [PolicyKind] = [.wtinylfu, .s3fifo], confidence: Double = 0,
+                promotesShadows: Bool = false) {
         self.capacity = max(0, capacity)
         self.confidence = confidence
+        self.promotesShadows = promotesShadows
         var kinds = candidates.filter { Self.kindType($0) != nil }
         if kinds.isEmpty { kinds = [.wtinylfu] }
         self.candidates = kinds
@@ -105,6 +114,14 @@ public final class DuelingPolicy: EvictionPolicy {
         leadVariance = scores
         if !Self.hasSketch(kinds[0]) && kinds.contains(where: Self.hasSketch) {
             keptSketch = WTinyLFUPolicy.sketch(forCapacity: self.capacity, configuration: sketchConfiguration)
+        }
+        if promotesShadows && self.capacity > 0 {
+            // Until the first eviction tells how many entries the cache holds,
+            // the shadows are full-size copies: if it stays small they are
+            // exact from the first request (a switch can promote one), and
+            // they are dropped as soon as it outgrows full-size shadows.
+            shadows = kinds.map { Self.make($0, capacity: self.capacity) }
+            epochLength = Self.minEpoch
         }
     }
 
@@ -153,10 +170,14 @@ public final class DuelingPolicy: EvictionPolicy {
         let dropped = decisionDue ? decide() : []
         if keptSketch != nil { countInKeptSketch(key) }
         let r = policy.recordMiss(key, size: size)
-        if !shadows.isEmpty {
-            if isSampled(key) { observe(key, size: max(1, size)) }
-        } else if !r.evicted.isEmpty {
-            startShadows()
+        if !shadows.isEmpty && isSampled(key) { observe(key, size: max(1, size)) }
+        if !shadowsSettled {
+            if !r.evicted.isEmpty {
+                startShadows()
+            } else if !shadows.isEmpty && policy.count > 2 * Self.shadowEntries {
+                shadows = []  // too many entries for full-size shadows
+                resetStatistics()
+            }
         }
         return (r.admitted, dropped.isEmpty ? r.evicted : dropped + r.evicted)
     }
@@ -176,16 +197,28 @@ public final class DuelingPolicy: EvictionPolicy {
         return (z ^ (z >> 31)) & sampleMask == 0
     }
 
-    private func shadowCapacity(mask: UInt64) -> Int { max(1, capacity / Int(mask + 1)) }
+    func shadowCapacity(mask: UInt64) -> Int { max(1, capacity / Int(mask + 1)) }
 
     /// At the first eviction the cache is full: its entry count sets the
     /// sampling rate (so sized caches sample by entries too) and the epoch.
+    /// Full-size shadows started with the policy stay when the rate is 1.
     private func startShadows() {
         var rate: UInt64 = 1
         while rate < Self.maxSampling && Int(rate) * 2 * Self.shadowEntries <= policy.count { rate *= 2 }
-        sampleMask = rate - 1
+        shadowsSettled = true
         epochLength = max(Self.minEpoch, Self.epochFactor * policy.count / Int(rate))
+        if rate == 1 && !shadows.isEmpty { return }
+        sampleMask = rate - 1
         shadows = candidates.map { Self.make($0, capacity: shadowCapacity(mask: sampleMask)) }
+        resetStatistics()
+    }
+
+    private func resetStatistics() {
+        for i in hits.indices {
+            (hits[i], hitBytes[i], scores[i]) = (0, 0, 0)
+            (epochLead[i], epochLeadSquares[i], lead[i], leadVariance[i]) = (0, 0, 0, 0)
+        }
+        (epochs, sampled, sampledBytes, totalSampled, totalSampledBytes, decisionDue) = (0, 0, 0, 0, 0, false)
     }
 
     private func observe(_ key: UInt64, size: Int) {
@@ -248,19 +281,50 @@ public final class DuelingPolicy: EvictionPolicy {
         }
     }
 
+    /// The resident entries move to a new instance of candidate `index`, in
+    /// recency order with their standing; or, when the shadows see every key
+    /// at full size and `promotesShadows`, the new instance takes the chosen
+    /// shadow's state (see `promotedEntries`), its global state too (sketch,
+    /// window, ghosts): a switch then costs no warm-up.
     private func switchTo(_ index: Int) -> [UInt64] {
         let from = type(of: policy), to = Self.kindType(candidates[index])!
-        let entries = policy.residentEntries().map { e in
+        let promoted = promotesShadows && sampleMask == 0 && shadows.count == candidates.count ? shadows[index] : nil
+        let resident = policy.residentEntries()
+        let entries = promoted.map { Self.promotedEntries(resident, shadow: $0, to: to) } ?? resident.map { e in
             (key: e.key, size: e.size, state: to.state(standing: from.standing(e.state), sequence: e.state.sequence))
         }
         serve(index)
         switches += 1
-        return policy.adopt(entries)
+        let dropped = policy.adopt(entries)
+        if let promoted { policy.importGlobalState(promoted.exportGlobalState()) }
+        return dropped
+    }
+
+    /// `resident` with the states of a full-size `shadow` that saw every
+    /// request (so it stands as its candidate would had it served since the
+    /// start): the entries it holds keep their exact states and order; the
+    /// others (it refused or evicted them, the serving policy kept them) go
+    /// below them, as the oldest of the entries seen often: they are let go
+    /// as the new policy's own established entries would be, and the switch
+    /// evicts nothing. Sequences are renumbered in that order above the serving
+    /// policy's (so a store's records not rewritten since sort older). (As new
+    /// entries, the first to go, or with their old standing, they gave a lower
+    /// mean over the cells where shadows are full-size: Tools/hitratio/results.)
+    static func promotedEntries(_ resident: [(key: UInt64, size: Int, state: PolicyEntryState)], shadow: any MigratablePolicy,
+                                to: any MigratablePolicy.Type) -> [(key: UInt64, size: Int, state: PolicyEntryState)] {
+        let keys = Set(resident.map(\.key))
+        let base = resident.map(\.state.sequence).max() ?? 0
+        let exact = shadow.residentEntries().filter { keys.contains($0.key) }.sorted { $0.state.sequence < $1.state.sequence }
+        let inShadow = Set(exact.map(\.key))
+        let rest = resident.filter { !inShadow.contains($0.key) }.sorted { $0.state.sequence < $1.state.sequence }
+        return (rest.map { (key: $0.key, size: $0.size, state: to.state(standing: 2, sequence: 0)) }
+                + exact.map { (key: $0.key, size: $0.size, state: $0.state) })
+            .enumerated().map { i, e in (key: e.key, size: e.size, state: PolicyEntryState(word: e.state.word, sequence: base + UInt64(i + 1))) }
     }
 
     /// A new instance of candidate `index` serves; the frequency sketch
     /// passes between W-TinyLFU and `keptSketch`.
-    private func serve(_ index: Int) {
+    func serve(_ index: Int) {
         if let k = Self.sketch(of: policy) { keptSketch = k }
         policy = Self.make(candidates[index], capacity: capacity)
         activeIndex = index
@@ -279,130 +343,5 @@ public final class DuelingPolicy: EvictionPolicy {
     private static func hand(_ sketch: FrequencySketch, to p: any MigratablePolicy) {
         if let w = p as? WTinyLFUPolicy { w.frequencySketch = sketch }
         if let w = p as? SegmentedTinyLFUPolicy { w.frequencySketch = sketch }
-    }
-
-    // MARK: - Persistence
-
-    /// The serving policy's state with the candidate's index + 1 in the top byte.
-    public func state(of key: UInt64) -> PolicyEntryState? {
-        policy.state(of: key).map { PolicyEntryState(word: $0.word | UInt64(activeIndex + 1) << 56, sequence: $0.sequence) }
-    }
-
-    /// Entries saved by another candidate are translated by standing; entries
-    /// without a tag come from the plain W-TinyLFU (the default before this one).
-    public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
-        if policy.count == 0, let first = entries.first {
-            let i = candidateIndex(tag: first.state.word >> 56)
-            if let i, i != activeIndex { serve(i) }
-        }
-        let to = type(of: policy)
-        let translated = entries.map { e in
-            let inner = PolicyEntryState(word: e.state.word & (1 << 56 - 1), sequence: e.state.sequence)
-            guard let i = candidateIndex(tag: e.state.word >> 56), i != activeIndex else { return (key: e.key, size: e.size, state: inner) }
-            let from = Self.kindType(candidates[i])!
-            return (key: e.key, size: e.size, state: to.state(standing: from.standing(inner), sequence: inner.sequence))
-        }
-        return policy.restore(translated)
-    }
-
-    private func candidateIndex(tag: UInt64) -> Int? {
-        if tag == 0 { return candidates.firstIndex(of: .wtinylfu) }
-        return tag <= UInt64(candidates.count) ? Int(tag) - 1 : nil
-    }
-
-    public func exportGlobalState() -> [UInt8] {
-        var w = StateWriter(policy: name, capacity: capacity)
-        w.put(activeIndex)
-        w.put(bytes: policy.exportGlobalState())
-        w.put(sampleMask)
-        w.put(shadows.count)
-        for s in shadows {
-            w.put(s.residentEntries().flatMap { [$0.key, UInt64($0.size), $0.state.word, $0.state.sequence] })
-            w.put(bytes: s.exportGlobalState())
-        }
-        for v in [epochLength, epochs, sampled, sampledBytes, decisionDue ? 1 : 0] { w.put(v) }
-        w.put(hits.map { UInt64($0) })
-        w.put(hitBytes.map { UInt64($0) })
-        w.put(scores.map(\.bitPattern))
-        // Tagged sections, each optional (older state ends before them).
-        if let keptSketch {
-            w.put(Self.keptSketchSection)
-            keptSketch.encode(into: &w)
-        }
-        w.put(Self.leadSection)
-        for v in [epochLead, epochLeadSquares, lead, leadVariance] { w.put(v.map(\.bitPattern)) }
-        w.put([UInt64(totalSampled), UInt64(totalSampledBytes)])
-        return w.bytes
-    }
-
-    /// Also takes the serving policy's own state (a W-TinyLFU's, saved before
-    /// this was the default) when that policy serves.
-    @discardableResult
-    public func importGlobalState(_ bytes: [UInt8]) -> Bool {
-        guard var r = StateReader(bytes, policy: name, capacity: capacity) else {
-            return policy.importGlobalState(bytes)
-        }
-        let n = candidates.count
-        guard let active = r.int(), (0..<n).contains(active), active == activeIndex || policy.count == 0,
-              let inner = r.blob(), let mask = r.uint64(), mask < Self.maxSampling, mask & (mask + 1) == 0,
-              let shadowCount = r.int(), shadowCount == 0 || shadowCount == n else { return false }
-        var restored: [any MigratablePolicy] = []
-        for i in 0..<shadowCount {
-            let s = Self.make(candidates[i], capacity: shadowCapacity(mask: mask))
-            guard let q = r.uint64s(limit: 4 * (capacity + 1)), q.count % 4 == 0 else { return false }
-            let entries = stride(from: 0, to: q.count, by: 4).map { j in
-                (key: q[j], size: Int(clamping: q[j + 1]), state: PolicyEntryState(word: q[j + 2], sequence: q[j + 3]))
-            }
-            guard s.restore(entries).isEmpty, let g = r.blob(), s.importGlobalState(g) else { return false }
-            restored.append(s)
-        }
-        guard let length = r.int(), length >= 0, let epochCount = r.int(), epochCount >= 0,
-              let samples = r.int(), samples >= 0, let sampleBytes = r.int(), sampleBytes >= 0, let due = r.int(),
-              let h = r.uint64s(limit: n), h.count == n, let hb = r.uint64s(limit: n), hb.count == n,
-              let sc = r.uint64s(limit: n), sc.count == n else { return false }
-        // State saved before the sketch was kept ends here, and before the lead's statistics.
-        var kept: FrequencySketch?
-        var statistics: [[Double]] = []
-        var totals: [UInt64] = [0, 0]
-        if r.peekInt() == Self.keptSketchSection {
-            guard r.int() != nil, !Self.hasSketch(candidates[active]),
-                  let k = FrequencySketch.decode(from: &r, doorkeeper: sketchConfiguration.doorkeeper,
-                                                 samplesPerCounterWord: sketchConfiguration.sketchSample)
-            else { return false }
-            kept = k
-        }
-        if r.peekInt() == Self.leadSection {
-            _ = r.int()
-            for _ in 0..<4 {
-                guard let v = r.uint64s(limit: n), v.count == n else { return false }
-                statistics.append(v.map { Double(bitPattern: $0) })
-            }
-            guard let t = r.uint64s(limit: 2), t.count == 2 else { return false }
-            totals = t
-        }
-        guard r.isAtEnd, statistics.joined().allSatisfy(\.isFinite) else { return false }
-        let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
-        guard target.importGlobalState(inner) else { return false }
-        if active != activeIndex { serve(active) }
-        policy = target
-        if let kept { keptSketch = kept }
-        sampleMask = mask
-        shadows = restored
-        epochLength = length
-        epochs = epochCount
-        sampled = samples
-        sampledBytes = sampleBytes
-        decisionDue = due != 0
-        hits = h.map { Int(clamping: $0) }
-        hitBytes = hb.map { Int(clamping: $0) }
-        scores = sc.map { Double(bitPattern: $0) }
-        if statistics.count == 4 {
-            (epochLead, epochLeadSquares, lead, leadVariance) = (statistics[0], statistics[1], statistics[2], statistics[3])
-        } else {
-            for i in lead.indices { (epochLead[i], epochLeadSquares[i], lead[i], leadVariance[i]) = (0, 0, 0, 0) }
-        }
-        totalSampled = Int(clamping: totals[0])
-        totalSampledBytes = Int(clamping: totals[1])
-        return true
     }
 }

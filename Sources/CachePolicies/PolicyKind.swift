@@ -18,11 +18,16 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     /// until the shadows have shown a lead of two standard deviations (two
     /// epochs at least) it behaves as plain W-TinyLFU, the default before it.
     case duelingWTinyLFUFirst = "dueling-wtinylfu-first"
-    /// The policy chosen by measured hit ratio (see Tools/hitratio): `dueling-wtinylfu-first`.
+    /// `dueling-wtinylfu-first` whose shadows, in a cache of up to about 2,000
+    /// entries, are full-size copies from the first request, and whose switch
+    /// there hands the new candidate its shadow's exact state instead of a
+    /// cold start (see `DuelingPolicy.promotesShadows`).
+    case duelingPromoted = "dueling-promoted"
+    /// The policy chosen by measured hit ratio (see Tools/hitratio): `dueling-promoted`.
     case `default`
 
     /// What `default` stands for.
-    public var resolved: PolicyKind { self == .default ? .duelingWTinyLFUFirst : self }
+    public var resolved: PolicyKind { self == .default ? .duelingPromoted : self }
 }
 
 /// A new, empty policy of `kind` holding at most `capacity` units.
@@ -40,8 +45,8 @@ public func makePolicy(_ kind: PolicyKind, capacity: Int) -> any EvictionPolicy 
     case .duelingSegmented:
         return DuelingPolicy(capacity: capacity, candidates: [.s3fifo, .segmentedTinyLFU, .wtinylfu, .wtinylfuFixed],
                              confidence: DuelingPolicy.significantLead)
-    case .duelingWTinyLFUFirst, .default:
+    case .duelingWTinyLFUFirst, .duelingPromoted, .default:
         return DuelingPolicy(capacity: capacity, candidates: [.wtinylfu, .s3fifo, .segmentedTinyLFU, .wtinylfuFixed],
-                             confidence: DuelingPolicy.significantLead)
+                             confidence: DuelingPolicy.significantLead, promotesShadows: kind.resolved == .duelingPromoted)
     }
 }

@@ -113,6 +113,12 @@ public final class S3FIFOPolicy: EvictionPolicy {
         return plan.dropped
     }
 
+    /// Whether `key` is in the ghost queue (tests, diagnostics).
+    func isGhost(_ key: UInt64) -> Bool {
+        guard let s = table.slot(of: key) else { return false }
+        return table.list(s) == Self.ghost
+    }
+
     /// The ghost queue, oldest first, as (key, size, stamp) triples.
     public func exportGlobalState() -> [UInt8] {
         var w = StateWriter(policy: name, capacity: capacity)

@@ -64,6 +64,12 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         return s
     }
 
+    /// Whether `key` is remembered as evicted (tests, diagnostics).
+    func isGhost(_ key: UInt64) -> Bool {
+        guard let s = table.slot(of: key) else { return false }
+        return table.list(s) >= Self.windowGhost
+    }
+
     /// The window's current share of the capacity, in units (diagnostics).
     public var windowCapacity: Int { windowMax }
 

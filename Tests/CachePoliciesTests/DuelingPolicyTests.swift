@@ -236,12 +236,16 @@ final class DuelingPolicyTests: XCTestCase {
         for k in 0..<1_000 { XCTAssertEqual(w.estimatedFrequency(UInt64(k)), old.estimatedFrequency(UInt64(k))) }
     }
 
-    /// The default is `dueling-wtinylfu-first`: the candidates of
+    /// The default is `dueling-promoted`: the candidates of
     /// `dueling-segmented` with W-TinyLFU serving first, under a name of its
-    /// own. A store of plain W-TinyLFU (the default before it) is taken over
-    /// with its states and sketch.
+    /// own, and promoted shadows (`dueling-wtinylfu-first`, the default before
+    /// it, is the same without them). A store of plain W-TinyLFU (the default
+    /// before both) is taken over with its states and sketch.
     func testTheDefaultServesWTinyLFUFirstAndTakesOverItsStore() throws {
         let p = try XCTUnwrap(makePolicy(.default, capacity: 200) as? DuelingPolicy)
+        XCTAssertEqual(PolicyKind.default.resolved, .duelingPromoted)
+        XCTAssertTrue(p.promotesShadows)
+        XCTAssertFalse((makePolicy(.duelingWTinyLFUFirst, capacity: 200) as! DuelingPolicy).promotesShadows)
         XCTAssertEqual(p.candidates, [.wtinylfu, .s3fifo, .segmentedTinyLFU, .wtinylfuFixed])
         XCTAssertEqual(p.active, .wtinylfu)
         XCTAssertEqual(p.name, "dueling-wtinylfu-s3fifo-segmented-tinylfu-wtinylfu-fixed")
@@ -265,5 +269,134 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(p.count, 100, "the switch evicted nothing")
         original.run(loop(passes: 2))
         assertRestoresToTheSameDecisions(&original, into: make(), seed: 27)
+    }
+
+    // MARK: - Promoted shadows
+
+    /// With `promotesShadows`, a small cache's shadows are full-size copies
+    /// from the first request; a cache that outgrows full-size shadows before
+    /// its first eviction drops them and samples from then on, as before.
+    func testFullSizeShadowsRunFromTheStartOnlyWhileTheCacheIsSmall() {
+        let small = DuelingPolicy(capacity: 500, promotesShadows: true)
+        XCTAssertEqual(small.shadows.map(\.capacity), [500, 500])
+        for k in 0..<100 { _ = small.recordMiss(UInt64(k), size: 1) }
+        XCTAssertEqual(small.shadows.map(\.count), [100, 100], "the shadows see every request before the cache is full")
+        for k in 100..<501 { _ = small.recordMiss(UInt64(k), size: 1) }
+        XCTAssertEqual(small.sampleMask, 0)
+        XCTAssertTrue(small.shadowsSettled)
+        XCTAssertEqual(small.shadows.map(\.count), [500, 500], "kept at the first eviction: not restarted empty")
+
+        let large = DuelingPolicy(capacity: 100_000, promotesShadows: true)
+        for k in 0..<(2 * DuelingPolicy.shadowEntries) { _ = large.recordMiss(UInt64(k), size: 1) }
+        XCTAssertEqual(large.shadows.count, 2)
+        _ = large.recordMiss(UInt64(2 * DuelingPolicy.shadowEntries), size: 1)
+        XCTAssertTrue(large.shadows.isEmpty, "too many entries for full-size shadows")
+        for k in 0..<100_001 { _ = large.recordMiss(UInt64(k), size: 1) }
+        XCTAssertEqual(large.sampleMask, 63)
+        XCTAssertEqual(large.shadows.map(\.capacity), [1_562, 1_562])
+    }
+
+    /// What a promoted switch hands over: the resident entries the shadow
+    /// holds with the shadow's exact states, in the shadow's order, after the
+    /// others (kept by the serving policy alone), which come as the oldest
+    /// entries seen often; sequences above the serving policy's.
+    func testPromotedEntriesKeepTheShadowsStates() {
+        let shadow = S3FIFOPolicy(capacity: 10)
+        for k: UInt64 in [1, 2, 3, 4] { _ = shadow.recordMiss(k, size: 1) }
+        shadow.recordHit(2)
+        let resident: [(key: UInt64, size: Int, state: PolicyEntryState)] = [
+            (key: 2, size: 1, state: PolicyEntryState(word: 0, sequence: 50)),
+            (key: 9, size: 1, state: PolicyEntryState(word: 0, sequence: 70)),
+            (key: 4, size: 1, state: PolicyEntryState(word: 0, sequence: 60)),
+            (key: 8, size: 1, state: PolicyEntryState(word: 0, sequence: 40)),
+        ]
+        let out = DuelingPolicy.promotedEntries(resident, shadow: shadow, to: S3FIFOPolicy.self)
+        XCTAssertEqual(out.map(\.key), [8, 9, 2, 4], "kept by the serving policy alone first (in its order), then the shadow's (in its FIFO order)")
+        XCTAssertEqual(out.map(\.state.sequence), [71, 72, 73, 74])
+        XCTAssertEqual(out[0].state.word, S3FIFOPolicy.state(standing: 2, sequence: 0).word)
+        XCTAssertEqual(out[1].state.word, S3FIFOPolicy.state(standing: 2, sequence: 0).word)
+        XCTAssertEqual(out[2].state.word, shadow.state(of: 2)!.word)
+        XCTAssertEqual(out[3].state.word, shadow.state(of: 4)!.word)
+        XCTAssertNotEqual(out[2].state.word, out[3].state.word, "2 was hit in the shadow, 4 not")
+    }
+
+    /// A switch with full-size shadows promotes the shadow: nothing is
+    /// evicted and the new S3-FIFO holds the shadow's states for nearly every
+    /// entry both hold (the request that switched can move a few).
+    func testASwitchPromotesTheFullSizeShadow() throws {
+        let p = DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo], promotesShadows: true)
+        var replay = CheckedReplay(p)
+        var shadowBefore: [UInt64: PolicyEntryState] = [:]
+        for r in loop(passes: 40) where p.switches == 0 {
+            shadowBefore = Dictionary(uniqueKeysWithValues: p.shadows[1].residentEntries().map { ($0.key, $0.state) })
+            replay.step(r)
+        }
+        XCTAssertEqual(p.active, .s3fifo)
+        XCTAssertEqual(p.count, 100, "the switch evicted nothing")
+        let new = try XCTUnwrap(p.policy as? S3FIFOPolicy)
+        let both = replay.resident.keys.filter { shadowBefore[$0] != nil }
+        let same = both.filter { new.state(of: $0)?.word == shadowBefore[$0]!.word }
+        XCTAssertGreaterThan(both.count, 10)
+        XCTAssertGreaterThanOrEqual(same.count, both.count - 3)
+    }
+
+    /// The promoted shadow's global state comes along: a W-TinyLFU taking
+    /// over from LRU on a loop gets its shadow's ghosts (the loop keys it
+    /// evicted, which steer its window); a plain switch starts without any.
+    func testAPromotedWTinyLFUKeepsItsShadowsGhosts() throws {
+        for promoting in [true, false] {
+            let p = DuelingPolicy(capacity: 100, candidates: [.lru, .wtinylfu], promotesShadows: promoting)
+            var replay = CheckedReplay(p)
+            for r in loop(passes: 40) where p.switches == 0 { replay.step(r) }
+            XCTAssertEqual(p.active, .wtinylfu)
+            let w = try XCTUnwrap(p.policy as? WTinyLFUPolicy)
+            let ghosts = (0..<150).map(UInt64.init).filter(w.isGhost)
+            if promoting {
+                let shadow = p.shadows[1] as! WTinyLFUPolicy
+                let expected = (0..<150).map(UInt64.init).filter { shadow.isGhost($0) && !w.contains($0) }
+                XCTAssertGreaterThan(expected.count, 20)
+                XCTAssertGreaterThanOrEqual(ghosts.count, expected.count - 2)
+            } else {
+                XCTAssertLessThanOrEqual(ghosts.count, 1, "the request that switched may leave one")
+            }
+        }
+    }
+
+    /// A snapshot of a promoting duel taken before its first eviction (its
+    /// shadows full-size but not settled) and one taken after a promoted
+    /// switch each restore to the same decisions.
+    func testPromotingDuelRestoresBeforeAndAfterASwitch() {
+        let make = { DuelingPolicy(capacity: 100, candidates: [.lru, .s3fifo], promotesShadows: true) }
+        var early = CheckedReplay(make())
+        early.run(loop(passes: 1, keys: 60))
+        XCTAssertFalse((early.policy as! DuelingPolicy).shadowsSettled)
+        let fresh = make()
+        assertRestoresToTheSameDecisions(&early, into: fresh, seed: 28)
+        XCTAssertTrue(fresh.shadowsSettled)
+
+        var original = CheckedReplay(make())
+        let p = original.policy as! DuelingPolicy
+        for r in loop(passes: 40) where p.switches == 0 { original.step(r) }
+        XCTAssertEqual(p.active, .s3fifo)
+        original.run(loop(passes: 2))
+        assertRestoresToTheSameDecisions(&original, into: make(), seed: 29)
+    }
+
+    /// State saved before the settled flag existed (shadows then existed only
+    /// once settled) is taken by the promoting default: the shadows count as
+    /// settled and decisions go on as in the run that saved it.
+    func testTheDefaultTakesOverTheStateOfTheDefaultBeforeIt() {
+        var old = CheckedReplay(makePolicy(.duelingWTinyLFUFirst, capacity: 100))
+        old.run(TraceGenerator.skewed(seed: 30, requests: 3_000, keys: 400))
+        let p = old.policy as! DuelingPolicy
+        var global = p.exportGlobalState()
+        XCTAssertEqual(Array(global.suffix(16)), [3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], "the settled section ends it")
+        global.removeLast(16)
+        let entries = old.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }
+        let fresh = makePolicy(.default, capacity: 100) as! DuelingPolicy
+        XCTAssertEqual(fresh.restore(entries), [])
+        XCTAssertTrue(fresh.importGlobalState(global))
+        XCTAssertTrue(fresh.shadowsSettled)
+        XCTAssertEqual(fresh.active, p.active)
     }
 }
