@@ -18,10 +18,10 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     /// until the shadows have shown a lead of two standard deviations (two
     /// epochs at least) it behaves as plain W-TinyLFU, the default before it.
     case duelingWTinyLFUFirst = "dueling-wtinylfu-first"
-    /// `dueling-wtinylfu-first` whose shadows, in a cache of up to about 2,000
-    /// entries, are full-size copies from the first request, and whose switch
-    /// there hands the new candidate its shadow's exact state instead of a
-    /// cold start (see `DuelingPolicy.promotesShadows`).
+    /// `dueling-wtinylfu-first` whose switch in a cache of up to about 2,000
+    /// entries (full-size shadows, from the first eviction) hands the new
+    /// candidate its shadow's state instead of a cold start (see
+    /// `DuelingPolicy.promotesShadows`).
     case duelingPromoted = "dueling-promoted"
     /// The policy chosen by measured hit ratio (see Tools/hitratio): `dueling-promoted`.
     case `default`
