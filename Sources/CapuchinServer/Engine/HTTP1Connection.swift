@@ -180,8 +180,6 @@ final class HTTP1Connection {
                 answer(request)
                 // Its field storage back for the next head (shared with a handler that kept
                 // the fields, emptying it allocates anew: nothing the handler sees changes).
-                // Its field storage back for the next head (shared with a handler that kept
-                // the fields, emptying it allocates anew: nothing the handler sees changes).
                 environment.spareFields = (consume request).headers
                 environment.spareFields.removeAll(keepingCapacity: true)
             }

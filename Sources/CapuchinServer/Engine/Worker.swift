@@ -304,6 +304,7 @@ final class Worker {
     private func service(_ s: ClientSocket, writable: Bool) {
         let outcome: HTTP1Connection.ServiceOutcome
         if s.tlsTransport != nil {
+            s.tlsTransport!.wantsWritable = false  // as a transport built for this call had it
             outcome = s.http.service(&s.tlsTransport!, writable: writable)
         } else {
             outcome = s.http.service(&s.transport, writable: writable)
