@@ -107,12 +107,10 @@ extension DuelingPolicy {
             guard let t = r.uint64s(limit: 2), t.count == 2 else { return false }
             totals = t
         }
-        // Before full-size shadows ran from the start, shadows existed only once settled.
-        var settled = shadowCount > 0
+        // Shadows exist exactly when settled (the section says so again; older state lacks it).
         if r.peekInt() == Self.settledSection {
             _ = r.int()
-            guard let v = r.int(), v == 0 || v == 1, v == 1 || (shadowCount == 0 || mask == 0) else { return false }
-            settled = v == 1
+            guard let v = r.int(), v == (shadowCount > 0 ? 1 : 0) else { return false }
         }
         guard r.isAtEnd, statistics.joined().allSatisfy(\.isFinite) else { return false }
         let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
@@ -122,7 +120,6 @@ extension DuelingPolicy {
         if let kept { keptSketch = kept }
         sampleMask = mask
         shadows = restored
-        shadowsSettled = settled
         epochLength = length
         epochs = epochCount
         sampled = samples

@@ -66,8 +66,8 @@ public final class DuelingPolicy: EvictionPolicy {
     /// eviction) promotes the chosen shadow's state (see `switchTo`). Not
     /// persisted: it comes with the policy's kind.
     public let promotesShadows: Bool
-    /// False until the first eviction has fixed the sampling rate.
-    var shadowsSettled = false
+    /// The first eviction has fixed the sampling rate (shadows run only from then on).
+    var shadowsSettled: Bool { !shadows.isEmpty }
     /// Switches since start (diagnostics, tests; not persisted).
     public private(set) var switches = 0
     /// While a candidate without a sketch serves, W-TinyLFU's frequency sketch
@@ -192,7 +192,6 @@ public final class DuelingPolicy: EvictionPolicy {
     private func startShadows() {
         var rate: UInt64 = 1
         while rate < Self.maxSampling && Int(rate) * 2 * Self.shadowEntries <= policy.count { rate *= 2 }
-        shadowsSettled = true
         epochLength = max(Self.minEpoch, Self.epochFactor * policy.count / Int(rate))
         sampleMask = rate - 1
         shadows = candidates.map { Self.make($0, capacity: shadowCapacity(mask: sampleMask)) }
