@@ -131,7 +131,8 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             }
             return e
         }
-        guard var entry = found else {
+        // Moved, not copied: a copy of the entry was retained once more for the uses below.
+        guard let entry = consume found else {
             if warming.load(ordering: .acquiring), let e = warmingLookup(site: site, path: path) {
                 c.hits.wrappingAdd(1, ordering: .relaxed)
                 return e
@@ -144,7 +145,9 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             return nil
         }
         let checkedAt = entry.checkedAtNanos.load(ordering: .relaxed)
-        if revalidateNanos == 0 ? checkedAt < receivedBy : now >= checkedAt &+ revalidateNanos {
+        // 0: never checked (loaded without a stat), due at once: the monotonic clock
+        // counts from boot, so within `revalidate_interval` of it `now >= 0 + interval` was false.
+        if revalidateNanos == 0 ? checkedAt < receivedBy : checkedAt == 0 || now >= checkedAt &+ revalidateNanos {
             // Precise without an interval: checks are ordered against arrivals, finer than a tick.
             let checkStart = revalidateNanos == 0 ? Clock.preciseMonotonicNanos() : now
             c.revalidations.wrappingAdd(1, ordering: .relaxed)
@@ -155,13 +158,21 @@ public final class FileCache: @unchecked Sendable { // safe: lets only, state un
             // Read before the stat: the check saw the file as of then or later.
             entry.checkedAtNanos.store(checkStart, ordering: .relaxed)
         }
-        if !entry.isMapped {
+        guard entry.isMapped else {
             guard let mapped = mapLazily(entry) else {
                 drop(entry, worker: worker)
                 return nil
             }
-            entry = mapped
+            return counted(hit: mapped, touchState: touchState, counters: c, now: now)
         }
+        return counted(hit: entry, touchState: touchState, counters: c, now: now)
+    }
+
+    /// A hit's bookkeeping once its entry is current and mapped: the store's
+    /// touch (when due), the worker's hit count, the counters' periodic send.
+    @inline(__always)
+    private func counted(hit entry: CacheEntry, touchState: PolicyEntryState?, counters c: FileCacheWorkerCounters,
+                         now: UInt64) -> CacheEntry {
         if let st = touchState, let p = persistence {
             p.enqueue(.touch(key: entry.key, hits: UInt64(entry.pendingHits.exchange(0, ordering: .relaxed)),
                              lastAccessNanos: entry.lastAccessNanos.load(ordering: .relaxed), policyState: st.word, policySequence: st.sequence))
