@@ -57,6 +57,22 @@ final class HTTP1ConnectionTests: XCTestCase {
         XCTAssertEqual(conn.state, .open)
     }
 
+    /// The service list holds connections unretained, which is safe only for open
+    /// ones (the worker keeps a closed one's socket only to the end of the iteration):
+    /// a closed connection asking for service (a late deferred completion) is not queued.
+    func testAClosedConnectionIsNotQueuedForService() {
+        let (conn, _) = make()
+        conn.feed(get("/a", "Connection: close\r\n"))
+        XCTAssertTrue(conn.isClosed)
+        conn.environment.requestService(conn.connection)
+        XCTAssertFalse(conn.environment.hasServiceRequests)
+        let (open, _) = make()
+        open.environment.requestService(open.connection)
+        XCTAssertTrue(open.environment.hasServiceRequests, "an open one is")
+        open.endIteration()
+        XCTAssertFalse(open.environment.hasServiceRequests)
+    }
+
     func testHundredPipelinedRequestsAnsweredInOrderInBatches() {
         let (conn, handler) = make()
         conn.feed((0..<100).map { get("/r\($0)") }.joined())

@@ -12,7 +12,11 @@ it started) and its threads' context switches, and wrk's (getrusage of children)
 Rounds alternate the servers; one line per run (no medians: read it as a profile).
 
 usage: cpu_per_request.py [--only capuchin,capuchin-base,floor,capuchin-r1,nginx,h2o,lighttpd]
-                          [--cases small,medium,...] [--dur S] [--rounds N]
+                          [--cases small,medium,...] [--dur S] [--rounds N] [--syscalls]
+--syscalls: also the server's system calls per request under that load (`perf stat -e
+raw_syscalls:sys_enter` attached to its processes while wrk runs; needs perf, Debian
+linux-perf): under load a server answers several connections per epoll_wait, so this is
+what strace of one keep-alive client cannot show.
 Env: CAPUCHIN_BIN (else a release build in .build-bench2); CAPUCHIN_BASE_BIN: another
 build run as `capuchin-base` with the same settings (before/after a change, in one run).
 `floor`: ../shared/tools/floor-responder.c (built with gcc), a minimal C epoll responder
@@ -23,6 +27,7 @@ import glob
 import os
 import re
 import resource
+import signal
 import subprocess
 
 import benchlib as b
@@ -90,9 +95,25 @@ def start(bench, name, binary):
     return getattr(bench, name)()
 
 
-def measure(server, case, docroot, dur):
+def syscall_counter(pids):
+    """perf counting the system calls of these processes (every thread) until SIGINT."""
+    return subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", ",".join(map(str, pids))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def syscalls_counted(perf):
+    perf.send_signal(signal.SIGINT)
+    err = perf.communicate(timeout=30)[1]
+    m = re.search(r"^(\d+),", err, re.M)
+    if not m:
+        raise RuntimeError(f"perf stat printed no count: {err.strip()}")
+    return int(m.group(1))
+
+
+def measure(server, case, docroot, dur, count_syscalls=False):
     pids = server.worker_pids()
     url = f"http://127.0.0.1:{server.port}{b.CASES[case]}"
+    perf = syscall_counter(pids) if count_syscalls else None
     c0, s0 = cpu_seconds(pids), switches(pids)
     w0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     # wrk's CPU times and voluntary switches come from getrusage once it was waited for.
@@ -100,6 +121,7 @@ def measure(server, case, docroot, dur):
     out = wrk.communicate(timeout=dur + 60)[0]
     c1, s1 = cpu_seconds(pids), switches(pids)
     w1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    calls = syscalls_counted(perf) if perf else None
     m = re.search(r"(\d+) requests in", out)
     if wrk.returncode != 0 or not m:
         raise RuntimeError(f"wrk failed: {out}")
@@ -110,6 +132,7 @@ def measure(server, case, docroot, dur):
         "srv_user": us(c0[0], c1[0]), "srv_kernel": us(c0[1], c1[1]),
         "wrk_user": us(w0.ru_utime, w1.ru_utime), "wrk_kernel": us(w0.ru_stime, w1.ru_stime),
         "srv_invol": (s1[1] - s0[1]) / n, "wrk_vol": (w1.ru_nvcsw - w0.ru_nvcsw) / n,
+        "syscalls": calls / n if calls is not None else None,
     }
 
 
@@ -119,6 +142,7 @@ def main():
     ap.add_argument("--cases", type=b.csv_list([c for c in b.CASES if b.CASES[c]]), default=["small"])
     ap.add_argument("--dur", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--syscalls", action="store_true")
     a = ap.parse_args()
     b.log(f"uptime at start: {b.uptime()}")
     binary = b.find_capuchin() if any(n.startswith("capuchin") for n in a.only) else None
@@ -137,12 +161,13 @@ def main():
         for r in range(a.rounds):
             for case in a.cases:
                 for s in servers + ([floors[case]] if floors else []):
-                    m = measure(s, case, bench.docroot, a.dur)
+                    m = measure(s, case, bench.docroot, a.dur, a.syscalls)
                     b.log(f"round {r + 1} {case:6s} {s.name:12s} {m['rps']:9,.0f} req/s  "
                           f"server {m['srv_user']:5.2f} + {m['srv_kernel']:5.2f}  "
                           f"wrk {m['wrk_user']:5.2f} + {m['wrk_kernel']:5.2f}  "
                           f"total {m['srv_user'] + m['srv_kernel'] + m['wrk_user'] + m['wrk_kernel']:5.2f}  "
-                          f"server preempted {m['srv_invol']:.3f}  wrk slept {m['wrk_vol']:.3f}")
+                          f"server preempted {m['srv_invol']:.3f}  wrk slept {m['wrk_vol']:.3f}"
+                          + (f"  syscalls {m['syscalls']:.2f}" if m["syscalls"] is not None else ""))
     b.log(f"uptime at end: {b.uptime()}")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # User-space instructions per keep-alive cache hit, counted by valgrind (callgrind):
 # deterministic within ~1% even on a loaded machine, where wall-clock CPU is not.
-# Runs N1 and N2 pipelined requests for a 1 KiB cached file (50 in flight on a
+# Runs N1 and N2 pipelined requests for a 1 KiB (SIZE bytes) cached file (50 in flight on a
 # connection) and prints (I(N2) - I(N1)) / (N2 - N1), so start-up cancels.
 # TLS=1: the listener is TLS (a throwaway ECDSA P-256 certificate; TLS 1.3,
 # TLS_AES_128_GCM_SHA256 by the server's order) and the client sends one request
@@ -10,7 +10,7 @@
 #
 # usage: Tools/bench/instructions.sh BINARY [EXTRA-HEADER-LINES]
 #   e.g. instructions.sh .build/release/capuchin $'Accept-Encoding: gzip, deflate, br'
-# Env: N1 (2000), N2 (22000), ACCESS_LOG=1 (the combined access log on), KEEP=1 (keep
+# Env: N1 (2000), N2 (22000), ONE=1 (plain: one request in flight, as wrk's connections), SIZE (the file's bytes, 1024; 16384 for the medium case), ACCESS_LOG=1 (the combined access log on), KEEP=1 (keep
 # the callgrind outputs, for callgrind_annotate), BROWSER=1 (a browser's ten fields
 # before the extra lines: User-Agent, Accept, Accept-Language, Accept-Encoding, Referer,
 # Cookie, Connection, Upgrade-Insecure-Requests, Sec-Fetch-Dest, If-Modified-Since of a
@@ -30,7 +30,8 @@ dir=$(mktemp -d /tmp/capuchin-instructions-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 cp "$bin" "$dir/capuchin" && strip -g "$dir/capuchin"
 mkdir "$dir/www"
-head -c 768 /dev/urandom | base64 -w0 | head -c 1024 > "$dir/www/a.html"
+size=${SIZE:-1024}
+head -c $((size * 3 / 4 + 3)) /dev/urandom | base64 -w0 | head -c "$size" > "$dir/www/a.html"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log_line=""
 [ "${ACCESS_LOG:-0}" = 1 ] && log_line="  access_log: $dir/access.log"
@@ -68,15 +69,15 @@ run() {
   local scheme=http
   [ "$tls" = 1 ] && scheme=https
   for _ in $(seq 120); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port/a.html" && break; sleep 0.5; done
-  python3 - "$port" "$count" "$extra" "$tls" <<'PY'
+  python3 - "$port" "$count" "$extra" "$tls" "${ONE:-0}" <<'PY'
 import socket, ssl, sys
-port, n, extra, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
+port, n, extra, tls, one_at_a_time = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", sys.argv[5] == "1"
 req = ("GET /a.html HTTP/1.1\r\nHost: localhost\r\n" + (extra + "\r\n" if extra else "") + "\r\n").encode()
 ctx = ssl.create_default_context()
 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
 ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 # TLS: one connection, one request in flight; plain: 500 requests a connection, 50 in flight.
-per_connection, in_flight = (n, 1) if tls else (500, 50)
+per_connection, in_flight = (n, 1) if tls else (500, 1 if one_at_a_time else 50)
 done = 0
 while done < n:
     s = socket.create_connection(("127.0.0.1", port))

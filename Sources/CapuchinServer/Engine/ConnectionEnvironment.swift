@@ -29,8 +29,12 @@ final class ConnectionEnvironment {
     /// the parser reads on this loop (one allocation and free less a request).
     var spareFields = HTTPHeaders()
 
-    private var serviceList: [HTTP1Connection] = []
-    private var servicing: [HTTP1Connection] = []
+    /// Connections waiting for service, not retained: one asks only while open
+    /// (`requestService`), so its socket is in the worker's table or, closed
+    /// since, kept alive with it until this list is empty (the worker releases
+    /// removed sockets only then: `DescriptorTable`'s lifetime rule).
+    private var serviceList: [Unmanaged<HTTP1Connection>] = []
+    private var servicing: [Unmanaged<HTTP1Connection>] = []
     /// Emptied output queues kept with their capacity for the next response.
     private var spareQueues: [OutputQueue] = []
     private static let maxSpareQueues = 64
@@ -60,9 +64,9 @@ final class ConnectionEnvironment {
     /// iteration, after every ready socket was read (one wake-up per client).
     @inline(__always)
     func requestService(_ c: HTTP1Connection) {
-        if c.queuedForService { return }
+        if c.queuedForService || c.phase == .closed { return }
         c.queuedForService = true
-        serviceList.append(c)
+        serviceList.append(Unmanaged.passUnretained(c))
     }
 
     var hasServiceRequests: Bool { !serviceList.isEmpty }
@@ -72,7 +76,7 @@ final class ConnectionEnvironment {
     func drainServiceList(_ body: (HTTP1Connection) -> Void) {
         while !serviceList.isEmpty {
             swap(&serviceList, &servicing)
-            for c in servicing { body(c) }
+            for c in servicing { c._withUnsafeGuaranteedRef(body) }
             servicing.removeAll(keepingCapacity: true)
         }
     }
@@ -93,7 +97,7 @@ final class ConnectionEnvironment {
         swap(&taken, &q)
         if spareQueues.count < Self.maxSpareQueues && taken.bufferCapacity <= Self.maxSpareQueueBytes {
             taken.reset()
-            spareQueues.append(taken)
+            spareQueues.append(consume taken)  // moved: a copy retained and released its two arrays
         }
     }
 }

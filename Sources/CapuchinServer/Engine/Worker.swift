@@ -28,7 +28,8 @@ final class Worker {
     let outbound: OutboundSockets
     private let epoll: Epoll
     private var listeners: [Listener]
-    private var clients = DescriptorTable<ClientSocket>(tag: 0)
+    /// Sockets are reached unretained within an iteration (the table's lifetime rule).
+    private var clients = DescriptorTable<ClientSocket>(tag: 0, keepsRemoved: true)
     private let environment: ConnectionEnvironment
     private var generation: Int
     private let readBuffer: UnsafeMutableRawPointer
@@ -112,6 +113,8 @@ final class Worker {
             if !timers.isEmpty { TimerQueue.fire(timers.takeDue(now: Clock.monotonicNanos())) }
             if environment.hasServiceRequests { serviceQueued() }
             if environment.now &- lastSweep >= Self.sweepNanos || n == 0 { sweep() }
+            // Sockets closed this iteration may still be borrowed by the service list.
+            if !environment.hasServiceRequests { clients.releaseRemoved() }
             if environment.draining && (clients.count == 0 || environment.now >= drainDeadline) { break }
         }
         if serving { for p in core.plugins { p.workerStopping(workerID: id) } }
@@ -128,8 +131,10 @@ final class Worker {
     /// time, between reads, made each wake-up preempt this thread (measured).
     private func serviceQueued() {
         environment.drainServiceList { c in
-            guard let s = clients.element(for: c.token), s.http === c else { return }
-            service(s, writable: false)
+            guard let s = clients.reference(for: c.token) else { return }
+            s._withUnsafeGuaranteedRef { s in
+                if s.http === c { service(s, writable: false) }
+            }
         }
     }
 
@@ -245,7 +250,10 @@ final class Worker {
     // MARK: client I/O
 
     private func clientEvent(_ events: UInt32, _ token: UInt64) {
-        guard let s = clients.element(for: token) else { return }
+        clients.reference(for: token)?._withUnsafeGuaranteedRef { clientEvent(events, $0) }
+    }
+
+    private func clientEvent(_ events: UInt32, _ s: ClientSocket) {
         // A TLS handshake in progress reads and writes inside `read`, whichever way the socket became ready.
         if let tls = s.tls, !tls.isEstablished { onReadable(s); return }
         if events & Epoll.writable != 0 {
