@@ -95,19 +95,27 @@ def start(bench, name, binary):
     return getattr(bench, name)()
 
 
+# The calls a static server makes per request, counted one by one beside the total.
+NAMED_SYSCALLS = ["epoll_wait", "read", "recvfrom", "write", "writev", "sendmsg", "sendto", "sendfile64",
+                  "newfstatat", "statx", "openat", "close", "setsockopt", "epoll_ctl"]
+
+
 def syscall_counter(pids):
     """perf counting the system calls of these processes (every thread) until SIGINT."""
-    return subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", ",".join(map(str, pids))],
+    events = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in NAMED_SYSCALLS]
+    return subprocess.Popen(["perf", "stat", "-x,", "-e", ",".join(events), "-p", ",".join(map(str, pids))],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def syscalls_counted(perf):
+    """(all system calls, {name: count} of the named ones that were made)."""
     perf.send_signal(signal.SIGINT)
     err = perf.communicate(timeout=30)[1]
-    m = re.search(r"^(\d+),", err, re.M)
-    if not m:
+    counts = {m.group(2): int(m.group(1)) for m in re.finditer(r"^(\d+),[^,]*,([\w:]+)", err, re.M)}
+    if "raw_syscalls:sys_enter" not in counts:
         raise RuntimeError(f"perf stat printed no count: {err.strip()}")
-    return int(m.group(1))
+    named = {k.split("sys_enter_")[1]: v for k, v in counts.items() if "sys_enter_" in k and v > 0}
+    return counts["raw_syscalls:sys_enter"], named
 
 
 def measure(server, case, docroot, dur, count_syscalls=False):
@@ -121,7 +129,7 @@ def measure(server, case, docroot, dur, count_syscalls=False):
     out = wrk.communicate(timeout=dur + 60)[0]
     c1, s1 = cpu_seconds(pids), switches(pids)
     w1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    calls = syscalls_counted(perf) if perf else None
+    calls, named = syscalls_counted(perf) if perf else (None, {})
     m = re.search(r"(\d+) requests in", out)
     if wrk.returncode != 0 or not m:
         raise RuntimeError(f"wrk failed: {out}")
@@ -133,6 +141,7 @@ def measure(server, case, docroot, dur, count_syscalls=False):
         "wrk_user": us(w0.ru_utime, w1.ru_utime), "wrk_kernel": us(w0.ru_stime, w1.ru_stime),
         "srv_invol": (s1[1] - s0[1]) / n, "wrk_vol": (w1.ru_nvcsw - w0.ru_nvcsw) / n,
         "syscalls": calls / n if calls is not None else None,
+        "named": {k: v / n for k, v in named.items()},
     }
 
 
@@ -167,7 +176,9 @@ def main():
                           f"wrk {m['wrk_user']:5.2f} + {m['wrk_kernel']:5.2f}  "
                           f"total {m['srv_user'] + m['srv_kernel'] + m['wrk_user'] + m['wrk_kernel']:5.2f}  "
                           f"server preempted {m['srv_invol']:.3f}  wrk slept {m['wrk_vol']:.3f}"
-                          + (f"  syscalls {m['syscalls']:.2f}" if m["syscalls"] is not None else ""))
+                          + (f"  syscalls {m['syscalls']:.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in
+                                                                     sorted(m["named"].items(), key=lambda kv: -kv[1]))
+                             + ")" if m["syscalls"] is not None else ""))
     b.log(f"uptime at end: {b.uptime()}")
 
 
