@@ -17,7 +17,9 @@ public enum AcceptEncoding {
 
         /// No Accept-Encoding: identity (RFC 9110 allows any coding, but a
         /// client that says nothing may not decode; every server sends identity).
-        public static let identityOnly = Choice(order: [], identityAcceptable: true)
+        /// Made at each use (an empty array costs nothing): a stored global was a
+        /// `swift_once` call on every request without Accept-Encoding.
+        public static var identityOnly: Choice { Choice(order: [], identityAcceptable: true) }
     }
 
     /// Negotiates over every `Accept-Encoding` field of `headers` (a list split

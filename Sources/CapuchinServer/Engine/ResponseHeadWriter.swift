@@ -6,14 +6,22 @@ import HTTPCore
 enum ResponseHeadWriter {
     /// The constant lines as bytes that live as long as the process: appending
     /// them retains nothing (a static array was retained and released on every append).
-    private static let statusLines: [UnsafeBufferPointer<UInt8>] = (0..<600).map { code in
-        immortal("HTTP/1.1 \(code) \(HTTPStatus.reasonPhrase(code))\r\n")
+    /// One global of plain pointers: each lazily made global is a `swift_once`
+    /// call at every use (five a response when they were five), and a copy of
+    /// this one retains nothing.
+    private struct ConstantLines {
+        let status: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>> = {
+            let lines = UnsafeMutableBufferPointer<UnsafeBufferPointer<UInt8>>.allocate(capacity: 600)
+            _ = lines.initialize(from: (0..<600).map { code in immortal("HTTP/1.1 \(code) \(HTTPStatus.reasonPhrase(code))\r\n") })
+            return UnsafeBufferPointer(lines)
+        }()
+        let server = immortal("Server: capuchin\r\n")
+        let close = immortal("Connection: close\r\n")
+        let keepAlive = immortal("Connection: keep-alive\r\n")
+        let contentLengthPrefix = immortal("Content-Length: ")
+        let crlf = immortal("\r\n")
     }
-    private static let serverLine = immortal("Server: capuchin\r\n")
-    private static let closeLine = immortal("Connection: close\r\n")
-    private static let keepAliveLine = immortal("Connection: keep-alive\r\n")
-    private static let contentLengthPrefix = immortal("Content-Length: ")
-    private static let crlf = immortal("\r\n")
+    private static let lines = ConstantLines()
 
     /// (Typed, not raw: an array appends a typed buffer with one memcpy, a raw one through its iterator.)
     private static func immortal(_ text: String) -> UnsafeBufferPointer<UInt8> {
@@ -36,15 +44,16 @@ enum ResponseHeadWriter {
     /// copy: appending each line to the array cost about 100 instructions a line.
     static func write(_ r: Response, into buf: inout [UInt8], dateLine: DateLine, keepAlive: Bool, http10: Bool, omitLength: Bool = false) {
         let status = (100..<600).contains(r.status) ? r.status : 500
-        let statusLine = statusLines[status]
-        var bound = statusLine.count + dateLine.count + serverLine.count + contentLengthPrefix.count + 20
-            + keepAliveLine.count + 3 * crlf.count + (r.preformattedHeaders?.count ?? 0)
+        let lines = Self.lines
+        let statusLine = lines.status[status], crlf = lines.crlf
+        var bound = statusLine.count + dateLine.count + lines.server.count + lines.contentLengthPrefix.count + 20
+            + lines.keepAlive.count + 3 * crlf.count + (r.preformattedHeaders?.count ?? 0)
         for f in r.headers.fields { bound += f.name.utf8.count + f.value.utf8.count + 4 }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { memory in
             var head = HeadCursor(memory)
             head.put(statusLine)
             if !r.carriesDate { dateLine.withBytes { head.put($0) } }
-            head.put(serverLine)
+            head.put(lines.server)
             var hasLength = false
             for f in r.headers.fields {
                 if f.name.utf8.count == 14 && f.name.caseInsensitiveEquals("Content-Length") { hasLength = true }
@@ -56,11 +65,11 @@ enum ResponseHeadWriter {
             }
             r.preformattedHeaders?.withUnsafeBufferPointer { head.put($0) }
             if !hasLength && !omitLength && !statusForbidsBody(status) {
-                head.put(contentLengthPrefix)
+                head.put(lines.contentLengthPrefix)
                 head.putDecimal(r.body.count)
                 head.put(crlf)
             }
-            if !keepAlive { head.put(closeLine) } else if http10 { head.put(keepAliveLine) }
+            if !keepAlive { head.put(lines.close) } else if http10 { head.put(lines.keepAlive) }
             head.put(crlf)
             buf.append(contentsOf: head.written)
         }
