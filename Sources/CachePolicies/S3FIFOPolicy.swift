@@ -31,7 +31,7 @@ public final class S3FIFOPolicy: EvictionPolicy {
 
     public func recordHit(_ key: UInt64) {
         guard let s = resident(key) else { return }
-        table.bits[Int(s)] = min(3, table.bits[Int(s)] + 1)
+        table.setBits(s, min(3, table.bits(s) + 1))
     }
 
     public func recordMiss(_ key: UInt64, size: Int) -> (admitted: Bool, evicted: [UInt64]) {
@@ -62,8 +62,8 @@ public final class S3FIFOPolicy: EvictionPolicy {
 
     private func evictSmall() {
         let t = table.tail(Self.small)
-        if table.bits[Int(t)] > 0 {
-            table.bits[Int(t)] = 0
+        if table.bits(t) > 0 {
+            table.setBits(t, 0)
             table.pushHead(t, list: Self.main)
             return
         }
@@ -75,8 +75,8 @@ public final class S3FIFOPolicy: EvictionPolicy {
 
     private func evictMain() {
         let t = table.tail(Self.main)
-        if table.bits[Int(t)] > 0 {
-            table.bits[Int(t)] -= 1
+        if table.bits(t) > 0 {
+            table.setBits(t, table.bits(t) - 1)
             table.pushHead(t, list: Self.main)
             return
         }
@@ -98,7 +98,7 @@ public final class S3FIFOPolicy: EvictionPolicy {
 
     func state(ofSlot s: Int32) -> PolicyEntryState {
         let queue: UInt64 = table.list(s) == Self.main ? 1 << 8 : 0
-        return PolicyEntryState(word: queue | UInt64(table.bits[Int(s)]), sequence: table.stamp(s))
+        return PolicyEntryState(word: queue | UInt64(table.bits(s)), sequence: table.stamp(s))
     }
 
     public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
@@ -107,7 +107,7 @@ public final class S3FIFOPolicy: EvictionPolicy {
             if let g = table.slot(of: e.key) { table.delete(g) }
             let s = table.insert(key: e.key, size: e.size)
             table.pushHead(s, list: e.state.word & (1 << 8) != 0 ? Self.main : Self.small, stamp: e.state.sequence)
-            table.bits[Int(s)] = UInt32(e.state.word & 3)
+            table.setBits(s, UInt32(e.state.word & 3))
             used += e.size
         }
         return plan.dropped

@@ -19,7 +19,7 @@ public final class SievePolicy: EvictionPolicy {
 
     public func recordHit(_ key: UInt64) {
         guard let s = table.slot(of: key) else { return }
-        table.bits[Int(s)] = 1
+        table.setBits(s, 1)
     }
 
     public func recordMiss(_ key: UInt64, size: Int) -> (admitted: Bool, evicted: [UInt64]) {
@@ -32,8 +32,8 @@ public final class SievePolicy: EvictionPolicy {
         evicted.removeAll(keepingCapacity: true)
         while used + size > capacity {
             var s = hand == SlotTable.none ? table.tail(0) : hand
-            while table.bits[Int(s)] != 0 {
-                table.bits[Int(s)] = 0
+            while table.bits(s) != 0 {
+                table.setBits(s, 0)
                 s = table.newer(s)
                 if s == SlotTable.none { s = table.tail(0) }
             }
@@ -54,7 +54,7 @@ public final class SievePolicy: EvictionPolicy {
 
     public func state(of key: UInt64) -> PolicyEntryState? {
         guard let s = table.slot(of: key) else { return nil }
-        return PolicyEntryState(word: UInt64(table.bits[Int(s)]), sequence: table.stamp(s))
+        return PolicyEntryState(word: UInt64(table.bits(s)), sequence: table.stamp(s))
     }
 
     public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
@@ -62,7 +62,7 @@ public final class SievePolicy: EvictionPolicy {
         for e in plan.kept {
             let s = table.insert(key: e.key, size: e.size)
             table.pushHead(s, list: 0, stamp: e.state.sequence)
-            table.bits[Int(s)] = e.state.word & 1 == 0 ? 0 : 1
+            table.setBits(s, e.state.word & 1 == 0 ? 0 : 1)
             used += e.size
         }
         return plan.dropped

@@ -1,7 +1,7 @@
-/// The entries of one policy in parallel arrays addressed by slot number, each
-/// slot on at most one of a set of intrusive doubly linked lists. Arrays and a
-/// free chain instead of class nodes: after warm-up, inserting, moving and
-/// deleting entries allocates nothing, and the server calls this on every hit.
+/// The entries of one policy addressed by slot number, each slot on at most one
+/// of a set of intrusive doubly linked lists. An array of slots and a free
+/// chain instead of class nodes: after warm-up, inserting, moving and deleting
+/// entries allocates nothing, and the server calls this on every hit.
 ///
 /// Lists run from `head` (the newest end) to `tail` (the oldest end); `next`
 /// points towards the tail. Every link stamps the slot from a clock that only
@@ -9,16 +9,24 @@
 struct SlotTable {
     static let none: Int32 = -1
 
+    /// One slot's fields together: moving an entry touches one cache line, not
+    /// one in each of seven parallel arrays, and the links are rewritten through
+    /// one pointer (each element written to a parallel array checked that
+    /// array's uniqueness: twelve calls a hit).
+    private struct Slot {
+        var key: UInt64
+        var size: Int
+        var stamp: UInt64
+        var prev: Int32
+        var next: Int32
+        /// The list the slot is on, or `none`.
+        var list: Int32
+        /// Policy-specific bits (a frequency, a visited flag, ...).
+        var bits: UInt32
+    }
+
     private(set) var slotOf: [UInt64: Int32] = [:]
-    private(set) var keys: [UInt64] = []
-    private(set) var sizes: [Int] = []
-    private(set) var prev: [Int32] = []
-    private(set) var next: [Int32] = []
-    /// The list a slot is on, or `none`.
-    private(set) var listOf: [Int32] = []
-    private(set) var stamps: [UInt64] = []
-    /// Policy-specific per-entry bits (a frequency, a visited flag, ...).
-    var bits: [UInt32] = []
+    private var slots: [Slot] = []
     private(set) var lists: [SlotList]
     /// The next stamp to hand out.
     private(set) var clock: UInt64 = 1
@@ -34,17 +42,15 @@ struct SlotTable {
 
     /// A new slot for `key` (which must be absent), on no list.
     mutating func insert(key: UInt64, size: Int) -> Int32 {
+        let fresh = Slot(key: key, size: size, stamp: 0, prev: Self.none, next: Self.none, list: Self.none, bits: 0)
         let s: Int32
-        if freeHead != SlotTable.none {
+        if freeHead != Self.none {
             s = freeHead
-            freeHead = next[Int(s)]
-            let i = Int(s)
-            keys[i] = key; sizes[i] = size; prev[i] = SlotTable.none; next[i] = SlotTable.none
-            listOf[i] = SlotTable.none; stamps[i] = 0; bits[i] = 0
+            freeHead = slots[Int(s)].next
+            slots[Int(s)] = fresh
         } else {
-            s = Int32(keys.count)
-            keys.append(key); sizes.append(size); prev.append(SlotTable.none); next.append(SlotTable.none)
-            listOf.append(SlotTable.none); stamps.append(0); bits.append(0)
+            s = Int32(slots.count)
+            slots.append(fresh)
         }
         slotOf[key] = s
         return s
@@ -53,8 +59,9 @@ struct SlotTable {
     /// Unlinks (if linked) and frees `slot`.
     mutating func delete(_ slot: Int32) {
         unlink(slot)
-        slotOf.removeValue(forKey: keys[Int(slot)])
-        next[Int(slot)] = freeHead
+        let i = Int(slot)
+        slotOf.removeValue(forKey: slots[i].key)
+        slots[i].next = freeHead
         freeHead = slot
     }
 
@@ -62,38 +69,53 @@ struct SlotTable {
     /// `stamp` nil: a fresh stamp from the clock; otherwise that stamp is kept
     /// (rebuilding after a restore or an aging pass).
     mutating func pushHead(_ slot: Int32, list id: Int32, stamp: UInt64? = nil) {
-        unlink(slot)
-        let i = Int(slot), l = Int(id)
+        let given: UInt64
         if let stamp {
-            stamps[i] = stamp
+            given = stamp
             if stamp >= clock { clock = stamp &+ 1 }
         } else {
-            stamps[i] = clock
+            given = clock
             clock &+= 1
         }
-        let h = lists[l].head
-        prev[i] = SlotTable.none
-        next[i] = h
-        if h != SlotTable.none { prev[Int(h)] = slot } else { lists[l].tail = slot }
-        lists[l].head = slot
-        lists[l].count += 1
-        lists[l].weight += sizes[i]
-        listOf[i] = id
+        let i = Int(slot), l = Int(id)
+        precondition(i >= 0 && i < slots.count && l >= 0 && l < lists.count, "no such slot or list")
+        slots.withUnsafeMutableBufferPointer { s in
+            lists.withUnsafeMutableBufferPointer { lists in
+                Self.unlink(i, s, lists)
+                s[i].stamp = given
+                let h = lists[l].head
+                s[i].prev = Self.none
+                s[i].next = h
+                if h != Self.none { s[Int(h)].prev = slot } else { lists[l].tail = slot }
+                lists[l].head = slot
+                lists[l].count += 1
+                lists[l].weight += s[i].size
+                s[i].list = id
+            }
+        }
     }
 
     /// Takes `slot` off its list; no-op when on none.
     mutating func unlink(_ slot: Int32) {
         let i = Int(slot)
-        let l = listOf[i]
-        guard l != SlotTable.none else { return }
-        let p = prev[i], n = next[i]
-        if p != SlotTable.none { next[Int(p)] = n } else { lists[Int(l)].head = n }
-        if n != SlotTable.none { prev[Int(n)] = p } else { lists[Int(l)].tail = p }
+        precondition(i >= 0 && i < slots.count, "no such slot")
+        slots.withUnsafeMutableBufferPointer { s in
+            lists.withUnsafeMutableBufferPointer { lists in Self.unlink(i, s, lists) }
+        }
+    }
+
+    @inline(__always)
+    private static func unlink(_ i: Int, _ s: UnsafeMutableBufferPointer<Slot>, _ lists: UnsafeMutableBufferPointer<SlotList>) {
+        let l = s[i].list
+        guard l != none else { return }
+        let p = s[i].prev, n = s[i].next
+        if p != none { s[Int(p)].next = n } else { lists[Int(l)].head = n }
+        if n != none { s[Int(n)].prev = p } else { lists[Int(l)].tail = p }
         lists[Int(l)].count -= 1
-        lists[Int(l)].weight -= sizes[i]
-        prev[i] = SlotTable.none
-        next[i] = SlotTable.none
-        listOf[i] = SlotTable.none
+        lists[Int(l)].weight -= s[i].size
+        s[i].prev = none
+        s[i].next = none
+        s[i].list = none
     }
 
     /// Adds a list (for policies with a varying number of them) and returns its id.
@@ -107,20 +129,23 @@ struct SlotTable {
     func weight(_ id: Int32) -> Int { lists[Int(id)].weight }
     func length(_ id: Int32) -> Int { lists[Int(id)].count }
 
-    func key(_ slot: Int32) -> UInt64 { keys[Int(slot)] }
-    func size(_ slot: Int32) -> Int { sizes[Int(slot)] }
-    func list(_ slot: Int32) -> Int32 { listOf[Int(slot)] }
-    func stamp(_ slot: Int32) -> UInt64 { stamps[Int(slot)] }
+    func key(_ slot: Int32) -> UInt64 { slots[Int(slot)].key }
+    func size(_ slot: Int32) -> Int { slots[Int(slot)].size }
+    func list(_ slot: Int32) -> Int32 { slots[Int(slot)].list }
+    func stamp(_ slot: Int32) -> UInt64 { slots[Int(slot)].stamp }
     /// Towards the head (newer).
-    func newer(_ slot: Int32) -> Int32 { prev[Int(slot)] }
+    func newer(_ slot: Int32) -> Int32 { slots[Int(slot)].prev }
     /// Towards the tail (older).
-    func older(_ slot: Int32) -> Int32 { next[Int(slot)] }
+    func older(_ slot: Int32) -> Int32 { slots[Int(slot)].next }
+    /// The policy's bits of `slot`.
+    func bits(_ slot: Int32) -> UInt32 { slots[Int(slot)].bits }
+    mutating func setBits(_ slot: Int32, _ bits: UInt32) { slots[Int(slot)].bits = bits }
 
     /// Every slot on a list, in no particular order.
     func linkedSlots() -> [Int32] {
         var out: [Int32] = []
         out.reserveCapacity(count)
-        for (_, s) in slotOf where listOf[Int(s)] != SlotTable.none { out.append(s) }
+        for (_, s) in slotOf where slots[Int(s)].list != SlotTable.none { out.append(s) }
         return out
     }
 
