@@ -77,7 +77,7 @@ final class ConnectionEnvironment {
         while !serviceList.isEmpty {
             swap(&serviceList, &servicing)
             for c in servicing { c._withUnsafeGuaranteedRef(body) }
-            servicing.removeAll(keepingCapacity: true)
+            servicing.removeLast(servicing.count)  // keeps the capacity (see HTTPHeaders.removeAll)
         }
     }
 
