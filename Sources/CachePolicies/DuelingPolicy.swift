@@ -63,8 +63,8 @@ public final class DuelingPolicy: EvictionPolicy {
     /// one and none flip S3-FIFO and segmented TinyLFU on noise between epochs.
     public static let significantLead = 2.0
     /// Whether a switch in a small cache (full-size shadows, from its first
-    /// eviction) promotes the chosen shadow's state (see `switchTo`). Not
-    /// persisted: it comes with the policy's kind.
+    /// eviction, seeded with `firstRequests`) promotes the chosen shadow's
+    /// state (see `switchTo`). Not persisted: it comes with the policy's kind.
     public let promotesShadows: Bool
     /// The first eviction has fixed the sampling rate (shadows run only from then on).
     var shadowsSettled: Bool { !shadows.isEmpty }
