@@ -65,7 +65,10 @@ extension DuelingPolicy {
         w.put(shadowsSettled ? 1 : 0)
         if recordsFirstRequests {
             w.put(Self.firstRequestsSection)
-            w.put(firstRequests.flatMap { [$0.key, UInt64(bitPattern: Int64($0.size))] })
+            var flat: [UInt64] = []
+            flat.reserveCapacity(2 * firstRequests.count)
+            for r in firstRequests { flat.append(r.key); flat.append(UInt64(bitPattern: Int64(r.size))) }
+            w.put(flat)
         }
         return w.bytes
     }
