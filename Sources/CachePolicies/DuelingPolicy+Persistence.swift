@@ -3,7 +3,8 @@
 /// state it is), and the global state: the serving policy's own, the shadows
 /// with their entries, the scores and statistics of the current epoch, and
 /// optional tagged sections (the kept sketch, the lead's statistics, whether
-/// the shadows are settled) that older state lacks.
+/// the shadows are settled, the requests before the first eviction) that
+/// older state lacks.
 extension DuelingPolicy {
 
     /// The serving policy's state with the candidate's index + 1 in the top byte.
@@ -13,7 +14,10 @@ extension DuelingPolicy {
 
     /// Entries saved by another candidate are translated by standing; entries
     /// without a tag come from the plain W-TinyLFU (the default before this one).
+    /// Restored entries end the record of the first requests, which does not
+    /// account for them, unless the global state brings back the one saved with them.
     public func restore(_ entries: [(key: UInt64, size: Int, state: PolicyEntryState)]) -> [UInt64] {
+        if !entries.isEmpty { dropFirstRequests() }
         if policy.count == 0, let first = entries.first {
             let i = candidateIndex(tag: first.state.word >> 56)
             if let i, i != activeIndex { serve(i) }
@@ -59,6 +63,13 @@ extension DuelingPolicy {
         w.put([UInt64(totalSampled), UInt64(totalSampledBytes)])
         w.put(Self.settledSection)
         w.put(shadowsSettled ? 1 : 0)
+        if recordsFirstRequests {
+            w.put(Self.firstRequestsSection)
+            var flat: [UInt64] = []
+            flat.reserveCapacity(2 * firstRequests.count)
+            for r in firstRequests { flat.append(r.key); flat.append(UInt64(bitPattern: Int64(r.size))) }
+            w.put(flat)
+        }
         return w.bytes
     }
 
@@ -112,6 +123,15 @@ extension DuelingPolicy {
             _ = r.int()
             guard let v = r.int(), v == (shadowCount > 0 ? 1 : 0) else { return false }
         }
+        // Without this section (settled, given up, or older state) nothing is recorded.
+        var log: [(key: UInt64, size: Int)]?
+        if r.peekInt() == Self.firstRequestsSection {
+            _ = r.int()
+            let most = 2 * (Self.firstRequestFactor * 2 * Self.shadowEntries + 1)
+            guard shadowCount == 0, promotesShadows, let q = r.uint64s(limit: most), q.count % 2 == 0 else { return false }
+            log = stride(from: 0, to: q.count, by: 2).map { j in (key: q[j], size: Int(Int64(bitPattern: q[j + 1]))) }
+            guard log!.allSatisfy({ $0.size >= -1 }) else { return false }
+        }
         guard r.isAtEnd, statistics.joined().allSatisfy(\.isFinite) else { return false }
         let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
         guard target.importGlobalState(inner) else { return false }
@@ -135,6 +155,13 @@ extension DuelingPolicy {
         }
         totalSampled = Int(clamping: totals[0])
         totalSampledBytes = Int(clamping: totals[1])
+        if let log {
+            recordsFirstRequests = true
+            firstRequests = log
+            firstRequestLimit = Self.firstRequestFactor * max(policy.count, Self.shadowEntries)
+        } else {
+            dropFirstRequests()
+        }
         return true
     }
 }

@@ -63,11 +63,22 @@ public final class DuelingPolicy: EvictionPolicy {
     /// one and none flip S3-FIFO and segmented TinyLFU on noise between epochs.
     public static let significantLead = 2.0
     /// Whether a switch in a small cache (full-size shadows, from its first
-    /// eviction) promotes the chosen shadow's state (see `switchTo`). Not
-    /// persisted: it comes with the policy's kind.
+    /// eviction, seeded with `firstRequests`) promotes the chosen shadow's
+    /// state (see `switchTo`). Not persisted: it comes with the policy's kind.
     public let promotesShadows: Bool
     /// The first eviction has fixed the sampling rate (shadows run only from then on).
     var shadowsSettled: Bool { !shadows.isEmpty }
+    /// With `promotesShadows`, until the first eviction: every request so far,
+    /// in order (key and size; size 0 for a hit, -1 for a removal), so that
+    /// full-size shadows started at the first eviction are seeded to where
+    /// they would stand had they run from the first request, while a cache
+    /// that never evicts pays only the append. Cleared (and not kept again)
+    /// when it outgrows `firstRequestLimit` or the cache full-size shadows.
+    var firstRequests: [(key: UInt64, size: Int)] = []
+    var recordsFirstRequests: Bool
+    /// `firstRequests` is given up past this many records: `firstRequestFactor`
+    /// times the entries the cache holds (at least `shadowEntries`' worth).
+    var firstRequestLimit = DuelingPolicy.firstRequestFactor * DuelingPolicy.shadowEntries
     /// Switches since start (diagnostics, tests; not persisted).
     public private(set) var switches = 0
     /// While a candidate without a sketch serves, W-TinyLFU's frequency sketch
@@ -89,8 +100,11 @@ public final class DuelingPolicy: EvictionPolicy {
     /// requests (long enough for a loop or a scan to show), and at least `minEpoch`.
     static let epochFactor = 2
     static let minEpoch = 1_024
+    /// The first eviction came within 4.4 requests per entry on every trace
+    /// of Tools/hitratio whose shadows are full-size; twice that is kept.
+    static let firstRequestFactor = 8
     /// Tags of the optional sections of the saved state.
-    static let keptSketchSection = 1, leadSection = 2, settledSection = 3
+    static let keptSketchSection = 1, leadSection = 2, settledSection = 3, firstRequestsSection = 4
 
     /// `candidates`: any of wtinylfu, wtinylfu-fixed, segmented-tinylfu, s3fifo, lru (others
     /// are ignored); the first serves until the shadows say otherwise.
@@ -100,6 +114,7 @@ public final class DuelingPolicy: EvictionPolicy {
         self.capacity = max(0, capacity)
         self.confidence = confidence
         self.promotesShadows = promotesShadows
+        recordsFirstRequests = promotesShadows && capacity > 0
         var kinds = candidates.filter { Self.kindType($0) != nil }
         if kinds.isEmpty { kinds = [.wtinylfu] }
         self.candidates = kinds
@@ -151,7 +166,11 @@ public final class DuelingPolicy: EvictionPolicy {
     public func recordHit(_ key: UInt64) {
         policy.recordHit(key)
         if keptSketch != nil { keptSketch!.increment(key) }
-        if !shadows.isEmpty && isSampled(key) { observe(key, size: policy.residentSize(key) ?? 1) }
+        if !shadows.isEmpty {
+            if isSampled(key) { observe(key, size: policy.residentSize(key) ?? 1) }
+        } else if recordsFirstRequests {
+            recordFirstRequest(key, size: 0)
+        }
     }
 
     public func recordMiss(_ key: UInt64, size: Int) -> (admitted: Bool, evicted: [UInt64]) {
@@ -162,14 +181,28 @@ public final class DuelingPolicy: EvictionPolicy {
         let dropped = decisionDue ? decide() : []
         if keptSketch != nil { countInKeptSketch(key) }
         let r = policy.recordMiss(key, size: size)
-        if !shadows.isEmpty && isSampled(key) { observe(key, size: max(1, size)) }
-        if !shadowsSettled && !r.evicted.isEmpty { startShadows() }
-        return (r.admitted, dropped.isEmpty ? r.evicted : dropped + r.evicted)
+        if !shadows.isEmpty {
+            if isSampled(key) { observe(key, size: max(1, size)) }
+            return (r.admitted, dropped.isEmpty ? r.evicted : dropped + r.evicted)
+        }
+        if recordsFirstRequests {
+            recordFirstRequest(key, size: max(1, size))
+            firstRequestLimit = Self.firstRequestFactor * max(policy.count, Self.shadowEntries)
+            // Too many entries for full-size shadows: they will sample.
+            if policy.count >= 2 * Self.shadowEntries { dropFirstRequests() }
+        }
+        if r.evicted.isEmpty { return (r.admitted, dropped) }
+        let promoted = startShadows()
+        return (r.admitted, dropped + promoted + r.evicted)
     }
 
     public func remove(_ key: UInt64) {
         policy.remove(key)
-        if isSampled(key) { for s in shadows { s.remove(key) } }
+        if !shadows.isEmpty {
+            if isSampled(key) { for s in shadows { s.remove(key) } }
+        } else if recordsFirstRequests {
+            recordFirstRequest(key, size: -1)
+        }
     }
 
     // MARK: - Shadows
@@ -188,13 +221,54 @@ public final class DuelingPolicy: EvictionPolicy {
     /// sampling rate (so sized caches sample by entries too) and the epoch.
     /// Not earlier: a cache that never fills (most sites) would run every hit
     /// through the shadows for nothing (full-size shadows from the first
-    /// request, tried: +3,400 instructions a 1 KiB hit).
-    private func startShadows() {
+    /// request, tried: +3,400 instructions a 1 KiB hit). Full-size shadows
+    /// are seeded with `firstRequests` instead (see `seedShadows`); returns
+    /// the keys a switch at the end of that could not keep.
+    private func startShadows() -> [UInt64] {
         var rate: UInt64 = 1
         while rate < Self.maxSampling && Int(rate) * 2 * Self.shadowEntries <= policy.count { rate *= 2 }
-        epochLength = max(Self.minEpoch, Self.epochFactor * policy.count / Int(rate))
         sampleMask = rate - 1
         shadows = candidates.map { Self.make($0, capacity: shadowCapacity(mask: sampleMask)) }
+        let dropped = rate == 1 && recordsFirstRequests ? seedShadows() : []
+        dropFirstRequests()
+        epochLength = max(Self.minEpoch, Self.epochFactor * policy.count / Int(rate))
+        return dropped
+    }
+
+    @inline(__always)
+    private func recordFirstRequest(_ key: UInt64, size: Int) {
+        firstRequests.append((key, size))
+        if firstRequests.count > firstRequestLimit { dropFirstRequests() }
+    }
+
+    func dropFirstRequests() {
+        recordsFirstRequests = false
+        firstRequests = []
+    }
+
+    /// Feeds `firstRequests` to the new full-size shadows, with the epochs
+    /// (of `minEpoch`) they would have closed: the shadows, scores and leads
+    /// then stand as if the shadows had run from the first request (as the
+    /// first `dueling-promoted` did, at a cost on every hit of a cache that
+    /// never fills). A switch those epochs call for is made at the end, by
+    /// promotion (the chosen shadow is exact), instead of where it fell.
+    private func seedShadows() -> [UInt64] {
+        epochLength = Self.minEpoch
+        var sizes: [UInt64: Int] = [:]
+        var chosen: Int?
+        for r in firstRequests {
+            if r.size < 0 {
+                for s in shadows { s.remove(r.key) }
+            } else if r.size == 0 {
+                observe(r.key, size: sizes[r.key] ?? 1)
+            } else {
+                if decisionDue, let best = closeEpoch() { chosen = best }
+                sizes[r.key] = r.size
+                observe(r.key, size: r.size)
+            }
+        }
+        guard let chosen, chosen != activeIndex else { return [] }
+        return switchTo(chosen)
     }
 
     private func observe(_ key: UInt64, size: Int) {
@@ -229,6 +303,11 @@ public final class DuelingPolicy: EvictionPolicy {
     /// Closes an epoch; switches when another candidate leads. Returns the
     /// keys the new policy could not keep (none: it has the same capacity).
     private func decide() -> [UInt64] {
+        closeEpoch().map(switchTo) ?? []
+    }
+
+    /// Updates the scores; returns the candidate that should take over, if any.
+    private func closeEpoch() -> Int? {
         decisionDue = false
         for i in scores.indices {
             let ratio = Double(hits[i]) / Double(sampled) + Double(hitBytes[i]) / Double(max(1, sampledBytes))
@@ -245,9 +324,9 @@ public final class DuelingPolicy: EvictionPolicy {
         epochs += 1
         guard epochs >= 2, let best = scores.indices.max(by: { scores[$0] < scores[$1] }),
               best != activeIndex, scores[best] > scores[activeIndex] + Self.margin,
-              confidence == 0 || lead[best] > confidence * leadVariance[best].squareRoot() else { return [] }
+              confidence == 0 || lead[best] > confidence * leadVariance[best].squareRoot() else { return nil }
         for i in lead.indices { lead[i] = 0; leadVariance[i] = 0 }
-        return switchTo(best)
+        return best
     }
 
     private func countInKeptSketch(_ key: UInt64) {

@@ -19,9 +19,10 @@ public enum PolicyKind: String, CaseIterable, Sendable {
     /// epochs at least) it behaves as plain W-TinyLFU, the default before it.
     case duelingWTinyLFUFirst = "dueling-wtinylfu-first"
     /// `dueling-wtinylfu-first` whose switch in a cache of up to about 2,000
-    /// entries (full-size shadows, from the first eviction) hands the new
-    /// candidate its shadow's state instead of a cold start (see
-    /// `DuelingPolicy.promotesShadows`).
+    /// entries (full-size shadows, from the first eviction, seeded with the
+    /// requests recorded before it) hands the new candidate its shadow's
+    /// state instead of a cold start (see `DuelingPolicy.promotesShadows`
+    /// and `firstRequests`).
     case duelingPromoted = "dueling-promoted"
     /// The policy chosen by measured hit ratio (see Tools/hitratio): `dueling-promoted`.
     case `default`

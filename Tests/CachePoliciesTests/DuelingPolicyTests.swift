@@ -294,6 +294,111 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(large.shadows.map(\.capacity), [1_562, 1_562])
     }
 
+    /// Before the first eviction a small cache only records its requests; at
+    /// the first eviction they are replayed into the new full-size shadows,
+    /// which then stand exactly as the candidates fed every request from the
+    /// first one (removals too, sized entries, refused ones).
+    func testRecordedFirstRequestsSeedTheShadowsAsIfTheyRanFromTheStart() throws {
+        let p = try XCTUnwrap(makePolicy(.default, capacity: 300) as? DuelingPolicy)
+        let references = p.candidates.map { DuelingPolicy.make($0, capacity: 300) }
+        var replay = CheckedReplay(p)
+        let trace = TraceGenerator.skewed(seed: 31, requests: 20_000, keys: 150, maxSize: 20)
+        var fed = 0
+        for (n, r) in trace.enumerated() where !p.shadowsSettled {
+            if n == 40 {
+                replay.remove(r.key)
+                for s in references { s.remove(r.key) }
+            }
+            replay.step(r)
+            for s in references {
+                if s.contains(r.key) { s.recordHit(r.key) } else { _ = s.recordMiss(r.key, size: r.size) }
+            }
+            fed = n + 1
+            if !p.shadowsSettled { XCTAssertEqual(p.firstRequests.count, n + 1 + (n >= 40 ? 1 : 0)) }
+        }
+        XCTAssertTrue(p.shadowsSettled)
+        XCTAssertGreaterThan(fed, 1_000, "the first eviction came after more than an epoch of requests")
+        XCTAssertTrue(p.firstRequests.isEmpty, "the record goes at the first eviction")
+        XCTAssertFalse(p.recordsFirstRequests)
+        XCTAssertEqual(p.sampleMask, 0)
+        XCTAssertGreaterThan(p.epochs, 0, "the replay closed epochs")
+        for (shadow, reference) in zip(p.shadows, references) {
+            let order = { (e: [(key: UInt64, size: Int, state: PolicyEntryState)]) in e.sorted { $0.key < $1.key } }
+            let seeded = order(shadow.residentEntries()), expected = order(reference.residentEntries())
+            XCTAssertEqual(seeded.map(\.key), expected.map(\.key), shadow.name)
+            XCTAssertEqual(seeded.map(\.size), expected.map(\.size), shadow.name)
+            XCTAssertEqual(seeded.map(\.state), expected.map(\.state), shadow.name)
+            XCTAssertEqual(shadow.exportGlobalState(), reference.exportGlobalState(), shadow.name)
+        }
+    }
+
+    /// The record is bounded: a cache that never evicts gives it up past
+    /// `firstRequestFactor` times its entries (at least `shadowEntries`), and
+    /// one that outgrows full-size shadows as soon as it does; their shadows
+    /// then start empty at the first eviction.
+    func testTheRecordOfTheFirstRequestsIsBounded() {
+        let p = DuelingPolicy(capacity: 1_000, promotesShadows: true)
+        for k in 0..<100 { _ = p.recordMiss(UInt64(k), size: 1) }
+        var n = 100
+        while p.recordsFirstRequests {
+            p.recordHit(UInt64(n % 100))
+            n += 1
+        }
+        XCTAssertEqual(n, DuelingPolicy.firstRequestFactor * DuelingPolicy.shadowEntries + 1)
+        XCTAssertTrue(p.firstRequests.isEmpty)
+        for k in 100..<1_100 where !p.shadowsSettled { _ = p.recordMiss(UInt64(k), size: 1) }
+        XCTAssertTrue(p.shadowsSettled)
+        XCTAssertTrue(p.shadows.allSatisfy { $0.count == 0 }, "shadows start empty without the record")
+
+        let large = DuelingPolicy(capacity: 100_000, promotesShadows: true)
+        for k in 0..<(2 * DuelingPolicy.shadowEntries - 1) { _ = large.recordMiss(UInt64(k), size: 1) }
+        XCTAssertTrue(large.recordsFirstRequests)
+        _ = large.recordMiss(UInt64(2 * DuelingPolicy.shadowEntries), size: 1)
+        XCTAssertFalse(large.recordsFirstRequests, "the shadows will sample")
+        XCTAssertTrue(large.firstRequests.isEmpty)
+        XCTAssertFalse(DuelingPolicy(capacity: 1_000).recordsFirstRequests, "only a promoting duel records")
+    }
+
+    /// The record is saved with the state before the first eviction and comes
+    /// back with it, so the restored duel seeds the same shadows; state saved
+    /// without it (before this, or after it was given up) records nothing.
+    func testTheFirstRequestsAreSavedWithTheState() throws {
+        let make = { makePolicy(.default, capacity: 300) as! DuelingPolicy }
+        var original = CheckedReplay(make())
+        let p = original.policy as! DuelingPolicy
+        let trace = TraceGenerator.skewed(seed: 32, requests: 20_000, keys: 150, maxSize: 20)
+        original.run(trace.prefix(500))
+        XCTAssertTrue(p.recordsFirstRequests)
+        let entries = original.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }
+        let fresh = make()
+        XCTAssertEqual(fresh.restore(entries), [])
+        XCTAssertFalse(fresh.recordsFirstRequests, "restored entries the record does not know end it")
+        XCTAssertTrue(fresh.importGlobalState(p.exportGlobalState()))
+        XCTAssertTrue(fresh.recordsFirstRequests)
+        XCTAssertEqual(fresh.firstRequests.map(\.key), p.firstRequests.map(\.key))
+        XCTAssertEqual(fresh.firstRequests.map(\.size), p.firstRequests.map(\.size))
+        XCTAssertEqual(fresh.exportGlobalState(), p.exportGlobalState())
+        var restored = CheckedReplay(fresh, resident: original.resident)
+        for r in trace.dropFirst(500) where !p.shadowsSettled {
+            original.step(r)
+            restored.step(r)
+        }
+        XCTAssertTrue(fresh.shadowsSettled)
+        XCTAssertEqual(fresh.exportGlobalState(), p.exportGlobalState(), "the same seeded shadows and scores")
+
+        // Without the section (the 8-byte tag, the count and 16 bytes a record).
+        var early = CheckedReplay(make())
+        early.run(trace.prefix(100))
+        let q = early.policy as! DuelingPolicy
+        var global = q.exportGlobalState()
+        global.removeLast(16 + 16 * q.firstRequests.count)
+        XCTAssertEqual(Array(global.suffix(16)), [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "the settled section ends it")
+        let older = make()
+        XCTAssertEqual(older.restore(early.resident.map { key, size in (key: key, size: size, state: q.state(of: key)!) }), [])
+        XCTAssertTrue(older.importGlobalState(global))
+        XCTAssertFalse(older.recordsFirstRequests)
+    }
+
     /// What a promoted switch hands over: the resident entries the shadow
     /// holds with the shadow's exact states, in the shadow's order, after the
     /// others (kept by the serving policy alone), which come as the oldest
