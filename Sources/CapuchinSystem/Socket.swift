@@ -63,15 +63,20 @@ public enum Socket {
         try retryingSyscall("accept4") { cap_accept4(listener, nil, nil) }
     }
 
-    /// The peer of a connected socket, or nil if it is gone.
-    public static func peer(of fd: Int32) -> PeerAddress? {
+    /// accept4 as `accept`, with the peer's address from the same call (a
+    /// getpeername afterwards was one syscall more per connection); "-" and port 0
+    /// for a family that is not IP.
+    @inline(__always)
+    public static func accept(_ listener: Int32, peer: inout PeerAddress) throws -> IOResult<Int32> {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let r = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        let r = try withUnsafeMutablePointer(to: &storage) { p in
+            try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { a in
+                try retryingSyscall("accept4") { cap_accept4(listener, a, &len) }
+            }
         }
-        if r != 0 { return nil }
-        return describe(&storage)
+        if case .processed = r { peer = describe(&storage) ?? PeerAddress(host: "-", port: 0) }
+        return r
     }
 
     /// The local port of a bound socket (0 on error).
