@@ -177,9 +177,10 @@ public final class TLSSession {
         return String(decoding: UnsafeBufferPointer(start: p, count: Int(n)), as: UTF8.self)
     }
 
-    /// Sends close_notify, best effort (never waits).
+    /// Sends close_notify, best effort (never waits); once (a second SSL_shutdown
+    /// would read, for the peer's).
     public func shutdown() {
-        guard isEstablished, !failed else { return }
+        guard isEstablished, !failed, SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN == 0 else { return }
         _ = SSL_shutdown(ssl)
         _ = TLSError.drainReasons()
     }

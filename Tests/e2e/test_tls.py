@@ -201,6 +201,19 @@ def test_requests_in_pieces_over_tls_are_answered(tls_server, ca):
             assert rest == b""
 
 
+@pytest.mark.parametrize("path", [b"/small.bin", b"/two-records.bin", b"/large.bin"])
+@pytest.mark.parametrize("request_line", [b"HTTP/1.1\r\nHost: localhost\r\nConnection: close", b"HTTP/1.0"])
+def test_a_closing_response_ends_with_close_notify(tls_server, ca, path, request_line):
+    """The last response of a connection is followed by close_notify (sent with its last
+    records): a client that refuses a bare end of stream sees a clean TLS close."""
+    raw = socket.create_connection(("127.0.0.1", tls_server.port), timeout=5)
+    with ca.client_context().wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False) as c:
+        c.sendall(b"GET " + path + b" " + request_line + b"\r\n\r\n")
+        status, _, body, rest = read_response(c)
+        assert status == 200 and body == tls_server.files[path[1:].decode()] and rest == b""
+        assert c.recv(1) == b""  # close_notify; a bare EOF raises SSLEOFError
+
+
 def test_hits_over_tls_are_byte_identical_to_plain(tls_server, ca):
     ctx = ca.client_context()
     for name, data in tls_server.files.items():
