@@ -49,7 +49,7 @@ extension TLSSession {
     /// read calls read(2) again. Level-triggered epoll reports input that comes
     /// while reads are skipped, so a loop that calls this on every event of the
     /// socket never waits on input already there.
-    @inline(__always)
+    @inlinable
     public func socketSignalled() { cap_bio_socket_reads_signalled(SSL_get_rbio(ssl)) }
 
     /// Installs a BIO of `method` (this one, or the kernel-TLS one) as the

@@ -18,7 +18,7 @@ public final class TLSSession {
         case failed(String)
     }
 
-    let ssl: OpaquePointer
+    @usableFromInline let ssl: OpaquePointer
     let fd: Int32
     private let certificates: TLSSiteCertificates?
     private let counters: TLSCounters?

@@ -247,12 +247,10 @@ final class Worker {
 
     private func clientEvent(_ events: UInt32, _ token: UInt64) {
         guard let s = clients.element(for: token) else { return }
-        if let tls = s.tls {
-            // Reads skipped since a short read may call read(2) again (TLSSession+Records).
-            tls.socketSignalled()
-            // A handshake in progress reads and writes inside `read`, whichever way the socket became ready.
-            if !tls.isEstablished { onReadable(s); return }
-        }
+        // Reads skipped since a short read may call read(2) again (TLSSession+Records).
+        s.tls?.socketSignalled()
+        // A TLS handshake in progress reads and writes inside `read`, whichever way the socket became ready.
+        if let tls = s.tls, !tls.isEstablished { onReadable(s); return }
         if events & Epoll.writable != 0 {
             service(s, writable: true)
             guard clients.contains(s) else { return }
