@@ -13,7 +13,8 @@ public struct PeerAddress: Sendable, Equatable {
 public enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4 or
     /// IPv6 literal; "*" or "" for any IPv4 address), with SO_REUSEADDR and, if
-    /// asked, SO_REUSEPORT. Throws `SystemError` (EADDRINUSE, EACCES, EINVAL for
+    /// asked, SO_REUSEPORT, and TCP_NODELAY, which Linux's accepted sockets inherit
+    /// from their listener (a setsockopt per connection saved). Throws `SystemError` (EADDRINUSE, EACCES, EINVAL for
     /// a host that is not an address literal, ...).
     public static func listen(host: String, port: Int, reusePort: Bool, backlog: Int32 = 1024) throws -> Int32 {
         let isV6 = host.contains(":")
@@ -27,6 +28,9 @@ public enum Socket {
                 _ = try blockingSyscall("setsockopt(SO_REUSEPORT)") {
                     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
                 }
+            }
+            _ = try blockingSyscall("setsockopt(TCP_NODELAY)") {
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             }
             if isV6 {
                 var addr = sockaddr_in6()

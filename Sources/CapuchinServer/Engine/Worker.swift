@@ -190,7 +190,7 @@ final class Worker {
             core.refuse(fd)
             return
         }
-        Socket.setNoDelay(fd)
+        // TCP_NODELAY: inherited from the listener (Socket.listen).
         let token = clients.nextToken(for: fd)
         let info = ConnectionInfo(id: UInt64(id) << 48 | clients.lastSerial, workerID: id, peerAddress: peer.host,
                                   peerPort: peer.port, localPort: localPort, isTLS: tls != nil)
