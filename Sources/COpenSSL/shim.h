@@ -12,6 +12,8 @@
 #include <openssl/core_names.h>
 #include <openssl/ocsp.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 #include <linux/tls.h>
 
 static inline int cap_ssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
@@ -93,28 +95,68 @@ static inline size_t cap_ktls_info_length(const void *info) {
     default: return 0;
     }
 }
-// A kTLS session's read side: OpenSSL's socket BIO, except that it refuses to hand
-// the receive keys to the kernel (OpenSSL tries for TLS 1.2 when SSL_OP_ENABLE_KTLS
-// is set; receiving stays in user space, with read-ahead). Reads are bss_sock's own.
+// A server session's read side: the socket, read(2) as OpenSSL's socket BIO reads
+// it, with two differences. After a read that returned less than it asked for (the
+// socket's queue was emptied), the next read does not call read(2) only to be told
+// EAGAIN: it asks for a retry at once, until the event loop reports the socket
+// readable again (cap_bio_socket_reads_signalled). The loop's epoll is
+// level-triggered, so input that arrives meanwhile is reported and nothing waits.
+// In a TLS 1.3 handshake OpenSSL reads again after writing its flight and after the
+// client's Finished: 2 read(2)s that could only fail, of ~25 syscalls a resumed
+// connection (nginx keeps the same "ready" state from a short read).
+// And it refuses the receive keys of kernel TLS (OpenSSL offers them for TLS 1.2
+// when SSL_OP_ENABLE_KTLS is set; receiving stays in user space, with read-ahead).
+// Its data word is the descriptor shifted left once, the low bit "drained": no
+// allocation (OpenSSL 3.2's socket BIO keeps a struct of its own there, so this
+// BIO owns its state rather than borrowing the socket BIO's).
+static int cap_bio_socket_read(BIO *b, char *out, int outl) {
+    uintptr_t word = (uintptr_t)BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (out == NULL || outl <= 0) return 0;
+    if (word & 1) {
+        BIO_set_retry_read(b);
+        return -1;
+    }
+    ssize_t n = read((int)(word >> 1), out, (size_t)outl);
+    if (n > 0) {
+        if (n < outl) BIO_set_data(b, (void *)(word | 1));
+        return (int)n;
+    }
+    if (n == 0) {
+        BIO_set_flags(b, BIO_FLAGS_IN_EOF);  // BIO_eof: OpenSSL's end-of-stream rules
+        return 0;
+    }
+    if (BIO_sock_should_retry(-1)) BIO_set_retry_read(b);
+    return -1;
+}
 static long cap_bio_socket_reads_ctrl(BIO *b, int cmd, long num, void *ptr) {
-    if (cmd == cap_bio_ctrl_set_ktls() || cmd == BIO_CTRL_GET_KTLS_RECV) return 0;
-    return BIO_meth_get_ctrl(BIO_s_socket())(b, cmd, num, ptr);
+    (void)num;
+    switch (cmd) {
+    case BIO_C_GET_FD:
+        if (ptr != NULL) *(int *)ptr = (int)((uintptr_t)BIO_get_data(b) >> 1);
+        return (long)((uintptr_t)BIO_get_data(b) >> 1);
+    case BIO_CTRL_EOF: return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    case BIO_CTRL_FLUSH: return 1;
+    default: return 0;  // kernel TLS's receive keys (BIO_CTRL_SET_KTLS, ..._GET_KTLS_RECV) included
+    }
 }
 static inline BIO_METHOD *cap_bio_socket_reads_method(void) {
-    const BIO_METHOD *s = BIO_s_socket();
     BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "capuchin socket reads");
     if (m == NULL) return NULL;
-    BIO_meth_set_read_ex(m, BIO_meth_get_read_ex(s));
-    BIO_meth_set_read(m, BIO_meth_get_read(s));
+    BIO_meth_set_read(m, cap_bio_socket_read);
     BIO_meth_set_ctrl(m, cap_bio_socket_reads_ctrl);
-    BIO_meth_set_create(m, BIO_meth_get_create(s));
-    BIO_meth_set_destroy(m, BIO_meth_get_destroy(s));
     return m;
 }
 static inline BIO *cap_bio_new_socket_reads(BIO_METHOD *m, int fd) {
     BIO *b = BIO_new(m);
-    if (b != NULL) BIO_set_fd(b, fd, BIO_NOCLOSE);
+    if (b == NULL) return NULL;
+    BIO_set_data(b, (void *)((uintptr_t)(unsigned)fd << 1));
+    BIO_set_init(b, 1);
     return b;
+}
+// The event loop saw the socket readable (or hung up): the next read calls read(2).
+static inline void cap_bio_socket_reads_signalled(BIO *b) {
+    if (b != NULL) BIO_set_data(b, (void *)((uintptr_t)BIO_get_data(b) & ~(uintptr_t)1));
 }
 
 // Constants Swift does not import (macros of expressions).

@@ -13,7 +13,8 @@ public struct PeerAddress: Sendable, Equatable {
 public enum Socket {
     /// Creates a non-blocking listening TCP socket bound to `host:port` (IPv4 or
     /// IPv6 literal; "*" or "" for any IPv4 address), with SO_REUSEADDR and, if
-    /// asked, SO_REUSEPORT. Throws `SystemError` (EADDRINUSE, EACCES, EINVAL for
+    /// asked, SO_REUSEPORT, and TCP_NODELAY, which Linux's accepted sockets inherit
+    /// from their listener (a setsockopt per connection saved). Throws `SystemError` (EADDRINUSE, EACCES, EINVAL for
     /// a host that is not an address literal, ...).
     public static func listen(host: String, port: Int, reusePort: Bool, backlog: Int32 = 1024) throws -> Int32 {
         let isV6 = host.contains(":")
@@ -27,6 +28,9 @@ public enum Socket {
                 _ = try blockingSyscall("setsockopt(SO_REUSEPORT)") {
                     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
                 }
+            }
+            _ = try blockingSyscall("setsockopt(TCP_NODELAY)") {
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             }
             if isV6 {
                 var addr = sockaddr_in6()
@@ -63,15 +67,20 @@ public enum Socket {
         try retryingSyscall("accept4") { cap_accept4(listener, nil, nil) }
     }
 
-    /// The peer of a connected socket, or nil if it is gone.
-    public static func peer(of fd: Int32) -> PeerAddress? {
+    /// accept4 as `accept`, with the peer's address from the same call (a
+    /// getpeername afterwards was one syscall more per connection); "-" and port 0
+    /// for a family that is not IP.
+    @inline(__always)
+    public static func accept(_ listener: Int32, peer: inout PeerAddress) throws -> IOResult<Int32> {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let r = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        let r = try withUnsafeMutablePointer(to: &storage) { p in
+            try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { a in
+                try retryingSyscall("accept4") { cap_accept4(listener, a, &len) }
+            }
         }
-        if r != 0 { return nil }
-        return describe(&storage)
+        if case .processed = r { peer = describe(&storage) ?? PeerAddress(host: "-", port: 0) }
+        return r
     }
 
     /// The local port of a bound socket (0 on error).

@@ -34,16 +34,9 @@ extension TLSSession {
         return m
     }()
 
-    /// The read BIO of a kernel-TLS session: OpenSSL's socket reads, receive keys refused.
-    static let socketReadsMethod: OpaquePointer = {
-        guard let m = cap_bio_socket_reads_method() else { fatalError("OpenSSL cannot allocate a BIO method") }
-        return m
-    }()
-
-    /// Installs the kernel-TLS BIOs on a new server session. false when OpenSSL cannot allocate them.
+    /// Installs the kernel-TLS write BIO on a new server session (the read BIO
+    /// refuses the receive keys). false when OpenSSL cannot allocate it.
     func installKernelTLSBIOs() -> Bool {
-        guard let reads = cap_bio_new_socket_reads(Self.socketReadsMethod, fd) else { return false }
-        SSL_set0_rbio(ssl, reads)
         guard installRecordBIO(Self.kernelRecordMethod) else { return false }
         _ = SSL_set_options(ssl, cap_op_enable_ktls())
         return true

@@ -1,8 +1,11 @@
 import CapuchinSystem
 import COpenSSL
 
-/// A server session's outgoing records. OpenSSL writes them through this BIO
-/// (reads still go through a socket BIO on the descriptor): between
+/// A server session's BIOs. Reads: the socket, read(2) by OpenSSL, except
+/// that after a short read (the socket's queue emptied) a read asks for a retry
+/// without the syscall until the worker reports the socket readable again
+/// (`socketSignalled`; COpenSSL's cap_bio_socket_read). Outgoing records:
+/// OpenSSL writes them through a BIO of ours: between
 /// `beginBatch` and `endBatch` records are appended to the worker's
 /// `TLSRecordBatch` and leave with one send(2); otherwise (handshake, alerts,
 /// close_notify) each is sent at once. Ciphertext the socket does not take is
@@ -28,6 +31,26 @@ extension TLSSession {
         _ = BIO_meth_set_ctrl(m, cap_bio_records_ctrl)
         return m
     }()
+
+    /// The read BIO's method, created once for the process.
+    static let socketReadsMethod: OpaquePointer = {
+        guard let m = cap_bio_socket_reads_method() else { fatalError("OpenSSL cannot allocate a BIO method") }
+        return m
+    }()
+
+    /// Installs the socket read BIO. false when OpenSSL cannot allocate it.
+    func installSocketReadBIO() -> Bool {
+        guard let reads = cap_bio_new_socket_reads(Self.socketReadsMethod, fd) else { return false }
+        SSL_set0_rbio(ssl, reads)  // the SSL owns it
+        return true
+    }
+
+    /// The event loop saw the socket readable (or hung up, or in error): the next
+    /// read calls read(2) again. Level-triggered epoll reports input that comes
+    /// while reads are skipped, so a loop that calls this on every event of the
+    /// socket never waits on input already there.
+    @inlinable
+    public func socketSignalled() { cap_bio_socket_reads_signalled(SSL_get_rbio(ssl)) }
 
     /// Installs a BIO of `method` (this one, or the kernel-TLS one) as the
     /// session's write side. false when OpenSSL cannot allocate it.

@@ -1,7 +1,7 @@
 import COpenSSL
 
-/// One TLS connection (an SSL*) over a non-blocking socket: OpenSSL reads and
-/// writes the descriptor itself (SSL_set_fd), and every call returns at once:
+/// One TLS connection (an SSL*) over a non-blocking socket: OpenSSL reads the
+/// descriptor itself (a server's writes go through TLSSession+Records), and every call returns at once:
 /// a want-read or want-write is a result the event loop maps onto epoll
 /// interest, never a wait. Server sessions pick their certificate by SNI from
 /// the listener's `TLSSiteCertificates`; client sessions (the proxy's origins)
@@ -18,7 +18,7 @@ public final class TLSSession {
         case failed(String)
     }
 
-    let ssl: OpaquePointer
+    @usableFromInline let ssl: OpaquePointer
     let fd: Int32
     private let certificates: TLSSiteCertificates?
     private let counters: TLSCounters?
@@ -60,12 +60,13 @@ public final class TLSSession {
         // Read whole socket buffers, not record header then body: one read(2) per batch.
         SSL_set_read_ahead(ssl, 1)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        // Reads from the socket; records written go through the batching BIO (TLSSession+Records).
+        guard installSocketReadBIO() else { return nil }
         if kernel != nil {
             guard installKernelTLSBIOs() else { return nil }
             return
         }
-        // Reads from the socket; records written go through the batching BIO.
-        guard SSL_set_rfd(ssl, fd) == 1, installRecordBIO() else { return nil }
+        guard installRecordBIO() else { return nil }
     }
 
     /// A client session on a connected socket, sending `serverName` as SNI and verifying it,
@@ -176,9 +177,10 @@ public final class TLSSession {
         return String(decoding: UnsafeBufferPointer(start: p, count: Int(n)), as: UTF8.self)
     }
 
-    /// Sends close_notify, best effort (never waits).
+    /// Sends close_notify, best effort (never waits); once (a second SSL_shutdown
+    /// would read, for the peer's).
     public func shutdown() {
-        guard isEstablished, !failed else { return }
+        guard isEstablished, !failed, SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN == 0 else { return }
         _ = SSL_shutdown(ssl)
         _ = TLSError.drainReasons()
     }

@@ -66,6 +66,7 @@ final class KernelTLSTests: XCTestCase {
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
             _ = client.handshake()
             kernel.toServer()
+            server.socketSignalled()  // as the worker does on every epoll event of the socket
             _ = server.handshake()
             kernel.toClient()
         }
@@ -125,6 +126,7 @@ final class KernelTLSTests: XCTestCase {
         _ = request.withUnsafeBytes { client.write($0.baseAddress!, count: $0.count) }
         kernel.toServer()
         var got: [UInt8] = []
+        server.socketSignalled()  // as the worker does on every epoll event of the socket
         if case .done(let n) = server.read(into: buffer, count: 65536) { got = Array(UnsafeRawBufferPointer(start: buffer, count: n)) }
         XCTAssertEqual(got, request)
 
@@ -193,6 +195,7 @@ final class KernelTLSTests: XCTestCase {
         for _ in 0..<100 where !(server.isEstablished && connected) {
             connected = connected || SSL_do_handshake(client) == 1
             kernel.toServer()
+            server.socketSignalled()  // as the worker does on every epoll event of the socket
             _ = server.handshake()
             kernel.toClient()
         }
@@ -214,6 +217,7 @@ final class KernelTLSTests: XCTestCase {
             kernel.toServer()
             var got: [UInt8] = []
             for _ in 0..<10 where got.count < request.count {
+                server.socketSignalled()  // as the worker does on every epoll event of the socket
                 if case .done(let n) = server.read(into: buffer, count: 65536) { got += UnsafeRawBufferPointer(start: buffer, count: n) }
             }
             XCTAssertEqual(got, request, "decrypted in user space")
@@ -247,6 +251,7 @@ final class KernelTLSTests: XCTestCase {
         let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "refused"))
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
             _ = client.handshake()
+            server.socketSignalled()  // as the worker does on every epoll event of the socket
             _ = server.handshake()
         }
         XCTAssertTrue(server.isEstablished && client.isEstablished)

@@ -28,6 +28,7 @@ final class TLSTransportTests: XCTestCase {
         let server = try XCTUnwrap(TLSSession(server: TLSSiteCertificates(defaultContext: certificate()), fd: serverFD, counters: nil))
         let client = try XCTUnwrap(TLSClientContext(caFile: nil, verify: false).session(fd: clientFD, serverName: "localhost", origin: "pair"))
         for _ in 0..<100 where !(server.isEstablished && client.isEstablished) {
+            server.socketSignalled()  // as the worker does on every epoll event of the socket
             _ = server.handshake()
             _ = client.handshake()
         }
@@ -88,6 +89,33 @@ final class TLSTransportTests: XCTestCase {
         XCTAssertTrue(received == sent, "every byte arrives in order")
     }
 
+    /// After a read(2) that emptied the socket (a short read) the server session does
+    /// not call read(2) again, which could only say EAGAIN: input that arrives then
+    /// waits for the worker's next epoll event (`socketSignalled`), and is read whole then.
+    func testAShortReadSkipsTheNextReadUntilTheSocketIsSignalled() throws {
+        let (serverFD, clientFD) = socketPair(sendBuffer: 1 << 20)
+        defer { close(serverFD); close(clientFD) }
+        let (server, client) = try establishedSessions(serverFD: serverFD, clientFD: clientFD)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
+        defer { buffer.deallocate() }
+        let first = Array("GET /1 HTTP/1.1\r\n\r\n".utf8), second = Array("GET /2 HTTP/1.1\r\n\r\n".utf8)
+        _ = first.withUnsafeBytes { client.write($0.baseAddress!, count: $0.count) }
+        server.socketSignalled()
+        guard case .done(let n) = server.read(into: buffer, count: 65536) else { return XCTFail("the first request is read") }
+        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: buffer, count: n)), first)
+        _ = second.withUnsafeBytes { client.write($0.baseAddress!, count: $0.count) }
+        XCTAssertEqual(server.read(into: buffer, count: 65536), .wantRead, "no read(2) before the socket is signalled again")
+        server.socketSignalled()
+        guard case .done(let m) = server.read(into: buffer, count: 65536) else { return XCTFail("the second request is read") }
+        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: buffer, count: m)), second)
+        // An empty socket still answers want-read (EAGAIN), and the end of the stream is seen.
+        server.socketSignalled()
+        XCTAssertEqual(server.read(into: buffer, count: 65536), .wantRead)
+        shutdown(clientFD, Int32(SHUT_WR))
+        server.socketSignalled()
+        XCTAssertEqual(server.read(into: buffer, count: 65536), .closed)
+    }
+
     /// Keep-alive requests over an established pair take OpenSSL's record
     /// buffers from this thread's pool (TLSRecordBuffers), not from malloc, and
     /// give them back once the request is answered: a session between requests
@@ -106,6 +134,7 @@ final class TLSTransportTests: XCTestCase {
         func exchange() -> ([UInt8], [UInt8]) {
             _ = request.withUnsafeBytes { client.write($0.baseAddress!, count: $0.count) }
             var got: [UInt8] = []
+            server.socketSignalled()  // as the worker does on every epoll event of the socket
             if case .done(let n) = server.read(into: buffer, count: 65536) { got = Array(UnsafeRawBufferPointer(start: buffer, count: n)) }
             _ = response.withUnsafeBytes { server.write($0.baseAddress!, count: $0.count) }
             var answer: [UInt8] = []

@@ -167,6 +167,53 @@ def test_resumption_with_tickets(tls_server, ca, tmp_path, version):
         assert "Reused, TLSv1" in out, out
 
 
+def test_a_resumed_session_resumes_again(tls_server, ca, tmp_path):
+    """A client that resumed resumes again with what it holds: a ticket of the current
+    key is not replaced after a resumption (s_client writes -sess_out only when a new
+    ticket arrives), and it stays good connection after connection, on either worker."""
+    sess = str(tmp_path / "session")
+    out = s_client(tls_server.port, "-tls1_3", "-CAfile", ca.pem, "-sess_out", sess, "-ign_eof",
+                   stdin=b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    assert "New, TLSv1.3" in out and os.path.exists(sess)
+    for i in range(6):
+        renewed = str(tmp_path / ("renewed%d" % i))
+        out = s_client(tls_server.port, "-tls1_3", "-CAfile", ca.pem, "-sess_in", sess, "-sess_out", renewed, "-ign_eof",
+                       stdin=b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        assert "Reused, TLSv1.3" in out and "HTTP/1.1 200" in out, out
+        assert not os.path.exists(renewed), "a new ticket after resuming with the current key"
+
+
+def test_requests_in_pieces_over_tls_are_answered(tls_server, ca):
+    """Each piece is its own record and TCP segment, read whole by a short read(2): the
+    server skips the read that could only say EAGAIN and must still read what comes next
+    (the handshake's flights, then requests split anywhere, a second one pipelined)."""
+    with tls_connect(tls_server.port, ca.client_context()) as c:
+        for pieces in ([b"GET /small.bin HTTP/1.1\r\n", b"Host: localhost\r\n", b"\r\n"],
+                       [b"G", b"ET /index.html HTTP/1.1\r\nHost: localhost\r\n\r", b"\nGET /small.bin HT",
+                        b"TP/1.1\r\nHost: localhost\r\n\r\n"]):
+            for p in pieces:
+                c.sendall(p)
+                time.sleep(0.05)
+            rest = b""
+            for path in [x for x in (b"/index.html", b"/small.bin") if any(x in p for p in pieces)]:
+                status, _, body, rest = read_response(c, rest)
+                assert status == 200 and body == tls_server.files[path[1:].decode()], path
+            assert rest == b""
+
+
+@pytest.mark.parametrize("path", [b"/small.bin", b"/two-records.bin", b"/large.bin"])
+@pytest.mark.parametrize("request_line", [b"HTTP/1.1\r\nHost: localhost\r\nConnection: close", b"HTTP/1.0"])
+def test_a_closing_response_ends_with_close_notify(tls_server, ca, path, request_line):
+    """The last response of a connection is followed by close_notify (sent with its last
+    records): a client that refuses a bare end of stream sees a clean TLS close."""
+    raw = socket.create_connection(("127.0.0.1", tls_server.port), timeout=5)
+    with ca.client_context().wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False) as c:
+        c.sendall(b"GET " + path + b" " + request_line + b"\r\n\r\n")
+        status, _, body, rest = read_response(c)
+        assert status == 200 and body == tls_server.files[path[1:].decode()] and rest == b""
+        assert c.recv(1) == b""  # close_notify; a bare EOF raises SSLEOFError
+
+
 def test_hits_over_tls_are_byte_identical_to_plain(tls_server, ca):
     ctx = ca.client_context()
     for name, data in tls_server.files.items():

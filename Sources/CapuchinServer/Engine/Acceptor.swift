@@ -39,7 +39,7 @@ final class Acceptor {
                 let (_, token) = epoll.event(at: i)
                 if token == UInt64.max { break loop }
                 let l = listeners[Int(token)]
-                if case .outOfDescriptors(let mustPause) = accepting.acceptBatch(l.fd, { handOff($0, l) }) {
+                if case .outOfDescriptors(let mustPause) = accepting.acceptBatch(l.fd, { handOff($0, $1, l) }) {
                     log.warn("acceptor: out of file descriptors; refusing connections")
                     if mustPause {
                         for l in listeners { epoll.remove(l.fd) }
@@ -51,7 +51,7 @@ final class Acceptor {
         for l in listeners { epoll.remove(l.fd); FileIO.close(l.fd) }
     }
 
-    private func handOff(_ fd: Int32, _ l: Worker.Listener) {
+    private func handOff(_ fd: Int32, _ peer: PeerAddress, _ l: Worker.Listener) {
         var best = -1, bestLoad = Int.max
         for k in 0..<mailboxes.count {
             let i = (next + k) % mailboxes.count
@@ -59,6 +59,6 @@ final class Acceptor {
             if load < bestLoad { best = i; bestLoad = load }
         }
         next = (best + 1) % mailboxes.count
-        mailboxes[best].post(.init(fd: fd, localPort: l.port, pluginIndex: l.pluginIndex, tls: l.tls))
+        mailboxes[best].post(.init(fd: fd, peer: peer, localPort: l.port, pluginIndex: l.pluginIndex, tls: l.tls))
     }
 }

@@ -306,6 +306,8 @@ final class HTTP1Connection {
         if outputBlocked && !writable { return .waitingForWritable }
         while true {
             if !output.isEmpty {
+                // Nothing is appended once the connection is to close with no deferred answer.
+                if closeWhenDone && deferred == nil { transport.closesAfter(bytes: output.pendingBytes) }
                 do {
                     if try output.flush(to: &transport) == .blocked {
                         lastActivity = environment.now

@@ -28,13 +28,14 @@ struct ListenerAccepting {
     /// Accepts per readiness event, so one busy listener cannot starve the loop.
     static let batch = 64
 
-    /// Accepts up to `batch` connections from `listener`, handing each to `adopt`.
-    mutating func acceptBatch(_ listener: Int32, _ adopt: (Int32) -> Void) -> Outcome {
+    /// Accepts up to `batch` connections from `listener`, handing each and its peer to `adopt`.
+    mutating func acceptBatch(_ listener: Int32, _ adopt: (Int32, PeerAddress) -> Void) -> Outcome {
+        var peer = PeerAddress(host: "-", port: 0)
         for _ in 0..<Self.batch {
             do {
-                switch try Socket.accept(listener) {
+                switch try Socket.accept(listener, peer: &peer) {
                 case .wouldBlock: return .drained
-                case .processed(let fd): adopt(fd)
+                case .processed(let fd): adopt(fd, peer)
                 }
             } catch let e as SystemError where e.isOutOfDescriptors {
                 return .outOfDescriptors(mustPause: shedOne(listener))

@@ -11,8 +11,9 @@ import CapuchinTLS
 /// is encrypted straight from memory. A 1 KiB hit is one SSL_write, a 16 KiB
 /// hit two, with no copy of the body beyond OpenSSL's encryption. The records
 /// of one call are gathered in the worker's `TLSRecordBatch` and leave with one
-/// send(2) (a 16 KiB hit was two sends and two TCP segments). Files are read
-/// with pread into the scratch buffer and encrypted.
+/// send(2) (a 16 KiB hit was two sends and two TCP segments); the last
+/// response of a closing connection takes its close_notify in the same send
+/// (`closesAfter`). Files are read with pread into the scratch buffer and encrypted.
 ///
 /// Kernel TLS (`session.kernelSends`: the kernel took the write keys at the
 /// end of the handshake): writes are the plain socket's, writev of the ranges
@@ -33,6 +34,8 @@ struct TLSTransport: Transport {
     let batch: TLSRecordBatch
     /// Set when the handshake or a write needs the socket writable.
     var wantsWritable = false
+    /// Plaintext bytes left before the output ends (`closesAfter`); nil: not ending.
+    private var closeAfterBytes: Int?
 
     /// The answer to plain HTTP on a TLS port (nginx answers the same 400).
     static let plainHTTPReply: [UInt8] = Array(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 46\r\n"
@@ -171,6 +174,10 @@ struct TLSTransport: Transport {
     /// back), so the connection waits for writability and offers it again.
     private mutating func finishBatch(_ written: Int) throws -> IOResult<Int> {
         var written = written
+        if let left = closeAfterBytes {
+            // The last byte is encrypted: close_notify joins this batch (Worker's close then sends none).
+            if written >= left { closeAfterBytes = nil; session.shutdown() } else { closeAfterBytes = left - written }
+        }
         if try !session.endBatch() {
             wantsWritable = true
             if written > 0 {
@@ -193,6 +200,8 @@ struct TLSTransport: Transport {
         case .failed(let reason): throw TLSError("TLS write: \(reason)")
         }
     }
+
+    mutating func closesAfter(bytes: Int) { closeAfterBytes = bytes }
 
     mutating func shutdownOutput() {
         session.shutdown()

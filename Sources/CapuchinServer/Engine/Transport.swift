@@ -15,6 +15,10 @@ protocol Transport {
     mutating func send(file: OpenFile, offset: Int, count: Int) throws -> IOResult<Int>
     /// Half-close for a lingering close: no more output, input still read.
     mutating func shutdownOutput()
+    /// The connection's output ends after `bytes` more are written (it closes or
+    /// lingers then): a TLS transport sends its close_notify with the last of
+    /// them, in the same send(2) and TCP segment.
+    mutating func closesAfter(bytes: Int)
     /// Whether `send(file:)` is the kernel's sendfile, so a mapped body that
     /// has an immutable file of its own (`MappedFile.immutableFile`) goes that
     /// way rather than copied from memory (false: TLS encrypts from memory).
@@ -26,6 +30,7 @@ protocol Transport {
 
 extension Transport {
     static var sendsFiles: Bool { false }
+    mutating func closesAfter(bytes: Int) {}
     mutating func write(_ vectors: IOVectors, beforeFile: Bool) throws -> IOResult<Int> { try write(vectors) }
 }
 

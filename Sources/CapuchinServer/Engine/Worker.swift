@@ -102,7 +102,7 @@ final class Worker {
                     acceptAll(Int(token & 0xffff))
                 } else if token == Self.wakeToken {
                     mailbox.wake.drain()
-                    for h in mailbox.take() { adopt(h.fd, localPort: h.localPort, pluginIndex: h.pluginIndex, tls: h.tls) }
+                    for h in mailbox.take() { adopt(h.fd, peer: h.peer, localPort: h.localPort, pluginIndex: h.pluginIndex, tls: h.tls) }
                     for task in mailbox.takeTasks() { task() }
                 } else if token & OutboundSockets.tag != 0 {
                     outbound.handle(events, token: token)
@@ -175,7 +175,7 @@ final class Worker {
     private func acceptAll(_ index: Int) {
         guard index < listeners.count, !listeners[index].paused else { return }
         let l = listeners[index]
-        let outcome = accepting.acceptBatch(l.fd) { adopt($0, localPort: l.port, pluginIndex: l.pluginIndex, tls: l.tls) }
+        let outcome = accepting.acceptBatch(l.fd) { adopt($0, peer: $1, localPort: l.port, pluginIndex: l.pluginIndex, tls: l.tls) }
         guard case .outOfDescriptors(let mustPause) = outcome else { return }
         if environment.now &- lastDescriptorWarning > 1_000_000_000 {
             lastDescriptorWarning = environment.now
@@ -188,15 +188,14 @@ final class Worker {
         }
     }
 
-    private func adopt(_ fd: Int32, localPort: Int, pluginIndex: Int?, tls: TLSCertificateStore?) {
+    private func adopt(_ fd: Int32, peer: PeerAddress, localPort: Int, pluginIndex: Int?, tls: TLSCertificateStore?) {
         if environment.draining { FileIO.close(fd); return }
         guard core.reserveConnectionSlot(max: environment.settings.config.maxConnections) else {
             core.log.debug("connection refused: max_connections reached")
             core.refuse(fd)
             return
         }
-        Socket.setNoDelay(fd)
-        let peer = Socket.peer(of: fd) ?? PeerAddress(host: "-", port: 0)
+        // TCP_NODELAY: inherited from the listener (Socket.listen).
         let token = clients.nextToken(for: fd)
         let info = ConnectionInfo(id: UInt64(id) << 48 | clients.lastSerial, workerID: id, peerAddress: peer.host,
                                   peerPort: peer.port, localPort: localPort, isTLS: tls != nil)
@@ -233,7 +232,9 @@ final class Worker {
     /// lingering in kernel buffers for a client that stopped reading.
     private func close(_ s: ClientSocket, reset: Bool = false) {
         guard clients.remove(s) else { return }
-        epoll.remove(s.fd)
+        // No EPOLL_CTL_DEL: closing the only descriptor of the socket (nothing here
+        // dups or forks) takes it out of epoll; that was one syscall a connection.
+        // An event of this batch still carrying its token finds no client (the serial).
         if !reset { s.tls?.shutdown() }  // close_notify, best effort
         if reset { Socket.abort(s.fd) } else { FileIO.close(s.fd) }
         counters.connectionClosed()
@@ -254,6 +255,8 @@ final class Worker {
     }
 
     private func clientEvent(_ events: UInt32, _ s: ClientSocket) {
+        // Reads skipped since a short read may call read(2) again (TLSSession+Records).
+        s.tls?.socketSignalled()
         // A TLS handshake in progress reads and writes inside `read`, whichever way the socket became ready.
         if let tls = s.tls, !tls.isEstablished { onReadable(s); return }
         if events & Epoll.writable != 0 {

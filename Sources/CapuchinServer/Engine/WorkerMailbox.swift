@@ -6,7 +6,7 @@ import Synchronization
 /// of connections handed over by the fair acceptor, tasks other threads post
 /// to run on it, and its counters.
 final class WorkerMailbox: @unchecked Sendable {
-    struct Handoff { var fd: Int32; var localPort: Int; var pluginIndex: Int?; var tls: TLSCertificateStore? }
+    struct Handoff { var fd: Int32; var peer: PeerAddress; var localPort: Int; var pluginIndex: Int?; var tls: TLSCertificateStore? }
 
     let wake: EventFD
     let counters: LoopCounters
