@@ -38,16 +38,28 @@ public enum ContentCoding: String, Sendable, CaseIterable, Equatable {
         }
     }
 
-    /// Ratio against CPU for a body compressed once and served many times.
-    /// Brotli 9, not 5: on stylesheets (Tools/bench/compression.py) brotli 5
-    /// came out larger than gzip 6 (16 KiB: 3,381 vs 3,340 bytes), brotli 9
-    /// smaller (3,195; 256 KiB: 43,947 vs 46,606) for 27 ms once per 256 KiB;
-    /// 10 and 11 cost 7x and 19x that.
+    /// Ratio against CPU for a body a request compresses (up to
+    /// `inline_max_size`, on a serving thread). Brotli 9, not 5: on stylesheets
+    /// (Tools/bench/compression.py) brotli 5 came out larger than gzip 6
+    /// (16 KiB: 3,381 vs 3,340 bytes), brotli 9 smaller (3,195).
     public var defaultLevel: Int {
         switch self {
         case .brotli: return 9
         case .zstd: return 6
         case .gzip: return 6
+        }
+    }
+
+    /// The codec's best ratio, for a body the compression thread compresses
+    /// once and the cache serves many times: every byte saved is saved on
+    /// every hit. 256 KiB of stylesheet (compression.py): brotli 11 39,580
+    /// bytes in 436 ms against brotli 9's 43,947 in 38 ms and `gzip -9`'s
+    /// 44,637; zstd 19 39,983 in 127 ms against zstd 6's 51,514.
+    public var defaultBackgroundLevel: Int {
+        switch self {
+        case .brotli: return 11
+        case .zstd: return 19
+        case .gzip: return 9
         }
     }
 

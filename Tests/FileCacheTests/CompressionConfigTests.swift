@@ -21,12 +21,17 @@ final class CompressionConfigTests: XCTestCase {
         let d = CompressionConfig()
         XCTAssertEqual(d.codings, [.brotli, .zstd, .gzip])
         XCTAssertEqual(d.levels[.brotli], 9)
+        XCTAssertEqual(d.backgroundLevels, [.brotli: 11, .zstd: 19, .gzip: 9])
+        XCTAssertEqual(d.level(.brotli, inline: true), 9)
+        XCTAssertEqual(d.level(.brotli, inline: false), 11)
         XCTAssertEqual(d.minSize, 256)
         let c = try parse("""
           encodings: [gzip, br]
           gzip_level: 9
           brotli_level: 11
           zstd_level: 3
+          brotli_background_level: 10
+          zstd_background_level: 12
           min_size: 1k
           max_size: 1m
           inline_max_size: 2k
@@ -36,6 +41,9 @@ final class CompressionConfigTests: XCTestCase {
         """)
         XCTAssertEqual(c.codings, [.gzip, .brotli])
         XCTAssertEqual(c.levels, [.gzip: 9, .brotli: 11, .zstd: 3])
+        XCTAssertEqual(c.backgroundLevels, [.gzip: 9, .brotli: 10, .zstd: 12])
+        XCTAssertEqual(c.level(.zstd, inline: true), 3)
+        XCTAssertEqual(c.level(.zstd, inline: false), 12)
         XCTAssertEqual(c.minSize, 1024)
         XCTAssertEqual(c.maxSize, 1 << 20)
         XCTAssertEqual(c.inlineMaxSize, 2048)
@@ -51,6 +59,8 @@ final class CompressionConfigTests: XCTestCase {
         XCTAssertEqual(error("  encodings: [br, br]\n")?.key, "compression.encodings")
         XCTAssertEqual(error("  gzip_level: 10\n")?.key, "compression.gzip_level")
         XCTAssertEqual(error("  brotli_level: -1\n")?.key, "compression.brotli_level")
+        XCTAssertEqual(error("  zstd_background_level: 20\n")?.key, "compression.zstd_background_level")
+        XCTAssertEqual(error("  brotli_background_level: 12\n")?.key, "compression.brotli_background_level")
         XCTAssertEqual(error("  min_size: 2m\n  max_size: 1m\n")?.key, "compression.min_size")
         XCTAssertEqual(error("  types: [text]\n")?.key, "compression.types")
         XCTAssertEqual(error("  level: 3\n")?.key, "compression.level")

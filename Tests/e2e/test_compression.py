@@ -300,6 +300,40 @@ def test_compression_section_errors_name_the_key(tmp_path, site):
     assert "compression.gzip_level" in out.stdout + out.stderr
 
 
+def css(n, seed):
+    """`n` bytes of stylesheet-like text varied enough that a codec's levels
+    differ in size (the repetitive `text` compresses alike at every level)."""
+    import random
+    rng = random.Random(seed)
+    out = []
+    while sum(map(len, out)) < n:
+        out.append(".c%d > .i%d { margin: %dpx; color: #%06x; }\n" % (rng.randrange(900), rng.randrange(90),
+                                                                      rng.randrange(64), rng.randrange(1 << 24)))
+    return "".join(out).encode()[:n]
+
+
+def test_background_compressions_use_the_codecs_best_level_or_the_configured_one(server_factory, tmp_path):
+    """A body past inline_max_size is compressed once by the compression thread,
+    at brotli 11 / zstd 19 by default (smaller than the inline levels 9 / 6),
+    or at the configured `*_background_level`."""
+    root = tmp_path / "www"
+    root.mkdir()
+    data = css(64 << 10, 11)
+    write(str(root / "site.css"), data)
+    sizes = {}
+    for name, section in [("default", ""), ("low", "compression:\n  brotli_background_level: 5\n  zstd_background_level: 3\n")]:
+        s = server_factory(server_config(str(root), str(tmp_path / ("cache-" + name)), section))
+        for coding in ["br", "zstd"]:
+            st, h, body = encoded(s.port, "/site.css", coding)
+            assert st == 200 and h.get("content-encoding") == coding, (name, h)
+            assert DECODERS[coding](body) == data
+            sizes[(name, coding)] = len(body)
+    assert sizes[("default", "br")] < len(brotli.compress(data, quality=9)), sizes
+    assert sizes[("default", "zstd")] < len(zstandard.ZstdCompressor(level=6).compress(data)), sizes
+    assert sizes[("low", "br")] > sizes[("default", "br")], sizes
+    assert sizes[("low", "zstd")] > sizes[("default", "zstd")], sizes
+
+
 def test_compression_disabled_sends_identity(server_factory, site, tmp_path):
     root, files = site
     s = server_factory(server_config(root, str(tmp_path / "cache"), "compression:\n  enabled: false\n"))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compressed responses of a 16 KiB and a 256 KiB text file, `Accept-Encoding: br, gzip`:
 
-    capuchin            its stored variant (compressed once, a cache hit: brotli 9)
+    capuchin            its stored variant (compressed once on the compression thread at
+                        brotli 11, then a cache hit)
     capuchin-identity   the same file without Accept-Encoding (an identity hit)
     nginx-static        nginx gzip_static on, file.gz (gzip -9) beside the file
     nginx-gzip          nginx compressing on the fly (gzip_comp_level 6)

@@ -1,5 +1,5 @@
 // Declarations Glibc's Swift overlay lacks: epoll, accept4, sendfile, openat2,
-// eventfd. Each is a thin static inline so Swift sees a plain function.
+// eventfd, gettid. Each is a thin static inline so Swift sees a plain function.
 #ifndef CSYSTEMSHIMS_H
 #define CSYSTEMSHIMS_H
 
@@ -71,11 +71,17 @@ static inline ssize_t cap_sendfile(int out_fd, int in_fd, off_t *offset, size_t 
     return sendfile(out_fd, in_fd, offset, count);
 }
 
+// The calling thread's id (gettid needs _GNU_SOURCE): nice is per thread.
+static inline int cap_gettid(void) { return (int)syscall(SYS_gettid); }
+
 static inline int cap_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 /// openat2 with RESOLVE_BENEATH (and optionally RESOLVE_NO_SYMLINKS): the kernel
 /// refuses any path that leaves dirfd. Returns -1 with errno set on failure
 /// (ENOSYS on kernels before 5.6).
+// Names the calling thread (its first 15 bytes: `top -H`, /proc/PID/task/TID/comm).
+void cap_set_thread_name(const char *name);
+
 int cap_openat2_beneath(int dirfd, const char *path, int flags, int no_symlinks);
 
 static inline int cap_errno(void) { return errno; }

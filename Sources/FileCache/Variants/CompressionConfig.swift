@@ -8,7 +8,12 @@ public struct CompressionConfig: Sendable, Equatable {
     public var enabled = true
     /// Offered codings, the server's preference first (for codings a client weighs equally).
     public var codings: [ContentCoding] = [.brotli, .zstd, .gzip]
+    /// Levels of the compressions a request makes (bodies up to `inlineMaxSize`, on a serving thread).
     public var levels: [ContentCoding: Int] = Dictionary(uniqueKeysWithValues: ContentCoding.allCases.map { ($0, $0.defaultLevel) })
+    /// Levels of the compression thread's (larger bodies, compressed once
+    /// beside serving at a lower priority): by default each codec's best ratio.
+    public var backgroundLevels: [ContentCoding: Int] =
+        Dictionary(uniqueKeysWithValues: ContentCoding.allCases.map { ($0, $0.defaultBackgroundLevel) })
     /// Serve `file.br`, `file.zst`, `file.gz` for `file` when not older than it.
     public var precompressed = true
     /// Compress compressible files once per coding and keep the variants in the cache directory.
@@ -57,8 +62,8 @@ public struct CompressionConfig: Sendable, Equatable {
         }
         codings = list
         for c in ContentCoding.allCases {
-            let key = Self.levelKey(c)
-            levels[c] = try s.int(key, default: c.defaultLevel, range: c.levels)
+            levels[c] = try s.int(Self.levelKey(c), default: c.defaultLevel, range: c.levels)
+            backgroundLevels[c] = try s.int(Self.levelKey(c, background: true), default: c.defaultBackgroundLevel, range: c.levels)
         }
         precompressed = try s.bool("precompressed", default: precompressed)
         onTheFly = try s.bool("on_the_fly", default: onTheFly)
@@ -74,12 +79,19 @@ public struct CompressionConfig: Sendable, Equatable {
         try s.finish()
     }
 
-    static func levelKey(_ c: ContentCoding) -> String {
+    static func levelKey(_ c: ContentCoding, background: Bool = false) -> String {
+        let name: String
         switch c {
-        case .brotli: return "brotli_level"
-        case .zstd: return "zstd_level"
-        case .gzip: return "gzip_level"
+        case .brotli: name = "brotli"
+        case .zstd: name = "zstd"
+        case .gzip: name = "gzip"
         }
+        return name + (background ? "_background_level" : "_level")
+    }
+
+    /// The level to compress with: a request's own (`inline`) or the compression thread's.
+    func level(_ c: ContentCoding, inline: Bool) -> Int {
+        (inline ? levels[c] : backgroundLevels[c]) ?? (inline ? c.defaultLevel : c.defaultBackgroundLevel)
     }
 
     private static func isTypePattern(_ t: String) -> Bool {

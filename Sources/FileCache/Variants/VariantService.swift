@@ -104,8 +104,8 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
         if case .ready = st.stored[best] { return ready }
         guard set.claim(best) else { return ready }
         let coding = config.codings[best]
-        let level = config.levels[coding] ?? coding.defaultLevel
         if size <= config.inlineMaxSize || (ready == nil && !choice.identityAcceptable) {
+            let level = config.level(coding, inline: true)
             guard let bytes = try? VariantCompressor.encode(body, size: size, coding: coding, level: level, counters: counters, inline: true),
                   bytes.count < size,
                   let v = store.variant(set, coding, body: .bytes(bytes), size: bytes.count, bodyPath: nil, bodyIdentity: nil) else {
@@ -118,7 +118,9 @@ final class VariantService: EncodingVaryRule, @unchecked Sendable { // safe: let
             if !compressor.submit(.store(set, slot: best, coding, bytes)) { set.settle(best, .absent) }
             return v
         }
-        if !compressor.submit(.compress(set, slot: best, coding, level: level, body)) { set.settle(best, .absent) }
+        if !compressor.submit(.compress(set, slot: best, coding, level: config.level(coding, inline: false), body)) {
+            set.settle(best, .absent)
+        }
         return ready
     }
 
