@@ -10,6 +10,8 @@ public final class Epoll {
     public static let hangup = CAP_EPOLLHUP
     public static let readHangup = CAP_EPOLLRDHUP
     public static let edgeTriggered = CAP_EPOLLET
+    /// One waiter woken per event among the epoll instances sharing a descriptor (a shared listener).
+    public static let exclusive = CAP_EPOLLEXCLUSIVE
 
     private let eventsBuffer: UnsafeMutablePointer<UInt32>
     private let tokensBuffer: UnsafeMutablePointer<UInt64>

@@ -50,6 +50,12 @@ public enum FileIO {
         return FileIdentity(st)
     }
 
+    /// A second descriptor for the same open file (close-on-exec): one per
+    /// owner, so that each closes its own. Throws `SystemError` (EMFILE).
+    public static func duplicate(_ fd: Int32) throws -> Int32 {
+        try blockingSyscall("fcntl(F_DUPFD_CLOEXEC)") { Glibc.fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
     /// close(2). Errors are ignored: the descriptor is gone either way (EINTR
     /// must not be retried on Linux).
     @inline(__always)

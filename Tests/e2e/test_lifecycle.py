@@ -12,7 +12,7 @@ import pytest
 from conftest import BIN, config_text, free_port, read_response
 
 
-@pytest.mark.parametrize("balance", ["reuseport", "fair"])
+@pytest.mark.parametrize("balance", ["reuseport", "fair", "shared"])
 def test_balance_modes_serve_many_connections(server_factory, docroot, balance):
     s = server_factory(config_text(docroot, balance=balance))
     errors = []

@@ -425,13 +425,14 @@ def test_counters_in_stats_metrics_and_dashboard(tls_server, ca, tmp_path):
     assert "TLS handshakes" in page
 
 
-def test_fair_balance_hands_tls_connections_to_workers(server_factory, tmp_path, ca):
+@pytest.mark.parametrize("balance", ["fair", "shared"])
+def test_fair_and_shared_balance_hand_tls_connections_to_workers(server_factory, tmp_path, ca, balance):
     root = tmp_path / "www"
     root.mkdir()
     (root / "f.txt").write_bytes(b"fair\n")
     cert, key = ca.files["main"]
-    s = server_factory("server:\n  listen: 127.0.0.1\n  port: {port}\n  workers: 2\n  balance: fair\n"
-                       "  tls: {cert: %s, key: %s}\nsites:\n  - root: %s\n    default: true\n" % (cert, key, root))
+    s = server_factory("server:\n  listen: 127.0.0.1\n  port: {port}\n  workers: 2\n  balance: %s\n"
+                       "  tls: {cert: %s, key: %s}\nsites:\n  - root: %s\n    default: true\n" % (balance, cert, key, root))
     ctx = ca.client_context()
     conns = [tls_connect(s.port, ctx) for _ in range(4)]
     for c in conns:

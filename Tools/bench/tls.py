@@ -19,7 +19,9 @@ best competitor:
 
 usage: tls.py [--only capuchin,nginx,h2o] [--cases small,medium] [--dur S] [--rounds N]
               [--hs-time S] [--no-handshakes] [--idle N] [--baseline BINARY]
---baseline adds "capuchin-base" (another build, e.g. main's) to the same alternating
+              [--balance MODE] [--base-balance MODE]
+--baseline adds "capuchin-base" (another build, e.g. main's, or the same one with
+--base-balance: server.balance reuseport, fair or shared) to the same alternating
 rounds, to measure a change against what it replaces.
 Env: CAPUCHIN_BIN (else a release build in .build-bench2).
 """
@@ -67,7 +69,7 @@ def make_certificate(d):
     return ca, cert, key
 
 
-def capuchin(bench, binary, cert, key, name="capuchin"):
+def capuchin(bench, binary, cert, key, name="capuchin", balance=None):
     port = b.free_port()
     d = bench.tmp / name
     d.mkdir()
@@ -76,7 +78,7 @@ def capuchin(bench, binary, cert, key, name="capuchin"):
   listen: 127.0.0.1
   port: {port}
   workers: 2
-  keepalive_requests: {b.KEEPALIVE_REQUESTS}
+{"  balance: %s" % balance + chr(10) if balance else ""}  keepalive_requests: {b.KEEPALIVE_REQUESTS}
   max_connections: 15000
   state_dir: {d / 'state'}
   tls: {{cert: {cert}, key: {key}}}
@@ -241,6 +243,8 @@ def main():
     ap.add_argument("--idle", type=int, default=0, help="idle TLS connections for the memory row (0: skip)")
     ap.add_argument("--no-handshakes", action="store_true", help="keep-alive rows only")
     ap.add_argument("--baseline", help="another Capuchin binary, run as capuchin-base in the same rounds")
+    ap.add_argument("--balance", choices=["reuseport", "fair", "shared"], help="capuchin's server.balance (else its default)")
+    ap.add_argument("--base-balance", choices=["reuseport", "fair", "shared"], help="capuchin-base's server.balance")
     a = ap.parse_args()
     b.log(f"uptime at start: {b.uptime()}")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -252,11 +256,11 @@ def main():
         client_conf = bench.tmp / "client-openssl.cnf"
         client_conf.write_text(CLIENT_CONF)
         env = {**os.environ, "OPENSSL_CONF": str(client_conf)}
-        starters = {"capuchin": lambda: capuchin(bench, binary, cert, key), "nginx": lambda: nginx(bench, cert, key),
+        starters = {"capuchin": lambda: capuchin(bench, binary, cert, key, balance=a.balance), "nginx": lambda: nginx(bench, cert, key),
                     "h2o": lambda: h2o(bench, cert, key)}
         servers = [starters[n]() for n in a.only]
         if a.baseline:
-            servers.insert(1, capuchin(bench, a.baseline, cert, key, name="capuchin-base"))
+            servers.insert(1, capuchin(bench, a.baseline, cert, key, name="capuchin-base", balance=a.base_balance))
         paths = [b.CASES[c] for c in a.cases]
         for s in servers:
             for p in paths:

@@ -46,6 +46,7 @@ static const uint32_t CAP_EPOLLHUP = EPOLLHUP;
 static const uint32_t CAP_EPOLLRDHUP = EPOLLRDHUP;
 static const uint32_t CAP_EPOLLET = EPOLLET;
 static const uint32_t CAP_EPOLLONESHOT = EPOLLONESHOT;
+static const uint32_t CAP_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE;
 static const int CAP_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
 static const int CAP_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
 static const int CAP_EPOLL_CTL_DEL = EPOLL_CTL_DEL;

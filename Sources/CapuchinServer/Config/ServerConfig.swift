@@ -4,6 +4,9 @@ public enum BalanceMode: String, Sendable, CaseIterable {
     case reuseport
     /// One acceptor thread hands each connection to the least-loaded worker.
     case fair
+    /// One listener in every worker's epoll with EPOLLEXCLUSIVE: the kernel
+    /// wakes one waiting (so idle) worker per connection, as nginx and h2o do.
+    case shared
 }
 
 /// Error-log verbosity, most severe first.

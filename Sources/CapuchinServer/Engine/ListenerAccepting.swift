@@ -9,8 +9,13 @@ struct ListenerSocket {
     var pluginIndex: Int?
     /// A TLS listener's certificates; nil: plain HTTP.
     var tls: TLSCertificateStore?
+    /// Shared with the other workers (`balance: shared`): registered with EPOLLEXCLUSIVE.
+    var exclusive = false
     /// Taken out of epoll while the process is out of descriptors.
     var paused = false
+
+    /// The epoll events it is registered for.
+    var events: UInt32 { exclusive ? Epoll.readable | Epoll.exclusive : Epoll.readable }
 }
 
 /// Accepts on a listener until it would block, with the one out-of-descriptors

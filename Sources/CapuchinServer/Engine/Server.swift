@@ -66,22 +66,31 @@ public final class Server {
         // Plugins' own listeners (admin) get a loop thread of their own: their
         // O(N) work (stats, entry listings) never runs on a serving thread.
         var pluginListeners: [Worker.Listener] = []
-        var shared: [Worker.Listener] = []
+        var acceptorListeners: [Worker.Listener] = []
         var bound: [String] = []
         do {
             for (i, listener) in config.listeners.enumerated() {
                 var port = listener.port
                 let tls = tlsCertificates[i]
-                if config.balance == .reuseport {
+                switch config.balance {
+                case .reuseport:
                     for w in 0..<workerCount {
                         let fd = try Socket.listen(host: listener.address, port: port, reusePort: true)
                         if port == 0 { port = Socket.localPort(of: fd) }
                         perWorker[w].append(.init(fd: fd, port: port, tls: tls))
                     }
-                } else {
+                case .shared:
+                    // A descriptor of its own per worker (each closes its own) for one socket.
                     let fd = try Socket.listen(host: listener.address, port: port, reusePort: false)
                     if port == 0 { port = Socket.localPort(of: fd) }
-                    shared.append(.init(fd: fd, port: port, tls: tls))
+                    perWorker[0].append(.init(fd: fd, port: port, tls: tls, exclusive: true))
+                    for w in 1..<max(1, workerCount) {
+                        perWorker[w].append(.init(fd: try FileIO.duplicate(fd), port: port, tls: tls, exclusive: true))
+                    }
+                case .fair:
+                    let fd = try Socket.listen(host: listener.address, port: port, reusePort: false)
+                    if port == 0 { port = Socket.localPort(of: fd) }
+                    acceptorListeners.append(.init(fd: fd, port: port, tls: tls))
                 }
                 bound.append("\(listener.address):\(port)" + (tls != nil ? " (TLS)" : ""))
                 if let tls {
@@ -99,7 +108,7 @@ public final class Server {
             }
             try privileges.dropPermanently(log: log)   // [service] listeners bound: run as server.user
         } catch {
-            for l in perWorker.flatMap({ $0 }) + shared + pluginListeners { FileIO.close(l.fd) }
+            for l in perWorker.flatMap({ $0 }) + acceptorListeners + pluginListeners { FileIO.close(l.fd) }
             throw error
         }
 
@@ -113,8 +122,8 @@ public final class Server {
         let threads = try workers.map { w in try SystemThread(name: w.serving ? "worker-\(w.id)" : "plugin-listeners") { w.run() } }
         var acceptor: Acceptor?
         var acceptorThread: SystemThread?
-        if !shared.isEmpty {
-            let a = try Acceptor(listeners: shared, mailboxes: mailboxes, log: log)
+        if !acceptorListeners.isEmpty {
+            let a = try Acceptor(listeners: acceptorListeners, mailboxes: mailboxes, log: log)
             acceptor = a
             acceptorThread = try SystemThread(name: "acceptor") { a.run() }
         }

@@ -65,7 +65,7 @@ final class Worker {
                                             log: core.log, accessLog: core.accessLog.map { AccessLogStage(writer: $0) })
         try epoll.add(mailbox.wake.fd, events: Epoll.readable, token: Self.wakeToken)
         for (i, l) in listeners.enumerated() {
-            try epoll.add(l.fd, events: Epoll.readable, token: Self.listenerTag | UInt64(i))
+            try epoll.add(l.fd, events: l.events, token: Self.listenerTag | UInt64(i))
         }
         environment.eventLoop = loop
         loop.worker = self
@@ -149,7 +149,7 @@ final class Worker {
         if !environment.draining && core.stopping.load(ordering: .relaxed) { startDrain() }
         environment.accessLog?.flush()
         for i in listeners.indices where listeners[i].paused && !environment.draining {
-            if (try? epoll.add(listeners[i].fd, events: Epoll.readable, token: Self.listenerTag | UInt64(i))) != nil {
+            if (try? epoll.add(listeners[i].fd, events: listeners[i].events, token: Self.listenerTag | UInt64(i))) != nil {
                 listeners[i].paused = false
             }
         }
