@@ -11,9 +11,10 @@ best competitor:
                Capuchin), req/s and the server's CPU time per request (user+kernel);
   handshakes   two `openssl s_time` processes in parallel, each making new
                connections (full handshakes) or resuming its session (-reuse:
-               tickets), one small GET per connection; handshakes/s and server CPU
-               per handshake (the client's handshake costs as much as the server's,
-               and both share the 2 cores: compare CPU per handshake too);
+               tickets), one small GET per connection; handshakes/s, server CPU
+               per handshake and the clients' CPU per handshake (the client's
+               handshake costs as much as the server's, and both share the 2 cores:
+               a server that makes its clients work more gets fewer handshakes/s);
   idle memory  (--idle N) N idle TLS connections held open after their handshake:
                the server's RSS growth per connection.
 
@@ -184,9 +185,11 @@ def wrk(server, path, dur, env):
 
 
 def handshakes(server, mode, seconds, env, path):
-    """Two parallel s_time clients; returns handshakes/s and server CPU us per handshake."""
+    """Two parallel s_time clients; returns handshakes/s and server and client CPU us per handshake
+    (the clients' from the rusage of reaped children: the two s_time processes)."""
     pids = server.worker_pids()
     c0 = cpu_seconds(pids)
+    k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     procs = [subprocess.Popen(["openssl", "s_time", "-connect", f"127.0.0.1:{server.port}", mode, "-time", str(seconds),
                                "-www", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -194,6 +197,7 @@ def handshakes(server, mode, seconds, env, path):
     outs = [p.communicate(timeout=seconds + 60)[0] for p in procs]
     wall = time.monotonic() - t0
     c1 = cpu_seconds(pids)
+    k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     n = 0
     for out in outs:
         found = re.findall(r"(\d+) connections in [\d.]+ real seconds", out)
@@ -202,7 +206,8 @@ def handshakes(server, mode, seconds, env, path):
         n += int(found[-1])
         if mode == "-reuse" and out.count("r") < 10:
             raise RuntimeError(f"{server.name}: s_time -reuse did not resume sessions: {out[-300:]}")
-    return {"rps": n / wall, "cpu_us": 1e6 * (c1[0] + c1[1] - c0[0] - c0[1]) / max(n, 1)}
+    return {"rps": n / wall, "cpu_us": 1e6 * (c1[0] + c1[1] - c0[0] - c0[1]) / max(n, 1),
+            "client_us": 1e6 * (k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime) / max(n, 1)}
 
 
 def rss_kib(server):
@@ -284,7 +289,8 @@ def main():
                     else:
                         m = wrk(s, b.CASES[key_], a.dur, env)
                     results.setdefault((s.name, key_), []).append(m)
-                    b.log(f"round {r + 1} {label:34s} {s.name:9s} {m['rps']:10,.0f}/s  server CPU {m['cpu_us']:7.1f} us each")
+                    client = f"  client CPU {m['client_us']:7.1f} us each" if "client_us" in m else ""
+                    b.log(f"round {r + 1} {label:34s} {s.name:9s} {m['rps']:10,.0f}/s  server CPU {m['cpu_us']:7.1f} us each{client}")
         b.log("")
         b.log(f"medians of {a.rounds} alternating rounds (the 2 cores are shared with the clients; the machine is noisy):")
         for key_, label in tests:
@@ -297,6 +303,9 @@ def main():
                 line += f"   capuchin/best {med['capuchin'][0] / best[0]:.2f}x rate, {med['capuchin'][1] / best[1]:.2f}x CPU"
                 line += "".join(f"   /{n} {med['capuchin'][0] / v[0]:.2f}x" for n, v in med.items() if n != "capuchin")
             b.log(line)
+            if key_.startswith("-"):
+                b.log(f"{'':34s} client CPU per handshake (both s_time processes, median): " + "  ".join(
+                    f"{s.name} {b.median([m['client_us'] for m in results[(s.name, key_)]]):6.1f}us" for s in servers))
         if a.idle:
             for s in servers:
                 b.log(f"idle memory: {s.name}: {idle_memory(s, ca, a.idle):.1f} KiB RSS per idle TLS connection ({a.idle} connections)")
