@@ -39,12 +39,14 @@ public enum ContentCoding: String, Sendable, CaseIterable, Equatable {
     }
 
     /// Ratio against CPU for a body a request compresses (up to
-    /// `inline_max_size`, on a serving thread). Brotli 9, not 5: on stylesheets
-    /// (Tools/bench/compression.py) brotli 5 came out larger than gzip 6
-    /// (16 KiB: 3,381 vs 3,340 bytes), brotli 9 smaller (3,195).
+    /// `inline_max_size`, on a serving thread, which waits for it). Brotli 8:
+    /// Debian's libbrotli on compression.py's stylesheet text gives brotli 9's
+    /// bytes within 0.7% at a tenth of its CPU time (8 KiB: 1,705 bytes in
+    /// 0.55 ms against 1,704 in 5.6 ms; 1 KiB: 0.11 against 1.4 ms: 9 sets up
+    /// a larger hasher), and beats brotli 5 (1,773) and gzip 6 (1,762).
     public var defaultLevel: Int {
         switch self {
-        case .brotli: return 9
+        case .brotli: return 8
         case .zstd: return 6
         case .gzip: return 6
         }

@@ -20,9 +20,9 @@ final class CompressionConfigTests: XCTestCase {
         XCTAssertEqual(try CompressionConfig(section: .empty(file: "x", path: "compression")), CompressionConfig())
         let d = CompressionConfig()
         XCTAssertEqual(d.codings, [.brotli, .zstd, .gzip])
-        XCTAssertEqual(d.levels[.brotli], 9)
+        XCTAssertEqual(d.levels[.brotli], 8)
         XCTAssertEqual(d.backgroundLevels, [.brotli: 11, .zstd: 19, .gzip: 9])
-        XCTAssertEqual(d.level(.brotli, inline: true), 9)
+        XCTAssertEqual(d.level(.brotli, inline: true), 8)
         XCTAssertEqual(d.level(.brotli, inline: false), 11)
         XCTAssertEqual(d.minSize, 256)
         let c = try parse("""
