@@ -2,9 +2,9 @@
 /// the candidate serving (so a restart, or another candidate list, knows whose
 /// state it is), and the global state: the serving policy's own, the shadows
 /// with their entries, the scores and statistics of the current epoch, and
-/// optional tagged sections (the kept sketch, the lead's statistics, whether
-/// the shadows are settled, the requests before the first eviction) that
-/// older state lacks.
+/// optional tagged sections (the kept sketch, the lead's statistics, the slow
+/// scores, whether the shadows are settled, the requests before the first
+/// eviction) that older state lacks.
 extension DuelingPolicy {
 
     /// The serving policy's state with the candidate's index + 1 in the top byte.
@@ -61,6 +61,8 @@ extension DuelingPolicy {
         w.put(Self.leadSection)
         for v in [epochLead, epochLeadSquares, lead, leadVariance] { w.put(v.map(\.bitPattern)) }
         w.put([UInt64(totalSampled), UInt64(totalSampledBytes)])
+        w.put(Self.slowScoresSection)
+        w.put(slowScores.map(\.bitPattern))
         w.put(Self.settledSection)
         w.put(shadowsSettled ? 1 : 0)
         if recordsFirstRequests {
@@ -88,9 +90,10 @@ extension DuelingPolicy {
         for i in 0..<shadowCount {
             let s = Self.make(candidates[i], capacity: shadowCapacity(mask: mask))
             guard let q = r.uint64s(limit: 4 * (capacity + 1)), q.count % 4 == 0 else { return false }
+            // Keys sampled by the hash before this one would never be seen again.
             let entries = stride(from: 0, to: q.count, by: 4).map { j in
                 (key: q[j], size: Int(clamping: q[j + 1]), state: PolicyEntryState(word: q[j + 2], sequence: q[j + 3]))
-            }
+            }.filter { Self.isSampled($0.key, mask: mask) }
             guard s.restore(entries).isEmpty, let g = r.blob(), s.importGlobalState(g) else { return false }
             restored.append(s)
         }
@@ -118,6 +121,13 @@ extension DuelingPolicy {
             guard let t = r.uint64s(limit: 2), t.count == 2 else { return false }
             totals = t
         }
+        // Older state has no slow scores: they start from the quick ones.
+        var slow = sc.map { Double(bitPattern: $0) }
+        if r.peekInt() == Self.slowScoresSection {
+            _ = r.int()
+            guard let v = r.uint64s(limit: n), v.count == n else { return false }
+            slow = v.map { Double(bitPattern: $0) }
+        }
         // Shadows exist exactly when settled (the section says so again; older state lacks it).
         if r.peekInt() == Self.settledSection {
             _ = r.int()
@@ -132,7 +142,7 @@ extension DuelingPolicy {
             log = stride(from: 0, to: q.count, by: 2).map { j in (key: q[j], size: Int(Int64(bitPattern: q[j + 1]))) }
             guard log!.allSatisfy({ $0.size >= -1 }) else { return false }
         }
-        guard r.isAtEnd, statistics.joined().allSatisfy(\.isFinite) else { return false }
+        guard r.isAtEnd, statistics.joined().allSatisfy(\.isFinite), slow.allSatisfy(\.isFinite) else { return false }
         let target = active == activeIndex ? policy : Self.make(candidates[active], capacity: capacity)
         guard target.importGlobalState(inner) else { return false }
         if active != activeIndex { serve(active) }
@@ -148,6 +158,7 @@ extension DuelingPolicy {
         hits = h.map { Int(clamping: $0) }
         hitBytes = hb.map { Int(clamping: $0) }
         scores = sc.map { Double(bitPattern: $0) }
+        slowScores = slow
         if statistics.count == 4 {
             (epochLead, epochLeadSquares, lead, leadVariance) = (statistics[0], statistics[1], statistics[2], statistics[3])
         } else {

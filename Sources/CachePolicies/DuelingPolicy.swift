@@ -9,7 +9,8 @@
 /// sized cache weighs both) are compared; when another candidate leads by a
 /// margin (and, with a `confidence`, when its lead over the serving
 /// candidate's shadow on the same requests is that many standard deviations
-/// above noise), the resident entries move to a new instance of it, in recency
+/// above noise, and, where the shadows sample, it also leads on a slowly
+/// decayed ratio), the resident entries move to a new instance of it, in recency
 /// order with their standing (new, seen again, seen often). Nothing is
 /// evicted by a switch, and W-TinyLFU's frequency sketch is kept counting
 /// while another candidate serves, so a W-TinyLFU taking over admits by the
@@ -44,6 +45,9 @@ public final class DuelingPolicy: EvictionPolicy {
     var hitBytes: [Int]
     /// Decayed (object + byte) hit ratio per candidate.
     var scores: [Double]
+    /// The same, decayed by `slowDecay` per epoch: where the shadows sample,
+    /// a candidate must lead on both to take over (see `slowDecay`).
+    var slowScores: [Double]
     var decisionDue = false
     /// Per candidate, its lead over the serving candidate's shadow on the same
     /// sampled requests (each weighed 1 + size / mean size, the per-request
@@ -91,6 +95,12 @@ public final class DuelingPolicy: EvictionPolicy {
     /// byte hit ratio) to take over: a switch costs the new policy's warm-up
     /// (an empty sketch or ghost queue), so near-ties must not flip it.
     static let margin = 0.01
+    /// Where the shadows sample (a switch moves the entries by standing, with
+    /// cold ghosts and window), the leader of the last epochs must also lead
+    /// over about 20 epochs: on ARC P12 at 1% the quick leader changes every
+    /// few epochs and following it lost 1.4 pp to fixed-window W-TinyLFU
+    /// alone (Tools/hitratio/results/README.md, session 12).
+    static let slowDecay = 0.95
     /// At most one key in 64 reaches the shadows: enough for about a thousand
     /// entries in each shadow of a 100,000-entry cache.
     static let maxSampling: UInt64 = 64
@@ -104,7 +114,7 @@ public final class DuelingPolicy: EvictionPolicy {
     /// of Tools/hitratio whose shadows are full-size; twice that is kept.
     static let firstRequestFactor = 8
     /// Tags of the optional sections of the saved state.
-    static let keptSketchSection = 1, leadSection = 2, settledSection = 3, firstRequestsSection = 4
+    static let keptSketchSection = 1, leadSection = 2, settledSection = 3, firstRequestsSection = 4, slowScoresSection = 5
 
     /// `candidates`: any of wtinylfu, wtinylfu-fixed, segmented-tinylfu, s3fifo, lru (others
     /// are ignored); the first serves until the shadows say otherwise.
@@ -123,6 +133,7 @@ public final class DuelingPolicy: EvictionPolicy {
         hits = Array(repeating: 0, count: kinds.count)
         hitBytes = hits
         scores = Array(repeating: 0, count: kinds.count)
+        slowScores = scores
         epochLead = scores
         epochLeadSquares = scores
         lead = scores
@@ -208,11 +219,19 @@ public final class DuelingPolicy: EvictionPolicy {
     // MARK: - Shadows
 
     @inline(__always)
-    private func isSampled(_ key: UInt64) -> Bool {
-        var z = key &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return (z ^ (z >> 31)) & sampleMask == 0
+    private func isSampled(_ key: UInt64) -> Bool { Self.isSampled(key, mask: sampleMask) }
+
+    /// MurmurHash3's finalizer, not the splitmix64 the frequency sketch
+    /// spreads keys with: with that one, every sampled key had the low bits
+    /// of its sketch hash clear, so a shadow's sketch counted in 4 of each
+    /// word's 16 counters (a quarter of its width) and the shadows judged
+    /// W-TinyLFU too low (ARC P12 at 1%: fixed-window shadow 16.71% against
+    /// 18.02 for the full-size policy; 17.52 with this hash).
+    @inline(__always)
+    static func isSampled(_ key: UInt64, mask: UInt64) -> Bool {
+        var z = (key ^ (key >> 33)) &* 0xff51_afd7_ed55_8ccd
+        z = (z ^ (z >> 33)) &* 0xc4ce_b9fe_1a85_ec53
+        return (z ^ (z >> 33)) & mask == 0
     }
 
     func shadowCapacity(mask: UInt64) -> Int { max(1, capacity / Int(mask + 1)) }
@@ -312,6 +331,7 @@ public final class DuelingPolicy: EvictionPolicy {
         for i in scores.indices {
             let ratio = Double(hits[i]) / Double(sampled) + Double(hitBytes[i]) / Double(max(1, sampledBytes))
             scores[i] = epochs == 0 ? ratio : 0.5 * scores[i] + 0.5 * ratio
+            slowScores[i] = epochs == 0 ? ratio : Self.slowDecay * slowScores[i] + (1 - Self.slowDecay) * ratio
             hits[i] = 0
             hitBytes[i] = 0
             lead[i] = 0.5 * lead[i] + epochLead[i]
@@ -324,7 +344,8 @@ public final class DuelingPolicy: EvictionPolicy {
         epochs += 1
         guard epochs >= 2, let best = scores.indices.max(by: { scores[$0] < scores[$1] }),
               best != activeIndex, scores[best] > scores[activeIndex] + Self.margin,
-              confidence == 0 || lead[best] > confidence * leadVariance[best].squareRoot() else { return nil }
+              confidence == 0 || lead[best] > confidence * leadVariance[best].squareRoot(),
+              sampleMask == 0 || slowScores[best] > slowScores[activeIndex] else { return nil }
         for i in lead.indices { lead[i] = 0; leadVariance[i] = 0 }
         return best
     }

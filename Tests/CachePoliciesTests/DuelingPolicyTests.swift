@@ -60,6 +60,34 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertEqual(small.sampleMask, 0, "small caches shadow every key")
     }
 
+    /// The sample is drawn by a hash of its own: with the sketch's, every
+    /// sampled key had the low bits of its sketch hash clear and a shadow's
+    /// sketch counted in only the first 4 of each word's 16 counters.
+    func testSampledKeysSpreadOverTheWholeSketch() {
+        var sketch = FrequencySketch(entries: 64, doorkeeper: false)
+        let sampled = (0..<UInt64(100_000)).filter { DuelingPolicy.isSampled($0, mask: 63) }.prefix(500)
+        XCTAssertEqual(sampled.count, 500)
+        for k in sampled { sketch.increment(k) }
+        XCTAssertGreaterThan(sketch.table.filter { $0 >> 16 != 0 }.count, sketch.table.count / 2,
+                             "counters beyond each word's first four are used")
+    }
+
+    /// Where the shadows sample, a lasting lead still switches (the slow
+    /// score follows it within a few epochs), and the slow scores are saved
+    /// with the state: a restored duel decides the same.
+    func testASampledCacheSwitchesOnALastingLeadAndRestoresItsSlowScores() {
+        let make = { DuelingPolicy(capacity: 5_000, candidates: [.lru, .s3fifo]) }
+        var replay = CheckedReplay(make())
+        let p = replay.policy as! DuelingPolicy
+        replay.run(loop(passes: 8, keys: 7_500))
+        XCTAssertEqual(p.sampleMask, 3)
+        XCTAssertEqual(p.active, .s3fifo)
+        XCTAssertEqual(p.switches, 1)
+        let fresh = make()
+        assertRestoresToTheSameDecisions(&replay, into: fresh, seed: 31)
+        XCTAssertEqual(fresh.slowScores, p.slowScores)
+    }
+
     /// After a switch, a snapshot (tagged entry states and global state with
     /// the shadows) restored into a fresh policy serves with the same
     /// candidate and makes exactly the same decisions.
