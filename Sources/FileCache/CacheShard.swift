@@ -6,7 +6,9 @@ import CapuchinSystem
 /// holds the full key, compared on every lookup.
 final class CacheShard: Sendable {
     struct State {
-        var entries: [UInt64: CacheEntry] = [:]
+        /// By key hash. Not a Dictionary: it hashed the key, already a hash,
+        /// again with SipHash on every hit (see `HashKeyedTable`).
+        var entries = HashKeyedTable<CacheEntry>()
         let policy: any EvictionPolicy
         /// Sum of the resident files' sizes.
         var bytes = 0

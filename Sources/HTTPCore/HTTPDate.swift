@@ -118,22 +118,43 @@ public enum HTTPDate {
     }
 
     private static func number(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
+        // A while loop with unchecked arithmetic (two to four digits: no overflow);
+        // a for-in over the range cost about 48 instructions a number.
         var v = 0
-        for j in r {
-            guard ByteClass.isDigit(b[j]) else { return nil }
-            v = v * 10 + Int(b[j] &- 48)
+        var j = r.lowerBound
+        while j < r.upperBound {
+            let digit = b[j] &- 48
+            guard digit < 10 else { return nil }
+            v = v &* 10 &+ Int(digit)
+            j &+= 1
         }
         return v
     }
 
+    /// Day and month names as words of their three bytes (`word(_:at:)`): a name
+    /// is found with one comparison a candidate, not a byte comparison call each.
+    static let monthWords = monthNames.map(word)
+    static let dayWords = dayNames.map(word)
+
+    /// The three bytes at `s` as one word, the first byte lowest.
+    @inline(__always)
+    private static func word(_ b: UnsafeRawBufferPointer, at s: Int) -> UInt32 {
+        UInt32(b[s]) | UInt32(b[s + 1]) << 8 | UInt32(b[s + 2]) << 16
+    }
+
+    private static func word(_ name: StaticString) -> UInt32 {
+        word(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), at: 0)
+    }
+
+    /// 1-12 for an exact (case-sensitive) month name in `b[r]`.
     private static func month(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
-        for (k, name) in monthNames.enumerated() where b.equalsCase(r, name) { return k + 1 }
-        return nil
+        guard r.count == 3 else { return nil }
+        return monthWords.firstIndex(of: word(b, at: r.lowerBound)).map { $0 + 1 }
     }
 
     private static func dayIndex(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
-        for (k, name) in dayNames.enumerated() where b.equalsCase(r, name) { return k }
-        return nil
+        guard r.count == 3 else { return nil }
+        return dayWords.firstIndex(of: word(b, at: r.lowerBound))
     }
 
     @inline(__always)

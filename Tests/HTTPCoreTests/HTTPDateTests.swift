@@ -38,4 +38,26 @@ final class HTTPDateTests: XCTestCase {
             t += 7_777_777
         }
     }
+
+    /// Every day and month name in all three formats; names are matched exactly
+    /// (case-sensitive, as sent by the format), digits only as digits.
+    func testNamesAndDigitsInEveryPlace() {
+        for day in 0..<7 {
+            for month in 1...12 {
+                let t = HTTPDate.days(fromCivil: 2001, month, 3 + day) * 86400 + 3723
+                let fixdate = HTTPDate.format(epochSeconds: t)
+                XCTAssertEqual(HTTPDate.parse(fixdate), t, fixdate)
+                let weekday = String(fixdate.prefix(3)), name = String(fixdate.dropFirst(8).prefix(3))
+                XCTAssertEqual(HTTPDate.parse("\(weekday) \(name) \(fixdate.dropFirst(5).prefix(2)) 01:02:03 2001"), t)
+                XCTAssertNil(HTTPDate.parse(fixdate.replacingOccurrences(of: name, with: name.lowercased())), fixdate)
+                XCTAssertNil(HTTPDate.parse(fixdate.replacingOccurrences(of: name, with: name.uppercased())), fixdate)
+                XCTAssertNil(HTTPDate.parse(weekday.lowercased() + fixdate.dropFirst(3)), fixdate)
+            }
+        }
+        for bad in ["Sun, 0/ Nov 1994 08:49:37 GMT", "Sun, 06 Nov 199: 08:49:37 GMT", "Sun, 06 Nov 1994 08:4 :37 GMT",
+                    "Sun, 06 Nov 1994 08:49:3a GMT", "Sun, 06 Nov 1994 08:49:37 gmt", "Sun, 06 Nox 1994 08:49:37 GMT",
+                    "Sun Nov  6 08:49:37 19 4", "Sunday, 06-Nov-9x 08:49:37 GMT"] {
+            XCTAssertNil(HTTPDate.parse(bad), bad)
+        }
+    }
 }

@@ -49,4 +49,21 @@ final class ParsedStringsTests: XCTestCase {
         XCTAssertEqual(absolute.path, "/x")
         XCTAssertEqual(absolute.target, "http://Other.example/x")
     }
+
+    /// Field values are made as String(decoding:) makes them: ASCII as sent, and
+    /// obs-text that is not UTF-8 replaced by U+FFFD, short (in-place) or long.
+    func testValuesReadAsUTF8DecodingMakesThem() throws {
+        let values: [[UInt8]] = [
+            Array("text/html".utf8), Array("exactly-15-bytes".utf8.prefix(15)), Array("sixteen-bytes-ok".utf8),
+            Array("caf\u{e9}".utf8), [0x61, 0xff, 0x62], [0x61, 0xc3], Array(repeating: 0xe9, count: 20),
+            Array("a value long enough to be a heap string \u{2603}".utf8) + [0x80, 0x7e], [],
+        ]
+        for v in values {
+            let head = Array("GET / HTTP/1.1\r\nHost: h\r\nX-V: ".utf8) + v + Array("\r\n\r\n".utf8)
+            let (r, _) = try XCTUnwrap(request(parse(head)))
+            let expected = String(decoding: v, as: UTF8.self)
+            XCTAssertEqual(r.headers["X-V"], expected, "\(v)")
+            XCTAssertEqual(r.headers["X-V"]?.utf8.count, expected.utf8.count)
+        }
+    }
 }

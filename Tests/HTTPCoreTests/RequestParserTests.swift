@@ -77,4 +77,42 @@ final class RequestParserTests: XCTestCase {
             XCTAssertEqual(status(parse(text)), expected, text.debugDescription)
         }
     }
+
+    /// The word-at-a-time scan of targets and field values jumps to the first
+    /// byte it must classify: a byte that stops it, at any place in a word and
+    /// after any run of plain bytes, is still judged as one byte at a time would.
+    func testEveryByteIsClassifiedWhereverItSitsInAWord() throws {
+        for length in 1...20 {
+            for at in 0..<length {
+                func value(_ b: UInt8) -> [UInt8] {
+                    var v = Array(repeating: UInt8(ascii: "v"), count: length)
+                    v[at] = b
+                    return v
+                }
+                func field(_ b: UInt8) -> [UInt8] {
+                    Array("GET / HTTP/1.1\r\nHost: h\r\nX: a".utf8) + value(b) + Array("z\r\n\r\n".utf8)
+                }
+                func target(_ b: UInt8) -> [UInt8] {
+                    Array("GET /".utf8) + value(b) + Array(" HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+                }
+                let place = "length \(length) at \(at)"
+                for bad: UInt8 in [0, 0x01, 0x0b, 0x1f, 0x7f] { XCTAssertEqual(status(parse(field(bad))), 400, place) }
+                XCTAssertEqual(status(parse(field(ByteClass.lf))), 400, place)
+                XCTAssertEqual(status(parse(field(ByteClass.cr))), 400, place)
+                for good: UInt8 in [ByteClass.htab, 0x20, 0x7e, 0x80, 0xff] {
+                    let (r, _) = try XCTUnwrap(request(parse(field(good))), place)
+                    XCTAssertEqual(r.headers["X"], String(decoding: [UInt8(ascii: "a")] + value(good) + [UInt8(ascii: "z")], as: UTF8.self), place)
+                }
+                for bad: UInt8 in [0x00, 0x09, 0x7f, 0x80, 0xff, UInt8(ascii: "#")] {
+                    XCTAssertEqual(status(parse(target(bad))), 400, place + " \(bad)")
+                }
+                // A space ends the target there: the rest is not a version.
+                XCTAssertEqual(status(parse(target(0x20))), 400, place)
+                for good in Array("!\"$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8) where good != UInt8(ascii: "%") && good != UInt8(ascii: "?") {
+                    let (r, _) = try XCTUnwrap(request(parse(target(good))), place + " \(good)")
+                    XCTAssertEqual(r.target, "/" + String(decoding: value(good), as: UTF8.self), place)
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replays one trace through policy variants in seconds (not a test): compiles
-# Sources/CachePolicies with Tools/hitratio/replay/main.swift using swiftc -O
+# Sources/CachePolicies with Tools/hitratio/replay/main.swift using swiftc -O -wmo
 # (no capuchin build), for trying a change before the full run.sh table.
 #
 #   Tools/hitratio/replay.sh ../shared/traces/adaptsize-request.csv.xz 1%,10% \
@@ -19,7 +19,9 @@ for f in "$root"/Sources/CachePolicies/*.swift; do
 done
 driver="$root/Tools/hitratio/replay/main.swift"
 if [[ ! -x "$out/replay" ]] || [[ -n "$(find "$driver" "${sources[@]}" -newer "$out/replay" 2>/dev/null)" ]]; then
-    swiftc -O -module-name CachePolicies "$driver" "${sources[@]}" -o "$out/replay"
+    # -wmo, as SwiftPM's release builds: generic code (HashKeyedTable) is then
+    # specialised across files; per file, its metadata lookups doubled a replay's time.
+    swiftc -O -wmo -module-name CachePolicies "$driver" "${sources[@]}" -o "$out/replay"
 fi
 [[ "$1" != --build ]] || { echo "$out/replay"; exit 0; }
 trace=$1; shift

@@ -85,7 +85,7 @@ public final class StaticFilePlugin: Plugin {
             // first, inline: calling the evaluation for a plain request (which answers
             // .full at once) cost ~90 instructions a hit in its arguments and the call.
             let decision: RepresentationDecision = ConditionalEvaluator.hasPreconditionOrRange(request.headers)
-                ? ConditionalEvaluator.evaluate(method: request.method, headers: request.headers, etag: file.etag,
+                ? ConditionalEvaluator.evaluate(method: request.method, presentIn: request.headers, etag: file.etag,
                                                 lastModifiedSeconds: Self.lastModifiedSeconds(file), length: file.size)
                 : .full
             if let head = file.head {
