@@ -15,6 +15,12 @@
 /// amortised O(1); the table never shrinks (as Dictionary).
 /// Iteration order is the buckets' order: unspecified, as a Dictionary's.
 ///
+/// Keys are stable hashes of what clients ask for (a cached URL's key): with a
+/// fixed bucket function anyone could compute, offline, URLs whose keys share a
+/// home bucket and make a proxy cache's lookups walk long probe runs (hash
+/// flooding, which Dictionary's per-process SipHash seed prevents). So each
+/// table mixes a random seed of its own into the bucket function.
+///
 /// Inlinable: the server's modules use it with their own value types, and an
 /// unspecialised generic table would cost more than the SipHash it replaces.
 public struct HashKeyedTable<Value> {
@@ -35,11 +41,14 @@ public struct HashKeyedTable<Value> {
     /// 64 - log2(buckets.count): a key's home bucket is the top bits of its product.
     @usableFromInline var shift: UInt64
     @usableFromInline var storedCount = 0
+    /// XORed into every key before the multiply (see above).
+    @usableFromInline let seed: UInt64
 
     @usableFromInline static var minimumBuckets: Int { 8 }
 
     @inlinable
     public init() {
+        seed = UInt64.random(in: .min ... .max)
         buckets = Array(repeating: Bucket(key: 0, value: nil), count: Self.minimumBuckets)
         shift = UInt64(64 - Self.minimumBuckets.trailingZeroBitCount)
     }
@@ -54,8 +63,8 @@ public struct HashKeyedTable<Value> {
     public var capacity: Int { buckets.count * 3 / 4 }
 
     @inlinable
-    static func home(_ key: UInt64, shift: UInt64) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9e37_79b9_7f4a_7c15) &>> shift)
+    static func home(_ key: UInt64, seed: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((key ^ seed) &* 0x9e37_79b9_7f4a_7c15) &>> shift)
     }
 
     /// The bucket holding `key`, or nil.
@@ -63,7 +72,7 @@ public struct HashKeyedTable<Value> {
     func find(_ key: UInt64) -> Int? {
         buckets.withUnsafeBufferPointer { b in
             let mask = b.count - 1
-            var i = Self.home(key, shift: shift)
+            var i = Self.home(key, seed: seed, shift: shift)
             while b[i].value != nil {
                 if b[i].key == key { return i }
                 i = (i &+ 1) & mask
@@ -77,7 +86,7 @@ public struct HashKeyedTable<Value> {
         get {
             buckets.withUnsafeBufferPointer { b in
                 let mask = b.count - 1
-                var i = Self.home(key, shift: shift)
+                var i = Self.home(key, seed: seed, shift: shift)
                 while b[i].value != nil {
                     if b[i].key == key { return b[i].value }
                     i = (i &+ 1) & mask
@@ -95,12 +104,12 @@ public struct HashKeyedTable<Value> {
     @discardableResult
     public mutating func updateValue(_ value: Value, forKey key: UInt64) -> Value? {
         if (storedCount + 1) * 4 > buckets.count * 3 { resize(to: buckets.count * 2) }
-        let shift = self.shift
+        let shift = self.shift, seed = self.seed
         let inserted: Bool
         let old: Value?
         (inserted, old) = buckets.withUnsafeMutableBufferPointer { b -> (Bool, Value?) in
             let mask = b.count - 1
-            var i = Self.home(key, shift: shift)
+            var i = Self.home(key, seed: seed, shift: shift)
             while b[i].value != nil {
                 if b[i].key == key {
                     let old = b[i].value
@@ -121,7 +130,7 @@ public struct HashKeyedTable<Value> {
     @discardableResult
     public mutating func removeValue(forKey key: UInt64) -> Value? {
         guard let found = find(key) else { return nil }
-        let shift = self.shift
+        let shift = self.shift, seed = self.seed
         storedCount -= 1
         return buckets.withUnsafeMutableBufferPointer { b -> Value? in
             let mask = b.count - 1
@@ -134,7 +143,7 @@ public struct HashKeyedTable<Value> {
             while true {
                 j = (j &+ 1) & mask
                 guard b[j].value != nil else { break }
-                let home = Self.home(b[j].key, shift: shift)
+                let home = Self.home(b[j].key, seed: seed, shift: shift)
                 let reachable = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j)
                 if !reachable {
                     b[hole] = b[j]
@@ -160,11 +169,11 @@ public struct HashKeyedTable<Value> {
         let old = buckets
         buckets = Array(repeating: Bucket(key: 0, value: nil), count: size)
         shift = UInt64(64 - size.trailingZeroBitCount)
-        let shift = self.shift
+        let shift = self.shift, seed = self.seed
         buckets.withUnsafeMutableBufferPointer { b in
             let mask = size - 1
             for bucket in old where bucket.value != nil {
-                var i = Self.home(bucket.key, shift: shift)
+                var i = Self.home(bucket.key, seed: seed, shift: shift)
                 while b[i].value != nil { i = (i &+ 1) & mask }
                 b[i] = bucket
             }

@@ -39,17 +39,29 @@ final class HashKeyedTableTests: XCTestCase {
         }
     }
 
+    /// Each table has a seed of its own: keys a client chose so that they share a
+    /// home bucket in one table (hash flooding) are spread in another.
+    func testEachTableSpreadsTheSameKeysDifferently() {
+        let a = HashKeyedTable<Int>(), b = HashKeyedTable<Int>()
+        XCTAssertNotEqual(a.seed, b.seed)
+        let keys = (0..<64).map { UInt64($0) << 40 }
+        let homesA = keys.map { HashKeyedTable<Int>.home($0, seed: a.seed, shift: a.shift) }
+        let homesB = keys.map { HashKeyedTable<Int>.home($0, seed: b.seed, shift: b.shift) }
+        XCTAssertNotEqual(homesA, homesB)
+        XCTAssertGreaterThan(Set(homesA).count, 4, "64 keys over 8 buckets reach most of them")
+    }
+
     /// Removal leaves no tombstone: the run after the hole shifts back, so the
     /// keys probed past the removed one stay reachable, and the freed bucket
     /// takes the next insert without the table growing.
     func testRemovalKeepsProbeRunsAndReusesBuckets() {
         var t = HashKeyedTable<Int>()
-        // Keys with one home bucket: a run of collisions through the wrap-around.
-        let home = HashKeyedTable<Int>.home(1, shift: t.shift)
+        // Keys whose home is the last bucket: a run of collisions through the wrap-around.
+        let home = t.bucketCount - 1
         var colliding: [UInt64] = []
         var k: UInt64 = 1
         while colliding.count < 5 {
-            if HashKeyedTable<Int>.home(k, shift: t.shift) == home { colliding.append(k) }
+            if HashKeyedTable<Int>.home(k, seed: t.seed, shift: t.shift) == home { colliding.append(k) }
             k += 1
         }
         for (i, key) in colliding.enumerated() { t[key] = i }

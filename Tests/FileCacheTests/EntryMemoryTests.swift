@@ -103,7 +103,7 @@ final class EntryMemoryTests: XCTestCase {
         XCTAssertTrue(mapping === e, "the entry is its own body: no second object")
         XCTAssertNil(mapping.source, "a small file is a copy in a slot")
         let entries = cache.shards.reduce(0) { $0 + $1.state.withLock { $0.entries.count } }
-        let buckets = cache.shards.reduce(0) { $0 + $1.state.withLock { $0.entries.capacity } }
+        let buckets = cache.shards.reduce(0) { $0 + $1.state.withLock { $0.entries.bucketCount } }
         let parts: [(String, Int)] = [
             ("entry object", chunk(e)),
             ("key bytes (malloc'ed, behind their count)", cap_malloc_usable_size(e.keyStorage) + 8),
@@ -111,7 +111,7 @@ final class EntryMemoryTests: XCTestCase {
             ("origin path (an interned head and the key's last bytes)", chunk(e.originHead) / max(1, n)),
             ("entity tag (derived on a hit)", 0),
             ("body object (the entry itself)", mapping === e ? 0 : chunk(mapping)),
-            ("index dictionary bucket (16 B a bucket)", 16 * buckets / max(1, entries)),
+            ("index table buckets (16 B a bucket, at most 3/4 full)", 16 * buckets / max(1, entries)),
         ]
         let named = parts.reduce(0) { $0 + $1.1 }
         var report = "per entry, \(n) entries of 100-500 bytes, \(cache.shards.count) shards:\n"
@@ -127,8 +127,11 @@ final class EntryMemoryTests: XCTestCase {
         // the dictionary and the policy's node remain: see ARCHITECTURE
         // "Memory"). Bounds against regressions, lowered as items go: the
         // objects counted one by one exactly, the allocator's total loosely
-        // (other tests' threads in this process allocate meanwhile).
-        XCTAssertLessThanOrEqual(named, 216, report)
+        // (other tests' threads in this process allocate meanwhile). The index
+        // was counted by its capacity until session 12, a quarter short of its
+        // buckets (the Dictionary's as the HashKeyedTable's that replaced it,
+        // which has as many): 216 counted so is 218 counted by buckets.
+        XCTAssertLessThanOrEqual(named, 218, report)
         XCTAssertLessThanOrEqual(heapPerEntry, 400, report)
     }
 }
