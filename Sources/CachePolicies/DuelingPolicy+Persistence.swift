@@ -169,7 +169,8 @@ extension DuelingPolicy {
         if let log {
             recordsFirstRequests = true
             firstRequests = log
-            firstRequestLimit = Self.firstRequestFactor * max(policy.count, Self.shadowEntries)
+            recordMask = 0
+            fitFirstRequests()
         } else {
             dropFirstRequests()
         }

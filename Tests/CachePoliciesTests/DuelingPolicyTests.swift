@@ -378,13 +378,80 @@ final class DuelingPolicyTests: XCTestCase {
         XCTAssertTrue(p.shadowsSettled)
         XCTAssertTrue(p.shadows.allSatisfy { $0.count == 0 }, "shadows start empty without the record")
 
-        let large = DuelingPolicy(capacity: 100_000, promotesShadows: true)
-        for k in 0..<(2 * DuelingPolicy.shadowEntries - 1) { _ = large.recordMiss(UInt64(k), size: 1) }
-        XCTAssertTrue(large.recordsFirstRequests)
-        _ = large.recordMiss(UInt64(2 * DuelingPolicy.shadowEntries), size: 1)
-        XCTAssertFalse(large.recordsFirstRequests, "the shadows will sample")
-        XCTAssertTrue(large.firstRequests.isEmpty)
+        // Past what the widest sampling keeps at a shadow's size, nothing is recorded.
+        let widest = 2 * DuelingPolicy.shadowEntries * Int(DuelingPolicy.maxSampling)
+        let huge = DuelingPolicy(capacity: 2 * widest, promotesShadows: true)
+        for k in 0..<(widest - 1) { _ = huge.recordMiss(UInt64(k), size: 1) }
+        XCTAssertTrue(huge.recordsFirstRequests)
+        XCTAssertEqual(huge.recordMask, DuelingPolicy.maxSampling - 1)
+        XCTAssertLessThanOrEqual(huge.firstRequests.count, huge.firstRequestLimit)
+        _ = huge.recordMiss(UInt64(widest), size: 1)
+        XCTAssertFalse(huge.recordsFirstRequests, "the shadows would hold more than their size")
+        XCTAssertTrue(huge.firstRequests.isEmpty)
         XCTAssertFalse(DuelingPolicy(capacity: 1_000).recordsFirstRequests, "only a promoting duel records")
+    }
+
+    /// A cache too large for full-size shadows records only the requests of
+    /// the keys its shadows would sample were it full now (thinned as it
+    /// grows: sampled keys nest), and at the first eviction its sampled
+    /// shadows are seeded with them: they stand as shadows fed the sampled
+    /// requests from the first one (on ARC P12 at 1% of objects the duel
+    /// then chose sooner: 17.11% -> 17.49%).
+    func testASampledCacheSeedsItsShadowsWithItsSampledKeys() {
+        let capacity = 6 * DuelingPolicy.shadowEntries
+        let p = DuelingPolicy(capacity: capacity, candidates: [.wtinylfu, .s3fifo, .segmentedTinyLFU, .wtinylfuFixed],
+                              confidence: DuelingPolicy.significantLead, promotesShadows: true)
+        let mask = DuelingPolicy.samplingRate(entries: capacity) - 1
+        XCTAssertEqual(mask, 3)
+        let references = p.candidates.map { DuelingPolicy.make($0, capacity: p.shadowCapacity(mask: mask)) }
+        var replay = CheckedReplay(p)
+        let trace = TraceGenerator.skewed(seed: 33, requests: 200_000, keys: 3 * capacity, maxSize: 1)
+        var thinned = false
+        for r in trace where !p.shadowsSettled {
+            if p.recordMask != 0 { thinned = true }
+            replay.step(r)
+            if DuelingPolicy.isSampled(r.key, mask: mask) {
+                for s in references {
+                    if s.contains(r.key) { s.recordHit(r.key) } else { _ = s.recordMiss(r.key, size: r.size) }
+                }
+            }
+            if !p.shadowsSettled {
+                XCTAssertTrue(p.recordsFirstRequests)
+                XCTAssertTrue(p.firstRequests.allSatisfy { DuelingPolicy.isSampled($0.key, mask: p.recordMask) })
+                XCTAssertEqual(p.recordMask, DuelingPolicy.samplingRate(entries: p.count) - 1)
+            }
+        }
+        XCTAssertTrue(thinned, "the record was thinned as the cache grew")
+        XCTAssertTrue(p.shadowsSettled)
+        XCTAssertEqual(p.sampleMask, mask)
+        XCTAssertTrue(p.firstRequests.isEmpty, "the record goes at the first eviction")
+        for (shadow, reference) in zip(p.shadows, references) {
+            XCTAssertGreaterThan(reference.count, 0)
+            let order = { (e: [(key: UInt64, size: Int, state: PolicyEntryState)]) in e.sorted { $0.key < $1.key } }
+            let seeded = order(shadow.residentEntries()), expected = order(reference.residentEntries())
+            XCTAssertEqual(seeded.map(\.key), expected.map(\.key), shadow.name)
+            XCTAssertEqual(seeded.map(\.state), expected.map(\.state), shadow.name)
+            XCTAssertEqual(shadow.exportGlobalState(), reference.exportGlobalState(), shadow.name)
+        }
+    }
+
+    /// A thinned record is saved and restored with its sampling.
+    func testAThinnedRecordIsSavedWithTheState() {
+        let capacity = 6 * DuelingPolicy.shadowEntries
+        let make = { makePolicy(.default, capacity: capacity) as! DuelingPolicy }
+        var original = CheckedReplay(make())
+        let p = original.policy as! DuelingPolicy
+        original.run(TraceGenerator.skewed(seed: 34, requests: 20_000, keys: 3 * capacity, maxSize: 1).prefix(5_000))
+        XCTAssertFalse(p.shadowsSettled)
+        XCTAssertNotEqual(p.recordMask, 0)
+        let fresh = make()
+        XCTAssertEqual(fresh.restore(original.resident.map { key, size in (key: key, size: size, state: p.state(of: key)!) }), [])
+        XCTAssertTrue(fresh.importGlobalState(p.exportGlobalState()))
+        XCTAssertTrue(fresh.recordsFirstRequests)
+        XCTAssertEqual(fresh.recordMask, p.recordMask)
+        XCTAssertEqual(fresh.firstRequestLimit, p.firstRequestLimit)
+        XCTAssertEqual(fresh.firstRequests.map(\.key), p.firstRequests.map(\.key))
+        XCTAssertEqual(fresh.exportGlobalState(), p.exportGlobalState())
     }
 
     /// The record is saved with the state before the first eviction and comes

@@ -9,7 +9,7 @@
 //   the trace has sizes) or absolute units (3042136).
 //   VARIANT: a PolicyKind (dueling-s3fifo), or a W-TinyLFU / S3-FIFO with
 //   knobs: wtinylfu/largest=0.1/window=0.1, wtinylfu-fixed/..., s3fifo/small=0.2,
-//   or a duel of chosen candidates: duel/c=s3fifo+segmented-tinylfu/z=2.
+//   or a duel of chosen candidates: duel/c=s3fifo+segmented-tinylfu/z=2 (/p: promotes shadows).
 //   REPLAY_SWITCHES=1: a duel's switches after its ratio ([request:candidate ...]).
 //
 //   replay --hit-path CAPACITIES VARIANT...
@@ -116,8 +116,9 @@ func makeVariant(_ spec: String, capacity: Int) -> any EvictionPolicy {
     if parts[0] == "duel" {
         // duel/c=s3fifo+segmented-tinylfu+wtinylfu/z=2: DuelingPolicy with these candidates.
         var kinds: [PolicyKind] = [.s3fifo, .wtinylfu, .wtinylfuFixed]
-        var z = 0.0
+        var z = 0.0, promotes = false
         for p in parts.dropFirst() {
+            if p == "p" { promotes = true; continue }
             if p.hasPrefix("c=") {
                 kinds = p.dropFirst(2).split(separator: "+").map { k -> PolicyKind in
                     guard let kind = PolicyKind(rawValue: String(k)) else { fail("unknown policy \(k)") }
@@ -125,9 +126,9 @@ func makeVariant(_ spec: String, capacity: Int) -> any EvictionPolicy {
                 }
             } else if p.hasPrefix("z="), let v = Double(p.dropFirst(2)) {
                 z = v
-            } else { fail("duel knobs: c=KIND+KIND, z=CONFIDENCE") }
+            } else { fail("duel knobs: c=KIND+KIND, z=CONFIDENCE, p (promotes shadows)") }
         }
-        return DuelingPolicy(capacity: capacity, candidates: kinds, confidence: z)
+        return DuelingPolicy(capacity: capacity, candidates: kinds, confidence: z, promotesShadows: promotes)
     }
     guard let kind = PolicyKind(rawValue: parts[0]) else { fail("unknown policy \(parts[0])") }
     if parts.count == 1 { return makePolicy(kind, capacity: capacity) }
