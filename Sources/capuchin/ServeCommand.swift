@@ -26,7 +26,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Worker threads (default: one per processor).", valueName: "n"))
     var workers: Int?
 
-    @Option(name: .long, help: ArgumentHelp("How connections are spread over workers: shared (the default), reuseport or fair.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("How connections are spread over workers: reuseport (the default), shared or fair.", valueName: "mode"))
     var balance: String?
 
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Directory of the persistent file cache (sets cache.dir).", valueName: "dir"))
@@ -49,7 +49,7 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         if config == nil && root == nil { throw ValidationError("give --config FILE or --root DIR") }
         if check && config == nil { throw ValidationError("--check needs --config FILE") }
-        if let balance, BalanceMode(rawValue: balance) == nil { throw ValidationError("--balance must be shared, reuseport or fair") }
+        if let balance, BalanceMode(rawValue: balance) == nil { throw ValidationError("--balance must be reuseport, shared or fair") }
         if let logLevel, LogLevel(name: logLevel) == nil { throw ValidationError("--log-level must be error, warn, info or debug") }
     }
 

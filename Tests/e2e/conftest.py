@@ -108,7 +108,7 @@ logging:
 """
 
 
-def config_text(root, balance="shared", header_timeout="5s", keepalive_timeout="5s",
+def config_text(root, balance="reuseport", header_timeout="5s", keepalive_timeout="5s",
                 max_connections=100, sites=None):
     if sites is None:
         sites = "  - root: %s\n    default: true\n" % root

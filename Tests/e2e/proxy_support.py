@@ -281,7 +281,7 @@ proxy:
 
 
 def proxy_config(root, backends, balance="round-robin", attempts=2, workers=1, first_byte="3s", cache_dir=None,
-                 cache_extra=None, server_balance="shared"):
+                 cache_extra=None, server_balance="reuseport"):
     """`cache_extra`: more keys of proxy.cache, e.g. {"grace": "60s"}; `server_balance`:
     how connections reach workers (`fair` spreads them over the workers by load)."""
     lines = "".join("        - '%s'\n" % b for b in backends)

@@ -60,10 +60,10 @@ public struct ServerConfig {
     public var extraListeners: [ListenerConfig] = []
     /// 0: one per processor.
     public var workers = 0
-    /// `shared`: on this machine's `tls.py` (quiet, 3 rounds) resumed TLS
-    /// handshakes 1.23x reuseport's rate (each round ahead), full ones level,
-    /// and `static.sh` keep-alive 1.02x (1 KiB) and 1.04x (16 KiB).
-    public var balance = BalanceMode.shared
+    /// reuseport: `shared` was not measurably better here (two quiet `tls.py`
+    /// runs: resumed handshakes 1.23x, then 0.97x reuseport's rate; keep-alive
+    /// 1.02x, then 0.94x; `static.sh` 1.02x and 1.04x once).
+    public var balance = BalanceMode.reuseport
     public var keepaliveTimeout = 15.0
     public var keepaliveRequests = 1000
     public var headerTimeout = 10.0
