@@ -39,7 +39,8 @@ public struct WTinyLFUConfiguration: Sendable, Equatable {
     /// candidate that would displace more is refused.
     public var maxVictims = 256
     /// Entries larger than this share of the capacity (and than one unit) are
-    /// never admitted: on object hit ratio one huge entry costs hundreds of hits.
+    /// not admitted once the cache is full: on object hit ratio one huge entry
+    /// costs hundreds of hits. While it has room they are (they displace nothing).
     public var largestShare = 0.02
     /// Each victim counts at least this much against a candidate, so even
     /// forgotten entries make a large candidate pay for each one it displaces.

@@ -325,10 +325,10 @@ final class DuelingPolicyTests: XCTestCase {
     /// Before the first eviction a small cache only records its requests; at
     /// the first eviction they are replayed into the new full-size shadows,
     /// which then stand exactly as the candidates fed every request from the
-    /// first one (removals too, sized entries, refused ones).
+    /// first one (removals too, sized entries).
     func testRecordedFirstRequestsSeedTheShadowsAsIfTheyRanFromTheStart() throws {
-        let p = try XCTUnwrap(makePolicy(.default, capacity: 300) as? DuelingPolicy)
-        let references = p.candidates.map { DuelingPolicy.make($0, capacity: 300) }
+        let p = try XCTUnwrap(makePolicy(.default, capacity: 1_000) as? DuelingPolicy)
+        let references = p.candidates.map { DuelingPolicy.make($0, capacity: 1_000) }
         var replay = CheckedReplay(p)
         let trace = TraceGenerator.skewed(seed: 31, requests: 20_000, keys: 150, maxSize: 20)
         var fed = 0

@@ -50,10 +50,27 @@ final class WTinyLFUPolicyTests: XCTestCase {
         XCTAssertEqual(p.used, 1_000)
     }
 
-    func testEntriesAboveTheLargestShareAreRefused() {
+    /// Once the cache is full, an entry over 2% of it is refused however often
+    /// it is asked for, while one of 2% wins admission; before that, with room
+    /// to spare, it displaces nothing and is admitted.
+    func testEntriesAboveTheLargestShareAreRefusedOnceFull() {
         let p = makePolicy(.default, capacity: 10_000)
-        XCTAssertFalse(p.recordMiss(1, size: 201).admitted)
-        XCTAssertTrue(p.recordMiss(2, size: 200).admitted)
+        XCTAssertTrue(p.recordMiss(1, size: 201).admitted, "room to spare")
+        p.remove(1)
+        for k: UInt64 in 100..<150 { XCTAssertTrue(p.recordMiss(k, size: 200).admitted) }
+        XCTAssertEqual(p.used, 10_000)
+        for _ in 0..<20 {
+            let r = p.recordMiss(1, size: 201)
+            XCTAssertFalse(r.admitted)
+            XCTAssertEqual(r.evicted, [])
+        }
+        XCTAssertFalse(p.contains(1))
+        XCTAssertEqual(p.count, 50)
+        var admitted = false
+        for _ in 0..<20 where !admitted { admitted = p.recordMiss(2, size: 200).admitted }
+        XCTAssertTrue(admitted)
+        XCTAssertTrue(p.contains(2))
+        XCTAssertEqual(p.used, 10_000)
         // Unit-size caches smaller than 1 / largestShare still admit entries.
         let small = makePolicy(.default, capacity: 10)
         XCTAssertTrue(small.recordMiss(1, size: 1).admitted)

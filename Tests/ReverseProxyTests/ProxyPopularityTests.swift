@@ -11,7 +11,7 @@ import TestSupport
 final class ProxyPopularityTests: XCTestCase {
     private var tmp: TemporaryDirectory!
     private var dir: String { tmp.path }
-    private let capacity = 100  // each response charged 1% (over 2% is never stored)
+    private let capacity = 100  // each response charged 1% (over 2% is not stored once full)
     private let popular = 0..<10
 
     override func setUpWithError() throws { tmp = try TemporaryDirectory(prefix: "capuchin-popularity") }

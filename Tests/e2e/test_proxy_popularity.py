@@ -12,7 +12,7 @@ import pytest
 from proxy_support import Backend, fetch, proxy_config
 from test_admin import CACHEDUMP
 
-CAPACITY = 100  # responses; each is charged 1% of capacity_bytes (over 2% is never stored)
+CAPACITY = 100  # responses; each is charged 1% of capacity_bytes (over 2% is not stored once full)
 POPULAR = range(10)
 
 
