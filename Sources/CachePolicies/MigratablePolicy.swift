@@ -81,8 +81,8 @@ extension S3FIFOPolicy: MigratablePolicy {
     }
 
     /// Seen often: main with a count. New and seen again: the small queue,
-    /// where a hit moves an entry to main and none lets it go to the ghosts,
-    /// as S3-FIFO treats its own new entries. "Seen again" is weak evidence
+    /// from which a hit moves an entry to main and an entry without one goes
+    /// to the ghosts, as S3-FIFO treats its own new entries. "Seen again" is weak evidence
     /// from a TinyLFU (its probation also holds whatever left the window
     /// before the cache filled); in main without a count such entries went
     /// first and left no ghost, so a second request started them over in

@@ -105,7 +105,8 @@ public final class WTinyLFUPolicy: EvictionPolicy {
         }
         // The largest-share refusal protects the hits a large entry would
         // displace; while the cache has room it displaces none (adaptsize,
-        // 1% of the bytes, in the duel: B 25.78% -> 25.89%, Tools/hitratio/results).
+        // 1% of the bytes, in the default duel with its slow-score choice:
+        // B 25.78% -> 25.89%; Tools/hitratio/results, session 13).
         guard size <= capacity,
               size == 1 || Double(size) <= configuration.largestShare * Double(capacity) || used + size <= capacity else {
             return (false, [])

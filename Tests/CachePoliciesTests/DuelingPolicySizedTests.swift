@@ -3,24 +3,29 @@ import XCTest
 
 /// The default's prior for sized caches (`DuelingPolicy.sizedPrior`).
 final class DuelingPolicySizedTests: XCTestCase {
-    /// Fills a default policy of 90,000 units with `size(k)` entries up to
-    /// its first eviction (about 6,000 entries: the shadows sample).
-    private func filled(size: (UInt64) -> Int) -> DuelingPolicy {
-        let p = makePolicy(.default, capacity: 90_000) as! DuelingPolicy
+    /// Fills a default policy of `capacity` units with `size(k)` entries up to
+    /// its first eviction; returns it and the entry count at which S3-FIFO
+    /// began to serve (nil if it did not).
+    private func filled(capacity: Int = 90_000, size: (UInt64) -> Int) -> (DuelingPolicy, s3fifoFrom: Int?) {
+        let p = makePolicy(.default, capacity: capacity) as! DuelingPolicy
         var k: UInt64 = 0
-        while p.shadowsSettled == false && k < 20_000 {
+        var from: Int?
+        while p.shadowsSettled == false && k < 100_000 {
             XCTAssertTrue(p.recordMiss(k, size: size(k)).admitted)
+            if from == nil && p.active == .s3fifo { from = p.count }
             k += 1
         }
         XCTAssertTrue(p.shadowsSettled)
-        XCTAssertNotEqual(p.sampleMask, 0, "the shadows sample")
-        return p
+        return (p, from)
     }
 
-    /// Entries of differing sizes: S3-FIFO serves from the first eviction, with
-    /// every resident entry (nothing but the eviction's own victims lost).
-    func testASampledCacheOfDifferingSizesServesWithS3FIFOFromItsFirstEviction() {
-        let p = filled { $0 % 2 == 0 ? 10 : 20 }
+    /// Entries of differing sizes in a cache that will hold about 6,000 (its
+    /// shadows will sample): S3-FIFO serves from 1,024 entries on, with every
+    /// entry moved to it, and still at the first eviction.
+    func testACacheOfDifferingSizesThatWillSampleServesWithS3FIFOEarly() {
+        let (p, from) = filled { $0 % 2 == 0 ? 10 : 20 }
+        XCTAssertEqual(from, 1_024, "asked at 1,024 entries, 6,000 projected")
+        XCTAssertNotEqual(p.sampleMask, 0, "the shadows sample")
         XCTAssertEqual(p.active, .s3fifo)
         XCTAssertEqual(p.switches, 1)
         XCTAssertGreaterThan(p.used, 90_000 - 20)
@@ -29,23 +34,32 @@ final class DuelingPolicySizedTests: XCTestCase {
 
     /// Entries all charged alike (every unsized trace; responses under the
     /// proxy's minimum charge): W-TinyLFU goes on serving.
-    func testASampledCacheOfEqualSizesKeepsWTinyLFU() {
-        let p = filled { _ in 15 }
+    func testACacheOfEqualSizesKeepsWTinyLFU() {
+        let (p, from) = filled { _ in 15 }
+        XCTAssertNotEqual(p.sampleMask, 0)
+        XCTAssertNil(from)
         XCTAssertEqual(p.active, .wtinylfu)
         XCTAssertEqual(p.switches, 0)
     }
 
-    /// Full-size shadows (a small cache) judge exactly from the first eviction:
-    /// no prior.
+    /// Full-size shadows (a small cache) judge exactly from the first
+    /// eviction: no prior, early or late.
     func testASmallCacheOfDifferingSizesKeepsWTinyLFUWithoutEvidence() {
-        let p = makePolicy(.default, capacity: 9_000) as! DuelingPolicy
-        var k: UInt64 = 0
-        while p.shadowsSettled == false && k < 2_000 {
-            _ = p.recordMiss(k, size: k % 2 == 0 ? 10 : 20)
-            k += 1
-        }
-        XCTAssertTrue(p.shadowsSettled)
+        let (p, from) = filled(capacity: 9_000) { $0 % 2 == 0 ? 10 : 20 }
         XCTAssertEqual(p.sampleMask, 0)
+        XCTAssertNil(from)
         XCTAssertEqual(p.active, .wtinylfu)
+    }
+
+    /// Sizes that differ only past the early checks (twice `earlyPriorLimit`
+    /// entries of one size first): the prior is asked again at the first
+    /// eviction, where the whole cache moves.
+    func testSizesThatDifferLateMoveTheCacheAtItsFirstEviction() {
+        let alike = UInt64(2 * DuelingPolicy.earlyPriorLimit + 100)
+        let (p, from) = filled(capacity: 400_000) { $0 < alike ? 15 : ($0 % 2 == 0 ? 10 : 20) }
+        XCTAssertGreaterThan(p.count, Int(alike))
+        XCTAssertEqual(from, p.count, "S3-FIFO from the first eviction")
+        XCTAssertEqual(p.active, .s3fifo)
+        XCTAssertEqual(p.switches, 1)
     }
 }
