@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,11 +16,7 @@ import urllib.request
 
 import websocket
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import free_port
 
 
 class Browser:
@@ -30,7 +25,7 @@ class Browser:
         if not exe:
             raise RuntimeError("chromium is not installed (apt-get install chromium)")
         self.profile = tempfile.mkdtemp(prefix="capuchin-chromium-")
-        port = _free_port()
+        port = free_port()
         self.proc = subprocess.Popen(
             [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", f"--user-data-dir={self.profile}",

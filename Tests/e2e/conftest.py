@@ -2,7 +2,9 @@
 
 The binary is $CAPUCHIN_BIN, else .build/debug/capuchin under the repository root.
 Every server is stopped by PID (SIGTERM, then SIGKILL after a bound)."""
+import collections
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -14,10 +16,32 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("CAPUCHIN_BIN") or os.path.join(REPO, ".build", "debug", "capuchin")
 
 
+_recent_ports = collections.deque(maxlen=256)
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now, for a server to listen on. Not from
+    the kernel's ephemeral range (32768 up): a client's connection may take a
+    port from there between this call and the server's bind. Under
+    pytest-xdist (Tools/test.sh runs Tests/e2e four files at a time) each worker
+    draws from a range of its own, so two workers never pick the same port; a
+    port given out recently (not yet bound, or just freed by a stopped server)
+    is not given again."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker[2:].isdigit() else 0
+    low = 10000 + (n % 4) * 5000
+    for _ in range(1000):
+        port = random.randrange(low, low + 5000)
+        if port in _recent_ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _recent_ports.append(port)
+        return port
+    raise RuntimeError("no free port in %d-%d" % (low, low + 4999))
 
 
 class Server:
