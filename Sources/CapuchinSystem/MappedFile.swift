@@ -186,6 +186,28 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
         return Array(UnsafeRawBufferPointer(start: base - count, count: count))
     }
 
+    /// Where the last page of a mapping of a file at a path begins, when the
+    /// version mapped was written in the last `recentChangeNanos` (nil
+    /// otherwise, and for other bytes). A file truncated to a point inside
+    /// that page reads as zeros past its new end there, not as a fault
+    /// (EFAULT) as whole pages past the end do: a send checks the file's
+    /// version again before it writes those bytes (`OutputQueue`). Only for
+    /// files being changed now: the check and the write of its own cost a
+    /// response of 100-300 KiB 8-16% of its CPU time here (cpu_per_request,
+    /// large case), and a file unchanged for seconds is rarely truncated in
+    /// place in the microseconds of a send (the soak part, whose files change
+    /// every few hundred milliseconds, once had a 200 ending in zeros).
+    public final var guardedTailStart: Int? {
+        guard case .file(let o) = bytesOwner, count > 0,
+              Clock.wallNanos() &- o.identity.mtimeNanos < Self.recentChangeNanos else { return nil }
+        return (count - 1) / Self.systemPageSize * Self.systemPageSize
+    }
+
+    /// How recently a file must have been written for `guardedTailStart`.
+    public static let recentChangeNanos: Int64 = 2_000_000_000
+
+    private static let systemPageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+
     /// Whether the file at `source` is gone or another version now (false without a source).
     public final func sourceChanged() -> Bool {
         guard case .file(let origin) = bytesOwner else { return false }

@@ -76,7 +76,16 @@ struct OutputQueue {
         switch body {
         case .empty: break
         case .bytes(let b): appendBytes(b)
-        case .mapped(let m, let off, let n): if n > 0 { chunks.append(.mapped(m, offset: off, count: n)) }
+        case .mapped(let m, let off, let n):
+            guard n > 0 else { break }
+            // The last page of a file being changed now goes in a chunk of its
+            // own (written after a version check: see `writeMemoryChunks`).
+            if let tail = m.guardedTailStart, off < tail, off + n > tail {
+                chunks.append(.mapped(m, offset: off, count: tail - off))
+                chunks.append(.mapped(m, offset: tail, count: off + n - tail))
+            } else {
+                chunks.append(.mapped(m, offset: off, count: n))
+            }
         case .file(let f, let off, let n):
             if n <= 0 { break }
             // A small file slice is copied behind the head so one writev sends both.
@@ -178,18 +187,29 @@ struct OutputQueue {
         try IOVectors.with(capacity: Self.maxIOVecs) { iov in
             try buffer.withUnsafeBytes { raw in
                 var i = first
+                var beforeTail = false
                 loop: while i < chunks.count && !iov.isFull {
                     switch chunks[i] {
                     case .owned(let s, let e): iov.append(raw.baseAddress! + s, count: e - s)
                     case .mapped(let m, let off, let n):
                         if T.sendsFiles && m.immutableFile != nil { break loop }
+                        if off > 0, let tail = m.guardedTailStart, off >= tail {
+                            // A file truncated into its last page reads as zeros
+                            // there (no fault): those bytes go first in a write of
+                            // their own, once the file is seen to be the version
+                            // mapped (the soak part once had a 200 ending in zeros).
+                            if i > first { beforeTail = true; break loop }
+                            if m.sourceChanged() { throw SystemError.ioFailure("writev (file changed during the send)") }
+                        }
                         iov.append(m.base! + off, count: n)
                     case .file: break loop
                     }
                     i += 1
                 }
                 let beforeFile = i < chunks.count && !iov.isFull && Self.sentAsFile(chunks[i], T.self) != nil
-                return (iov.totalBytes, try transport.write(iov, beforeFile: beforeFile))
+                // Before a file or a last page, more follows at once (MSG_MORE:
+                // no segment of its own for what is written now).
+                return (iov.totalBytes, try transport.write(iov, beforeFile: beforeFile || beforeTail))
             }
         }
     }
