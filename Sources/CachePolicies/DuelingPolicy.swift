@@ -16,8 +16,8 @@
 /// while another candidate serves, so a W-TinyLFU taking over admits by the
 /// frequencies of the whole run instead of starting from empty counters
 /// (ARC P3 at 10% of objects, S3-FIFO serving first: 33.97% against 32.73%).
-/// A sampled cache whose entries differ in size starts S3-FIFO at its first
-/// eviction (see `sizedPrior`).
+/// A cache whose shadows will sample and whose entries differ in size
+/// switches to S3-FIFO as it fills (see `sizedPrior`).
 ///
 /// Cost: a hit costs the serving policy's hit plus one hash (and a sketch
 /// increment while a candidate without a sketch serves); sampled keys

@@ -193,8 +193,8 @@ open class MappedFile: @unchecked Sendable { // safe: lets but `owner` (moved on
     /// (EFAULT) as whole pages past the end do: a send checks the file's
     /// version again before it writes those bytes (`OutputQueue`). Only for
     /// files being changed now: the check and the write of its own cost a
-    /// 256 KiB response 8-16% of its CPU time here (cpu_per_request, large
-    /// case, three runs), and a file unchanged for seconds is rarely truncated in
+    /// 256 KiB response 8-25% of its server CPU time here (cpu_per_request,
+    /// large case, four runs of 3-9 rounds), and a file unchanged for seconds is rarely truncated in
     /// place in the microseconds of a send (the soak part, whose files change
     /// every few hundred milliseconds, once had a 200 ending in zeros).
     public final var guardedTailStart: Int? {

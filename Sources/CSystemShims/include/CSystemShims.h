@@ -77,12 +77,12 @@ static inline int cap_gettid(void) { return (int)syscall(SYS_gettid); }
 
 static inline int cap_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
-/// openat2 with RESOLVE_BENEATH (and optionally RESOLVE_NO_SYMLINKS): the kernel
-/// refuses any path that leaves dirfd. Returns -1 with errno set on failure
-/// (ENOSYS on kernels before 5.6).
 // Names the calling thread (its first 15 bytes: `top -H`, /proc/PID/task/TID/comm).
 void cap_set_thread_name(const char *name);
 
+/// openat2 with RESOLVE_BENEATH (and optionally RESOLVE_NO_SYMLINKS): the kernel
+/// refuses any path that leaves dirfd. Returns -1 with errno set on failure
+/// (ENOSYS on kernels before 5.6).
 int cap_openat2_beneath(int dirfd, const char *path, int flags, int no_symlinks);
 
 static inline int cap_errno(void) { return errno; }

@@ -193,6 +193,9 @@ struct OutputQueue {
                     case .owned(let s, let e): iov.append(raw.baseAddress! + s, count: e - s)
                     case .mapped(let m, let off, let n):
                         if T.sendsFiles && m.immutableFile != nil { break loop }
+                        // (Offset 0, every slab body's on the hit path, is passed
+                        // over before the owner is looked at: a file mapping's
+                        // last page starts past 0 unless the file is one page.)
                         if off > 0, let tail = m.guardedTailStart, off >= tail {
                             // A file truncated into its last page reads as zeros
                             // there (no fault): those bytes go first in a write of
