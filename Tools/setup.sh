@@ -12,12 +12,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 py_need=()
-for m in pytest xdist h11 httptools prometheus_client websocket brotli zstandard; do
+for m in pytest h11 httptools prometheus_client websocket brotli zstandard; do
   python3 -c "import $m" >/dev/null 2>&1 || py_need+=("$m")
 done
 if [ ${#py_need[@]} -gt 0 ]; then
   py_need=("${py_need[@]/websocket/websocket-client}")
-  py_need=("${py_need[@]/xdist/pytest-xdist}")
   python3 -m pip install -q "${py_need[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_need[@]}"
 fi

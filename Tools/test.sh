@@ -24,11 +24,11 @@ export CAPUCHIN_BIN="$PWD/.build/debug/capuchin" CACHEDUMP_BIN="$PWD/.build/debu
 for d in Tools/differential Tests/e2e_cache; do
   python3 -m pytest -q -p no:cacheprovider "$d"
 done
-# Tests/e2e waits far more than it computes (a sequential run kept about 6% of
-# two cores busy: timeouts, commit intervals, restarts), so its files run four
-# at a time (pytest-xdist; each file's tests stay together on one worker, and
-# each worker draws its ports from a range of its own: conftest.free_port).
-python3 -m pytest -q -p no:cacheprovider -n 4 --dist loadfile Tests/e2e
+# Tests/e2e one test at a time: four files at a time (pytest-xdist) took 88-110 s
+# instead of 272 s, but two of eleven such runs failed a test that read a
+# counter the compression thread updates behind the response (fixed in the
+# test); sequential until more parallel runs show none.
+python3 -m pytest -q -p no:cacheprovider Tests/e2e
 # The short parts of Tools/reliability (crash, fault, attack, slow-client, idle,
 # soak, fuzz), one at a time (they load the machine); they need root (tmpfs,
 # read-only mounts).

@@ -23,8 +23,8 @@ def free_port():
     """A loopback port that is free now, for a server to listen on. Not from
     the kernel's ephemeral range (32768 up): a client's connection may take a
     port from there between this call and the server's bind. Under
-    pytest-xdist (Tools/test.sh runs Tests/e2e four files at a time) each worker
-    draws from a range of its own, so two workers never pick the same port; a
+    pytest-xdist (`-n`) each worker draws from a range of its own, so two
+    workers never pick the same port; a
     port given out recently (not yet bound, or just freed by a stopped server)
     is not given again."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")

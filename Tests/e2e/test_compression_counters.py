@@ -18,6 +18,18 @@ def stats(admin_port):
             time.sleep(0.05)
 
 
+def settled_stats(admin_port, timeout=15):
+    """The counters once both variants are stored: an inline variant is served
+    at once and stored behind it by the compression thread (nice +10), which
+    lags under load (a parallel e2e run saw 1 stored of 2): bounded, no timing asserted."""
+    deadline = time.time() + timeout
+    while True:
+        s = stats(admin_port)
+        if s["variants_stored"] >= 2 or time.time() > deadline:
+            return s
+        time.sleep(0.05)
+
+
 def test_counters_survive_a_restart(server_factory, site, tmp_path):  # noqa: F811
     root, files = site
     cache_dir = str(tmp_path / "cache")
@@ -28,7 +40,7 @@ def test_counters_survive_a_restart(server_factory, site, tmp_path):  # noqa: F8
         assert encoded(s.port, name, coding)[1].get("content-encoding") == coding
         for _ in range(3):
             assert request(s.port, name, {"Accept-Encoding": coding})[1].get("content-encoding") == coding
-    before = stats(admin_port)
+    before = settled_stats(admin_port)
     assert before["variants_stored"] >= 2 and before["compressions"] >= 2 and before["variant_hits"] >= 8
     assert 0 < before["bytes_after"] < before["bytes_before"] and before["compression_cpu_seconds"] > 0
     s.stop()
